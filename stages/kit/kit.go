@@ -1,0 +1,168 @@
+// Package kit is the contract between the bfc engine and the stage kinds.
+//
+// A stage kind (target, train, sweep, figure, ...) is a Go value that
+// implements Kind: it names itself, declares its parameters with types,
+// defaults and ranges, and runs against an Env. The engine (package
+// pipeline) validates pipeline.toml against the declared parameters,
+// computes the stage key, and hands the kind an Env through which it reads
+// its verified inputs and writes its outputs. A kind never touches the
+// store, the file system of the project or the clock: everything that can
+// change its result reaches it through Env, which is what makes the stage
+// key a complete description of the computation.
+//
+// The kit package is deliberately small and stable: every kind imports it,
+// so an edit here changes the code identity of every stage.
+package kit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/apache/arrow/go/v15/arrow"
+)
+
+// Kind is one stage kind. Implementations live in sub-packages of stages/
+// named after the kind, and are listed in stages/all.
+type Kind interface {
+	// Name is the value of `kind = "..."` in pipeline.toml.
+	Name() string
+	// Doc is a one-paragraph description shown by `bfc kinds`.
+	Doc() string
+	// Params declares every parameter the kind accepts.
+	Params() []Param
+	// Run computes the stage's outputs. It must be deterministic: the
+	// same params, seed and input contents give the same output bytes,
+	// whatever GOMAXPROCS or Env.Threads is.
+	Run(env Env) error
+}
+
+// Validator is implemented by kinds with constraints that involve more
+// than one parameter. The returned error should be a *FieldError so that
+// the engine can point at the offending line of pipeline.toml.
+type Validator interface {
+	Validate(p Params) error
+}
+
+// Threader is implemented by kinds that can use more than one CPU. The
+// engine grants at most the returned number of CPU tokens (0 means all of
+// the run's budget) and reports the grant as Env.Threads.
+type Threader interface {
+	Threads(p Params) int
+}
+
+// Filer is implemented by kinds that read files outside the store (a
+// dataset shipped by Debian, a paper template). The engine hashes each
+// returned path into the stage key, so editing the file reruns the stage,
+// and only these paths may be opened with Env.ReadFile.
+type Filer interface {
+	Files(p Params) []string
+}
+
+// Env is what a running stage sees of the world.
+type Env interface {
+	// Context is cancelled when the run is interrupted; long loops
+	// should check it between epochs or points.
+	Context() context.Context
+	// Params are the stage's resolved, validated parameters.
+	Params() Params
+	// Seed is the stage's effective seed, already mixed with the
+	// pipeline's master seed. Derive random streams with RNG.
+	Seed() uint64
+	// Inputs are the upstream stage points, in a deterministic order.
+	Inputs() []Input
+	// Threads is the number of CPUs the stage may use.
+	Threads() int
+	// Write stores one output table under name. The engine adds the
+	// stage key and params to the schema metadata and owns rec after
+	// the call.
+	Write(name string, rec arrow.Record) error
+	// Publish stores a rendered file (a figure, a paper fragment) that
+	// the engine copies to the directory named by dir after the run.
+	// name must be a plain file name.
+	Publish(dir PublishDir, name string, data []byte) error
+	// ReadFile reads one of the paths the kind declared with Filer.
+	ReadFile(path string) ([]byte, error)
+	// Progress reports done out of total units of work (epochs,
+	// points); msg is a short status such as "loss 0.031".
+	Progress(done, total int, msg string)
+	// Logf writes a line to the stage's log.
+	Logf(format string, args ...any)
+}
+
+// PublishDir names a directory of the project that receives published files.
+type PublishDir string
+
+const (
+	Figures PublishDir = "figures"
+	Paper   PublishDir = "paper"
+)
+
+// Input is one upstream stage point.
+type Input interface {
+	// Kind is the upstream stage's kind.
+	Kind() string
+	// Labels are the upstream point's grid coordinates (axis -> value),
+	// including the axes it inherited from its own inputs.
+	Labels() map[string]string
+	// Params are the upstream stage's resolved parameters.
+	Params() Params
+	// Seed is the upstream stage's stage seed (before mixing).
+	Seed() int64
+	// Key is the upstream point's stage key (hex).
+	Key() string
+	// Outputs lists the names of the upstream outputs.
+	Outputs() []string
+	// Read returns the named output, verified against its content hash.
+	// The caller must Release the record.
+	Read(name string) (arrow.Record, error)
+}
+
+// FieldError is a problem with one parameter.
+type FieldError struct {
+	Field string // parameter name
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Errorf returns a *FieldError for field.
+func Errorf(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// RNG returns a random stream determined by seed and a label naming its
+// purpose ("target/weights", "train/init"), so that the streams a stage
+// uses do not depend on the order in which it draws from them.
+func RNG(seed uint64, stream string) *rand.Rand {
+	h := sha256.New()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], seed)
+	h.Write(b[:])
+	h.Write([]byte(stream))
+	s := h.Sum(nil)
+	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(s[0:8]), binary.LittleEndian.Uint64(s[8:16])))
+}
+
+// InputsOfKind returns the inputs whose kind is kind, in order.
+func InputsOfKind(env Env, kind string) []Input {
+	var out []Input
+	for _, in := range env.Inputs() {
+		if in.Kind() == kind {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// OneInput returns the single input of the given kind, or an error that
+// says how many there were.
+func OneInput(env Env, kind string) (Input, error) {
+	ins := InputsOfKind(env, kind)
+	if len(ins) != 1 {
+		return nil, fmt.Errorf("want exactly one input of kind %q, have %d", kind, len(ins))
+	}
+	return ins[0], nil
+}

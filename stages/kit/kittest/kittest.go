@@ -1,0 +1,152 @@
+// Package kittest runs stage kinds in memory, without an engine or a
+// store, for the kinds' own tests.
+//
+//	env := kittest.NewEnv(t, kind, map[string]any{"d": int64(8)}, 1)
+//	if err := kind.Run(env); err != nil { ... }
+//	rec := env.Output("history")
+//
+// Outputs of one run can be fed to another kind as inputs with AsInput.
+package kittest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+
+	"github.com/bfc-repro/bfc/stages/kit"
+)
+
+// Env is an in-memory kit.Env.
+type Env struct {
+	t       testing.TB
+	kind    string
+	params  kit.Params
+	seed    int64
+	inputs  []kit.Input
+	threads int
+
+	mu        sync.Mutex
+	outputs   map[string]arrow.Record
+	order     []string
+	published map[string][]byte
+	progress  []string
+}
+
+// NewEnv resolves raw params against kind's declaration (failing the test
+// on a validation error) and returns an Env with the given stage seed.
+func NewEnv(t testing.TB, kind kit.Kind, raw map[string]any, seed int64, inputs ...kit.Input) *Env {
+	t.Helper()
+	p, err := kit.Resolve(kind.Params(), raw)
+	if err != nil {
+		t.Fatalf("params of %s: %v", kind.Name(), err)
+	}
+	if v, ok := kind.(kit.Validator); ok {
+		if err := v.Validate(p); err != nil {
+			t.Fatalf("params of %s: %v", kind.Name(), err)
+		}
+	}
+	e := &Env{t: t, kind: kind.Name(), params: p, seed: seed, inputs: inputs, threads: 1,
+		outputs: map[string]arrow.Record{}, published: map[string][]byte{}}
+	t.Cleanup(func() {
+		for _, r := range e.outputs {
+			r.Release()
+		}
+	})
+	return e
+}
+
+// SetThreads sets what Threads reports.
+func (e *Env) SetThreads(n int) { e.threads = n }
+
+func (e *Env) Context() context.Context { return context.Background() }
+func (e *Env) Params() kit.Params        { return e.params }
+func (e *Env) Seed() uint64              { return uint64(e.seed) }
+func (e *Env) Inputs() []kit.Input       { return e.inputs }
+func (e *Env) Threads() int              { return e.threads }
+
+func (e *Env) Write(name string, rec arrow.Record) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, dup := e.outputs[name]; dup {
+		return fmt.Errorf("output %q written twice", name)
+	}
+	e.outputs[name] = rec
+	e.order = append(e.order, name)
+	return nil
+}
+
+func (e *Env) Publish(dir kit.PublishDir, name string, data []byte) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	key := string(dir) + "/" + name
+	if _, dup := e.published[key]; dup {
+		return fmt.Errorf("file %q published twice", key)
+	}
+	e.published[key] = slices.Clone(data)
+	return nil
+}
+
+func (e *Env) ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+func (e *Env) Progress(done, total int, msg string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.progress = append(e.progress, fmt.Sprintf("%d/%d %s", done, total, msg))
+}
+
+func (e *Env) Logf(format string, args ...any) { e.t.Logf(e.kind+": "+format, args...) }
+
+// Output returns a written output, failing the test if it is missing.
+func (e *Env) Output(name string) arrow.Record {
+	e.t.Helper()
+	r, ok := e.outputs[name]
+	if !ok {
+		e.t.Fatalf("%s wrote no output %q (have %v)", e.kind, name, e.order)
+	}
+	return r
+}
+
+// OutputNames lists the outputs in the order they were written.
+func (e *Env) OutputNames() []string { return slices.Clone(e.order) }
+
+// Published returns the published files keyed "dir/name".
+func (e *Env) Published() map[string][]byte { return maps.Clone(e.published) }
+
+// ProgressLines returns what the kind reported with Progress.
+func (e *Env) ProgressLines() []string { return slices.Clone(e.progress) }
+
+// AsInput turns this run's outputs into an input for a downstream kind.
+func (e *Env) AsInput(labels map[string]string) kit.Input {
+	return &input{kind: e.kind, labels: labels, params: e.params, seed: e.seed, key: fmt.Sprintf("test-%s-%d", e.kind, e.seed), outs: e.outputs, order: e.order}
+}
+
+type input struct {
+	kind   string
+	labels map[string]string
+	params kit.Params
+	seed   int64
+	key    string
+	outs   map[string]arrow.Record
+	order  []string
+}
+
+func (i *input) Kind() string              { return i.kind }
+func (i *input) Labels() map[string]string { return maps.Clone(i.labels) }
+func (i *input) Params() kit.Params        { return i.params }
+func (i *input) Seed() int64               { return i.seed }
+func (i *input) Key() string               { return i.key }
+func (i *input) Outputs() []string         { return slices.Clone(i.order) }
+func (i *input) Read(name string) (arrow.Record, error) {
+	r, ok := i.outs[name]
+	if !ok {
+		return nil, fmt.Errorf("input %s has no output %q", i.kind, name)
+	}
+	r.Retain()
+	return r, nil
+}
