@@ -1,0 +1,94 @@
+package metrics
+
+import (
+	"math"
+	"slices"
+
+	"github.com/bfc-repro/bfc/stages/kit"
+)
+
+// Median returns Quantile(x, 0.5): the middle value of x, or the mean of
+// the two middle values when len(x) is even. x is not modified.
+func Median(x []float64) float64 { return Quantile(x, 0.5) }
+
+// Quantile returns the q-quantile of x by linear interpolation between
+// order statistics (Hyndman & Fan type 7, the default of R and NumPy):
+// with x sorted ascending and h = (n-1) q, it is
+// x[floor h] + (h - floor h) (x[floor h + 1] - x[floor h]). Quantile(x, 0)
+// is the minimum and Quantile(x, 1) the maximum. It returns NaN if x is
+// empty, holds a NaN, or q is outside [0, 1]. x is not modified.
+func Quantile(x []float64, q float64) float64 {
+	if len(x) == 0 || !(q >= 0 && q <= 1) || slices.ContainsFunc(x, math.IsNaN) {
+		return math.NaN()
+	}
+	s := slices.Clone(x)
+	slices.Sort(s)
+	return quantileSorted(s, q)
+}
+
+// quantileSorted is Quantile for a sorted, NaN-free, non-empty s.
+func quantileSorted(s []float64, q float64) float64 {
+	h := float64(len(s)-1) * q
+	i := int(math.Floor(h))
+	if i >= len(s)-1 {
+		return s[len(s)-1]
+	}
+	f := h - float64(i)
+	if f == 0 {
+		return s[i]
+	}
+	return s[i] + f*(s[i+1]-s[i])
+}
+
+// BootstrapCI returns a percentile bootstrap confidence interval for
+// stat(x): it draws B resamples of x with replacement (random stream
+// "metrics/bootstrap" of seed), evaluates stat on each, and returns the
+// (1-level)/2 and (1+level)/2 quantiles of those values. The interval is
+// deterministic given the arguments. It returns NaNs if x is empty, B < 1,
+// level is outside (0, 1), or some resample's statistic is NaN.
+func BootstrapCI(x []float64, stat func([]float64) float64, level float64, B int, seed uint64) (lo, hi float64) {
+	return bootstrap([][]float64{x}, func(g [][]float64) float64 { return stat(g[0]) }, level, B, seed)
+}
+
+// MedianRatioCI returns ratio = Median(a)/Median(b) and a percentile
+// bootstrap confidence interval for it, resampling the two independent
+// groups a and b separately (B times, seed as in BootstrapCI). Typical use:
+// final test error of layerwise over joint training, one value per seed.
+func MedianRatioCI(a, b []float64, level float64, B int, seed uint64) (ratio, lo, hi float64) {
+	ratioOf := func(g [][]float64) float64 { return Median(g[0]) / Median(g[1]) }
+	lo, hi = bootstrap([][]float64{a, b}, ratioOf, level, B, seed)
+	return ratioOf([][]float64{a, b}), lo, hi
+}
+
+// bootstrap resamples every group independently with replacement, B times,
+// and returns the percentile interval of stat over the resamples.
+func bootstrap(groups [][]float64, stat func([][]float64) float64, level float64, B int, seed uint64) (lo, hi float64) {
+	nan := math.NaN()
+	if B < 1 || !(level > 0 && level < 1) {
+		return nan, nan
+	}
+	for _, g := range groups {
+		if len(g) == 0 {
+			return nan, nan
+		}
+	}
+	r := kit.RNG(seed, "metrics/bootstrap")
+	res := make([][]float64, len(groups))
+	for i, g := range groups {
+		res[i] = make([]float64, len(g))
+	}
+	vals := make([]float64, B)
+	for b := range vals {
+		for i, g := range groups {
+			for j := range res[i] {
+				res[i][j] = g[r.IntN(len(g))]
+			}
+		}
+		vals[b] = stat(res)
+	}
+	if slices.ContainsFunc(vals, math.IsNaN) {
+		return nan, nan
+	}
+	slices.Sort(vals)
+	return quantileSorted(vals, (1-level)/2), quantileSorted(vals, (1+level)/2)
+}
