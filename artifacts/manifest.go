@@ -1,0 +1,238 @@
+package artifacts
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Component is one ingredient of a stage key. Its hash is the SHA-256 of
+// Value; the key is the hash over all (name, hash) pairs in name order, so
+// that `explain` can compare two keys component by component.
+type Component struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	Hash  string `json:"hash"`
+}
+
+// NewComponent returns a component with its hash filled in.
+func NewComponent(name, value string) Component {
+	return Component{Name: name, Value: value, Hash: HashBytes([]byte(value))}
+}
+
+// KeyOf computes the stage key of a component list. Components must have
+// distinct names; their order does not matter.
+func KeyOf(cs []Component) (string, error) {
+	sorted := slices.Clone(cs)
+	slices.SortFunc(sorted, func(a, b Component) int { return strings.Compare(a.Name, b.Name) })
+	h := sha256.New()
+	h.Write([]byte("bfc-key-v1\n"))
+	for i, c := range sorted {
+		if i > 0 && sorted[i-1].Name == c.Name {
+			return "", fmt.Errorf("key component %q appears twice", c.Name)
+		}
+		if strings.ContainsAny(c.Name, "\n\x00") {
+			return "", fmt.Errorf("key component name %q has a control character", c.Name)
+		}
+		if HashBytes([]byte(c.Value)) != c.Hash {
+			return "", fmt.Errorf("key component %q: hash does not match its value", c.Name)
+		}
+		fmt.Fprintf(h, "%s\x00%s\n", c.Name, c.Hash)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Output describes one output object of a stage.
+type Output struct {
+	Name string `json:"name"`
+	File string `json:"file"` // SHA-256 of the stored bytes (the object's name)
+	Data string `json:"data"` // SHA-256 of the table without metadata (what downstream keys use)
+	Size int64  `json:"size"`
+	Rows int64  `json:"rows"`
+}
+
+// RunRecord describes the run that computed a manifest's outputs.
+type RunRecord struct {
+	Start       string            `json:"start"` // RFC 3339
+	WallSeconds float64           `json:"wall_s"`
+	UserSeconds float64           `json:"user_s"`
+	SysSeconds  float64           `json:"sys_s"`
+	MaxRSSBytes int64             `json:"max_rss_bytes"`
+	Threads     int               `json:"threads"`
+	Host        string            `json:"host"`
+	GoVersion   string            `json:"go"`
+	Program     string            `json:"program"` // bfc module version
+	VCSRevision string            `json:"vcs_revision,omitempty"`
+	VCSDirty    bool              `json:"vcs_dirty"`
+	BuildTags   string            `json:"build_tags,omitempty"`
+	Executor    string            `json:"executor"` // "local", "inprocess", "slurm:JOBID"
+	Log         string            `json:"log,omitempty"`
+	Notes       map[string]string `json:"notes,omitempty"`
+}
+
+// Manifest binds a stage key to its outputs. Writing it commits a run.
+type Manifest struct {
+	Format     int         `json:"format"`
+	Key        string      `json:"key"`
+	Kind       string      `json:"kind"`
+	Stage      string      `json:"stage"` // the stage point that first computed this key
+	Components []Component `json:"components"`
+	Outputs    []Output    `json:"outputs"`
+	Run        RunRecord   `json:"run"`
+}
+
+// Output returns the named output.
+func (m *Manifest) Output(name string) (Output, bool) {
+	for _, o := range m.Outputs {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return Output{}, false
+}
+
+// Component returns the named key component.
+func (m *Manifest) Component(name string) (Component, bool) {
+	for _, c := range m.Components {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Component{}, false
+}
+
+// Validate checks a manifest's internal consistency: the key recomputes
+// from the components, hashes are well formed and output names unique.
+func (m *Manifest) Validate() error {
+	if m.Format != FormatVersion {
+		return fmt.Errorf("manifest format %d, want %d", m.Format, FormatVersion)
+	}
+	if !ValidHash(m.Key) {
+		return fmt.Errorf("manifest key %q is not a SHA-256", m.Key)
+	}
+	key, err := KeyOf(m.Components)
+	if err != nil {
+		return fmt.Errorf("manifest %s: %w", short(m.Key), err)
+	}
+	if key != m.Key {
+		return fmt.Errorf("manifest %s: components hash to %s, not to its key", short(m.Key), short(key))
+	}
+	seen := map[string]bool{}
+	for _, o := range m.Outputs {
+		if o.Name == "" || seen[o.Name] {
+			return fmt.Errorf("manifest %s: output name %q empty or repeated", short(m.Key), o.Name)
+		}
+		seen[o.Name] = true
+		if !ValidHash(o.File) || !ValidHash(o.Data) {
+			return fmt.Errorf("manifest %s: output %q has a malformed hash", short(m.Key), o.Name)
+		}
+		if o.Size < 0 || o.Rows < 0 {
+			return fmt.Errorf("manifest %s: output %q has a negative size", short(m.Key), o.Name)
+		}
+	}
+	return nil
+}
+
+// ParseManifest decodes and validates a manifest. Unknown fields are
+// errors: a manifest from another layout version must not be half-read.
+func ParseManifest(b []byte) (*Manifest, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("parse manifest: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("parse manifest: trailing data")
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// PutManifest validates m and writes it atomically. Call it only after
+// every output object is stored: the manifest is the commit marker.
+func (s *Store) PutManifest(m *Manifest) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return s.writeAtomic(s.ManifestPath(m.Key), append(b, '\n'), 0o444)
+}
+
+// Manifest reads and validates the manifest of key. It returns an error
+// wrapping ErrNotFound if there is none.
+func (s *Store) Manifest(key string) (*Manifest, error) {
+	if !ValidHash(key) {
+		return nil, fmt.Errorf("key %q is not a SHA-256", key)
+	}
+	p := s.ManifestPath(key)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("manifest %s: %w", short(key), ErrNotFound)
+		}
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	m, err := ParseManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if m.Key != key {
+		return nil, fmt.Errorf("%s: holds the manifest of key %s", p, short(m.Key))
+	}
+	return m, nil
+}
+
+// RemoveManifest deletes the manifest of key (used when its outputs are
+// found damaged, so that the key is recomputed).
+func (s *Store) RemoveManifest(key string) error {
+	err := os.Remove(s.ManifestPath(key))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// CheckOutputs rehashes every output object of m.
+func (s *Store) CheckOutputs(m *Manifest) error {
+	for _, o := range m.Outputs {
+		if err := s.CheckObject(o.File); err != nil {
+			return fmt.Errorf("output %q of %s: %w", o.Name, m.Stage, err)
+		}
+	}
+	return nil
+}
+
+// ListManifests returns the keys of every manifest in the store.
+func (s *Store) ListManifests() ([]string, error) {
+	var keys []string
+	root := filepath.Join(s.Dir, "keys")
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		if k, ok := strings.CutSuffix(name, ".json"); ok && ValidHash(k) {
+			keys = append(keys, k)
+		}
+		return nil
+	})
+	slices.Sort(keys)
+	return keys, err
+}

@@ -1,0 +1,545 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/spf13/cobra"
+
+	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/pipeline"
+)
+
+func statusCmd(g *globals) *cobra.Command {
+	var all bool
+	c := &cobra.Command{
+		Use:   "status [STAGE|POINT...]",
+		Short: "Show whether each stage point is fresh, stale or missing, and why",
+		Long: `Status computes every stage point's key without running anything and compares
+it with the store: fresh (committed, outputs intact), stale (computed before,
+but something changed; the reasons are listed), missing (never computed).
+Only points that are not fresh are listed unless --all is given.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := g.load(false)
+			if err != nil {
+				return err
+			}
+			pts, err := p.graph.Select(args)
+			if err != nil {
+				return usageError{err}
+			}
+			sts := p.engine.Status(pts)
+			counts := map[string]int{}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			for _, s := range sts {
+				counts[s.State]++
+				if s.State == pipeline.StateFresh && !all {
+					continue
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\n", s.State, s.Point.ID, strings.Join(firstN(s.Reasons, 3), "; "))
+			}
+			w.Flush()
+			fmt.Printf("%d fresh, %d stale, %d missing (profile %q)\n", counts[pipeline.StateFresh], counts[pipeline.StateStale], counts[pipeline.StateMissing], p.graph.Profile)
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&all, "all", "a", false, "list fresh points too")
+	return c
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
+}
+
+func explainCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "explain STAGE|POINT...",
+		Short: "Say exactly why a stage would rerun: which key components changed",
+		Long: `Explain compares the key each point would have now with the key of its last
+run under the same profile, component by component: parameters (old and new
+value), seed, upstream outputs, external files, and the code of each Go
+package and module the stage kind depends on. A point waiting on stale
+upstream points names them.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := g.load(false)
+			if err != nil {
+				return err
+			}
+			pts, err := p.graph.Select(args)
+			if err != nil {
+				return usageError{err}
+			}
+			for _, s := range p.engine.Status(pts) {
+				key := s.Key
+				if key == "" {
+					key = "unknown until upstream runs"
+				} else {
+					key = key[:12]
+				}
+				fmt.Printf("%s: %s (key %s)\n", s.Point.ID, s.State, key)
+				for _, r := range s.Reasons {
+					fmt.Printf("  - %s\n", r)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func dagCmd(g *globals) *cobra.Command {
+	var points bool
+	var svg string
+	c := &cobra.Command{
+		Use:   "dag",
+		Short: "Print the DAG as Graphviz DOT (or render SVG with --svg FILE)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := pipeline.ParseConfig(g.file)
+			if err != nil {
+				return err
+			}
+			graph, err := pipeline.Build(cfg, registry(), g.profile)
+			if err != nil {
+				return err
+			}
+			dot := pipeline.DOT(graph, points)
+			if svg == "" {
+				_, err := io.WriteString(os.Stdout, dot)
+				return err
+			}
+			dotBin, err := exec.LookPath("dot")
+			if err != nil {
+				return fmt.Errorf("--svg needs Graphviz's dot (apt-get install graphviz); print DOT without --svg instead")
+			}
+			c := exec.CommandContext(cmd.Context(), dotBin, "-Tsvg", "-o", svg)
+			c.Stdin = strings.NewReader(dot)
+			if b, err := c.CombinedOutput(); err != nil {
+				return fmt.Errorf("dot: %v: %s", err, b)
+			}
+			fmt.Fprintln(os.Stderr, "wrote", svg)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&points, "points", false, "one node per grid point instead of per stage")
+	c.Flags().StringVar(&svg, "svg", "", "render to this SVG file with Graphviz")
+	return c
+}
+
+// freshManifests returns the manifests of the fresh points of a stage (or
+// one point), failing if any is not fresh.
+func freshManifests(p *project, name string) ([]*pipeline.PointStatus, error) {
+	pts, err := p.graph.Select([]string{name})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	sts := p.engine.Status(pts)
+	for _, s := range sts {
+		if s.State != pipeline.StateFresh {
+			return nil, fmt.Errorf("%s is %s (%s); run `bfc run %s` first", s.Point.ID, s.State, strings.Join(firstN(s.Reasons, 2), "; "), name)
+		}
+	}
+	return sts, nil
+}
+
+func readOutput(st *artifacts.Store, m *artifacts.Manifest, name string) (arrow.Record, map[string]string, error) {
+	o, ok := m.Output(name)
+	if !ok {
+		var names []string
+		for _, o := range m.Outputs {
+			names = append(names, o.Name)
+		}
+		return nil, nil, fmt.Errorf("%s has no output %q (outputs: %s)", m.Stage, name, strings.Join(names, ", "))
+	}
+	b, err := st.ReadObject(o.File)
+	if err != nil {
+		return nil, nil, err
+	}
+	return artifacts.DecodeTable(b)
+}
+
+func showCmd(g *globals) *cobra.Command {
+	var rows int
+	c := &cobra.Command{
+		Use:   "show STAGE|POINT",
+		Short: "Show the schema, metadata and first rows of a stage's outputs",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := g.load(false)
+			if err != nil {
+				return err
+			}
+			sts, err := freshManifests(p, args[0])
+			if err != nil {
+				return err
+			}
+			s := sts[0]
+			if len(sts) > 1 {
+				fmt.Printf("%s has %d points; showing %s (name a point to see another)\n\n", args[0], len(sts), s.Point.ID)
+			}
+			m := s.Manifest
+			fmt.Printf("point %s\nkey   %s\nrun   %.2fs wall, %.2fs cpu, %.0f MiB peak, on %s (%s)\n", m.Stage, m.Key, m.Run.WallSeconds, m.Run.UserSeconds+m.Run.SysSeconds, float64(m.Run.MaxRSSBytes)/(1<<20), m.Run.Host, m.Run.Executor)
+			for _, o := range m.Outputs {
+				rec, meta, err := readOutput(p.store, m, o.Name)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("\n== %s  (%d rows, %d bytes, %s)\n", o.Name, o.Rows, o.Size, p.store.ObjectPath(o.File))
+				fmt.Printf("metadata: bfc.key=%s… bfc.params=%s\n", meta["bfc.key"][:12], meta["bfc.params"])
+				for _, f := range rec.Schema().Fields() {
+					fmt.Printf("  %-16s %s\n", f.Name, f.Type)
+				}
+				if !strings.HasPrefix(o.Name, pipeline.PublishPrefix) {
+					writeRows(os.Stdout, rec, rows, nil, nil, true)
+				}
+				rec.Release()
+			}
+			return nil
+		},
+	}
+	c.Flags().IntVarP(&rows, "rows", "n", 5, "rows to show per output")
+	return c
+}
+
+func exportCmd(g *globals) *cobra.Command {
+	var format, output string
+	c := &cobra.Command{
+		Use:   "export STAGE|POINT --format csv",
+		Short: "Write an output table of a stage as CSV (all points, with their labels)",
+		Long: `Export writes one output table (--output, default the stage's only table, or
+"summary") of every point of a stage as CSV on standard output. Points of a
+grid are concatenated, with their grid labels as leading columns and the
+point's stage key in the column "key".`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "csv" {
+				return usageError{fmt.Errorf("--format %q: only csv is supported", format)}
+			}
+			p, err := g.load(false)
+			if err != nil {
+				return err
+			}
+			sts, err := freshManifests(p, args[0])
+			if err != nil {
+				return err
+			}
+			labels := map[string]bool{}
+			for _, s := range sts {
+				for k := range s.Point.Labels {
+					labels[k] = true
+				}
+			}
+			var lab []string
+			for k := range labels {
+				lab = append(lab, k)
+			}
+			sort.Strings(lab)
+			w := csv.NewWriter(os.Stdout)
+			var header []string
+			for i, s := range sts {
+				name := output
+				if name == "" {
+					if name, err = defaultOutput(s.Manifest); err != nil {
+						return err
+					}
+				}
+				rec, _, err := readOutput(p.store, s.Manifest, name)
+				if err != nil {
+					return err
+				}
+				h := append(append([]string(nil), lab...), "key")
+				for _, f := range rec.Schema().Fields() {
+					h = append(h, f.Name)
+				}
+				if i == 0 {
+					header = h
+					w.Write(header)
+				} else if strings.Join(h, ",") != strings.Join(header, ",") {
+					rec.Release()
+					return fmt.Errorf("%s: its %s table has other columns than the first point's", s.Point.ID, name)
+				}
+				pre := make([]string, 0, len(lab)+1)
+				for _, l := range lab {
+					pre = append(pre, s.Point.Labels[l])
+				}
+				pre = append(pre, s.Key)
+				for r := 0; r < int(rec.NumRows()); r++ {
+					row := append([]string(nil), pre...)
+					for c := 0; c < int(rec.NumCols()); c++ {
+						row = append(row, cell(rec.Column(c), r))
+					}
+					w.Write(row)
+				}
+				rec.Release()
+			}
+			w.Flush()
+			return w.Error()
+		},
+	}
+	c.Flags().StringVar(&format, "format", "csv", "output format (csv)")
+	c.Flags().StringVar(&output, "output", "", "which output table (default: the only one, or summary)")
+	return c
+}
+
+func defaultOutput(m *artifacts.Manifest) (string, error) {
+	var tables []string
+	for _, o := range m.Outputs {
+		if !strings.HasPrefix(o.Name, pipeline.PublishPrefix) {
+			tables = append(tables, o.Name)
+		}
+	}
+	if len(tables) == 1 {
+		return tables[0], nil
+	}
+	for _, t := range tables {
+		if t == "summary" {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("%s has outputs %s: choose one with --output", m.Stage, strings.Join(tables, ", "))
+}
+
+// cell formats one value for CSV and for show.
+func cell(col arrow.Array, i int) string {
+	switch a := col.(type) {
+	case *array.Float64:
+		return strconv.FormatFloat(a.Value(i), 'g', -1, 64)
+	case *array.Int64:
+		return strconv.FormatInt(a.Value(i), 10)
+	case *array.String:
+		return a.Value(i)
+	case *array.Boolean:
+		return strconv.FormatBool(a.Value(i))
+	case *array.Binary:
+		return fmt.Sprintf("<%d bytes>", len(a.Value(i)))
+	case *array.FixedSizeList:
+		n := int(a.DataType().(*arrow.FixedSizeListType).Len())
+		vals, ok := a.ListValues().(*array.Float64)
+		if !ok {
+			return a.ValueStr(i)
+		}
+		parts := make([]string, n)
+		off := (a.Offset() + i) * n
+		for j := 0; j < n; j++ {
+			parts[j] = strconv.FormatFloat(vals.Value(off+j), 'g', 6, 64)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	}
+	return col.ValueStr(i)
+}
+
+func writeRows(w io.Writer, rec arrow.Record, n int, _ []string, _ []string, header bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if header {
+		var h []string
+		for _, f := range rec.Schema().Fields() {
+			h = append(h, f.Name)
+		}
+		fmt.Fprintln(tw, "  "+strings.Join(h, "\t"))
+	}
+	for r := 0; r < int(rec.NumRows()) && r < n; r++ {
+		var row []string
+		for c := 0; c < int(rec.NumCols()); c++ {
+			s := cell(rec.Column(c), r)
+			if len(s) > 40 {
+				s = s[:37] + "..."
+			}
+			row = append(row, s)
+		}
+		fmt.Fprintln(tw, "  "+strings.Join(row, "\t"))
+	}
+	if int(rec.NumRows()) > n {
+		fmt.Fprintf(tw, "  … %d more rows\n", int(rec.NumRows())-n)
+	}
+	tw.Flush()
+}
+
+func verifyCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify",
+		Short: "Rehash every object in the store and check every manifest",
+		Long: `Verify trusts nothing in the store: every object is rehashed and compared with
+its name, every manifest is parsed and its key recomputed from its components,
+and every output it names must exist with its recorded size. Problems are
+listed with the file they concern; the exit status is 1 if there are any.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := g.store
+			if dir == "" {
+				cfg, err := pipeline.ParseConfig(g.file)
+				if err != nil {
+					return err
+				}
+				if _, err := pipeline.Build(cfg, registry(), g.profile); err != nil {
+					return err
+				}
+				dir = cfg.Store
+			}
+			st, err := artifacts.Open(dir, false)
+			if err != nil {
+				return err
+			}
+			rep, err := st.Verify()
+			if err != nil {
+				return err
+			}
+			for _, p := range rep.Problems {
+				fmt.Println("BAD  " + p.String())
+			}
+			rate := float64(rep.Bytes) / max(rep.Elapsed.Seconds(), 1e-9) / 1e9
+			fmt.Printf("verified %d objects (%.1f MB) and %d manifests in %s (%.2f GB/s): %d problem(s)\n",
+				rep.Objects, float64(rep.Bytes)/1e6, rep.Manifests, rep.Elapsed.Round(1e6), rate, len(rep.Problems))
+			if len(rep.Problems) > 0 {
+				return fmt.Errorf("store %s failed verification", st.Dir)
+			}
+			return nil
+		},
+	}
+}
+
+func gcCmd(g *globals) *cobra.Command {
+	var dry bool
+	c := &cobra.Command{
+		Use:   "gc [--dry-run]",
+		Short: "Remove results that no current stage point or pinned archive references",
+		Long: `Gc keeps, for every profile of the pipeline file, the result each current stage
+point last resolved to, plus everything an archive pinned; it removes other
+manifests, unreferenced objects, refs of stage points that no longer exist,
+and leftovers of killed runs. It waits for running bfc processes to finish
+(they hold the store lock shared), so it never removes what a run uses.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := pipeline.ParseConfig(g.file)
+			if err != nil {
+				return err
+			}
+			kinds := registry()
+			current := map[string]map[string]bool{} // profile -> point ids
+			profiles := append([]string{""}, keysOf(cfg.Profiles)...)
+			for _, prof := range profiles {
+				c2, _ := pipeline.ParseConfig(g.file)
+				gr, err := pipeline.Build(c2, kinds, prof)
+				if err != nil {
+					return err
+				}
+				ids := map[string]bool{}
+				for _, p := range gr.Points {
+					ids[p.ID] = true
+				}
+				current[prof] = ids
+			}
+			dir := cfg.Store
+			if g.store != "" {
+				dir = g.store
+			}
+			st, err := artifacts.Open(dir, false)
+			if err != nil {
+				return err
+			}
+			lock, err := st.LockExclusive(cmd.Context(), func() { fmt.Fprintln(os.Stderr, "bfc gc: waiting for running bfc processes to release the store") })
+			if err != nil {
+				return err
+			}
+			defer lock.Unlock()
+			live := map[string]bool{}
+			keep := func(r artifacts.Ref) bool {
+				ok := current[r.Profile][r.Point]
+				if ok {
+					live[r.Key] = true
+				}
+				return ok
+			}
+			refs, _, err := st.AllRefs()
+			if err != nil {
+				return err
+			}
+			for _, r := range refs {
+				keep(r)
+			}
+			pins, err := st.Pins()
+			if err != nil {
+				return err
+			}
+			for _, p := range pins {
+				for _, k := range p.Keys {
+					live[k] = true
+				}
+			}
+			rep, err := st.GC(live, keep, dry)
+			if err != nil {
+				return err
+			}
+			verb := "removed"
+			if dry {
+				verb = "would remove"
+				for _, l := range [][]string{rep.Refs, rep.Manifests, rep.Objects, rep.Other} {
+					for _, p := range l {
+						fmt.Println("  " + p)
+					}
+				}
+			}
+			fmt.Printf("gc %s %d manifests, %d objects, %d refs, %d other files (%.1f MB); kept %d keys\n", verb,
+				len(rep.Manifests), len(rep.Objects), len(rep.Refs), len(rep.Other), float64(rep.Bytes)/1e6, len(live))
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&dry, "dry-run", "n", false, "list what would be removed, remove nothing")
+	return c
+}
+
+func keysOf[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func kindsCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	return &cobra.Command{
+		Use:   "kinds [KIND...]",
+		Short: "List the stage kinds and their parameters (defaults, ranges)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reg := registry()
+			names := args
+			if len(names) == 0 {
+				names = keysOf(reg)
+			}
+			for _, n := range names {
+				k, ok := reg[n]
+				if !ok {
+					return usageError{fmt.Errorf("no stage kind %q", n)}
+				}
+				if asJSON {
+					b, _ := json.MarshalIndent(k.Params(), "", " ")
+					fmt.Printf("%s %s\n", n, b)
+					continue
+				}
+				fmt.Printf("%s  (package %s)\n  %s\n", n, pipeline.KindPackage(k), k.Doc())
+				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+				for _, p := range k.Params() {
+					def := "required"
+					if p.Default != nil {
+						def = pipeline.CanonicalJSON(p.Default)
+					}
+					fmt.Fprintf(w, "    %s\t%s\t%s\t%s\n", p.Name, p.Type, def, p.Doc)
+				}
+				w.Flush()
+				fmt.Println()
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	bfc "github.com/bfc-repro/bfc"
+	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/pipeline"
+	"github.com/bfc-repro/bfc/stages/all"
+)
+
+// globals are the flags every command takes.
+type globals struct {
+	file     string
+	profile  string
+	jobs     int
+	store    string
+	verbose  bool
+	progress string
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "bfc",
+		Short: "Reproduce \"Backward Feature Correction\" (Allen-Zhu & Li) from a TOML-declared DAG",
+		Long: `bfc runs the reproduction pipeline declared in pipeline.toml: a DAG of stages
+(target sampling, hierarchical training, baselines, sweeps, figures, the report)
+whose results are cached as content-addressed Arrow files in the store (.bfc/).
+A stage reruns only when its key changes: its kind, parameters, seed, the data
+of its inputs, or the code it runs.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.file, "file", "f", "pipeline.toml", "pipeline file")
+	pf.StringVar(&g.profile, "profile", "", "profile of the pipeline file to apply (e.g. smoke)")
+	pf.IntVarP(&g.jobs, "jobs", "j", runtime.NumCPU(), "CPU budget: stages run in parallel within it")
+	pf.StringVar(&g.store, "store", "", "store directory (default: [pipeline] store, .bfc)")
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "show cached stages and stage log lines")
+	pf.StringVar(&g.progress, "progress", "auto", "progress display: auto, bars, lines or none")
+	root.AddCommand(runCmd(g), statusCmd(g), explainCmd(g), dagCmd(g), showCmd(g), exportCmd(g),
+		verifyCmd(g), gcCmd(g), kindsCmd(g), execCmd(g))
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	return root
+}
+
+// project is a loaded pipeline: graph, store, code base.
+type project struct {
+	graph  *pipeline.Graph
+	store  *artifacts.Store
+	engine *pipeline.Engine
+	kinds  pipeline.Registry
+}
+
+func registry() pipeline.Registry { return pipeline.NewRegistry(all.Kinds()...) }
+
+func codeBase() (*pipeline.CodeBase, error) { return pipeline.NewCodeBase(bfc.Source, bfc.ModulePath) }
+
+// load parses and validates the pipeline file and opens the store.
+func (g *globals) load(create bool) (*project, error) {
+	cfg, err := pipeline.ParseConfig(g.file)
+	if err != nil {
+		return nil, err
+	}
+	kinds := registry()
+	graph, err := pipeline.Build(cfg, kinds, g.profile)
+	if err != nil {
+		return nil, err
+	}
+	dir := cfg.Store
+	if g.store != "" {
+		if dir, err = filepath.Abs(g.store); err != nil {
+			return nil, err
+		}
+		cfg.Store = dir
+	}
+	st, err := artifacts.Open(dir, create)
+	if err != nil {
+		return nil, err
+	}
+	cb, err := codeBase()
+	if err != nil {
+		return nil, err
+	}
+	return &project{graph: graph, store: st, engine: pipeline.NewEngine(graph, st, cb), kinds: kinds}, nil
+}
+
+func (g *globals) display() pipeline.Display {
+	mode := g.progress
+	if mode == "auto" {
+		mode = "lines"
+		if isatty.IsTerminal(os.Stderr.Fd()) {
+			mode = "bars"
+		}
+	}
+	switch mode {
+	case "bars":
+		return &pipeline.BarDisplay{W: os.Stderr, Verbose: g.verbose}
+	case "none":
+		return pipeline.NopDisplay{}
+	default:
+		return &pipeline.LineDisplay{W: os.Stderr, Verbose: g.verbose}
+	}
+}
+
+func runCmd(g *globals) *cobra.Command {
+	var inprocess, noPublish bool
+	c := &cobra.Command{
+		Use:   "run [STAGE|POINT...]",
+		Short: "Compute stages (default: all) and what they need, then publish figures",
+		Long: `Run computes the named stages (all stages if none are named) and every stage
+they depend on. A stage point whose key is in the store, with outputs that
+rehash to their names, is not rerun. Figures and report fragments are written
+to the project's figures/ and paper/ directories (or the profile's).
+Points are named like E1_train[schedule=joint,seed=1]; a stage name selects all
+its points.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if g.progress != "auto" && g.progress != "bars" && g.progress != "lines" && g.progress != "none" {
+				return usageError{fmt.Errorf("--progress %q: use auto, bars, lines or none", g.progress)}
+			}
+			p, err := g.load(true)
+			if err != nil {
+				return err
+			}
+			targets, err := p.graph.Select(args)
+			if err != nil {
+				return usageError{err}
+			}
+			var ex pipeline.Executor
+			if inprocess {
+				ex = &pipeline.InProcess{Store: p.store, Kinds: p.kinds, Code: p.engine.Code}
+			} else {
+				exe, err := os.Executable()
+				if err != nil {
+					return err
+				}
+				ex = &pipeline.Local{Store: p.store, Program: exe, Args: execArgs(g)}
+			}
+			r := &pipeline.Runner{Engine: p.engine, Exec: ex, Jobs: g.jobs, Display: g.display(), Publish: !noPublish}
+			sum, err := r.Run(cmd.Context(), targets)
+			if err != nil {
+				return err
+			}
+			return sum.Err()
+		},
+	}
+	c.Flags().BoolVar(&inprocess, "inprocess", false, "run stages inside this process instead of one child process each")
+	c.Flags().BoolVar(&noPublish, "no-publish", false, "do not write figures and report fragments into the project")
+	return c
+}
+
+// execArgs are the arguments a child needs before its job file.
+func execArgs(g *globals) []string { return []string{"exec"} }
+
+func execCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:    "exec JOBFILE",
+		Short:  "Compute one job (used by the executors; not for direct use)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			job, err := pipeline.ReadJob(args[0])
+			if err != nil {
+				return err
+			}
+			st, err := artifacts.Open(job.Store, false)
+			if err != nil {
+				return err
+			}
+			cb, err := codeBase()
+			if err != nil {
+				return err
+			}
+			events, result := pipeline.ChildReporter(os.Stdout)
+			res := pipeline.ExecuteJob(cmd.Context(), st, job, pipeline.ExecOptions{Executor: executorName(), Events: events, Kinds: registry(), Code: cb})
+			result(res)
+			if res.Error != "" {
+				return fmt.Errorf("%s: %s", job.Point, res.Error)
+			}
+			return nil
+		},
+	}
+}
+
+// executorName records where a job ran.
+func executorName() string {
+	if id := os.Getenv("SLURM_JOB_ID"); id != "" {
+		return "slurm:" + id
+	}
+	return "local"
+}
+

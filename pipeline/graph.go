@@ -1,0 +1,576 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bfc-repro/bfc/stages/kit"
+)
+
+// Registry maps kind names to stage kinds.
+type Registry map[string]kit.Kind
+
+// NewRegistry indexes kinds by name.
+func NewRegistry(kinds ...kit.Kind) Registry {
+	r := Registry{}
+	for _, k := range kinds {
+		r[k.Name()] = k
+	}
+	return r
+}
+
+// Graph is a validated pipeline under one profile, expanded into points:
+// a stage with a grid becomes one point per grid coordinate, and a stage
+// whose inputs have grids inherits their axes (see Stage).
+type Graph struct {
+	Config  *Config
+	Profile string
+	Stages  []*Stage // topological order
+	Points  []*Point // topological order
+	byID    map[string]*Stage
+	byPoint map[string]*Point
+}
+
+// Stage is a [stage.ID] table after profile overrides.
+//
+// Grid semantics: a stage's points are the join of the points of its
+// `inputs` on shared axis names (as in a database natural join), crossed
+// with its own `grid`. Axes of inputs are inherited, so a training stage
+// whose target has a grid over seed has one point per seed. A `gather`
+// input is not joined: each point receives every point of the gathered
+// stage that agrees with it on the axes they share (a figure gathering
+// all seeds and schedules). The `seed` axis sets the point's seed.
+type Stage struct {
+	ID     string
+	Kind   kit.Kind
+	Decl   *StageDecl
+	Inputs []*Stage
+	Gather []*Stage
+	Points []*Point
+}
+
+// Point is one unit of work: a stage at one grid coordinate.
+type Point struct {
+	ID     string // "stage" or "stage[axis=value,...]"
+	Stage  *Stage
+	Labels map[string]string
+	Params kit.Params
+	Seed   int64
+	Inputs []*Point
+	Files  []string // external files the kind reads (absolute)
+}
+
+// Stage returns the stage with id.
+func (g *Graph) Stage(id string) (*Stage, bool) { s, ok := g.byID[id]; return s, ok }
+
+// Point returns the point with id.
+func (g *Graph) Point(id string) (*Point, bool) { p, ok := g.byPoint[id]; return p, ok }
+
+// Select resolves command-line names (stage ids or point ids) to points.
+func (g *Graph) Select(names []string) ([]*Point, error) {
+	if len(names) == 0 {
+		return g.Points, nil
+	}
+	var out []*Point
+	seen := map[*Point]bool{}
+	for _, n := range names {
+		var pts []*Point
+		if s, ok := g.byID[n]; ok {
+			pts = s.Points
+		} else if p, ok := g.byPoint[n]; ok {
+			pts = []*Point{p}
+		} else {
+			return nil, fmt.Errorf("no stage or point %q in %s%s", n, g.Config.File, suggest(n, keys(g.byID)))
+		}
+		for _, p := range pts {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Closure returns the given points and everything they depend on, in
+// topological order.
+func (g *Graph) Closure(pts []*Point) []*Point {
+	need := map[*Point]bool{}
+	var visit func(p *Point)
+	visit = func(p *Point) {
+		if need[p] {
+			return
+		}
+		need[p] = true
+		for _, in := range p.Inputs {
+			visit(in)
+		}
+	}
+	for _, p := range pts {
+		visit(p)
+	}
+	var out []*Point
+	for _, p := range g.Points {
+		if need[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// labelValue is the canonical text of a grid value.
+func labelValue(v any) string {
+	switch x := v.(type) {
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(v)
+}
+
+// pointID formats "stage[a=1,b=x]" with axes in name order.
+func pointID(stage string, labels map[string]string) string {
+	if len(labels) == 0 {
+		return stage
+	}
+	names := slices.Sorted(maps.Keys(labels))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + "=" + labels[n]
+	}
+	return stage + "[" + strings.Join(parts, ",") + "]"
+}
+
+// Build checks cfg against the kinds under profile ("" = the file's
+// default profile) and expands it into points.
+func Build(cfg *Config, kinds Registry, profile string) (*Graph, error) {
+	if profile == "" {
+		profile = cfg.Profile
+	}
+	g := &Graph{Config: cfg, Profile: profile, byID: map[string]*Stage{}, byPoint: map[string]*Point{}}
+	decls, err := cfg.applyProfile(profile, kinds)
+	if err != nil {
+		return nil, err
+	}
+	stages := map[string]*Stage{}
+	var ids []string
+	for _, d := range decls {
+		k, ok := kinds[d.Kind]
+		if !ok {
+			return nil, cfg.errAt("stage."+d.ID+".kind", "unknown stage kind %q%s", d.Kind, suggest(d.Kind, keys(kinds)))
+		}
+		stages[d.ID] = &Stage{ID: d.ID, Kind: k, Decl: d}
+		ids = append(ids, d.ID)
+	}
+	for _, id := range ids {
+		s := stages[id]
+		seen := map[string]bool{}
+		link := func(field string, list []string) ([]*Stage, error) {
+			var out []*Stage
+			for _, in := range list {
+				path := "stage." + id + "." + field
+				if in == id {
+					return nil, cfg.errAt(path, "stage %s lists itself as an input", id)
+				}
+				if seen[in] {
+					return nil, cfg.errAt(path, "input %q is listed twice (in inputs or gather)", in)
+				}
+				seen[in] = true
+				u, ok := stages[in]
+				if !ok {
+					return nil, cfg.errAt(path, "no stage %q%s", in, suggest(in, ids))
+				}
+				out = append(out, u)
+			}
+			return out, nil
+		}
+		if s.Inputs, err = link("inputs", s.Decl.Inputs); err != nil {
+			return nil, err
+		}
+		if s.Gather, err = link("gather", s.Decl.Gather); err != nil {
+			return nil, err
+		}
+	}
+	order, err := topoSort(cfg, ids, stages)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range order {
+		s := stages[id]
+		if err := g.expand(s); err != nil {
+			return nil, err
+		}
+		g.Stages = append(g.Stages, s)
+		g.byID[id] = s
+		for _, p := range s.Points {
+			g.Points = append(g.Points, p)
+			g.byPoint[p.ID] = p
+		}
+	}
+	return g, nil
+}
+
+// topoSort orders stages so inputs come first, keeping file order among
+// independent stages, and names a cycle if there is one.
+func topoSort(cfg *Config, ids []string, stages map[string]*Stage) ([]string, error) {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var order []string
+	var stack []string
+	var visit func(id string) error
+	visit = func(id string) error {
+		switch color[id] {
+		case black:
+			return nil
+		case grey:
+			i := slices.Index(stack, id)
+			cycle := append(slices.Clone(stack[i:]), id)
+			return cfg.errAt("stage."+cycle[0]+".inputs", "cycle: %s", strings.Join(reverse(cycle), " -> "))
+		}
+		color[id] = grey
+		stack = append(stack, id)
+		s := stages[id]
+		for _, u := range slices.Concat(s.Inputs, s.Gather) {
+			if err := visit(u.ID); err != nil {
+				return err
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[id] = black
+		order = append(order, id)
+		return nil
+	}
+	for _, id := range ids {
+		if err := visit(id); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
+
+// reverse turns an input-chain (a needs b needs a) into data-flow order.
+func reverse(s []string) []string {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
+}
+
+// applyProfile returns the stage declarations with the profile's
+// overrides merged in (base params < profile kind params < profile
+// stage params), and checks that the profile names existing things.
+func (c *Config) applyProfile(name string, kinds Registry) ([]*StageDecl, error) {
+	var decls []*StageDecl
+	for _, d := range c.Stages {
+		cp := *d
+		cp.Params = maps.Clone(d.Params)
+		cp.src = maps.Clone(d.src)
+		cp.Grid = slices.Clone(d.Grid)
+		decls = append(decls, &cp)
+	}
+	if name == "" {
+		return decls, nil
+	}
+	p, ok := c.Profiles[name]
+	if !ok {
+		return nil, &ConfigError{File: c.File, Field: "--profile", Msg: fmt.Sprintf("no [profile.%s] in the file%s", name, suggest(name, keys(c.Profiles)))}
+	}
+	base := "profile." + name
+	if len(p.Pipeline) > 0 {
+		store, figures, paper := c.Store, c.Figures, c.Paper
+		get := func(k, cur string) string {
+			if v, ok := p.Pipeline[k].(string); ok {
+				return v
+			}
+			rel, err := filepath.Rel(c.Dir, cur)
+			if err != nil {
+				return cur
+			}
+			return rel
+		}
+		cs := *c
+		if err := cs.setDirs(get("store", store), get("figures", figures), get("paper", paper), base+".pipeline"); err != nil {
+			return nil, err
+		}
+		c.Store, c.Figures, c.Paper = cs.Store, cs.Figures, cs.Paper
+	}
+	for _, kind := range keys(p.Kinds) {
+		if _, ok := kinds[kind]; !ok {
+			return nil, c.errAt(base+".kind."+kind, "unknown stage kind %q%s", kind, suggest(kind, keys(kinds)))
+		}
+		used := false
+		for _, d := range decls {
+			if d.Kind != kind {
+				continue
+			}
+			used = true
+			for k, v := range p.Kinds[kind] {
+				d.Params[k] = v
+				d.src[k] = base + ".kind." + kind + "." + k
+			}
+		}
+		_ = used
+	}
+	for _, id := range keys(p.Stages) {
+		i := slices.IndexFunc(decls, func(d *StageDecl) bool { return d.ID == id })
+		if i < 0 {
+			return nil, c.errAt(base+".stage."+id, "no stage %q to override%s", id, suggest(id, declIDs(decls)))
+		}
+		d, o := decls[i], p.Stages[id]
+		for k, v := range o.Params {
+			d.Params[k] = v
+			d.src[k] = base + ".stage." + id + ".params." + k
+		}
+		for _, a := range o.Grid {
+			j := slices.IndexFunc(d.Grid, func(b Axis) bool { return b.Name == a.Name })
+			if j >= 0 {
+				d.Grid[j] = a
+			} else {
+				d.Grid = append(d.Grid, a)
+			}
+			d.src["grid:"+a.Name] = base + ".stage." + id + ".grid." + a.Name
+		}
+		if o.Seed != nil {
+			d.Seed = o.Seed
+			d.src["seed"] = base + ".stage." + id + ".seed"
+		}
+	}
+	return decls, nil
+}
+
+func declIDs(ds []*StageDecl) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.ID
+	}
+	return out
+}
+
+func consistent(a, b map[string]string) bool {
+	for k, v := range b {
+		if w, ok := a[k]; ok && w != v {
+			return false
+		}
+	}
+	return true
+}
+
+type partial struct {
+	labels map[string]string
+	inputs []*Point
+}
+
+// expand computes s's points from its inputs' points and its own grid.
+func (g *Graph) expand(s *Stage) error {
+	cfg, d := g.Config, s.Decl
+	sp := "stage." + s.ID
+	declared := map[string]kit.Param{}
+	var names []string
+	for _, p := range s.Kind.Params() {
+		declared[p.Name] = p
+		names = append(names, p.Name)
+	}
+	srcOf := func(key string, fallback string) string {
+		if p, ok := d.src[key]; ok {
+			return p
+		}
+		return fallback
+	}
+	for _, k := range keys(d.Params) {
+		if _, ok := declared[k]; !ok {
+			return cfg.errAt(srcOf(k, sp+".params."+k), "unknown parameter of kind %q%s", d.Kind, suggest(k, names))
+		}
+	}
+	parts := []partial{{labels: map[string]string{}}}
+	for _, u := range s.Inputs {
+		var next []partial
+		for _, pa := range parts {
+			for _, up := range u.Points {
+				if !consistent(pa.labels, up.Labels) {
+					continue
+				}
+				l := maps.Clone(pa.labels)
+				maps.Copy(l, up.Labels)
+				next = append(next, partial{labels: l, inputs: append(slices.Clone(pa.inputs), up)})
+			}
+		}
+		if len(next) == 0 {
+			return cfg.errAt(sp+".inputs", "input %s shares no grid point with the inputs before it (their axes disagree on every point)", u.ID)
+		}
+		parts = next
+	}
+	for _, a := range d.Grid {
+		path := srcOf("grid:"+a.Name, sp+".grid."+a.Name)
+		if a.Name != "seed" {
+			if _, ok := declared[a.Name]; !ok {
+				return cfg.errAt(path, "grid axis must be \"seed\" or a parameter of kind %q%s", d.Kind, suggest(a.Name, append(names, "seed")))
+			}
+			if _, ok := d.Params[a.Name]; ok {
+				return cfg.errAt(path, "parameter %s is set both in params and in grid; keep one", a.Name)
+			}
+		}
+		if _, ok := parts[0].labels[a.Name]; ok {
+			return cfg.errAt(path, "axis %s already comes from an input; a stage cannot redefine an inherited axis", a.Name)
+		}
+		var next []partial
+		for _, pa := range parts {
+			for _, v := range a.Values {
+				l := maps.Clone(pa.labels)
+				l[a.Name] = labelValue(v)
+				next = append(next, partial{labels: l, inputs: pa.inputs})
+			}
+		}
+		parts = next
+	}
+	axisValue := func(name string, label string) any {
+		for _, a := range d.Grid {
+			if a.Name == name {
+				for _, v := range a.Values {
+					if labelValue(v) == label {
+						return v
+					}
+				}
+			}
+		}
+		return nil
+	}
+	filer, _ := s.Kind.(kit.Filer)
+	validator, _ := s.Kind.(kit.Validator)
+	for _, pa := range parts {
+		raw := maps.Clone(d.Params)
+		gridSet := map[string]bool{}
+		for _, a := range d.Grid {
+			if a.Name != "seed" {
+				raw[a.Name] = axisValue(a.Name, pa.labels[a.Name])
+				gridSet[a.Name] = true
+			}
+		}
+		params, err := kit.Resolve(s.Kind.Params(), raw)
+		if err != nil {
+			return g.paramError(s, err, gridSet, pa.labels)
+		}
+		if validator != nil {
+			if err := validator.Validate(params); err != nil {
+				return g.paramError(s, err, gridSet, pa.labels)
+			}
+		}
+		seed, err := g.pointSeed(s, pa.labels)
+		if err != nil {
+			return err
+		}
+		p := &Point{Stage: s, Labels: pa.labels, Params: params, Seed: seed, Inputs: pa.inputs}
+		p.ID = pointID(s.ID, pa.labels)
+		for _, gs := range s.Gather {
+			var got []*Point
+			for _, gp := range gs.Points {
+				if consistent(pa.labels, gp.Labels) {
+					got = append(got, gp)
+				}
+			}
+			if len(got) == 0 {
+				return cfg.errAt(sp+".gather", "no point of %s matches %s", gs.ID, p.ID)
+			}
+			p.Inputs = append(p.Inputs, got...)
+		}
+		if filer != nil {
+			for _, f := range filer.Files(params) {
+				abs, err := g.externalFile(f)
+				if err != nil {
+					return cfg.errAt(sp+".params", "%v", err)
+				}
+				p.Files = append(p.Files, abs)
+			}
+		}
+		s.Points = append(s.Points, p)
+	}
+	return nil
+}
+
+func (g *Graph) paramError(s *Stage, err error, gridSet map[string]bool, labels map[string]string) error {
+	sp := "stage." + s.ID
+	var fe *kit.FieldError
+	if !errors.As(err, &fe) {
+		return g.Config.errAt(sp+".params", "%v", err)
+	}
+	path := sp + ".params." + fe.Field
+	if gridSet[fe.Field] {
+		path = sp + ".grid." + fe.Field
+		if src, ok := s.Decl.src["grid:"+fe.Field]; ok {
+			path = src
+		}
+		return g.Config.errAt(path, "value %s: %s", labels[fe.Field], fe.Msg)
+	}
+	if src, ok := s.Decl.src[fe.Field]; ok {
+		path = src
+	}
+	return g.Config.errAt(path, "%s", fe.Msg)
+}
+
+func (g *Graph) pointSeed(s *Stage, labels map[string]string) (int64, error) {
+	sp := "stage." + s.ID
+	v, ok := labels["seed"]
+	if !ok {
+		if s.Decl.Seed != nil {
+			return *s.Decl.Seed, nil
+		}
+		return 0, nil
+	}
+	inherited := true
+	for _, a := range s.Decl.Grid {
+		if a.Name == "seed" {
+			inherited = false
+		}
+	}
+	if inherited && s.Decl.Seed != nil {
+		return 0, g.Config.errAt(sp+".seed", "the stage sets seed, but its inputs give it a seed axis; remove one")
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, g.Config.errAt(sp+".grid.seed", "seed %q is not a non-negative integer", v)
+	}
+	return n, nil
+}
+
+// externalFile resolves a file a kind reads: relative paths are inside the
+// project; absolute paths must lie under one of the data roots. Symbolic
+// links are resolved before the check, so a link cannot lead outside.
+func (g *Graph) externalFile(f string) (string, error) {
+	cfg := g.Config
+	var p string
+	if filepath.IsAbs(f) {
+		p = filepath.Clean(f)
+	} else {
+		p = filepath.Join(cfg.Dir, f)
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		// A file that does not exist yet is checked lexically here; the
+		// stage fails with a clear message when it needs the file.
+		real = p
+	}
+	roots := []string{cfg.Dir}
+	roots = append(roots, cfg.DataRoot...)
+	for _, r := range roots {
+		rr, err := filepath.EvalSymlinks(r)
+		if err != nil {
+			rr = r
+		}
+		if inside(rr, real) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("file %s is outside the project and the data roots %v", p, cfg.DataRoot)
+}

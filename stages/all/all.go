@@ -1,0 +1,15 @@
+// Package all lists every stage kind compiled into bfc. It is imported by
+// the command, never by a kind, so it is in no kind's code identity.
+package all
+
+import (
+	"github.com/bfc-repro/bfc/stages/kit"
+	"github.com/bfc-repro/bfc/stages/target"
+)
+
+// Kinds returns every stage kind, in the order `bfc kinds` lists them.
+func Kinds() []kit.Kind {
+	return []kit.Kind{
+		target.Kind{},
+	}
+}
