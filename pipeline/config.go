@@ -43,12 +43,12 @@ type ExecutorConfig struct {
 	Kind string // "local" (default) or "slurm"
 	// Slurm settings.
 	Partition string
-	Time      string            // default time limit, e.g. "01:00:00"
-	Mem       string            // default memory per job, e.g. "2G"
-	CPUs      int               // default CPUs per job
+	Time      string              // default time limit, e.g. "01:00:00"
+	Mem       string              // default memory per job, e.g. "2G"
+	CPUs      int                 // default CPUs per job
 	PerKind   map[string]SlurmRes // overrides per stage kind
-	Extra     []string          // extra sbatch flags
-	Poll      float64           // seconds between squeue/sacct polls
+	Extra     []string            // extra sbatch flags
+	Poll      float64             // seconds between squeue/sacct polls
 }
 
 // SlurmRes are per-kind resource overrides for the slurm executor.

@@ -326,10 +326,10 @@ type jobEnv struct {
 }
 
 func (e *jobEnv) Context() context.Context { return e.ctx }
-func (e *jobEnv) Params() kit.Params        { return e.params }
-func (e *jobEnv) Seed() uint64              { return EffectiveSeed(e.job.MasterSeed, e.job.Seed) }
-func (e *jobEnv) Inputs() []kit.Input       { return e.inputs }
-func (e *jobEnv) Threads() int              { return max(1, e.job.Threads) }
+func (e *jobEnv) Params() kit.Params       { return e.params }
+func (e *jobEnv) Seed() uint64             { return EffectiveSeed(e.job.MasterSeed, e.job.Seed) }
+func (e *jobEnv) Inputs() []kit.Input      { return e.inputs }
+func (e *jobEnv) Threads() int             { return max(1, e.job.Threads) }
 
 func (e *jobEnv) Write(name string, rec arrow.Record) error {
 	defer rec.Release()
@@ -495,4 +495,3 @@ func ReadJob(path string) (*Job, error) {
 	}
 	return &j, nil
 }
-

@@ -172,7 +172,7 @@ func describeChange(o, c artifacts.Component) string {
 	case "code.pkg":
 		return "code of package " + rest + " changed"
 	case "code.mod":
-		return fmt.Sprintf("module %s %s -> %s", rest, strings.Fields(o.Value+" ?")[0], strings.Fields(c.Value+" ?")[0])
+		return fmt.Sprintf("module %s %s -> %s", rest, strings.Fields(o.Value + " ?")[0], strings.Fields(c.Value + " ?")[0])
 	case "code.go":
 		return fmt.Sprintf("Go version %s -> %s", o.Value, c.Value)
 	case "code.arch":

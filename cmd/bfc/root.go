@@ -196,4 +196,3 @@ func executorName() string {
 	}
 	return "local"
 }
-
