@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/combin"
 
 	"github.com/bfc-repro/bfc/stages/kernel/ridge"
@@ -222,7 +223,7 @@ func directKRR(k Kernel, x *mat.Dense, y []float64, rows int, lambda float64, q 
 	for i := 0; i < rows; i++ {
 		km.Set(i, i, km.At(i, i)+lambda*md)
 	}
-	ybar, _ := ridge.MeanVar(y[:rows])
+	ybar, _ := stat.PopMeanVariance(y[:rows], nil)
 	rhs := mat.NewVecDense(rows, nil)
 	for i := 0; i < rows; i++ {
 		rhs.SetVec(i, y[i]-ybar)
@@ -264,7 +265,7 @@ func TestFitMatchesDirectSolve(t *testing.T) {
 			if info.NTrain != 90 || info.NVal != 30 {
 				t.Fatalf("split %d/%d, want 90/30", info.NTrain, info.NVal)
 			}
-			_, yv := ridge.MeanVar(y)
+			_, yv := stat.PopMeanVariance(y, nil)
 			tol := 1e-7 * math.Sqrt(yv)
 			best := 0
 			for i, tr := range info.Trials {
@@ -355,7 +356,7 @@ func TestPolyKRREqualsFeatureRidge(t *testing.T) {
 	for i := 0; i < f; i++ {
 		a.Set(i, i, a.At(i, i)+shift)
 	}
-	ybar, yv := ridge.MeanVar(y)
+	ybar, yv := stat.PopMeanVariance(y, nil)
 	yc := mat.NewVecDense(n, nil)
 	for i := range y {
 		yc.SetVec(i, y[i]-ybar)

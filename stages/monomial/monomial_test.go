@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/bfc-repro/bfc/stages/kernel/ridge"
 )
@@ -171,7 +172,7 @@ func TestFitMatchesDirectSolve(t *testing.T) {
 	mu, sd := make([]float64, F), make([]float64, F)
 	for j := 0; j < F; j++ {
 		col := mat.Col(nil, j, phi)
-		mu[j], sd[j] = ridge.MeanVar(col)
+		mu[j], sd[j] = stat.PopMeanVariance(col, nil)
 		sd[j] = math.Sqrt(sd[j])
 		for i := 0; i < n; i++ {
 			phi.Set(i, j, (phi.At(i, j)-mu[j])/sd[j])
@@ -186,7 +187,7 @@ func TestFitMatchesDirectSolve(t *testing.T) {
 	for j := 0; j < F; j++ {
 		a.Set(j, j, a.At(j, j)+lambda*tr/float64(F))
 	}
-	ybar, yv := ridge.MeanVar(y)
+	ybar, yv := stat.PopMeanVariance(y, nil)
 	yc := make([]float64, n)
 	for i := range y {
 		yc[i] = y[i] - ybar

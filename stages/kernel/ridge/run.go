@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // System is the linear system of one ridge learner.
@@ -113,7 +115,7 @@ func Run(ctx context.Context, sys System, y []float64, cfg Config) (Result, erro
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", cfg.Name, err)
 		}
-		meanTr, _ := MeanVar(y[:nTr])
+		meanTr, _ := stat.PopMeanVariance(y[:nTr], nil)
 		pred := make([]float64, nVal)
 		valErr := func(sol []float64) (float64, error) {
 			sys.PredictVal(sol, pred)
@@ -131,7 +133,7 @@ func Run(ctx context.Context, sys System, y []float64, cfg Config) (Result, erro
 		}
 		res.Trials = choice.Trials
 		best = choice.Trials[choice.Best]
-		_, varVal := MeanVar(y[nTr:])
+		_, varVal := stat.PopMeanVariance(y[nTr:], nil)
 		res.ValRelErr = best.ValErr / varVal
 		logf("%s: %d factorisations of order %d in %v; ridge %g, validation relative error %.4g",
 			cfg.Name, len(cfg.Grid), order, time.Since(t0).Round(time.Millisecond), best.Ridge, res.ValRelErr)
@@ -152,7 +154,7 @@ func Run(ctx context.Context, sys System, y []float64, cfg Config) (Result, erro
 		return res, fmt.Errorf("%s, final fit on %d samples: %w", cfg.Name, nFit, err)
 	}
 	res.Effective, res.Retries, res.NFit = used, retries, nFit
-	res.Mean, _ = MeanVar(y[:nFit])
+	res.Mean, _ = stat.PopMeanVariance(y[:nFit], nil)
 	res.Solution = sys.RHS(centred(y[:nFit], res.Mean))
 	if err := sym.Solve(res.Solution); err != nil {
 		return res, err
@@ -175,18 +177,6 @@ func centred(y []float64, m float64) []float64 {
 	return out
 }
 
-// MeanVar returns the mean and the population variance (divisor len(v)).
-func MeanVar(v []float64) (mean, variance float64) {
-	for _, x := range v {
-		mean += x
-	}
-	mean /= float64(len(v))
-	for _, x := range v {
-		variance += (x - mean) * (x - mean)
-	}
-	return mean, variance / float64(len(v))
-}
-
 // RelErr returns the relative error Σ(pred−y)² / Σ(y−ȳ)², that is the mean
 // squared error divided by the population variance of y: 1 for the best
 // constant predictor, 0 for a perfect one.
@@ -194,7 +184,7 @@ func RelErr(pred, y []float64) (float64, error) {
 	if len(pred) != len(y) || len(y) == 0 {
 		return math.NaN(), fmt.Errorf("relative error of %d predictions for %d labels", len(pred), len(y))
 	}
-	_, v := MeanVar(y)
+	_, v := stat.PopMeanVariance(y, nil)
 	var mse float64
 	for i := range y {
 		r := pred[i] - y[i]
