@@ -15,8 +15,9 @@
 //
 // Fit standardises every non-constant feature to mean 0 and variance 1 over
 // the n input rows (an unsupervised step that uses no labels; without it a
-// uniform ridge would penalise x_1^8 and x_1 on scales 10⁶ apart), centres
-// y, solves the primal normal equations (ΦᵀΦ + λ·mean(diag ΦᵀΦ)·I) w = Φᵀy
+// uniform ridge would penalise x_1^8 and x_1 on scales 10⁶ apart), fits an
+// unpenalised intercept by centring features and labels on the rows of each
+// fit, solves the primal normal equations (ΦᵀΦ + λ·mean(diag ΦᵀΦ)·I) w = Φᵀy
 // with Cholesky through ridge.Sym, chooses λ on a validation split (the last
 // ValFrac of the samples) and refits on all n samples.
 package monomial

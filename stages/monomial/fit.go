@@ -9,6 +9,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/bfc-repro/bfc/stages/kernel/ridge"
@@ -53,22 +54,31 @@ func MemoryBytes(n, features int) int64 {
 // ErrMemory is wrapped by Fit's error when a fit would exceed the budget.
 var ErrMemory = errors.New("memory budget exceeded")
 
-// system is the primal ridge system ΦᵀΦ over the first k samples, in one
-// reused f×f buffer.
+// system is the primal ridge system over the first k samples with an
+// unpenalised intercept: the features are centred on the mean μ_k of those
+// k rows, A = Φ_kᵀΦ_k − k·μ_kμ_kᵀ, in one reused f×f buffer. (Since the
+// features are already standardised over all n rows, μ_k is small and the
+// rank-one downdate loses no precision.)
 type system struct {
 	phi    blas64.General // n×f standardised features
 	normal []float64
 	sym    *ridge.Sym
-	rows   int // samples in the current normal matrix (0: none)
+	rows   int       // samples in the current normal matrix (0: none)
+	mu     []float64 // column means of those rows
 	val    blas64.General
 }
 
 func (s *system) System(k int) (*ridge.Sym, int, error) {
 	f := s.phi.Cols
 	if s.rows != k {
-		// Upper triangle of Φ[:k]ᵀ Φ[:k]; the lower one is workspace.
-		blas64.Syrk(blas.Trans, 1, rowsOf(s.phi, k), 0,
-			blas64.Symmetric{Uplo: blas.Upper, N: f, Stride: f, Data: s.normal})
+		a := blas64.Symmetric{Uplo: blas.Upper, N: f, Stride: f, Data: s.normal}
+		blas64.Syrk(blas.Trans, 1, rowsOf(s.phi, k), 0, a)
+		s.mu = make([]float64, f)
+		for i := 0; i < k; i++ {
+			floats.Add(s.mu, s.phi.Data[i*f:(i+1)*f])
+		}
+		floats.Scale(1/float64(k), s.mu)
+		blas64.Syr(-float64(k), blas64.Vector{N: f, Inc: 1, Data: s.mu}, a)
 		sym, err := ridge.NewSym(f, s.normal)
 		if err != nil {
 			return nil, 0, err
@@ -85,8 +95,11 @@ func (s *system) RHS(yc []float64) []float64 {
 	return rhs
 }
 
+// RHS relies on Σ yc = 0: Φ_kᵀ yc equals the centred (Φ_k − 1μ_kᵀ)ᵀ yc.
+
 func (s *system) PredictVal(w, out []float64) {
 	blas64.Gemv(blas.NoTrans, 1, s.val, blas64.Vector{N: len(w), Inc: 1, Data: w}, 0, blas64.Vector{N: len(out), Inc: 1, Data: out})
+	floats.AddConst(-floats.Dot(s.mu, w), out)
 }
 
 func rowsOf(g blas64.General, k int) blas64.General {
@@ -137,7 +150,8 @@ func Fit(ctx context.Context, x *mat.Dense, y []float64, cfg Config) (*Model, In
 		return nil, info, err
 	}
 	info.Info = res.Info
-	m.Mean = res.Mean
+	// f(x) = ȳ + (φ(x) − μ)·w: fold −μ·w into the constant.
+	m.Mean = res.Mean - floats.Dot(sys.mu, res.Solution)
 	m.W = append([]float64{0}, res.Solution...)
 	return m, info, nil
 }

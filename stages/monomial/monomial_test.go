@@ -107,17 +107,21 @@ func data(n, d int, seed uint64, f func(x []float64) float64) (*mat.Dense, []flo
 // C(7,3) = 35 coefficients; with n = 300 samples and a tiny ridge the fit
 // must be exact up to the ridge bias (relative ridge 1e-10 on features of
 // unit variance gives a relative error ~1e-10·cond; 1e-6 leaves margin),
-// while degree 2 cannot represent it (error well above 1e-2).
+// also without refit, where the intercept must be fitted on the 240
+// training rows whose feature means are not 0; degree 2 cannot represent
+// the target (error well above 1e-2). The validation error must also pick
+// the tiny ridge when the target is representable.
 func TestFitRecoversPolynomial(t *testing.T) {
 	f := func(x []float64) float64 { return x[0]*x[1]*x[2] - 2*x[3]*x[3] + x[1] + 0.5 }
 	x, y := data(300, 4, 1, f)
 	xt, yt := data(200, 4, 2, f)
 	for _, c := range []struct {
 		p        int
+		refit    bool
 		lo, hi   float64
 		features int
-	}{{3, 0, 1e-6, 35}, {2, 1e-2, 2, 15}} {
-		m, info, err := Fit(context.Background(), x, y, Config{Degree: c.p, MaxFeatures: 1000, Ridges: []float64{1e-10, 1e-4, 1}, ValFrac: 0.2, Refit: true})
+	}{{3, true, 0, 1e-6, 35}, {3, false, 0, 1e-6, 35}, {2, true, 1e-2, 2, 15}} {
+		m, info, err := Fit(context.Background(), x, y, Config{Degree: c.p, MaxFeatures: 1000, Ridges: []float64{1e-10, 1e-4, 1}, ValFrac: 0.2, Refit: c.refit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +134,10 @@ func TestFitRecoversPolynomial(t *testing.T) {
 		}
 		e, _ := ridge.RelErr(pred, yt)
 		if e < c.lo || e > c.hi {
-			t.Errorf("degree %d: test relative error %g, want in [%g, %g]", c.p, e, c.lo, c.hi)
+			t.Errorf("degree %d refit %v: test relative error %g, want in [%g, %g]", c.p, c.refit, e, c.lo, c.hi)
+		}
+		if c.p == 3 && (info.Ridge != 1e-10 || info.ValRelErr > 1e-6) {
+			t.Errorf("degree 3 refit %v: chose ridge %g with validation error %g", c.refit, info.Ridge, info.ValRelErr)
 		}
 	}
 }
