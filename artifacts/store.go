@@ -151,8 +151,8 @@ func (s *Store) ManifestPath(key string) string {
 // LogPath is where the log of the run that computed key lives.
 func (s *Store) LogPath(key string) string { return filepath.Join(s.Dir, "logs", key+".log") }
 
-// JobPath is where the job description of key is written for an executor.
-func (s *Store) JobPath(key string) string { return filepath.Join(s.Dir, "jobs", key+".json") }
+// JobPath is where a job description named name is written for an executor.
+func (s *Store) JobPath(name string) string { return filepath.Join(s.Dir, "jobs", name+".json") }
 
 // writeAtomic writes data to path through a synced temporary file and a
 // rename, then syncs the directory, so that path holds either its old

@@ -28,7 +28,7 @@ type Executor interface {
 type InProcess struct {
 	Store *artifacts.Store
 	Kinds Registry
-	Code  *CodeBase
+	Code  CodeIdentity
 }
 
 func (x *InProcess) Name() string { return "inprocess" }

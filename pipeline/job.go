@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"crypto/rand"
 	"context"
 	"encoding/json"
 	"errors"
@@ -142,7 +143,7 @@ type ExecOptions struct {
 	Executor string            // recorded in the run record
 	Events   func(Event)       // may be nil
 	Kinds    Registry          // to find the job's kind
-	Code     *CodeBase         // to check the job's code identity against this binary
+	Code     CodeIdentity      // to check the job's code identity against this binary
 	Extra    map[string]string // extra notes for the run record
 }
 
@@ -465,13 +466,17 @@ func (i *jobInput) Read(name string) (arrow.Record, error) {
 	return nil, fmt.Errorf("input %s has no output %q (has %v)", i.in.Point, name, i.Outputs())
 }
 
-// WriteJob stores a job description for an executor.
+// WriteJob stores a job description for an executor under a name unique
+// to this submission (several runs may submit the same key at once; the
+// key lock decides which computes it).
 func WriteJob(st *artifacts.Store, j *Job) (string, error) {
 	b, err := json.MarshalIndent(j, "", " ")
 	if err != nil {
 		return "", err
 	}
-	p := st.JobPath(j.Key)
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	p := st.JobPath(fmt.Sprintf("%s.%d.%x", j.Key, os.Getpid(), rnd))
 	if err := artifacts.WriteFileAtomic(p, b, 0o644); err != nil {
 		return "", err
 	}

@@ -22,15 +22,22 @@ import (
 type Engine struct {
 	Graph *Graph
 	Store *artifacts.Store
-	Code  *CodeBase
+	Code  CodeIdentity
 
 	mu        sync.Mutex
 	codeComps map[string][]artifacts.Component // by kind package
 	fileHash  map[string]string
 }
 
-// NewEngine ties a graph, a store and the code base together.
-func NewEngine(g *Graph, s *artifacts.Store, cb *CodeBase) *Engine {
+// CodeIdentity gives the code-identity key components of the kind
+// implemented in a Go package. CodeBase is the real one; tests substitute
+// their own to simulate code changes.
+type CodeIdentity interface {
+	Components(pkgPath string) ([]artifacts.Component, error)
+}
+
+// NewEngine ties a graph, a store and the code identity together.
+func NewEngine(g *Graph, s *artifacts.Store, cb CodeIdentity) *Engine {
 	return &Engine{Graph: g, Store: s, Code: cb, codeComps: map[string][]artifacts.Component{}, fileHash: map[string]string{}}
 }
 

@@ -259,7 +259,17 @@ point's stage key in the column "key".`,
 				if err != nil {
 					return err
 				}
-				h := append(append([]string(nil), lab...), "key")
+				cols := map[string]bool{}
+				for _, f := range rec.Schema().Fields() {
+					cols[f.Name] = true
+				}
+				var shown []string // labels that are not also columns
+				for _, l := range lab {
+					if !cols[l] {
+						shown = append(shown, l)
+					}
+				}
+				h := append(append([]string(nil), shown...), "key")
 				for _, f := range rec.Schema().Fields() {
 					h = append(h, f.Name)
 				}
@@ -270,8 +280,8 @@ point's stage key in the column "key".`,
 					rec.Release()
 					return fmt.Errorf("%s: its %s table has other columns than the first point's", s.Point.ID, name)
 				}
-				pre := make([]string, 0, len(lab)+1)
-				for _, l := range lab {
+				pre := make([]string, 0, len(shown)+1)
+				for _, l := range shown {
 					pre = append(pre, s.Point.Labels[l])
 				}
 				pre = append(pre, s.Key)

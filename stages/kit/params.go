@@ -198,7 +198,7 @@ func Coerce(t Type, v any) (any, error) {
 			return out, nil
 		}
 	}
-	return nil, fmt.Errorf("want a %s, have %s", t, describe(v))
+	return nil, fmt.Errorf("want %s, have %s", withArticle(t.String()), describe(v))
 }
 
 // canonicalList turns already-typed slices (as written in Go defaults)
@@ -225,6 +225,13 @@ func canonicalList(v any) ([]any, bool) {
 		return out, true
 	}
 	return nil, false
+}
+
+func withArticle(s string) string {
+	if strings.IndexByte("aeiou", s[0]) >= 0 {
+		return "an " + s
+	}
+	return "a " + s
 }
 
 func describe(v any) string {

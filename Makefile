@@ -1,0 +1,46 @@
+# bfc: reproduce "Backward Feature Correction" (Allen-Zhu & Li) from one command.
+#
+#   make figures   run the pipeline (pipeline.toml) and write figures/
+#   make test      vet and test everything
+#   make help      list every target
+
+GO       ?= go
+BFC      := bin/bfc
+PROFILE  ?=
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+BFCFLAGS ?=
+RUN      := $(BFC) $(if $(PROFILE),--profile $(PROFILE)) -j $(JOBS) $(BFCFLAGS)
+
+.DEFAULT_GOAL := help
+.PHONY: help build figures smoke status test test-short vet fmt clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build the command-line program into bin/bfc
+	$(GO) build -o $(BFC) ./cmd/bfc
+
+figures: build ## run the whole pipeline (cached stages are skipped) and write figures/
+	$(RUN) run
+
+smoke: build ## run every stage at tiny sizes (profile smoke; figures go to .bfc/smoke/)
+	$(BFC) --profile smoke -j $(JOBS) run
+
+status: build ## show which stages are fresh, stale or missing, and why
+	$(RUN) status
+
+vet: ## gofmt check and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+test: vet ## vet, then run every test (unit, engine, CLI fault tests, smoke pipeline)
+	$(GO) test -count=1 ./...
+
+test-short: ## the fast tests only
+	$(GO) test -short ./...
+
+fmt: ## format the Go code
+	gofmt -w $$(git ls-files '*.go')
+
+clean: ## remove the program (the store .bfc/ is kept; `bin/bfc gc` prunes it)
+	rm -rf bin
