@@ -65,10 +65,10 @@ func NewEnv(t testing.TB, kind kit.Kind, raw map[string]any, seed int64, inputs 
 func (e *Env) SetThreads(n int) { e.threads = n }
 
 func (e *Env) Context() context.Context { return context.Background() }
-func (e *Env) Params() kit.Params        { return e.params }
-func (e *Env) Seed() uint64              { return uint64(e.seed) }
-func (e *Env) Inputs() []kit.Input       { return e.inputs }
-func (e *Env) Threads() int              { return e.threads }
+func (e *Env) Params() kit.Params       { return e.params }
+func (e *Env) Seed() uint64             { return uint64(e.seed) }
+func (e *Env) Inputs() []kit.Input      { return e.inputs }
+func (e *Env) Threads() int             { return e.threads }
 
 func (e *Env) Write(name string, rec arrow.Record) error {
 	e.mu.Lock()
