@@ -3,6 +3,7 @@
 package all
 
 import (
+	"github.com/bfc-repro/bfc/stages/collect"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/target"
 )
@@ -11,5 +12,6 @@ import (
 func Kinds() []kit.Kind {
 	return []kit.Kind{
 		target.Kind{},
+		collect.Kind{},
 	}
 }
