@@ -13,7 +13,14 @@ import (
 	"github.com/bfc-repro/bfc/artifacts"
 	"github.com/bfc-repro/bfc/pipeline"
 	"github.com/bfc-repro/bfc/stages/all"
+	"github.com/bfc-repro/bfc/stages/linalg"
 )
+
+func init() {
+	// The BLAS backend linked into this binary is part of the code
+	// identity of every kind that uses gonum.
+	pipeline.BLASBackend = linalg.Backend()
+}
 
 // globals are the flags every command takes.
 type globals struct {
