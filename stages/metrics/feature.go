@@ -39,6 +39,11 @@
 // 1 for the constant predictor, and invariant under any orthogonal U
 // applied to s; it is defined for S and S* of different widths.
 //
+// # Relative error
+//
+// RelErr is the test error every learner reports: mean squared error over
+// the population variance of the labels (1 for the best constant).
+//
 // # Robust summaries
 //
 // Median, Quantile (Hyndman-Fan type 7: linear interpolation between order

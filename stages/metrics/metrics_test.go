@@ -351,3 +351,33 @@ func BenchmarkFeatureError(b *testing.B) {
 		FeatureError(S, Sstar)
 	}
 }
+
+func TestRelErr(t *testing.T) {
+	y := []float64{1, 2, 3, 4} // mean 2.5, sum of squares about the mean 5
+	tests := []struct {
+		name    string
+		pred, y []float64
+		want    float64 // NaN: an error is expected
+	}{
+		{"perfect", y, y, 0},
+		{"constant mean", []float64{2.5, 2.5, 2.5, 2.5}, y, 1},
+		{"off by one", []float64{2, 3, 4, 5}, y, 4.0 / 5},
+		{"zero", []float64{0, 0, 0, 0}, y, 30.0 / 5},
+		{"mismatch", []float64{1}, y, math.NaN()},
+		{"empty", nil, nil, math.NaN()},
+		{"constant labels", []float64{1, 1}, []float64{3, 3}, math.NaN()},
+	}
+	for _, tc := range tests {
+		got, err := RelErr(tc.pred, tc.y)
+		if math.IsNaN(tc.want) {
+			if err == nil {
+				t.Errorf("%s: RelErr = %v, want an error", tc.name, got)
+			}
+			continue
+		}
+		// Sums of a few exactly representable terms: exact up to one rounding.
+		if err != nil || math.Abs(got-tc.want) > 1e-15 {
+			t.Errorf("%s: RelErr = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+}
