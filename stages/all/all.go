@@ -4,14 +4,20 @@ package all
 
 import (
 	"github.com/bfc-repro/bfc/stages/collect"
+	"github.com/bfc-repro/bfc/stages/figure"
 	"github.com/bfc-repro/bfc/stages/kit"
+	"github.com/bfc-repro/bfc/stages/sweep"
 	"github.com/bfc-repro/bfc/stages/target"
+	"github.com/bfc-repro/bfc/stages/train"
 )
 
 // Kinds returns every stage kind, in the order `bfc kinds` lists them.
 func Kinds() []kit.Kind {
 	return []kit.Kind{
 		target.Kind{},
+		train.Kind{},
+		sweep.Kind{},
 		collect.Kind{},
+		figure.Kind{},
 	}
 }
