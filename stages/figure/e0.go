@@ -167,6 +167,7 @@ func labelDistribution(env kit.Env) (*Spec, error) {
 		return nil, err
 	}
 	const bins = 60
+	const tailFrac = 5e-4
 	spec := &Spec{Title: "E0: distribution of the labels y (train split)"}
 	nSamples := 0
 	for _, L := range distinctLs(keys) {
@@ -206,9 +207,26 @@ func labelDistribution(env kit.Env) (*Spec, error) {
 			}
 			kurt[k] = metrics.Median(ks)
 		}
+		// Bin up to the 99.95% quantile of the pooled labels, so that a few
+		// extreme labels do not squash the body; the rest are counted.
+		var all []float64
+		for _, z := range pooled {
+			all = append(all, z...)
+		}
+		hi = metrics.Quantile(all, 1-tailFrac)
 		width := (hi - lo) / bins
 		if !(width > 0) {
 			return nil, fmt.Errorf("L=%d: labels span [%v, %v], cannot bin them", L, lo, hi)
+		}
+		beyond := 0
+		for _, v := range all {
+			if v > hi {
+				beyond++
+			}
+		}
+		if beyond > 0 {
+			spec.Notes = append(spec.Notes, fmt.Sprintf("L = %d: %d of %d pooled labels lie beyond y/sd(y) = %.3g (up to %.3g) and are not shown.",
+				L, beyond, len(all), hi, slices.Max(all)))
 		}
 		floor := math.Inf(1)
 		for _, k := range keys {
@@ -218,7 +236,9 @@ func labelDistribution(env kit.Env) (*Spec, error) {
 			}
 			counts := make([]int, bins)
 			for _, v := range z {
-				counts[min(bins-1, int((v-lo)/width))]++
+				if v <= hi {
+					counts[min(bins-1, int((v-lo)/width))]++
+				}
 			}
 			s := Series{Name: fmt.Sprintf("gamma = %g (kurtosis %s)", k.gap, fmtNum(kurt[k])), Group: fmt.Sprintf("gamma = %g", k.gap)}
 			for b, c := range counts {
@@ -242,12 +262,12 @@ func labelDistribution(env kit.Env) (*Spec, error) {
 		panel.Series = append(panel.Series, ref)
 		spec.Panels = append(spec.Panels, panel)
 	}
-	spec.Notes = []string{
-		fmt.Sprintf("Histogram (%d equal bins per panel, empty bins omitted) of the training labels y divided by sd(y), "+
+	spec.Notes = append([]string{
+		fmt.Sprintf("Histogram (%d equal bins per panel up to the %.4g quantile, empty bins omitted) of the training labels y divided by sd(y), "+
 			"pooled over seeds (up to %d seeds, %d labels each). "+
 			"Kurtosis E(y−Ey)⁴/Var(y)² (3 for a Gaussian) is the Monte Carlo estimate of each target's summary (median over seeds); "+
-			"at degree 2^L its estimate is itself heavy-tailed.", bins, maxReplicates(groups), nSamples),
-	}
+			"at degree 2^L its estimate is itself heavy-tailed.", bins, 1-tailFrac, maxReplicates(groups), nSamples),
+	}, spec.Notes...)
 	return spec, nil
 }
 

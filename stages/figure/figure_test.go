@@ -367,3 +367,12 @@ func TestParamsAndRegistry(t *testing.T) {
 	}()
 	Register("E0-information-gap", informationGap)
 }
+
+// BenchmarkRender measures rendering a three-panel figure to SVG and PNG.
+func BenchmarkRender(b *testing.B) {
+	for b.Loop() {
+		if _, _, err := Render(fullSpec(), 150); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
