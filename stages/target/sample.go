@@ -316,10 +316,10 @@ type Split struct {
 // [-clip, clip] when clip > 0. It returns the split and the number of
 // clipped labels.
 func (n *Net) SampleSplit(ctx context.Context, sp *Spec, name string, N int, clip float64) (*Split, int, error) {
-	sp2 := &Split{N: N, X: mat.NewDense(N, n.D, nil), Y: make([]float64, N), G: make([]float64, N),
+	out := &Split{N: N, X: mat.NewDense(N, n.D, nil), Y: make([]float64, N), G: make([]float64, N),
 		S: make([]*mat.Dense, n.L+1)}
 	for l := 2; l <= n.L; l++ {
-		sp2.S[l] = mat.NewDense(N, n.K, nil)
+		out.S[l] = mat.NewDense(N, n.K, nil)
 	}
 	nc := numChunks(N)
 	clipped := make([]int, nc)
@@ -331,11 +331,11 @@ func (n *Net) SampleSplit(ctx context.Context, sp *Spec, name string, N int, cli
 		}
 		lo, hi := chunkRange(c, N)
 		for i := lo; i < hi; i++ {
-			x := sp2.X.RawRowView(i)
+			x := out.X.RawRowView(i)
 			drawX(r, sp.Input, x)
 			n.forward(x, w.s, n.L)
 			for l := 2; l <= n.L; l++ {
-				copy(sp2.S[l].RawRowView(i), w.s[l])
+				copy(out.S[l].RawRowView(i), w.s[l])
 			}
 			g := n.value(w.s)
 			if math.IsNaN(g) || math.IsInf(g, 0) {
@@ -349,7 +349,7 @@ func (n *Net) SampleSplit(ctx context.Context, sp *Spec, name string, N int, cli
 				y = math.Copysign(clip, y)
 				clipped[c]++
 			}
-			sp2.G[i], sp2.Y[i] = g, y
+			out.G[i], out.Y[i] = g, y
 		}
 		return nil
 	})
@@ -360,5 +360,5 @@ func (n *Net) SampleSplit(ctx context.Context, sp *Spec, name string, N int, cli
 	for _, v := range clipped {
 		total += v
 	}
-	return sp2, total, nil
+	return out, total, nil
 }
