@@ -33,8 +33,8 @@ func (Kind) Params() []kit.Param {
 		kit.StringParam("schedule", schedule.Joint, "training schedule: joint, layerwise, bfc-x, end2end or lower-only").
 			OneOf(schedule.Names()...),
 		kit.IntParam("x", 1, "bfc-x only: how many layers below the newest keep training (0 = layerwise, >= L-2 = joint)").In(0, 16),
-		kit.IntParam("epochs_first", 60, "epochs of the first stage, layer 2 alone (long enough to level off)").In(1, 100000),
-		kit.IntParam("epochs_per_stage", 60, "epochs of every later stage").In(1, 100000),
+		kit.IntParam("epochs_first", 80, "epochs of the first stage, layer 2 alone (long enough for its test error to level off)").In(1, 100000),
+		kit.IntParam("epochs_per_stage", 40, "epochs of every later stage").In(1, 100000),
 		kit.IntParam("last_stage", 0, "last layer switched on (0: the target's L; 2 makes a stage-2 checkpoint)").In(0, 16),
 		kit.IntParam("m", 64, "width of every output head W_l").In(1, 65536),
 		kit.IntParam("p", 0, "rows of each fixed random R_j, at least k(k+1)/2 (0: k(k+1)/2 + 2)").In(0, 4096),
@@ -62,7 +62,7 @@ func (Kind) Params() []kit.Param {
 
 // Validate implements kit.Validator.
 func (Kind) Validate(p kit.Params) error {
-	cfg := configFromParams(p)
+	cfg := ConfigFromParams(p)
 	if ls := cfg.LastStage; ls == 1 {
 		return kit.Errorf("last_stage", "must be 0 (the target's L) or at least 2, have 1")
 	}
@@ -88,9 +88,10 @@ func (Kind) Threads(p kit.Params) int {
 	return 1
 }
 
-// configFromParams fills a Config from resolved "train" parameters, by
-// the fields' param tags.
-func configFromParams(p kit.Params) Config {
+// ConfigFromParams fills a Config from resolved "train" parameters (by
+// the fields' param tags), for callers of Fit that declare the train
+// parameters as their own. Threads is left 0.
+func ConfigFromParams(p kit.Params) Config {
 	var cfg Config
 	v := reflect.ValueOf(&cfg).Elem()
 	for i := range v.NumField() {
@@ -133,7 +134,7 @@ func (Kind) Run(env kit.Env) error {
 	default:
 		return fmt.Errorf("train: at most one train input (a checkpoint) allowed, have %d", len(ins))
 	}
-	cfg := configFromParams(env.Params())
+	cfg := ConfigFromParams(env.Params())
 	cfg.Threads = env.Threads()
 	start := time.Now() // for the log line only; never written to an output
 	res, err := Fit(env.Context(), data, cfg, env.Seed(), ck, Hooks{Progress: env.Progress, Logf: env.Logf})

@@ -328,7 +328,7 @@ func LoadCheckpoint(in kit.Input, data *target.Data, targetKey string) (*Checkpo
 	if in.Kind() != "train" {
 		return nil, fmt.Errorf("input is a %q stage, not a train stage", in.Kind())
 	}
-	cfg := configFromParams(in.Params()).resolve(data.Net)
+	cfg := ConfigFromParams(in.Params()).resolve(data.Net)
 	ck := &Checkpoint{Config: cfg}
 	read := func(name string, fn func(arrow.Record) error) error {
 		rec, err := in.Read(name)

@@ -254,7 +254,7 @@ func TestFitLearns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := configFromParams(kittest.NewEnv(t, Kind{}, map[string]any{"epochs_first": int64(30), "last_stage": int64(2),
+	cfg := ConfigFromParams(kittest.NewEnv(t, Kind{}, map[string]any{"epochs_first": int64(30), "last_stage": int64(2),
 		"m": int64(16), "batch": int64(32), "lr": 0.01}, 1).Params())
 	res, err := Fit(context.Background(), data, cfg, 7, nil, Hooks{})
 	if err != nil {
@@ -283,7 +283,7 @@ func TestValidate(t *testing.T) {
 	}
 	// Every Config field with a param tag is a declared parameter and vice versa.
 	params, _ := kit.Resolve(Kind{}.Params(), nil)
-	cfg := configFromParams(params)
+	cfg := ConfigFromParams(params)
 	if cfg.Schedule != "joint" || cfg.M != 64 {
 		t.Errorf("defaults not mapped: %+v", cfg)
 	}
