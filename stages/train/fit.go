@@ -141,8 +141,6 @@ type Result struct {
 	Summary    Summary          // headline numbers
 	VarTrain   float64          // Var(y) over the training samples used
 	VarTest    float64          // Var(y_test)
-	spec       schedule.Spec    // the schedule spec
-	mask       learner.Mask     // the final phase's mask
 }
 
 // Hooks receive progress reports; nil functions are skipped.
@@ -257,7 +255,7 @@ func Fit(ctx context.Context, data *target.Data, cfg Config, seed uint64, ck *Ch
 	stepsPerEpoch := N / batch
 	xTrain := data.Train.X.RawMatrix().Data[:N*tn.D]
 	yTrain := data.Train.Y[:N]
-	res := &Result{Phases: phases, Learner: lc, Data: data, spec: spec,
+	res := &Result{Phases: phases, Learner: lc, Data: data,
 		VarTrain: stat.PopVariance(yTrain, nil), VarTest: stat.PopVariance(data.Test.Y, nil)}
 	res.Config = cfg
 
@@ -318,7 +316,6 @@ func Fit(ctx context.Context, data *target.Data, cfg Config, seed uint64, ck *Ch
 		if err != nil {
 			return nil, fmt.Errorf("train: epoch %d: %w", epoch, err)
 		}
-		res.mask = mask
 		rng := kit.RNG(res.RootSeed, fmt.Sprintf("train/shuffle/%d", epoch))
 		for i := range perm {
 			perm[i] = i
