@@ -25,7 +25,6 @@ type scratch struct {
 	u    [][]float64 // R_j S_j before clipping, j >= 2
 	psi  [][]float64 // psi_j = clip(u_j)^2, j >= 2
 	v    [][]float64 // A_l h_l
-	q    []float64   // h_l^T A_l h_l
 	gh   [][]float64 // dloss/dh_l
 	gs   [][]float64 // dloss/dS_l
 	gpsi [][]float64 // dloss/dpsi_j
@@ -104,7 +103,7 @@ func (ws *Workspace) newScratch() *scratch {
 	kDim := func(int) int { return c.K }
 	pDim := func(int) int { return c.P }
 	return &scratch{s1: make([]float64, c.D), h: vecs(inDim), s: vecs(kDim), u: vecs(pDim), psi: vecs(pDim),
-		v: vecs(inDim), q: make([]float64, L+1), gh: vecs(inDim), gs: vecs(kDim), gpsi: vecs(pDim)}
+		v: vecs(inDim), gh: vecs(inDim), gs: vecs(kDim), gpsi: vecs(pDim)}
 }
 
 func (ws *Workspace) partials(n int) []*partial {
@@ -245,7 +244,6 @@ func (n *Net) forward(sc *scratch, A [][]float64, x []float64, upTo int, m *Mask
 		} else {
 			q = quadForm(A[l], h)
 		}
-		sc.q[l] = q
 		g += c.Alpha[l] * q
 	}
 	return g, clipped
