@@ -103,6 +103,8 @@ SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 MpiDefault=none
+# No mail on this machine; without this slurmctld logs "MailProg is invalid".
+MailProg=/bin/true
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 ReturnToService=2
@@ -128,7 +130,10 @@ KillWait=5
 MinJobAge=300
 InactiveLimit=0
 JobAcctGatherType=jobacct_gather/linux
-JobAcctGatherFrequency=30
+JobAcctGatherFrequency=10
+# Without cgroups nothing else enforces --mem: kill a job whose RSS, sampled
+# every JobAcctGatherFrequency seconds, exceeds its memory request.
+JobAcctGatherParams=OverMemoryKill
 $acct
 JobCompType=jobcomp/none
 NodeName=$HOST NodeAddr=127.0.0.1 $hw State=UNKNOWN
