@@ -12,7 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat"
 
-	"github.com/bfc-repro/bfc/stages/kernel/ridge"
+	"github.com/bfc-repro/bfc/stages/metrics"
 )
 
 func TestCount(t *testing.T) {
@@ -132,7 +132,7 @@ func TestFitRecoversPolynomial(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, _ := ridge.RelErr(pred, yt)
+		e, _ := metrics.RelErr(pred, yt)
 		if e < c.lo || e > c.hi {
 			t.Errorf("degree %d refit %v: test relative error %g, want in [%g, %g]", c.p, c.refit, e, c.lo, c.hi)
 		}

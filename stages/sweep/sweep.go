@@ -19,15 +19,27 @@
 //
 // Ridge methods choose their relative ridge (λ·mean(diag), see
 // stages/kernel/ridge) on the last val_frac of the n samples and refit on
-// all n; networks hold out the same fraction for early stopping and do not
-// refit. Parameters that a method does not use are ignored by it (they
-// still enter the stage key, so keep method families in separate stage
-// blocks of pipeline.toml if you vary them).
+// all n; two-layer networks hold out the same fraction for early stopping
+// and do not refit; the deep learner (train.Fit with n_train_used = n)
+// trains on all n for the configured schedule and reports its final test
+// error. Because a small n gives few steps per epoch, deep_min_steps
+// stretches the deep learner's epochs so that every stage gets at least
+// that many optimiser steps; the two-layer networks run a fixed number of
+// steps whatever n is.
+//
+// The kind declares every parameter of the "train" kind as its own (same
+// names, defaults and ranges; n replaces n_train_used); the optimiser
+// parameters among them (batch, optimizer, lr, momentum, lr_schedule,
+// lr_final, clip, weight_decay) also drive the two-layer networks.
+// Parameters that a method does not use are ignored by it, but they still
+// enter the stage key: keep method families in separate stage blocks of
+// pipeline.toml if you vary them.
 package sweep
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -36,9 +48,11 @@ import (
 	"github.com/bfc-repro/bfc/stages/kernel"
 	"github.com/bfc-repro/bfc/stages/kernel/ridge"
 	"github.com/bfc-repro/bfc/stages/kit"
+	"github.com/bfc-repro/bfc/stages/metrics"
 	"github.com/bfc-repro/bfc/stages/monomial"
 	"github.com/bfc-repro/bfc/stages/optim"
 	"github.com/bfc-repro/bfc/stages/target"
+	"github.com/bfc-repro/bfc/stages/train"
 	"github.com/bfc-repro/bfc/stages/twolayer"
 )
 
@@ -75,14 +89,21 @@ func (Kind) Doc() string {
 		"(test MSE / Var(y_test)). Outputs: result (one row), trials (one row per ridge tried)."
 }
 
-// Params implements kit.Kind.
+// sharedNames are the train parameters that the two-layer networks use
+// too, with the same meaning.
+var sharedNames = map[string]bool{"batch": true, "optimizer": true, "lr": true, "momentum": true,
+	"lr_schedule": true, "lr_final": true, "clip": true, "weight_decay": true}
+
+// Params implements kit.Kind: the sweep's own parameters, then every
+// parameter of the "train" kind (names, defaults and ranges as stages/train
+// declares them) except n_train_used, which n replaces.
 func (Kind) Params() []kit.Param {
-	return []kit.Param{
+	ps := []kit.Param{
 		kit.StringParam("method", KRRPoly, "learner: krr_poly, krr_ntk, monomial, twolayer_quad, twolayer_relu or deep").OneOf(Methods()...),
 		kit.IntParam("n", 1000, "number of training samples: the first n of the target's training split (an error if it has fewer)").In(2, 1e8),
 		kit.IntParam("n_test", 0, "test samples used: the first n_test of the target's test split (0: all)").In(0, 1e8),
-		kit.FloatParam("val_frac", 0.2, "fraction of the n samples (the last ones) held out to choose the ridge (ridge methods) or the early-stopping step (networks)").In(0, 0.9),
-		kit.FloatsParam("ridges", []float64{1e-8, 1e-6, 1e-4, 1e-2, 1}, "grid of relative ridges lambda: the shift is lambda * mean(diag) of the Gram (kernels) or normal (monomial) matrix").In(0, 1e6).NonEmpty(1),
+		kit.FloatParam("val_frac", 0.2, "fraction of the n samples (the last ones) held out to choose the ridge (ridge methods) or the early-stopping step (twolayer_*); deep trains on all n").In(0, 0.9),
+		kit.FloatsParam("ridges", []float64{1e-8, 1e-6, 1e-4, 1e-2, 1}, "ridge methods: grid of relative ridges lambda (shift lambda * mean(diag) of the Gram or normal matrix)").In(0, 1e6).NonEmpty(1),
 		kit.BoolParam("refit", true, "ridge methods: refit on all n samples with the chosen ridge"),
 		kit.IntParam("degree", 0, "krr_poly and monomial: polynomial degree p (0: 2^L of the target)").In(0, 64),
 		kit.BoolParam("ntk_bias", true, "krr_ntk: the hidden ReLU units have biases (the input gets a constant coordinate)"),
@@ -90,15 +111,28 @@ func (Kind) Params() []kit.Param {
 		kit.IntParam("max_features", 5000, "monomial: refuse when C(d+p, p) exceeds this").In(1, 1e9),
 		kit.IntParam("width", 256, "twolayer_*: hidden width m").In(1, 1e6),
 		kit.IntParam("steps", 3000, "twolayer_*: optimiser steps (independent of n)").In(1, 1e9),
-		kit.IntParam("batch", 256, "twolayer_*: minibatch size (capped at the training samples)").In(1, 1e7),
-		kit.FloatParam("lr", 3e-3, "twolayer_*: base learning rate").In(0, 1e3),
-		kit.StringParam("optimizer", string(optim.Adam), "twolayer_*: sgd or adam").OneOf(optim.Methods()...),
-		kit.FloatParam("momentum", 0.9, "twolayer_* with sgd: heavy-ball momentum").In(0, 0.999),
-		kit.StringParam("lr_schedule", "cosine", "twolayer_*: constant or cosine (decay to 0 over the steps)").OneOf(optim.ScheduleKinds()...),
-		kit.FloatParam("clip", 0, "twolayer_*: global gradient-norm clipping (0: none)").In(0, 1e12),
-		kit.FloatParam("weight_decay", 0, "twolayer_*: L2 weight decay").In(0, 1e3),
 		kit.IntParam("eval_every", 100, "twolayer_*: steps between validation checks and progress reports").In(1, 1e9),
+		kit.IntParam("deep_min_steps", 2000, "deep: at least this many optimiser steps in every later stage: epochs_first and epochs_per_stage are multiplied by one integer factor when n/batch steps per epoch are too few (0: epochs as given)").In(0, 1e9),
 	}
+	for _, p := range (train.Kind{}).Params() {
+		if p.Name == "n_train_used" {
+			continue
+		}
+		if sharedNames[p.Name] {
+			p.Doc = "deep and twolayer_*: " + p.Doc
+		} else {
+			p.Doc = "deep: " + p.Doc
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// trainParams returns p as "train" parameters for n samples.
+func trainParams(p kit.Params, n int) kit.Params {
+	tp := maps.Clone(p)
+	tp["n_train_used"] = int64(n)
+	return tp
 }
 
 // Validate implements kit.Validator.
@@ -108,7 +142,7 @@ func (Kind) Validate(p kit.Params) error {
 		return kit.Errorf("val_frac", "is 0, so there are no validation samples to choose among %d ridges (give one ridge or a positive fraction)", len(p.Floats("ridges")))
 	}
 	if method == Deep {
-		return kit.Errorf("method", `"deep" needs the training entry point of stages/train, which is not wired into the sweep yet`)
+		return (train.Kind{}).Validate(trainParams(p, p.Int("n")))
 	}
 	return nil
 }
@@ -233,12 +267,12 @@ func Evaluate(ctx context.Context, data *target.Data, p kit.Params, seed uint64,
 		oc.Method = optim.Method(p.String("optimizer"))
 		oc.Momentum = p.Float("momentum")
 		oc.Clip = p.Float("clip")
-		oc.WeightDecay = p.Float("weight_decay")
+		oc.WeightDecay = 2 * p.Float("weight_decay") // the gradient of wd·||w||², as in train
 		if oc.Method == optim.SGD {
 			oc.Beta1, oc.Beta2, oc.Eps = 0, 0, 0
 		}
 		m, info, err := twolayer.Fit(ctx, x, y, twolayer.Config{Activation: act, Width: p.Int("width"), Steps: p.Int("steps"),
-			Batch: p.Int("batch"), LR: p.Float("lr"), Optim: oc, Schedule: optim.Schedule{Kind: p.String("lr_schedule")},
+			Batch: p.Int("batch"), LR: p.Float("lr"), Optim: oc, Schedule: optim.Schedule{Kind: p.String("lr_schedule"), Final: p.Float("lr_final")},
 			ValFrac: p.Float("val_frac"), EvalEvery: p.Int("eval_every"), Seed: seed, Progress: progress, Logf: logf})
 		if err != nil {
 			return nil, err
@@ -247,6 +281,32 @@ func Evaluate(ctx context.Context, data *target.Data, p kit.Params, seed uint64,
 		pt.Width, pt.Steps, pt.BestStep, pt.NCoef = p.Int("width"), p.Int("steps"), info.BestStep, m.Net.Params()
 		pt.ValRelErr = info.ValRelErr
 		predict = m.Predict
+	case Deep:
+		cfg := train.ConfigFromParams(trainParams(p, n))
+		cfg.Threads = threads
+		if minSteps := p.Int("deep_min_steps"); minSteps > 0 {
+			perEpoch := n / min(cfg.Batch, n)
+			if f := (minSteps + perEpoch*cfg.EpochsPerStage - 1) / (perEpoch * cfg.EpochsPerStage); f > 1 {
+				cfg.EpochsFirst *= f
+				cfg.EpochsPerStage *= f
+				logf("deep: n = %d gives %d steps per epoch; epochs multiplied by %d to %d/%d", n, perEpoch, f, cfg.EpochsFirst, cfg.EpochsPerStage)
+			}
+		}
+		res, err := train.Fit(ctx, data, cfg, seed, nil, train.Hooks{Progress: progress, Logf: logf})
+		if err != nil {
+			return nil, fmt.Errorf("sweep deep, n = %d: %w", n, err)
+		}
+		last := res.History[len(res.History)-1]
+		pt.NTrain, pt.NFit, pt.ValRelErr = n, n, math.NaN()
+		pt.TestRelErr = res.Summary.FinalTestRelErr
+		pt.TrainRelErr = last.TrainMSE / res.VarTrain
+		pt.Width = res.Config.M
+		pt.Steps = len(res.History) * (n / min(res.Config.Batch, n))
+		pt.NCoef = 1
+		for l := 2; l < len(res.Net.K); l++ {
+			pt.NCoef += len(res.Net.K[l]) + len(res.Net.W[l])
+		}
+		return pt, nil
 	default:
 		return nil, fmt.Errorf("sweep: method %q is not available", method)
 	}
@@ -274,7 +334,7 @@ func relErrOf(predict func(*mat.Dense) ([]float64, error), x *mat.Dense, y []flo
 	if err != nil {
 		return math.NaN(), err
 	}
-	return ridge.RelErr(pred, y)
+	return metrics.RelErr(pred, y)
 }
 
 // resultTable is the one-row result table.

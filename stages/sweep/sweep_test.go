@@ -75,6 +75,8 @@ func TestMethods(t *testing.T) {
 		{KRRNTK, nil, 0.9, 500},
 		{TwoLayerReLU, map[string]any{"width": int64(64), "steps": int64(600), "lr": 1e-2}, 0.9, 64*6 + 1},
 		{TwoLayerQuad, map[string]any{"width": int64(16), "steps": int64(600), "lr": 1e-2}, 1.5, 16*6 + 1},
+		// L = 2: one stage; P_2 = d + d = 8 inputs, K_2 2×8, W_2 16×8, bias.
+		{Deep, map[string]any{"m": int64(16), "epochs_first": int64(10), "deep_min_steps": int64(0), "lr": 1e-2}, 0.9, 2*8 + 16*8 + 1},
 	}
 	for _, c := range cases {
 		raw := map[string]any{"method": c.method, "n": int64(500), "val_frac": 0.2}
@@ -94,10 +96,21 @@ func TestMethods(t *testing.T) {
 		if got := int1(t, rec, "n_coef"); got != c.coef {
 			t.Errorf("%s: n_coef %d, want %d", c.method, got, c.coef)
 		}
-		if int1(t, rec, "n") != 500 || int1(t, rec, "n_val") != 100 || int1(t, rec, "d") != 4 || int1(t, rec, "n_test") != 300 {
+		wantVal := int64(100)
+		if c.method == Deep {
+			wantVal = 0 // trains on all n
+		}
+		if int1(t, rec, "n") != 500 || int1(t, rec, "n_val") != wantVal || int1(t, rec, "d") != 4 || int1(t, rec, "n_test") != 300 {
 			t.Errorf("%s: sizes n=%d n_val=%d d=%d n_test=%d", c.method, int1(t, rec, "n"), int1(t, rec, "n_val"), int1(t, rec, "d"), int1(t, rec, "n_test"))
 		}
 		trials := env.Output("trials")
+		if c.method == Deep {
+			// n = 500, batch 256: one step per epoch, 10 epochs.
+			if got := int1(t, rec, "steps"); got != 10 || trials.NumRows() != 0 {
+				t.Errorf("deep: %d steps, %d trials; want 10 and 0", got, trials.NumRows())
+			}
+			continue
+		}
 		if usesRidge(c.method) {
 			if trials.NumRows() != 5 || math.IsNaN(float1(t, rec, "ridge")) {
 				t.Errorf("%s: %d trials, ridge %v", c.method, trials.NumRows(), float1(t, rec, "ridge"))
@@ -105,6 +118,17 @@ func TestMethods(t *testing.T) {
 		} else if trials.NumRows() != 0 || !math.IsNaN(float1(t, rec, "ridge")) || int1(t, rec, "best_step") == 0 {
 			t.Errorf("%s: network point has %d trials, ridge %v, best step %d", c.method, trials.NumRows(), float1(t, rec, "ridge"), int1(t, rec, "best_step"))
 		}
+	}
+}
+
+// TestDeepMinSteps: with one step per epoch (n = 300, batch 256) and 12
+// epochs, deep_min_steps = 30 multiplies the epochs by ceil(30/12) = 3.
+func TestDeepMinSteps(t *testing.T) {
+	in := targetInput(t)
+	env := runSweep(t, in, map[string]any{"method": Deep, "n": int64(300), "m": int64(8), "epochs_first": int64(12),
+		"epochs_per_stage": int64(12), "deep_min_steps": int64(30)}, 1)
+	if got := int1(t, env.Output("result"), "steps"); got != 36 {
+		t.Errorf("%d steps, want 36", got)
 	}
 }
 
@@ -128,6 +152,7 @@ func TestDeterministic(t *testing.T) {
 	for _, raw := range []map[string]any{
 		{"method": KRRNTK, "n": int64(600)},
 		{"method": TwoLayerReLU, "n": int64(600), "steps": int64(100), "width": int64(300), "batch": int64(600)},
+		{"method": Deep, "n": int64(600), "epochs_first": int64(5), "deep_min_steps": int64(0), "batch": int64(1024)},
 	} {
 		run := func(threads int) []byte {
 			old := runtime.GOMAXPROCS(threads)

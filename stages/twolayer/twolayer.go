@@ -47,8 +47,8 @@ import (
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat"
 
-	"github.com/bfc-repro/bfc/stages/kernel/ridge"
 	"github.com/bfc-repro/bfc/stages/kit"
+	"github.com/bfc-repro/bfc/stages/metrics"
 	"github.com/bfc-repro/bfc/stages/optim"
 )
 
@@ -323,7 +323,7 @@ func Fit(ctx context.Context, x *mat.Dense, y []float64, cfg Config) (*Model, In
 			}
 			msg := fmt.Sprintf("loss %.4g", loss)
 			if nVal > 0 {
-				e, err := ridge.RelErr(net.predictStd(xval, w, evalRows), ys[nTr:])
+				e, err := metrics.RelErr(net.predictStd(xval, w, evalRows), ys[nTr:])
 				if err != nil {
 					return nil, info, fmt.Errorf("two-layer network: validation: %w", err)
 				}

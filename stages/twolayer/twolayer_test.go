@@ -10,7 +10,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/bfc-repro/bfc/stages/kernel/ridge"
+	"github.com/bfc-repro/bfc/stages/metrics"
 	"github.com/bfc-repro/bfc/stages/optim"
 )
 
@@ -107,7 +107,7 @@ func TestFitCapacity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, _ := ridge.RelErr(pred, yt)
+		e, _ := metrics.RelErr(pred, yt)
 		t.Logf("%s: test relative error %.4g", c.name, e)
 		if e < c.lo || e > c.hi {
 			t.Errorf("%s: test relative error %.4g (validation %.4g at step %d), want in [%g, %g]", c.name, e, info.ValRelErr, info.BestStep, c.lo, c.hi)
@@ -131,7 +131,7 @@ func TestEarlyStoppingKeepsBest(t *testing.T) {
 		t.Fatalf("info %+v", info)
 	}
 	pred, _ := m.Predict(x.Slice(400, 500, 0, 3).(*mat.Dense))
-	e, _ := ridge.RelErr(pred, y[400:])
+	e, _ := metrics.RelErr(pred, y[400:])
 	if math.Abs(e-info.ValRelErr) > 1e-12 {
 		t.Fatalf("kept model has validation error %v, reported %v", e, info.ValRelErr)
 	}

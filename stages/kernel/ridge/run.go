@@ -176,23 +176,3 @@ func centred(y []float64, m float64) []float64 {
 	}
 	return out
 }
-
-// RelErr returns the relative error Σ(pred−y)² / Σ(y−ȳ)², that is the mean
-// squared error divided by the population variance of y: 1 for the best
-// constant predictor, 0 for a perfect one.
-func RelErr(pred, y []float64) (float64, error) {
-	if len(pred) != len(y) || len(y) == 0 {
-		return math.NaN(), fmt.Errorf("relative error of %d predictions for %d labels", len(pred), len(y))
-	}
-	_, v := stat.PopMeanVariance(y, nil)
-	var mse float64
-	for i := range y {
-		r := pred[i] - y[i]
-		mse += r * r
-	}
-	mse /= float64(len(y))
-	if !(v > 0) {
-		return math.NaN(), fmt.Errorf("relative error: labels have variance %g", v)
-	}
-	return mse / v, nil
-}
