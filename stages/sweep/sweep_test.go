@@ -13,6 +13,7 @@ import (
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/kit/kittest"
 	"github.com/bfc-repro/bfc/stages/target"
+	"github.com/bfc-repro/bfc/stages/train"
 )
 
 // targetInput runs a small target stage: d = 4, k = 2, L = 2, so G* is a
@@ -129,6 +130,31 @@ func TestDeepMinSteps(t *testing.T) {
 		"epochs_per_stage": int64(12), "deep_min_steps": int64(30)}, 1)
 	if got := int1(t, env.Output("result"), "steps"); got != 36 {
 		t.Errorf("%d steps, want 36", got)
+	}
+}
+
+// TestDeepMatchesTrainKind: the sweep's deep point is the train kind run
+// on the first n samples. Its test error, measured by the sweep on the
+// whole test split while train.Fit evaluated only deep_eval_test samples
+// per epoch, must equal the train kind's final test_rel_err (computed by
+// train on the whole split) up to summation order (1e-12 relative).
+func TestDeepMatchesTrainKind(t *testing.T) {
+	in := targetInput(t)
+	shared := map[string]any{"m": int64(16), "epochs_first": int64(15), "lr": 1e-2}
+	sw := map[string]any{"method": Deep, "n": int64(400), "deep_min_steps": int64(0), "deep_eval_test": int64(40)}
+	tr := map[string]any{"n_train_used": int64(400)}
+	for k, v := range shared {
+		sw[k], tr[k] = v, v
+	}
+	env := runSweep(t, in, sw, 1)
+	got := float1(t, env.Output("result"), "test_rel_err")
+	tenv := kittest.NewEnv(t, train.Kind{}, tr, 9, in)
+	if err := (train.Kind{}).Run(tenv); err != nil {
+		t.Fatal(err)
+	}
+	want := float1(t, tenv.Output("summary"), "test_rel_err")
+	if math.Abs(got-want) > 1e-12*want {
+		t.Fatalf("sweep deep test error %v, train kind %v", got, want)
 	}
 }
 
