@@ -17,22 +17,25 @@ import (
 // changes results in the last bits; it is therefore a constant.
 const ChunkRows = 64
 
-// scratch holds the per-sample vectors of one goroutine.
+// scratch holds one goroutine's chunk matrices: ChunkRows rows each,
+// row-major, indexed by layer (l >= 2) where marked.
 type scratch struct {
-	s1   []float64   // sigma1(x)
-	h    [][]float64 // h[l], l >= 2
-	s    [][]float64 // S_l
-	u    [][]float64 // R_j S_j before clipping, j >= 2
-	psi  [][]float64 // psi_j = clip(u_j)^2, j >= 2
-	v    [][]float64 // A_l h_l
-	gh   [][]float64 // dloss/dh_l
-	gs   [][]float64 // dloss/dS_l
-	gpsi [][]float64 // dloss/dpsi_j
+	x    []float64   // the chunk's inputs, rows x D
+	s1   []float64   // sigma1(x), rows x D
+	h    [][]float64 // h_l, rows x P_l
+	s    [][]float64 // S_l, rows x K
+	u    [][]float64 // R_j S_j before clipping, rows x P (j >= 2)
+	psi  [][]float64 // psi_j = clip(u_j)^2, rows x P
+	v    [][]float64 // h_l A_l, rows x P_l
+	gh   [][]float64 // dloss/dh_l, rows x P_l; also sqrt|g| h_l for C_l
+	gs   [][]float64 // dloss/dS_l, rows x K
+	gpsi [][]float64 // dloss/dpsi_j, then dloss/du_j, rows x P
+	g    []float64   // G(x) per row, then dloss/dG
 }
 
 // partial holds one chunk's sums.
 type partial struct {
-	C, gK               [][]float64 // sum g h h^T (upper triangle), sum gS h^T
+	C, gK               [][]float64 // sum_i g_i h_i h_i^T (upper triangle), sum_i gS_i h_i^T
 	gb, loss, mse       float64
 	clipFeat, clipResid int
 }
@@ -48,6 +51,7 @@ type Workspace struct {
 	part    []*partial
 
 	A, D, M [][]float64 // per layer, P_l x P_l
+	U       [][]float64 // upper triangle of A_l with halved diagonal
 	C       [][]float64 // reduced sum g h h^T
 	// GK, GW and GB are the gradients of the last LossGrad call (zero for
 	// layers that were not trainable).
@@ -72,7 +76,7 @@ func NewWorkspace(n *Net, threads int) *Workspace {
 		}
 		return out
 	}
-	ws.A, ws.D, ws.M, ws.C = sq(), sq(), sq(), sq()
+	ws.A, ws.D, ws.M, ws.C, ws.U = sq(), sq(), sq(), sq(), sq()
 	ws.GK, ws.GW = make([][]float64, L+1), make([][]float64, L+1)
 	for l := 2; l <= L; l++ {
 		ws.GK[l] = make([]float64, len(n.K[l]))
@@ -92,18 +96,19 @@ func (ws *Workspace) SetThreads(threads int) {
 
 func (ws *Workspace) newScratch() *scratch {
 	c, L := &ws.cfg, ws.cfg.L
-	vecs := func(dim func(l int) int) [][]float64 {
+	mats := func(cols func(l int) int) [][]float64 {
 		out := make([][]float64, L+1)
 		for l := 2; l <= L; l++ {
-			out[l] = make([]float64, dim(l))
+			out[l] = make([]float64, ChunkRows*cols(l))
 		}
 		return out
 	}
 	inDim := func(l int) int { return ws.in[l] }
 	kDim := func(int) int { return c.K }
 	pDim := func(int) int { return c.P }
-	return &scratch{s1: make([]float64, c.D), h: vecs(inDim), s: vecs(kDim), u: vecs(pDim), psi: vecs(pDim),
-		v: vecs(inDim), gh: vecs(inDim), gs: vecs(kDim), gpsi: vecs(pDim)}
+	return &scratch{x: make([]float64, ChunkRows*c.D), s1: make([]float64, ChunkRows*c.D), h: mats(inDim), s: mats(kDim),
+		u: mats(pDim), psi: mats(pDim), v: mats(inDim), gh: mats(inDim), gs: mats(kDim), gpsi: mats(pDim),
+		g: make([]float64, ChunkRows)}
 }
 
 func (ws *Workspace) partials(n int) []*partial {
@@ -161,13 +166,19 @@ func (ws *Workspace) parallel(nChunks int, job chunker) error {
 	return nil
 }
 
-// gram sets ws.A[l] = W_l^T W_l (full symmetric matrix).
+// gram sets ws.A[l] = W_l^T W_l (full symmetric matrix) and ws.U[l] to
+// its upper triangle with the diagonal halved, so that h^T A h = 2 h^T U h.
 func (n *Net) gram(ws *Workspace, l int) {
 	P := n.in[l]
-	a := ws.A[l]
+	a, u := ws.A[l], ws.U[l]
 	blas64.Syrk(blas.Trans, 1, blas64.General{Rows: n.Cfg.M, Cols: P, Stride: P, Data: n.W[l]},
 		0, blas64.Symmetric{Uplo: blas.Upper, N: P, Stride: P, Data: a})
 	mirror(a, P)
+	clear(u)
+	for r := range P {
+		copy(u[r*P+r:(r+1)*P], a[r*P+r:(r+1)*P])
+		u[r*P+r] /= 2
+	}
 }
 
 // mirror copies the upper triangle of the P x P matrix a to its lower triangle.
@@ -179,50 +190,59 @@ func mirror(a []float64, P int) {
 	}
 }
 
-// forward computes, for one input x, h_l and S_l for l = 2..upTo, psi_j
-// for the layers below upTo, and the head terms q_l = h_l^T A_l h_l of the
-// active layers (with v_l = A_l h_l where the backward pass needs it, i.e.
-// above the lowest trainable layer). It returns G(x) and the number of
-// clipped feature entries.
-func (n *Net) forward(sc *scratch, A [][]float64, x []float64, upTo int, m *Mask) (g float64, clipped int) {
+// gemm sets c = a b + beta c for row-major a (m x k, or k x m if ta),
+// b (k x n, or n x k if tb) and c (m x n), all contiguous.
+func gemm(ta, tb bool, m, n, k int, a, b []float64, beta float64, c []float64) {
+	A := blas64.General{Rows: m, Cols: k, Stride: k, Data: a}
+	tA := blas.NoTrans
+	if ta {
+		A, tA = blas64.General{Rows: k, Cols: m, Stride: m, Data: a}, blas.Trans
+	}
+	B := blas64.General{Rows: k, Cols: n, Stride: n, Data: b}
+	tB := blas.NoTrans
+	if tb {
+		B, tB = blas64.General{Rows: n, Cols: k, Stride: k, Data: b}, blas.Trans
+	}
+	blas64.Gemm(tA, tB, 1, A, B, beta, blas64.General{Rows: m, Cols: n, Stride: n, Data: c})
+}
+
+// forward runs the nr inputs in sc.x through the network: h_l and S_l
+// for l = 2..upTo, psi_j for the layers below upTo, and, for the active
+// layers, v_l = h_l A_l and G(x) = b + sum_l alpha_l h_l . v_l into sc.g.
+// It returns the number of clipped feature entries.
+func (n *Net) forward(sc *scratch, A, U [][]float64, nr, upTo int, m *Mask) (clipped int) {
 	c := &n.Cfg
-	k, clip := c.K, c.FeatureClip
-	for i, xi := range x {
+	d, k, p, clip := c.D, c.K, c.P, c.FeatureClip
+	for i, xi := range sc.x[:nr*d] {
 		sc.s1[i] = target.Sigma1(xi, c.Center1)
 	}
-	g = n.B[0]
+	g := sc.g[:nr]
+	for i := range g {
+		g[i] = n.B[0]
+	}
 	for l := 2; l <= upTo; l++ {
-		h := sc.h[l]
+		P := n.in[l]
+		h := sc.h[l][:nr*P]
 		off := 0
 		for _, j := range n.src[l] {
-			var src []float64
-			switch j {
-			case 0:
-				src = x
-			case 1:
+			src, w := sc.x, d
+			switch {
+			case j == 1:
 				src = sc.s1
-			default:
-				src = sc.psi[j]
+			case j >= 2:
+				src, w = sc.psi[j], p
 			}
-			off += copy(h[off:], src)
+			for i := range nr {
+				copy(h[i*P+off:i*P+off+w], src[i*w:(i+1)*w])
+			}
+			off += w
 		}
-		// S_l = K_l h_l.
-		P := n.in[l]
-		s := sc.s[l]
-		K := n.K[l]
-		for r := range k {
-			s[r] = dot(K[r*P:(r+1)*P], h)
-		}
-		// psi_l = clip(R_l S_l)^2 feeds the layers above.
+		s := sc.s[l][:nr*k]
+		gemm(false, true, nr, k, P, h, n.K[l], 0, s) // S_l = h_l K_l^T
 		if l < upTo {
-			R, u, psi := n.R[l], sc.u[l], sc.psi[l]
-			for i := range u {
-				row := R[i*k : (i+1)*k]
-				var z float64
-				for r, sr := range s {
-					z += row[r] * sr
-				}
-				u[i] = z
+			u, psi := sc.u[l][:nr*p], sc.psi[l][:nr*p]
+			gemm(false, true, nr, p, k, s, n.R[l], 0, u) // u_l = S_l R_l^T
+			for i, z := range u {
 				if clip > 0 && math.Abs(z) > clip {
 					z = math.Copysign(clip, z)
 					clipped++
@@ -233,93 +253,126 @@ func (n *Net) forward(sc *scratch, A [][]float64, x []float64, upTo int, m *Mask
 		if !m.Active[l] {
 			continue
 		}
-		var q float64
+		v := sc.v[l][:nr*P]
+		al := c.Alpha[l]
 		if l > m.lowT {
-			v := sc.v[l]
-			a := A[l]
-			for r := range P {
-				v[r] = dot(a[r*P:(r+1)*P], h)
-			}
-			q = dot(h, v)
+			// The backward pass needs v_l = h_l A_l.
+			gemm(false, false, nr, P, P, h, A[l], 0, v)
 		} else {
-			q = quadForm(A[l], h)
+			// Only h^T A h is needed: with U_l the upper triangle of A_l
+			// with halved diagonal, h^T A h = 2 h^T U_l h, at half the cost.
+			copy(v, h)
+			blas64.Trmm(blas.Right, blas.NoTrans, 1, blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: P, Stride: P, Data: U[l]},
+				blas64.General{Rows: nr, Cols: P, Stride: P, Data: v})
+			al *= 2
 		}
-		g += c.Alpha[l] * q
+		for i := range nr {
+			g[i] += al * dot(h[i*P:(i+1)*P], v[i*P:(i+1)*P])
+		}
 	}
-	return g, clipped
+	return clipped
 }
 
-// backward adds one sample's gradient contributions to pt, given
-// gG = dloss/dG for the sample and the buffers filled by forward.
-func (n *Net) backward(sc *scratch, pt *partial, gG float64, m *Mask) {
+// backward adds the chunk's gradient contributions to pt, given sc.g =
+// dloss/dG per row and the matrices filled by forward.
+func (n *Net) backward(sc *scratch, pt *partial, nr int, m *Mask) {
 	c := &n.Cfg
-	k, clip := c.K, c.FeatureClip
+	k, p, clip := c.K, c.P, c.FeatureClip
+	g := sc.g[:nr]
 	for j := m.lowT; j < m.top; j++ {
-		clear(sc.gpsi[j])
+		clear(sc.gpsi[j][:nr*p])
 	}
 	for l := m.top; l >= m.lowT; l-- {
 		P := n.in[l]
-		h := sc.h[l]
-		gs := sc.gs[l]
+		h, gh, gs := sc.h[l][:nr*P], sc.gh[l][:nr*P], sc.gs[l][:nr*k]
 		hasGS := l < m.top
 		if hasGS {
-			// gS_l = R_l^T (2 u_l * gpsi_l), zero where u_l was clipped.
-			clear(gs)
-			R, u, gpsi := n.R[l], sc.u[l], sc.gpsi[l]
-			for i, gp := range gpsi {
-				z := u[i]
+			// dloss/du_l = 2 u_l * dloss/dpsi_l (zero where clipped), then
+			// dloss/dS_l = (dloss/du_l) R_l.
+			u, gu := sc.u[l][:nr*p], sc.gpsi[l][:nr*p]
+			for i, z := range u {
 				if clip > 0 && math.Abs(z) > clip {
-					continue
+					gu[i] = 0
+				} else {
+					gu[i] *= 2 * z
 				}
-				t := 2 * z * gp
-				row := R[i*k : (i+1)*k]
-				for r := range gs {
-					gs[r] += row[r] * t
+			}
+			// (k is a handful: a plain loop beats a BLAS call here.)
+			R := n.R[l]
+			for i := range nr {
+				row, out := gu[i*p:(i+1)*p], gs[i*k:(i+1)*k]
+				clear(out)
+				for a, gv := range row {
+					axpy(gv, R[a*k:(a+1)*k], out)
 				}
 			}
 		}
 		if m.Trainable[l] {
 			if hasGS {
-				gK := pt.gK[l]
-				for r, gr := range gs {
-					axpy(gr, h, gK[r*P:(r+1)*P])
+				gemm(true, false, k, P, nr, gs, h, 1, pt.gK[l]) // gK_l += gS_l^T h_l
+			}
+			// C_l += h_l^T diag(g) h_l (upper triangle) as two symmetric
+			// rank updates: the rows with g > 0 scaled by sqrt(g) (packed
+			// from the top of gh), minus the rows with g < 0 scaled by
+			// sqrt(-g) (packed from the bottom).
+			pos, neg := 0, nr
+			for i, gi := range g {
+				var r int
+				switch {
+				case gi > 0:
+					r = pos
+					pos++
+				case gi < 0:
+					neg--
+					r = neg
+				default:
+					continue
+				}
+				f := math.Sqrt(math.Abs(gi))
+				for a, hv := range h[i*P : (i+1)*P] {
+					gh[r*P+a] = f * hv
 				}
 			}
-			// C_l += gG h h^T, upper triangle.
-			C := pt.C[l]
-			for r := range P {
-				axpy(gG*h[r], h[r:], C[r*P+r:(r+1)*P])
+			C := blas64.Symmetric{Uplo: blas.Upper, N: P, Stride: P, Data: pt.C[l]}
+			if pos > 0 {
+				blas64.Syrk(blas.Trans, 1, blas64.General{Rows: pos, Cols: P, Stride: P, Data: gh[:pos*P]}, 1, C)
+			}
+			if neg < nr {
+				blas64.Syrk(blas.Trans, -1, blas64.General{Rows: nr - neg, Cols: P, Stride: P, Data: gh[neg*P : nr*P]}, 1, C)
 			}
 		}
 		if l <= m.lowT {
 			continue
 		}
-		// dloss/dh_l, then its slices for the psi_j it reads.
-		gh := sc.gh[l]
+		// dloss/dh_l = 2 alpha_l diag(g) v_l + dloss/dS_l K_l, then its
+		// slices for the psi_j that h_l reads.
 		if m.Active[l] {
-			f := 2 * c.Alpha[l] * gG
-			for i, vi := range sc.v[l] {
-				gh[i] = f * vi
+			f := 2 * c.Alpha[l]
+			v := sc.v[l][:nr*P]
+			for i := range nr {
+				fi := f * g[i]
+				for a, vv := range v[i*P : (i+1)*P] {
+					gh[i*P+a] = fi * vv
+				}
 			}
 		} else {
 			clear(gh)
 		}
 		if hasGS {
-			K := n.K[l]
-			for r, gr := range gs {
-				axpy(gr, K[r*P:(r+1)*P], gh)
-			}
+			gemm(false, false, nr, P, k, gs, n.K[l], 1, gh)
 		}
 		off := 0
 		for _, j := range n.src[l] {
-			d := c.psiDim(j)
 			if j >= m.lowT {
-				gp := sc.gpsi[j]
-				for i := range gp {
-					gp[i] += gh[off+i]
+				gp := sc.gpsi[j][:nr*p]
+				for i := range nr {
+					row := gh[i*P+off : i*P+off+p]
+					for a, v := range row {
+						gp[i*p+a] += v
+					}
 				}
 			}
-			off += d
+			off += c.psiDim(j)
 		}
 	}
 }
@@ -344,24 +397,28 @@ func (j *trainJob) chunk(ci int, sc *scratch) error {
 		}
 	}
 	pt.gb, pt.loss, pt.mse, pt.clipFeat, pt.clipResid = 0, 0, 0, 0, 0
-	rc, d := c.ResidualClip, c.D
-	for _, i := range j.rows[ci*ChunkRows : min(len(j.rows), (ci+1)*ChunkRows)] {
-		g, cl := n.forward(sc, j.ws.A, j.x[i*d:(i+1)*d], m.top, m)
-		pt.clipFeat += cl
-		r := g - j.y[i]
-		pt.mse += r * r
-		gr := 2 * r
-		if rc > 0 && math.Abs(r) > rc {
-			pt.loss += 2*rc*math.Abs(r) - rc*rc
-			gr = 2 * math.Copysign(rc, r)
+	rows := j.rows[ci*ChunkRows : min(len(j.rows), (ci+1)*ChunkRows)]
+	d, nr := c.D, len(rows)
+	for r, i := range rows {
+		copy(sc.x[r*d:(r+1)*d], j.x[i*d:(i+1)*d])
+	}
+	pt.clipFeat = n.forward(sc, j.ws.A, j.ws.U, nr, m.top, m)
+	rc := c.ResidualClip
+	for r, i := range rows {
+		res := sc.g[r] - j.y[i]
+		pt.mse += res * res
+		gr := 2 * res
+		if rc > 0 && math.Abs(res) > rc {
+			pt.loss += 2*rc*math.Abs(res) - rc*rc
+			gr = 2 * math.Copysign(rc, res)
 			pt.clipResid++
 		} else {
-			pt.loss += r * r
+			pt.loss += res * res
 		}
-		gG := gr * j.invB
-		pt.gb += gG
-		n.backward(sc, pt, gG, m)
+		sc.g[r] = gr * j.invB
+		pt.gb += sc.g[r]
 	}
+	n.backward(sc, pt, nr, m)
 	return nil
 }
 
@@ -379,14 +436,14 @@ type evalJob struct {
 
 func (j *evalJob) chunk(ci int, sc *scratch) error {
 	n, c := j.n, &j.n.Cfg
-	for i := ci * ChunkRows; i < min(len(j.pred), (ci+1)*ChunkRows); i++ {
-		g, cl := n.forward(sc, j.ws.A, j.x[i*c.D:(i+1)*c.D], j.upTo, &j.m)
-		j.clips[ci] += cl
-		j.pred[i] = g
-		if j.feats != nil {
-			for l := 2; l <= c.L; l++ {
-				copy(j.feats[l][i*c.K:(i+1)*c.K], sc.s[l])
-			}
+	lo, hi := ci*ChunkRows, min(len(j.pred), (ci+1)*ChunkRows)
+	nr := hi - lo
+	copy(sc.x[:nr*c.D], j.x[lo*c.D:hi*c.D])
+	j.clips[ci] = n.forward(sc, j.ws.A, j.ws.U, nr, j.upTo, &j.m)
+	copy(j.pred[lo:hi], sc.g[:nr])
+	if j.feats != nil {
+		for l := 2; l <= c.L; l++ {
+			copy(j.feats[l][lo*c.K:hi*c.K], sc.s[l][:nr*c.K])
 		}
 	}
 	return nil
@@ -513,15 +570,13 @@ func (n *Net) Eval(ws *Workspace, x []float64, m Mask, pred []float64, feats [][
 			n.gram(ws, l)
 		}
 	}
-	em := m
-	em.lowT = c.L + 1 // no backward pass: quadratic forms only
 	upTo := m.top
 	if feats != nil {
 		upTo = c.L
 	}
 	nc := (N + ChunkRows - 1) / ChunkRows
 	clips := make([]int, nc)
-	err := ws.parallel(nc, &evalJob{n: n, ws: ws, x: x, m: em, upTo: upTo, pred: pred, feats: feats, clips: clips})
+	err := ws.parallel(nc, &evalJob{n: n, ws: ws, x: x, m: m, upTo: upTo, pred: pred, feats: feats, clips: clips})
 	total := 0
 	for _, v := range clips {
 		total += v

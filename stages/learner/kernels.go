@@ -44,15 +44,3 @@ func addTo(y, x []float64) {
 		y[i] += x[i]
 	}
 }
-
-// quadForm returns h^T A h for a symmetric P x P matrix A (P = len(h)),
-// reading only its upper triangle.
-func quadForm(A, h []float64) float64 {
-	P := len(h)
-	var q float64
-	for r, hr := range h {
-		row := A[r*P : (r+1)*P]
-		q += hr * (row[r]*hr + 2*dot(row[r+1:], h[r+1:]))
-	}
-	return q
-}
