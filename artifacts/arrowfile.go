@@ -92,6 +92,9 @@ func DecodeTable(data []byte) (rec arrow.Record, meta map[string]string, err err
 			rec, meta, err = nil, nil, fmt.Errorf("decode arrow: malformed file (%v)", r)
 		}
 	}()
+	if err := checkIPC(data); err != nil {
+		return nil, nil, fmt.Errorf("decode arrow: %w", err)
+	}
 	rd, err := ipc.NewFileReader(bytes.NewReader(data), ipc.WithAllocator(memory.DefaultAllocator))
 	if err != nil {
 		return nil, nil, fmt.Errorf("decode arrow: %w", err)
