@@ -327,4 +327,3 @@ func (fb fbuf) vector(tab, slot, elem int) (start, n int, ok bool, err error) {
 	}
 	return v + 4, int(l), true, nil
 }
-
