@@ -49,6 +49,22 @@ func TestParsePublished(t *testing.T) {
 	}
 }
 
+// TestReadmeFixture parses the committed README excerpt that the smoke
+// profile reads instead of the Debian file.
+func TestReadmeFixture(t *testing.T) {
+	raw, err := os.ReadFile("testdata/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ParsePublished(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 || rows[2].Classifier != "Human Performance" || rows[2].Accuracy != 0.835 {
+		t.Fatalf("%+v", rows)
+	}
+}
+
 func TestPublishedKind(t *testing.T) {
 	path := DefaultReadme
 	if _, err := os.Stat(path); err != nil {
