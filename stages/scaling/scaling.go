@@ -46,7 +46,13 @@
 // and regression on fixed features need d^{Θ(2^L)} samples (SCIENCE.md §1,
 // claim 4), so theory_exponent = 2^L for krr_poly, krr_ntk and monomial —
 // an order, Θ(·), not a constant-exact prediction; for networks the column
-// is NaN (no prediction).
+// is NaN (no prediction). Because d^{2^L} is only the large-d behaviour, the
+// tables also carry a finite-d reference: monomials = C(d+2^L, 2^L), the
+// number of coefficients of a degree-2^L polynomial in d variables (what a
+// kernel or fixed-feature learner must pin down to fit the target
+// exactly), and monomial_slope, the OLS slope of log C(d+2^L, 2^L) on log d
+// over the same dimensions as the fit. For d comparable to 2^L it is far
+// below 2^L (d·ln((d+2^L)/d) locally).
 package scaling
 
 import (
@@ -349,6 +355,7 @@ type NStar struct {
 	Threshold  float64
 	Reps       int
 	NMin, NMax int
+	Monomials  float64 // C(d+2^L, 2^L)
 	Crossing
 	Lo, Hi       float64 // bootstrap interval (0: below the grid, +Inf: beyond it)
 	CensoredFrac float64 // fraction of bootstrap replicates without an interpolated N*
@@ -378,6 +385,7 @@ type Fit struct {
 	SlopeLoBoot, SlopeHiBoot float64
 	BootOKFrac               float64
 	Theory                   float64 // 2^L for kernel and fixed-feature methods, NaN otherwise
+	MonomialSlope            float64 // slope of log C(d+2^L, 2^L) on log d over the fitted dimensions
 }
 
 // Curve is one row of the curves table: the spread over replicates of
@@ -394,6 +402,16 @@ type Analysis struct {
 	Curves []Curve
 	NStar  []NStar
 	Fits   []Fit
+}
+
+// monomials returns C(d+2^L, 2^L) as a float (it may exceed any int).
+func monomials(d, L int) float64 {
+	p := 1 << L
+	c := 1.0
+	for k := 1; k <= p; k++ {
+		c = c * float64(d+k) / float64(k)
+	}
+	return math.Round(c)
 }
 
 // theoryExponent is the exponent of d^{Θ(2^L)} for the learners the lower
@@ -434,7 +452,7 @@ func Analyze(rows []Row, thresholds []float64, level float64, boot int, seed uin
 				all[i] = i
 			}
 			s := NStar{Method: g.method, L: g.L, D: g.D, Threshold: tau, Reps: len(g.reps), NMin: g.ns[0], NMax: g.ns[len(g.ns)-1],
-				Crossing: Cross(g.ns, g.medianCurve(all, buf), tau)}
+				Monomials: monomials(g.D, g.L), Crossing: Cross(g.ns, g.medianCurve(all, buf), tau)}
 			rng := kit.RNG(seed, fmt.Sprintf("scaling/nstar/%s/%d/%d/%g", g.method, g.L, g.D, tau))
 			idx := make([]int, len(g.reps))
 			vals := make([]float64, boot)
@@ -484,12 +502,14 @@ func fits(rows []NStar, boots [][]float64, tau, level float64, boot int) []Fit {
 		f := Fit{Method: rows[start].Method, L: rows[start].L, Threshold: tau, Theory: theoryExponent(rows[start].Method, rows[start].L),
 			Slope: math.NaN(), Intercept: math.NaN(), SlopeSE: math.NaN(), SlopeLoT: math.NaN(), SlopeHiT: math.NaN(),
 			SlopeLoBoot: math.NaN(), SlopeHiBoot: math.NaN()}
-		var xs, ys []float64
+		f.MonomialSlope = math.NaN()
+		var xs, ys, ms []float64
 		var dims []string
 		for _, r := range rows[start:end] {
 			if r.Status == Interpolated {
 				xs = append(xs, math.Log(float64(r.D)))
 				ys = append(ys, math.Log(r.NStar))
+				ms = append(ms, math.Log(r.Monomials))
 				dims = append(dims, strconv.Itoa(r.D))
 			} else {
 				f.Censored++
@@ -498,6 +518,7 @@ func fits(rows []NStar, boots [][]float64, tau, level float64, boot int) []Fit {
 		f.Points, f.Dims = len(xs), strings.Join(dims, ",")
 		if len(xs) >= 2 {
 			f.Intercept, f.Slope = stat.LinearRegression(xs, ys, nil, false)
+			_, f.MonomialSlope = stat.LinearRegression(xs, ms, nil, false)
 			if len(xs) >= 3 {
 				var rss, sxx float64
 				mx := stat.Mean(xs, nil)
@@ -551,31 +572,31 @@ func (a *Analysis) curvesTable() (arrow.Record, error) {
 func (a *Analysis) nstarTable() (arrow.Record, error) {
 	var m, status []string
 	var l, d, reps, nmin, nmax []int
-	var tau, ns, bound, lo, hi, cens []float64
+	var tau, ns, bound, lo, hi, cens, mono []float64
 	var stays []bool
 	for _, r := range a.NStar {
 		m, status, stays = append(m, r.Method), append(status, r.Status), append(stays, r.StaysBelow)
 		l, d, reps, nmin, nmax = append(l, r.L), append(d, r.D), append(reps, r.Reps), append(nmin, r.NMin), append(nmax, r.NMax)
 		tau, ns, bound = append(tau, r.Threshold), append(ns, r.NStar), append(bound, r.Bound)
-		lo, hi, cens = append(lo, r.Lo), append(hi, r.Hi), append(cens, r.CensoredFrac)
+		lo, hi, cens, mono = append(lo, r.Lo), append(hi, r.Hi), append(cens, r.CensoredFrac), append(mono, r.Monomials)
 	}
 	return kit.NewTable().String("method", m).Ints("L", l).Ints("d", d).Float64("threshold", tau).Ints("seeds", reps).
-		Ints("n_min", nmin).Ints("n_max", nmax).Float64("nstar", ns).String("status", status).Float64("bound", bound).
+		Ints("n_min", nmin).Ints("n_max", nmax).Float64("monomials", mono).Float64("nstar", ns).String("status", status).Float64("bound", bound).
 		Bool("stays_below", stays).Float64("nstar_lo", lo).Float64("nstar_hi", hi).Float64("boot_censored_frac", cens).Record()
 }
 
 func (a *Analysis) fitsTable() (arrow.Record, error) {
 	var m, dims []string
 	var l, pts, cens []int
-	var tau, slope, icpt, se, lot, hit, lob, hib, ok, th []float64
+	var tau, slope, icpt, se, lot, hit, lob, hib, ok, th, ms []float64
 	for _, f := range a.Fits {
 		m, dims, l, pts, cens = append(m, f.Method), append(dims, f.Dims), append(l, f.L), append(pts, f.Points), append(cens, f.Censored)
 		tau, slope, icpt, se = append(tau, f.Threshold), append(slope, f.Slope), append(icpt, f.Intercept), append(se, f.SlopeSE)
 		lot, hit, lob, hib = append(lot, f.SlopeLoT), append(hit, f.SlopeHiT), append(lob, f.SlopeLoBoot), append(hib, f.SlopeHiBoot)
-		ok, th = append(ok, f.BootOKFrac), append(th, f.Theory)
+		ok, th, ms = append(ok, f.BootOKFrac), append(th, f.Theory), append(ms, f.MonomialSlope)
 	}
 	return kit.NewTable().String("method", m).Ints("L", l).Float64("threshold", tau).Ints("points", pts).Ints("censored", cens).
 		String("dims", dims).Float64("slope", slope).Float64("intercept", icpt).Float64("slope_se", se).
 		Float64("slope_lo_t", lot).Float64("slope_hi_t", hit).Float64("slope_lo_boot", lob).Float64("slope_hi_boot", hib).
-		Float64("boot_ok_frac", ok).Float64("theory_exponent", th).Record()
+		Float64("boot_ok_frac", ok).Float64("theory_exponent", th).Float64("monomial_slope", ms).Record()
 }

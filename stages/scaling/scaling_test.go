@@ -98,6 +98,11 @@ func TestAnalyzeExactPowerLaw(t *testing.T) {
 	if !same(f.Slope, 3, 1e-9) || !same(f.Intercept, math.Log(50), 1e-9) || f.Points != 3 || f.Dims != "8,16,32" || f.Theory != 4 {
 		t.Errorf("fit %+v, want slope 3, intercept log 50, 3 points, theory 4", f)
 	}
+	// C(d+4, 4) at d = 8, 16, 32: 495, 4845, 58905; OLS slope of their logs
+	// on log d, with log2-equispaced d: (log 58905 − log 495)/(2 log 2).
+	if want := math.Log(58905.0/495) / (2 * math.Ln2); !same(f.MonomialSlope, want, 1e-9) || a.NStar[1].Monomials != 4845 {
+		t.Errorf("monomial reference: slope %v (want %v), C(20, 4) = %v", f.MonomialSlope, want, a.NStar[1].Monomials)
+	}
 	if !same(f.SlopeLoBoot, 3, 1e-9) || !same(f.SlopeHiBoot, 3, 1e-9) || f.BootOKFrac != 1 || f.SlopeSE > 1e-9 {
 		t.Errorf("fit intervals %+v, want all 3", f)
 	}
