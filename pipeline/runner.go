@@ -80,6 +80,10 @@ func (r *Runner) Run(ctx context.Context, targets []*Point) (*Summary, error) {
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
+	if mp, ok := r.Exec.(interface{ MaxParallel() int }); ok {
+		// A cluster executor decides itself what runs at once.
+		jobs = mp.MaxParallel()
+	}
 	disp := r.Display
 	if disp == nil {
 		disp = NopDisplay{}
@@ -190,13 +194,9 @@ func (r *Runner) handle(ctx context.Context, p *Point, res *PointResult, states 
 	if !errors.Is(ferr, artifacts.ErrNotFound) {
 		disp.Printf("%s: %v; recomputing", p.ID, ferr)
 	}
-	want := jobs
-	if th, ok := p.Stage.Kind.(kit.Threader); ok {
-		if n := th.Threads(p.Params); n > 0 {
-			want = min(n, jobs)
-		}
-	} else {
-		want = 1
+	want := 1
+	if _, cluster := r.Exec.(interface{ MaxParallel() int }); !cluster {
+		want = cpuGrant(p, jobs)
 	}
 	if err := tokens.Acquire(ctx, int64(want)); err != nil {
 		fail(fmt.Errorf("interrupted"))
@@ -287,4 +287,17 @@ func (e *Engine) PublishFiles(m *artifacts.Manifest) ([]string, error) {
 		wrote = append(wrote, path)
 	}
 	return wrote, nil
+}
+
+// cpuGrant is how many of the run's jobs CPU tokens a point gets: what its
+// kind asks for (kit.Threader; 0 means all), else one.
+func cpuGrant(p *Point, jobs int) int {
+	th, ok := p.Stage.Kind.(kit.Threader)
+	if !ok {
+		return 1
+	}
+	if n := th.Threads(p.Params); n > 0 {
+		return min(n, jobs)
+	}
+	return jobs
 }

@@ -248,3 +248,14 @@ func TestVerifyNamesAFlippedByte(t *testing.T) {
 		t.Fatalf("verify after recompute: %s", r.stdout)
 	}
 }
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func fmtSscan(s string, v *int) (int, error) { return fmt.Sscan(s, v) }

@@ -119,6 +119,7 @@ func (g *globals) display() pipeline.Display {
 
 func runCmd(g *globals) *cobra.Command {
 	var inprocess, noPublish bool
+	var executor string
 	c := &cobra.Command{
 		Use:   "run [STAGE|POINT...]",
 		Short: "Compute stages (default: all) and what they need, then publish figures",
@@ -140,15 +141,24 @@ its points.`,
 			if err != nil {
 				return usageError{err}
 			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			kind := p.graph.Config.Executor.Kind
+			if executor != "" {
+				kind = executor
+			}
 			var ex pipeline.Executor
-			if inprocess {
+			switch {
+			case inprocess:
 				ex = &pipeline.InProcess{Store: p.store, Kinds: p.kinds, Code: p.engine.Code}
-			} else {
-				exe, err := os.Executable()
-				if err != nil {
-					return err
-				}
-				ex = &pipeline.Local{Store: p.store, Program: exe, Args: execArgs(g)}
+			case kind == "slurm":
+				ex = &pipeline.Slurm{Store: p.store, Program: exe, Config: p.graph.Config.Executor}
+			case kind == "local":
+				ex = &pipeline.Local{Store: p.store, Program: exe}
+			default:
+				return usageError{fmt.Errorf("--executor %q: use local or slurm", kind)}
 			}
 			r := &pipeline.Runner{Engine: p.engine, Exec: ex, Jobs: g.jobs, Display: g.display(), Publish: !noPublish}
 			sum, err := r.Run(cmd.Context(), targets)
@@ -160,11 +170,9 @@ its points.`,
 	}
 	c.Flags().BoolVar(&inprocess, "inprocess", false, "run stages inside this process instead of one child process each")
 	c.Flags().BoolVar(&noPublish, "no-publish", false, "do not write figures and report fragments into the project")
+	c.Flags().StringVar(&executor, "executor", "", "local or slurm (default: [executor] kind in the pipeline file, else local)")
 	return c
 }
-
-// execArgs are the arguments a child needs before its job file.
-func execArgs(g *globals) []string { return []string{"exec"} }
 
 func execCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
