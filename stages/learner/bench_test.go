@@ -45,7 +45,51 @@ func BenchmarkStep(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(b.N*size.batch)/b.Elapsed().Seconds(), "samples/s")
+				b.ReportMetric(float64(b.N)*stepFlops(net, m, size.batch)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}
+}
+
+// stepFlops counts the floating-point operations of one LossGrad call as
+// this package computes it (2 per multiply-add in the matrix products,
+// triangular and symmetric products at half size; elementwise work and
+// the optimiser are left out), for the GFLOP/s figure of the benchmark.
+func stepFlops(n *Net, m Mask, batch int) float64 {
+	c := n.Cfg
+	B, k, p, M := float64(batch), float64(c.K), float64(c.P), float64(c.M)
+	var f float64
+	for l := 2; l <= m.top; l++ {
+		P := float64(n.in[l])
+		f += 2 * B * P * k // S_l
+		if l < m.top {
+			f += 2 * B * k * p // u_l
+		}
+		if m.Active[l] {
+			f += M * P * P // A_l = W^T W (symmetric)
+			if l > m.lowT {
+				f += 2 * B * P * P // v_l
+			} else {
+				f += B * P * P // triangular h^T A h
+			}
+		}
+		if l < m.lowT {
+			continue
+		}
+		hasGS := l < m.top
+		if hasGS {
+			f += 2 * B * p * k
+		}
+		if m.Trainable[l] {
+			f += B * P * P     // C_l (symmetric)
+			f += 2 * M * P * P // dloss/dW_l
+			if hasGS {
+				f += 2 * B * k * P
+			}
+		}
+		if l > m.lowT && hasGS {
+			f += 2 * B * k * P
+		}
+	}
+	return f
 }
