@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	// The binary's BLAS: pure Go, or OpenBLAS with -tags openblas.
+	"github.com/bfc-repro/bfc/stages/linalg"
 	"github.com/bfc-repro/bfc/stages/optim"
 	"github.com/bfc-repro/bfc/stages/target"
 )
@@ -20,7 +22,7 @@ func BenchmarkStep(b *testing.B) {
 		m, batch int
 	}{{"E1", 64, 256}, {"large", 1024, 1024}} {
 		for _, threads := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%s/m=%d/batch=%d/threads=%d", size.name, size.m, size.batch, threads), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%s/m=%d/batch=%d/threads=%d", linalg.Backend(), size.name, size.m, size.batch, threads), func(b *testing.B) {
 				cfg := Config{D: 16, K: 3, L: 3, M: size.m, P: 8, Connections: target.Skip0, Center1: true,
 					Alpha: []float64{0, 0, 1, 0.3}, LambdaKW: 0.1}
 				rng := rand.New(rand.NewPCG(1, 1))
