@@ -104,11 +104,14 @@ type BundleIndex struct {
 	Program string `json:"program"` // the archiving program, "path@version"
 	// FiguresDir and PaperDir are the project directories (relative to
 	// pipeline.toml) that figures/ and paper/ members were read from.
-	FiguresDir string         `json:"figures_dir"`
-	PaperDir   string         `json:"paper_dir"`
-	Points     []BundlePoint  `json:"points"`
-	Members    []BundleMember `json:"members"`     // every member but the index, in bundle order
-	Root       string         `json:"merkle_root"` // MerkleRoot(Members)
+	FiguresDir string        `json:"figures_dir"`
+	PaperDir   string        `json:"paper_dir"`
+	Points     []BundlePoint `json:"points"`
+	// Missing lists the points of the graph that were not computed (or
+	// stale) when the bundle was written with --allow-missing.
+	Missing []string       `json:"missing,omitempty"`
+	Members []BundleMember `json:"members"`     // every member but the index, in bundle order
+	Root    string         `json:"merkle_root"` // MerkleRoot(Members)
 }
 
 // BundlePoint is one point of the archived graph.

@@ -1,0 +1,322 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/pipeline"
+	"github.com/bfc-repro/bfc/pipeline/internal/testkinds"
+	"github.com/bfc-repro/bfc/pipeline/internal/testkinds/sum"
+	"github.com/bfc-repro/bfc/stages/kit"
+)
+
+const sumPkg = "github.com/bfc-repro/bfc/pipeline/internal/testkinds/sum"
+
+// archive runs the fixture's pipeline and writes a bundle of it; it
+// returns the bundle file.
+func (f *fixture) archive(outputs string) string {
+	f.t.Helper()
+	f.run("")
+	var buf bytes.Buffer
+	e := f.engine("")
+	var warnings []string
+	res, err := e.Archive(context.Background(), &buf, pipeline.ArchiveOptions{Outputs: outputs, Created: "2026-01-02T03:04:05Z",
+		Build: artifacts.ReadBuildInfo("test"), Machine: artifacts.ReadMachineInfo(), Warn: func(s string) { warnings = append(warnings, s) }})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if len(warnings) > 0 {
+		f.t.Fatalf("archive warned: %v", warnings)
+	}
+	pins, _ := e.Store.Pins()
+	if i := slices.IndexFunc(pins, func(p artifacts.Pin) bool { return p.Name == res.Pin }); i < 0 || len(pins[i].Keys) != 4 {
+		f.t.Fatalf("pins %+v, want %s with 4 keys", pins, res.Pin)
+	}
+	path := filepath.Join(f.t.TempDir(), "bundle.tar.zst")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	return path
+}
+
+func extract(t *testing.T, path string) *artifacts.Bundle {
+	t.Helper()
+	b, problems, err := artifacts.ExtractBundle(path, filepath.Join(t.TempDir(), "x"), artifacts.DefaultBundleLimits())
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("extract: %v %v", err, problems)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func (f *fixture) reproducer(b *artifacts.Bundle, reg pipeline.Registry) *pipeline.Reproducer {
+	f.t.Helper()
+	st, cleanup, err := pipeline.ScratchStore(f.t.TempDir())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(cleanup)
+	return &pipeline.Reproducer{Bundle: b, Kinds: reg, Code: f.code, Store: st, Threads: 2}
+}
+
+func ids(pts []artifacts.BundlePoint) []string {
+	var out []string
+	for _, p := range pts {
+		out = append(out, p.Point)
+	}
+	return out
+}
+
+func TestArchiveVerifiesAndReproducesBitForBit(t *testing.T) {
+	f := newFixture(t, basePipeline)
+	path := f.archive(artifacts.OutputsAll)
+	b := extract(t, path)
+	if ps := b.Verify(); len(ps) > 0 {
+		t.Fatalf("verify: %v", ps)
+	}
+	if ps, ws := pipeline.CheckBundle(b, kinds, f.code); len(ps)+len(ws) > 0 {
+		t.Fatalf("check: problems %v warnings %v", ps, ws)
+	}
+	if got, _ := os.ReadFile(filepath.Join(b.Dir, "figures", "sum.txt")); len(got) == 0 {
+		t.Fatal("the published figure is not in the bundle")
+	}
+	r := f.reproducer(b, kinds)
+	pts, err := r.Select(nil)
+	if err != nil || !slices.Equal(ids(pts), []string{"a[seed=1]", "a[seed=2]", "b", "total"}) {
+		t.Fatalf("select: %v %v", ids(pts), err)
+	}
+	testkinds.Reset()
+	for _, p := range pts {
+		res := r.Run(context.Background(), p)
+		if res.Err != nil || res.Status != pipeline.ReproIdentical || !res.ByFile || !res.CodeSame || res.NewKey != p.Key {
+			t.Fatalf("%s: %+v", p.Point, res)
+		}
+		if len(res.Outputs) == 0 {
+			t.Fatalf("%s: no outputs compared", p.Point)
+		}
+	}
+	if testkinds.Runs("src") != 3 || testkinds.Runs("sum") != 1 {
+		t.Fatalf("reproduce executed src %d and sum %d times, want 3 and 1", testkinds.Runs("src"), testkinds.Runs("sum"))
+	}
+}
+
+func TestFinalBundleReproducesWhatItsInputsAllow(t *testing.T) {
+	f := newFixture(t, basePipeline)
+	b := extract(t, f.archive(artifacts.OutputsFinal))
+	if ps := b.Verify(); len(ps) > 0 {
+		t.Fatalf("verify: %v", ps)
+	}
+	total, _ := b.Point("total")
+	m, _ := b.Manifest(total.Key)
+	for _, o := range m.Outputs {
+		if !b.HasObject(o.File) {
+			t.Fatalf("final output %s not in the bundle", o.Name)
+		}
+	}
+	r := f.reproducer(b, kinds)
+	pts, _ := r.Select(nil)
+	if !slices.Equal(ids(pts), []string{"a[seed=1]", "a[seed=2]", "b"}) {
+		t.Fatalf("reproducible points %v: the sources only (total's inputs are hashes)", ids(pts))
+	}
+	res := r.Run(context.Background(), total)
+	if res.Status != pipeline.ReproFailed || res.Err == nil || !strings.Contains(res.Err.Error(), "is not in the bundle (archived with --outputs final?)") {
+		t.Fatalf("reproduce total from a final bundle: %+v", res)
+	}
+}
+
+func TestReproduceWithOtherCodeComparesData(t *testing.T) {
+	f := newFixture(t, basePipeline)
+	b := extract(t, f.archive(artifacts.OutputsAll))
+	f.code.bump(sumPkg)
+	r := f.reproducer(b, kinds)
+	total, _ := b.Point("total")
+	res := r.Run(context.Background(), total)
+	if res.Err != nil || res.CodeSame || res.ByFile || res.NewKey == total.Key || res.Status != pipeline.ReproIdentical {
+		t.Fatalf("%+v", res)
+	}
+	if len(res.CodeDiff) != 1 || !strings.Contains(res.CodeDiff[0], "code of package "+sumPkg+" changed") {
+		t.Fatalf("code diff %v", res.CodeDiff)
+	}
+	// The declared params still match pipeline.toml, but under other
+	// code a mismatch would be a warning only; the same code gives none.
+	if ps, ws := pipeline.CheckBundle(b, kinds, f.code); len(ps)+len(ws) > 0 {
+		t.Fatalf("check: %v %v", ps, ws)
+	}
+}
+
+// shiftedSrc is "src" computing other numbers (another implementation of
+// the kind, as after an edit).
+type shiftedSrc struct{ testkinds.Src }
+
+func (shiftedSrc) Run(env kit.Env) error {
+	v := make([]float64, env.Params().Int("n"))
+	for i := range v {
+		v[i] = float64(i) + 0.25
+	}
+	v[0] = 1e-3
+	rec, err := kit.NewTable().Float64("v", v).Record()
+	if err != nil {
+		return err
+	}
+	return env.Write("values", rec)
+}
+
+func TestReproduceReportsHowOutputsDiffer(t *testing.T) {
+	f := newFixture(t, basePipeline)
+	b := extract(t, f.archive(artifacts.OutputsAll))
+	r := f.reproducer(b, pipeline.NewRegistry(shiftedSrc{}, sum.Kind{}))
+	p, _ := b.Point("b")
+	res := r.Run(context.Background(), p)
+	if res.Err != nil || res.Status != pipeline.ReproDifferent || res.ByFile || len(res.Outputs) != 1 {
+		t.Fatalf("%+v", res)
+	}
+	o := res.Outputs[0]
+	if o.State != pipeline.OutputChanged || o.Table == nil || o.Table.Equal() {
+		t.Fatalf("output %+v", o)
+	}
+	// Original b: v[i] = i + u_i with u_i in [0, 1); shifted: 0.001, 1.25, 2.25.
+	c := o.Table.Columns[0]
+	if c.Column != "v" || c.Compared != 3 || c.Differ == 0 || c.MaxAbs <= 0 || c.MaxAbs >= 1 || c.MaxRel <= 0 || c.MaxRel > 1 {
+		t.Fatalf("column diff %+v", c)
+	}
+}
+
+// rewrite writes a new bundle from b's members after edit changes the
+// index or member contents.
+func rewrite(t *testing.T, b *artifacts.Bundle, edit func(idx *artifacts.BundleIndex, data map[string][]byte)) string {
+	t.Helper()
+	idx := *b.Index
+	idx.Points = slices.Clone(idx.Points)
+	data := map[string][]byte{}
+	var files []artifacts.BundleFile
+	for _, m := range idx.Members {
+		d, err := b.ReadMember(m.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[m.Path] = d
+	}
+	edit(&idx, data)
+	for _, m := range b.Index.Members {
+		files = append(files, artifacts.BundleFile{Path: m.Path, Data: data[m.Path], Origin: m.Origin})
+	}
+	var buf bytes.Buffer
+	if _, err := artifacts.WriteBundle(&buf, &idx, files); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "rewritten.tar.zst")
+	os.WriteFile(path, buf.Bytes(), 0o644)
+	return path
+}
+
+func TestCheckBundleFindsBrokenLineageAndDeclarations(t *testing.T) {
+	f := newFixture(t, basePipeline)
+	b := extract(t, f.archive(artifacts.OutputsAll))
+	total, _ := b.Point("total")
+	tests := []struct {
+		name     string
+		edit     func(idx *artifacts.BundleIndex, data map[string][]byte)
+		bump     bool
+		problem  string
+		warning  string
+		wantPath string
+	}{
+		{"inputs swapped in the index", func(idx *artifacts.BundleIndex, _ map[string][]byte) {
+			for i := range idx.Points {
+				if idx.Points[i].Point == "total" {
+					in := slices.Clone(idx.Points[i].Inputs)
+					in[0], in[1] = in[1], in[0]
+					idx.Points[i].Inputs = in
+				}
+			}
+		}, false, "is not the data of its input", "", artifacts.ManifestMember(total.Key)},
+		{"param edited in pipeline.toml", func(_ *artifacts.BundleIndex, data map[string][]byte) {
+			data["pipeline.toml"] = bytes.Replace(data["pipeline.toml"], []byte("offset = 1.5"), []byte("offset = 2.5"), 1)
+		}, false, "param offset 1.5 -> 2.5", "", artifacts.ManifestMember(total.Key)},
+		{"param edited, other code", func(_ *artifacts.BundleIndex, data map[string][]byte) {
+			data["pipeline.toml"] = bytes.Replace(data["pipeline.toml"], []byte("offset = 1.5"), []byte("offset = 2.5"), 1)
+		}, true, "", "code of kind sum differs", artifacts.ManifestMember(total.Key)},
+		{"stage added to pipeline.toml", func(_ *artifacts.BundleIndex, data map[string][]byte) {
+			data["pipeline.toml"] = append(data["pipeline.toml"], []byte("\n[stage.c]\nkind = \"src\"\n")...)
+		}, false, "declares point c, which the index does not list", "", artifacts.BundleIndexName},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f.code = &fakeCode{ver: map[string]string{}}
+			if tc.bump {
+				f.code.bump(sumPkg)
+			}
+			nb := extract(t, rewrite(t, b, tc.edit))
+			if ps := nb.Verify(); len(ps) > 0 {
+				t.Fatalf("the rewritten bundle does not verify: %v", ps)
+			}
+			ps, ws := pipeline.CheckBundle(nb, kinds, f.code)
+			find := func(list []artifacts.Problem, want string) bool {
+				for _, p := range list {
+					if p.Path == tc.wantPath && strings.Contains(p.What, want) {
+						return true
+					}
+				}
+				return want == "" && len(list) == 0
+			}
+			if !find(ps, tc.problem) || !find(ws, tc.warning) {
+				t.Fatalf("problems %v\nwarnings %v\nwant problem %q, warning %q on %s", ps, ws, tc.problem, tc.warning, tc.wantPath)
+			}
+		})
+	}
+}
+
+func TestDiffSaysWhatChangedAndWhy(t *testing.T) {
+	f := newFixture(t, basePipeline)
+	a := extract(t, f.archive(artifacts.OutputsAll))
+	f.write(strings.Replace(basePipeline, "params = { n = 5, scale = 2.0 }", "params = { n = 5, scale = 2.5 }", 1))
+	bb := extract(t, f.archive(artifacts.OutputsAll))
+	diffs := pipeline.DiffSides(pipeline.Side{Name: "A", Points: a.Index.Points, Src: a}, pipeline.Side{Name: "B", Points: bb.Index.Points, Src: bb})
+	got := map[string]pipeline.PointDiff{}
+	for _, d := range diffs {
+		got[d.Point] = d
+	}
+	if len(got) != 4 || got["b"].State != pipeline.OutputSame || got["b"].Differs() {
+		t.Fatalf("diffs %+v", diffs)
+	}
+	a1 := got["a[seed=1]"]
+	if a1.State != pipeline.OutputChanged || !slices.Equal(a1.Reasons, []string{"param scale 2 -> 2.5"}) {
+		t.Fatalf("a[seed=1]: %+v", a1)
+	}
+	// v[i] = scale*i + u_i: the change is 0.5*i, at most 2 for i = 4, and
+	// relative |0.5 i| / (2.5 i + u_i), at most 0.2.
+	c := a1.Outputs[0].Table.Columns[0]
+	if c.Differ != 4 || c.Compared != 5 || c.MaxAbs < 2-1e-12 || c.MaxAbs > 2+1e-12 || c.MaxRel <= 0 || c.MaxRel > 0.2 {
+		t.Fatalf("a[seed=1] values: %+v", c)
+	}
+	tot := got["total"]
+	if tot.State != pipeline.OutputChanged || len(tot.Reasons) != 2 || !strings.Contains(tot.Reasons[0], "upstream src[seed=1] output changed (values)") {
+		t.Fatalf("total: %+v", tot)
+	}
+	var fig pipeline.OutputDiff
+	for _, o := range tot.Outputs {
+		if o.Name == "publish.figures.sum.txt" {
+			fig = o
+		}
+	}
+	if fig.State != pipeline.OutputChanged || !strings.Contains(fig.Note, "published file figures/sum.txt changed") {
+		t.Fatalf("figure diff %+v", fig)
+	}
+	// A bundle against the store it came from, now run with the new file.
+	e := f.engine("")
+	var pts []artifacts.BundlePoint
+	for _, s := range e.Status(e.Graph.Points) {
+		pts = append(pts, artifacts.BundlePoint{Point: s.Point.ID, Key: s.Key})
+	}
+	for _, d := range pipeline.DiffSides(pipeline.Side{Points: bb.Index.Points, Src: bb}, pipeline.Side{Points: pts, Src: e.Store}) {
+		if d.Differs() || d.KeyA != d.KeyB {
+			t.Fatalf("bundle and its store differ at %+v", d)
+		}
+	}
+}
