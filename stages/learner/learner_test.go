@@ -427,3 +427,31 @@ func TestConfigValidate(t *testing.T) {
 		t.Error("empty active set accepted")
 	}
 }
+
+// Blocks exposes every K_l, W_l and the bias, freezes what the mask does
+// not train, and applies the per-layer rate multipliers.
+func TestBlocks(t *testing.T) {
+	cfg := smallConfig(target.Skip0)
+	net, _ := New(cfg, Init{K: 1, W: 1}, rand.New(rand.NewPCG(1, 1)))
+	ws := NewWorkspace(net, 1)
+	m, _ := NewMask(cfg.L, []int{2, 3}, []int{3})
+	scale := []float64{0, 0, 1, 0.5, 0.25}
+	got := map[string]string{}
+	for _, b := range ws.Blocks(net, m, scale) {
+		got[b.Name] = fmt.Sprintf("frozen=%v scale=%v n=%d", b.Frozen, b.LRScale, len(b.W))
+	}
+	want := map[string]string{
+		"K2": "frozen=true scale=1 n=16", "W2": "frozen=true scale=1 n=40",
+		"K3": "frozen=false scale=0.5 n=14", "W3": "frozen=false scale=0.5 n=35",
+		"K4": "frozen=true scale=0.25 n=14", "W4": "frozen=true scale=0.25 n=35",
+		"b": "frozen=false scale=1 n=1",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("block %s: %s, want %s", k, got[k], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("blocks %v", got)
+	}
+}

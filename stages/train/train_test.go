@@ -291,3 +291,28 @@ func TestValidate(t *testing.T) {
 		t.Errorf("%d params declared; update this test and Config together", len(params))
 	}
 }
+
+// Feature and residual clipping, when on, are counted in the history.
+func TestClippingRecorded(t *testing.T) {
+	tgt := tinyTarget(t, 3).AsInput(nil)
+	env := runTrain(t, fast(map[string]any{"feature_clip": 0.5, "residual_clip": 0.5, "clip": 0.1}), 1, 1, tgt)
+	h := env.Output("history")
+	for _, col := range []string{"clipped_features", "clipped_residuals", "clipped_steps"} {
+		v, err := kit.ReadInt64s(h, col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum int64
+		for _, x := range v {
+			sum += x
+		}
+		if sum == 0 {
+			t.Errorf("%s never counted", col)
+		}
+	}
+	s := env.Output("summary")
+	fc, _ := kit.ReadFloat64s(s, "feature_clip")
+	if fc[0] != 0.5 {
+		t.Errorf("summary feature_clip %v", fc)
+	}
+}
