@@ -149,8 +149,19 @@ func (Kind) Validate(p kit.Params) error {
 	return nil
 }
 
-// Threads implements kit.Threader: the Gram matrices use every granted CPU.
-func (Kind) Threads(kit.Params) int { return 0 }
+// Threads implements kit.Threader: the ridge methods split their Gram
+// matrices and predictions over every granted CPU; the deep learner asks
+// what the train kind asks for its batch; a two-layer network step is too
+// small to split and asks for one CPU. Results never depend on the grant.
+func (Kind) Threads(p kit.Params) int {
+	switch m := p.String("method"); {
+	case usesRidge(m):
+		return 0
+	case m == Deep:
+		return (train.Kind{}).Threads(trainParams(p, p.Int("n")))
+	}
+	return 1
+}
 
 // Point is the outcome of one sweep point, one row of the result table.
 type Point struct {

@@ -210,6 +210,19 @@ func TestErrors(t *testing.T) {
 			t.Errorf("%v: err = %v, want it to mention %q", c.raw, err, c.want)
 		}
 	}
+	for _, c := range []struct {
+		method string
+		batch  int64
+		want   int
+	}{{KRRNTK, 256, 0}, {Monomial, 256, 0}, {TwoLayerReLU, 256, 1}, {Deep, 256, 1}, {Deep, 2048, 0}} {
+		p, err := kit.Resolve(Kind{}.Params(), map[string]any{"method": c.method, "batch": c.batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := (Kind{}).Threads(p); got != c.want {
+			t.Errorf("%s batch %d: asks for %d threads, want %d", c.method, c.batch, got, c.want)
+		}
+	}
 	p, err := kit.Resolve(Kind{}.Params(), map[string]any{"val_frac": 0.0})
 	if err != nil {
 		t.Fatal(err)
