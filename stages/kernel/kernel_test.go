@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -409,6 +411,24 @@ func TestFitDeterministic(t *testing.T) {
 		if p1[i] != p4[i] {
 			t.Fatalf("prediction %d: %v with 1 thread, %v with 4", i, p1[i], p4[i])
 		}
+	}
+}
+
+// TestProgress: one report for the Gram matrix, one per ridge, one for
+// the final fit, all with the same total.
+func TestProgress(t *testing.T) {
+	x := gaussian(50, 3, 1)
+	y := polyTarget(gaussian(50, 4, 1), 1)
+	k, _ := NewPoly(2, 3)
+	var got []string
+	_, _, err := Fit(context.Background(), x, y, Config{Kernel: k, Ridges: []float64{1e-3, 1}, ValFrac: 0.2, Refit: true,
+		Progress: func(done, total int, msg string) { got = append(got, fmt.Sprintf("%d/%d %s", done, total, msg)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"1/4 gram", "2/4 ridge", "3/4 ridge", "4/4 fit"}
+	if !slices.Equal(got, want) {
+		t.Errorf("progress %q, want %q", got, want)
 	}
 }
 

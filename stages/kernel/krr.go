@@ -126,9 +126,16 @@ func Fit(ctx context.Context, x *mat.Dense, y []float64, cfg Config) (*Model, In
 		}
 	}
 	logf("%s: Gram matrix %d×%d in %v", name, n, n, time.Since(t0).Round(time.Millisecond))
-	progress := cfg.Progress
-	if progress != nil {
-		progress(0, 1, "gram")
+	// Progress counts the Gram matrix as one step before ridge.Run's
+	// factorisations.
+	var progress func(done, total int, msg string)
+	if cfg.Progress != nil {
+		steps := 1 + len(cfg.Ridges)
+		if nVal == 0 {
+			steps = 1
+		}
+		cfg.Progress(1, 1+steps, "gram")
+		progress = func(done, total int, msg string) { cfg.Progress(1+done, 1+total, msg) }
 	}
 	res, err := ridge.Run(ctx, sys, y, ridge.Config{Name: name, Grid: cfg.Ridges, ValFrac: cfg.ValFrac,
 		Refit: cfg.Refit, Retry: cfg.Retry, Progress: progress, Logf: logf})
