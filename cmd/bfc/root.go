@@ -53,7 +53,7 @@ of its inputs, or the code it runs.`,
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "show cached stages and stage log lines")
 	pf.StringVar(&g.progress, "progress", "auto", "progress display: auto, bars, lines or none")
 	root.AddCommand(runCmd(g), statusCmd(g), explainCmd(g), dagCmd(g), showCmd(g), exportCmd(g),
-		verifyCmd(g), gcCmd(g), kindsCmd(g), execCmd(g))
+		withBundleVerify(g, verifyCmd(g)), gcCmd(g), kindsCmd(g), execCmd(g), archiveCmd(g), reproduceCmd(g), diffCmd(g))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	return root
 }
