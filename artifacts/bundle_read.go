@@ -106,7 +106,7 @@ type BundleSink interface {
 // member; members whose content does not match the index are returned as
 // problems (and dropped from the sink), so all of them are reported.
 func ReadBundle(r io.Reader, lim BundleLimits, sink BundleSink) (*BundleIndex, []Problem, error) {
-	fr, err := newFrameReader(r, lim.MaxIndexSize+tarOverhead)
+	fr, err := newFrameReader(r, lim.MaxIndexSize+tarOverhead, int(lim.MaxIndexSize/bundleFrameSize)+2)
 	if err != nil {
 		return nil, nil, &BundleError{Err: err}
 	}
@@ -140,6 +140,7 @@ func ReadBundle(r io.Reader, lim BundleLimits, sink BundleSink) (*BundleIndex, [
 		declared += m.Size
 	}
 	fr.limit = fr.pos + declared + int64(len(idx.Members)+1)*tarOverhead
+	fr.maxFrames = len(fr.hashes) + 2*len(idx.Members) + int(declared/bundleFrameSize) + 2
 	rs.idx = idx
 	if err := sink.Begin(idx); err != nil {
 		return nil, nil, err
@@ -409,14 +410,17 @@ type frameReader struct {
 	err    error
 	hashes [][32]byte // of each data frame's compressed bytes
 	starts []int64    // decoded offset at which each data frame starts
+	// maxFrames bounds the data frames: bfc writes one per member plus
+	// one per bundleFrameSize bytes, and an empty frame never.
+	maxFrames int
 }
 
-func newFrameReader(r io.Reader, limit int64) (*frameReader, error) {
+func newFrameReader(r io.Reader, limit int64, maxFrames int) (*frameReader, error) {
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxFrameOut), zstd.WithDecoderMaxWindow(maxFrameOut))
 	if err != nil {
 		return nil, err
 	}
-	return &frameReader{br: bufio.NewReaderSize(r, 64<<10), dec: dec, limit: limit}, nil
+	return &frameReader{br: bufio.NewReaderSize(r, 64<<10), dec: dec, limit: limit, maxFrames: maxFrames}, nil
 }
 
 func (f *frameReader) Read(p []byte) (int, error) {
@@ -447,6 +451,9 @@ func (f *frameReader) nextFrame() error {
 	case skippable:
 		return f.checkIndex(frame)
 	}
+	if len(f.hashes) >= f.maxFrames {
+		return fail(f.pos, fmt.Errorf("more zstd frames than the index allows (%d)", f.maxFrames))
+	}
 	f.in = frame
 	f.hashes = append(f.hashes, sha256.Sum256(frame))
 	f.starts = append(f.starts, f.pos)
@@ -456,6 +463,9 @@ func (f *frameReader) nextFrame() error {
 	}
 	if err != nil {
 		return fail(f.pos, err)
+	}
+	if len(out) == 0 {
+		return fail(f.pos, errors.New("an empty zstd frame (bfc writes none)"))
 	}
 	if f.pos+int64(len(out)) > f.limit {
 		return fail(f.pos, fmt.Errorf("the archive decodes to more than its index declares, over %d bytes (a %w)", f.limit, errBomb))

@@ -590,6 +590,12 @@ func TestDecompressionBombsStopEarly(t *testing.T) {
 			fw.cut()
 		}, indexFor(t, []rawEntry{toml}, nil), toml), "decompression bomb"},
 		{"declared but over the total limit", rawBundle(t, indexFor(t, []rawEntry{big}, nil), big), "members total more than"},
+		{"many tiny frames", rawBundleExtra(t, func(fw *frameWriter) {
+			for range 100 {
+				fw.Write([]byte{0})
+				fw.cut()
+			}
+		}, indexFor(t, []rawEntry{toml}, nil), toml), "more zstd frames than the index allows"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

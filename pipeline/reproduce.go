@@ -89,7 +89,7 @@ func RebuildJob(m *artifacts.Manifest, kinds Registry, code CodeIdentity, candid
 		return nil, fmt.Errorf("%s: this bfc has no stage kind %q", m.Stage, m.Kind)
 	}
 	rj := &RebuiltJob{}
-	params, notes, err := paramsFromComponents(kind.Params(), m.Components)
+	params, notes, err := paramsFromComponents(kind, m.Components)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", m.Stage, err)
 	}
@@ -142,7 +142,7 @@ func RebuildJob(m *artifacts.Manifest, kinds Registry, code CodeIdentity, candid
 		ik := kinds[in.Kind]
 		var ip json.RawMessage = json.RawMessage("{}")
 		if ik != nil {
-			if ip, _, err = paramsFromComponents(ik.Params(), in.Manifest.Components); err != nil {
+			if ip, _, err = paramsFromComponents(ik, in.Manifest.Components); err != nil {
 				return nil, fmt.Errorf("%s: input %d (%s): %w", m.Stage, i, in.Point, err)
 			}
 		}
@@ -198,9 +198,12 @@ func matchInput(v string, i int, candidates []InputCandidate, byID map[string]In
 
 // paramsFromComponents rebuilds a job's params (a JSON object, as NewJob
 // writes it) from the "param:" components of a manifest, for the params
-// decl declares. A declared param the manifest lacks takes its default,
-// a manifest param decl does not know is dropped; both are noted.
-func paramsFromComponents(decl []kit.Param, cs []artifacts.Component) (json.RawMessage, []string, error) {
+// kind declares. A declared param the manifest lacks takes its default,
+// a manifest param the kind does not know is dropped; both are noted.
+// The values must pass the kind's ranges and Validate, as in a pipeline
+// file: a bundle is untrusted input.
+func paramsFromComponents(kind kit.Kind, cs []artifacts.Component) (json.RawMessage, []string, error) {
+	decl := kind.Params()
 	vals := map[string]json.RawMessage{}
 	for _, c := range cs {
 		if name, ok := strings.CutPrefix(c.Name, "param:"); ok {
@@ -231,8 +234,18 @@ func paramsFromComponents(decl []kit.Param, cs []artifacts.Component) (json.RawM
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := decodeParams(decl, b); err != nil {
+	typed, err := decodeParams(decl, b)
+	if err != nil {
 		return nil, nil, err
+	}
+	checked, err := kit.Resolve(decl, typed)
+	if err == nil {
+		if v, ok := kind.(kit.Validator); ok {
+			err = v.Validate(checked)
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("params of kind %s: %w", kind.Name(), err)
 	}
 	return b, notes, nil
 }

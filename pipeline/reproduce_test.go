@@ -320,3 +320,38 @@ func TestDiffSaysWhatChangedAndWhy(t *testing.T) {
 		}
 	}
 }
+
+func TestRebuildJobRejectsParamsOutOfRange(t *testing.T) {
+	f := newFixture(t, basePipeline)
+	b := extract(t, f.archive(artifacts.OutputsAll))
+	p, _ := b.Point("b")
+	m, _ := b.Manifest(p.Key)
+	st, cleanup, _ := pipeline.ScratchStore(t.TempDir())
+	defer cleanup()
+	for _, tc := range []struct {
+		value, want string
+	}{
+		{"3", ""},
+		{"5000", "out of range"},
+		{`"x"`, "n:"},
+	} {
+		hostile := *m
+		hostile.Components = slices.Clone(m.Components)
+		for i, c := range hostile.Components {
+			if c.Name == "param:n" {
+				hostile.Components[i] = artifacts.NewComponent(c.Name, tc.value)
+			}
+		}
+		hostile.Key, _ = artifacts.KeyOf(hostile.Components)
+		rj, err := pipeline.RebuildJob(&hostile, kinds, f.code, nil, nil, "test", st, 1)
+		if tc.want == "" {
+			if err != nil || rj.Job.Key != m.Key || !rj.CodeSame {
+				t.Fatalf("n = %s: %v", tc.value, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("n = %s: error %v, want %q", tc.value, err, tc.want)
+		}
+	}
+}
