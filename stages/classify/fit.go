@@ -121,6 +121,16 @@ type Checkpoint struct {
 	K1Stage1 []float64 // K_1 after epoch EpochsFirst; nil before then
 }
 
+// K1Init returns the initial K_1 of a run with root seed seed: the
+// random values that every run of this seed starts from.
+func K1Init(s Shape, seed uint64) ([]float64, error) {
+	net, err := New(s, Init{}, rngFor(seed))
+	if err != nil {
+		return nil, err
+	}
+	return net.K[1], nil
+}
+
 // Result is a finished training run.
 type Result struct {
 	Checkpoint

@@ -86,7 +86,7 @@
 //	             params, test_acc, test_loss, train_acc, train_loss,
 //	             test_acc_stage1, k1_drift, root_seed (hex), data_key
 //	first_layer  one row per unit of block 1: unit, w (D values, an image of
-//	             rows x cols), bias, rows, cols
+//	             rows x cols), w_init (w at initialisation), bias, rows, cols
 //	weights      the checkpoint: block, layer, rows, cols, w, opt_steps,
 //	             opt_m, opt_v (arrays as little-endian float64 bytes)
 package classify
@@ -215,7 +215,13 @@ func writeOutputs(env kit.Env, res *Result, data *fmnist.Data) error {
 	}{
 		{"history", func() (arrow.Record, error) { return historyTable(res.History) }},
 		{"summary", func() (arrow.Record, error) { return summaryTable(res, data.Train.N, data.Test.N) }},
-		{"first_layer", func() (arrow.Record, error) { return firstLayerTable(res.Net, data.Rows, data.Cols) }},
+		{"first_layer", func() (arrow.Record, error) {
+			init, err := K1Init(res.Net.Shape, res.RootSeed)
+			if err != nil {
+				return nil, err
+			}
+			return firstLayerTable(res.Net, init, data.Rows, data.Cols)
+		}},
 		{"weights", func() (arrow.Record, error) { return weightsTable(res.Net, res.Opt, res.K1Stage1) }},
 	}
 	for _, o := range outs {

@@ -250,3 +250,28 @@ func TestWeightsRoundTrip(t *testing.T) {
 		t.Fatalf("wrong shape: %v", err)
 	}
 }
+
+// TestFirstLayerInit: w_init is the initial K_1 of the run's seed: a run
+// at a negligible learning rate ends there (Adam moves each weight by at
+// most about lr per step), and it does not depend on the schedule.
+func TestFirstLayerInit(t *testing.T) {
+	data := fixtureInput(t)
+	still := runKind(t, small(map[string]any{"lr": 1e-12, "L": int64(1)}), 4, data)
+	w, _, _ := kit.ReadMatrix(still.Output("first_layer"), "w")
+	w0, _, _ := kit.ReadMatrix(still.Output("first_layer"), "w_init")
+	var norm float64
+	for i := range w {
+		if math.Abs(w[i]-w0[i]) > 1e-9 {
+			t.Fatalf("weight %d moved from %v to %v at lr 1e-12", i, w0[i], w[i])
+		}
+		norm += w0[i] * w0[i]
+	}
+	if norm == 0 {
+		t.Fatal("w_init is zero")
+	}
+	other := runKind(t, small(map[string]any{"schedule": "end2end"}), 4, data)
+	w1, _, _ := kit.ReadMatrix(other.Output("first_layer"), "w_init")
+	if !slices.Equal(w0, w1) {
+		t.Fatal("w_init differs between schedules of one seed")
+	}
+}

@@ -213,14 +213,15 @@ func readWeights(rec arrow.Record, s Shape) (*Net, []optim.State, []float64, err
 
 // firstLayerTable holds the first block's weights, one row per unit: unit,
 // w (a matrix row of D values, the unit's weights on the pixels, which
-// reshape to rows x cols images), bias, rows, cols.
-func firstLayerTable(n *Net, imgRows, imgCols int) (arrow.Record, error) {
+// reshape to rows x cols images), w_init (the same at initialisation, so
+// that w - w_init shows what training added), bias, rows, cols.
+func firstLayerTable(n *Net, init []float64, imgRows, imgCols int) (arrow.Record, error) {
 	unit, r, c := make([]int, n.M), make([]int, n.M), make([]int, n.M)
 	for i := range unit {
 		unit[i], r[i], c[i] = i, imgRows, imgCols
 	}
-	return kit.NewTable().Ints("unit", unit).Matrix("w", n.M, n.D, n.K[1]).Float64("bias", n.B[1]).
-		Ints("rows", r).Ints("cols", c).Record()
+	return kit.NewTable().Ints("unit", unit).Matrix("w", n.M, n.D, n.K[1]).Matrix("w_init", n.M, n.D, init).
+		Float64("bias", n.B[1]).Ints("rows", r).Ints("cols", c).Record()
 }
 
 // summaryTable is one row of headline numbers (see the package doc).

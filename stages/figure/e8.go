@@ -148,7 +148,7 @@ func e8Accuracy(env kit.Env) (*Spec, error) {
 	acc := Panel{Title: "final test accuracy", X: Axis{Label: "number of blocks", Categories: cats},
 		Y: Axis{Label: "test accuracy"}}
 	gain := Panel{Title: "gain over layerwise training of the same seed", X: Axis{Label: "number of blocks", Categories: cats},
-		Y: Axis{Label: "test accuracy − layerwise (percentage points)"}}
+		Y: Axis{Label: "accuracy − layerwise (points)"}}
 	const shift = 0.08 // sideways shift of the seeds' points per schedule
 	seeds := 0
 	for si, sch := range schedules {
@@ -191,7 +191,8 @@ func e8Accuracy(env kit.Env) (*Spec, error) {
 			e8Setup(runs),
 			fmt.Sprintf("Lines join the medians over seeds (up to %d per point); dots are the individual seeds, shifted sideways by schedule so that they do not overlap. "+
 				"Right: each seed's accuracy minus that of layerwise training with the same seed (the same initialisation and the same stage 1).", seeds),
-			"layerwise: only the newest block trains; joint: every switched-on block keeps training; end2end: all blocks train from the start for the same total number of epochs.",
+			"layerwise: only the newest block trains; joint: every switched-on block keeps training; end2end: all blocks train from the start for the same total number of epochs; "+
+				"lower-only (control): block 1 alone keeps training for the same number of epochs as an L-block run, and no other block is ever switched on.",
 		}}
 	return spec, nil
 }
@@ -234,7 +235,7 @@ func e8BFCX(env kit.Env) (*Spec, error) {
 		}
 	}
 	byX := map[int][]e8Run{}
-	var e2e []float64
+	var e2e, lower []e8Run
 	for _, r := range runs {
 		if r.L != L {
 			continue
@@ -243,13 +244,15 @@ func e8BFCX(env kit.Env) (*Spec, error) {
 		case "layerwise", "bfc-x", "joint":
 			byX[r.x] = append(byX[r.x], r)
 		case "end2end":
-			e2e = append(e2e, r.acc)
+			e2e = append(e2e, r)
+		case "lower-only":
+			lower = append(lower, r)
 		}
 	}
-	xLabel := fmt.Sprintf("x: blocks below the newest that keep training (0 = layerwise, %d = joint)", L-1)
+	xLabel := fmt.Sprintf("x (0 = layerwise, %d = joint)", L-1)
 	acc := Panel{Title: "final test accuracy", X: Axis{Label: xLabel}, Y: Axis{Label: "test accuracy"}}
 	drift := Panel{Title: "how far the first layer moves after stage 1", X: Axis{Label: xLabel},
-		Y: Axis{Label: "||K₁ − K₁(end of stage 1)|| / ||K₁(end of stage 1)||"}}
+		Y: Axis{Label: "first-layer drift"}}
 	med := Series{Name: "bfc-x (median)", Group: "bfc-x", Style: LinePoints}
 	pts := Series{Group: "bfc-x", Style: Points}
 	dmed := Series{Name: "bfc-x (median)", Group: "bfc-x", Style: LinePoints}
@@ -282,15 +285,29 @@ func e8BFCX(env kit.Env) (*Spec, error) {
 		}
 	}
 	acc.Series = append(acc.Series, med, pts)
-	if len(e2e) > 0 && len(xs) > 0 {
-		m := metrics.Median(e2e)
-		acc.Series = append(acc.Series, Series{Name: "end2end (median)", X: []float64{float64(xs[0]), float64(xs[len(xs)-1])},
-			Y: []float64{m, m}, Dashed: true, Reference: true})
-	}
 	drift.Series = append(drift.Series, dmed, dpts)
+	// Reference lines: the medians of end2end and of the lower-only control.
+	for _, ref := range []struct {
+		name string
+		runs []e8Run
+	}{{"end2end", e2e}, {"lower-only", lower}} {
+		if len(ref.runs) == 0 || len(xs) == 0 {
+			continue
+		}
+		ends := []float64{float64(xs[0]), float64(xs[len(xs)-1])}
+		a, d := make([]float64, len(ref.runs)), make([]float64, len(ref.runs))
+		for i, r := range ref.runs {
+			a[i], d[i] = r.acc, r.drift
+		}
+		ma, md := metrics.Median(a), metrics.Median(d)
+		acc.Series = append(acc.Series, Series{Name: ref.name + " (median)", Group: ref.name, X: ends, Y: []float64{ma, ma}, Dashed: true})
+		drift.Series = append(drift.Series, Series{Name: ref.name + " (median)", Group: ref.name, X: ends, Y: []float64{md, md}, Dashed: true})
+	}
 	notes := []string{e8Setup(runs),
 		fmt.Sprintf("L = %d blocks. bfc-x: when block s switches on, blocks max(1, s−x)..s train and the ones below are frozen. "+
-			"Lines: medians over seeds (up to %d per x); dots: individual seeds.", L, seeds)}
+			"Lines: medians over seeds (up to %d per x); dots: individual seeds. First-layer drift: ||K₁ − K₁(end of stage 1)|| / ||K₁(end of stage 1)|| "+
+			"at the end of training. Dashed: medians of end2end (all blocks from the start) and of the lower-only control "+
+			"(block 1 alone, trained for the same number of epochs), where present.", L, seeds)}
 	if len(recovered) > 0 {
 		notes = append(notes, "Share of the median layerwise-to-joint accuracy gap recovered: "+strings.Join(recovered, ", ")+".")
 	}
@@ -341,11 +358,12 @@ func e8FirstLayer(env kit.Env) (*Spec, error) {
 		return cmp.Or(cmp.Compare(b[1].L, a[1].L), cmp.Compare(a[1].seed, b[1].seed))
 	})
 	lw, jt := best[0], best[1]
-	wl, rows, cols, err := firstLayer(lw.in)
+	learned := opts["raw"] != "true"
+	wl, rows, cols, err := firstLayer(lw.in, learned)
 	if err != nil {
 		return nil, err
 	}
-	wj, rows2, cols2, err := firstLayer(jt.in)
+	wj, rows2, cols2, err := firstLayer(jt.in, learned)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +376,7 @@ func e8FirstLayer(env kit.Env) (*Spec, error) {
 	// so the two trained panels are comparable unit by unit.
 	scale := make([]float64, units)
 	diff := make([]float64, units*d)
-	var maxL, maxD float64
+	var maxL, maxJ, maxD float64
 	for u := range units {
 		for j := range d {
 			scale[u] = math.Max(scale[u], math.Abs(wl[u*d+j]))
@@ -369,33 +387,43 @@ func e8FirstLayer(env kit.Env) (*Spec, error) {
 		for j := range d {
 			diff[u*d+j] = wj[u*d+j] - wl[u*d+j]
 			maxL = math.Max(maxL, math.Abs(wl[u*d+j]/scale[u]))
+			maxJ = math.Max(maxJ, math.Abs(wj[u*d+j]/scale[u]))
 			maxD = math.Max(maxD, math.Abs(diff[u*d+j]/scale[u]))
 		}
 	}
-	perRow := int(math.Ceil(math.Sqrt(float64(units) * 1.5)))
+	// Lay the units out in a near-square grid, preferring rows without gaps.
+	perRow := int(math.Ceil(math.Sqrt(float64(units))))
+	if units%perRow != 0 && units%(perRow+1) == 0 {
+		perRow++
+	}
 	mosaic := func(w []float64) *Image { return tileImages(w, scale, units, rows, cols, perRow) }
 	shape := mosaic(wl)
-	spec := &Spec{Title: fmt.Sprintf("E8c: first-layer features on Fashion-MNIST (L = %d, seed %d, units 0–%d)", jt.L, jt.seed, units-1),
+	what, whatNote := "learned change of the weights", "the change of its weights on the %dx%d input pixels from their random initial values (what training added; option raw=true draws the weights themselves)"
+	if !learned {
+		what, whatNote = "weights", "its weights on the %dx%d input pixels"
+	}
+	spec := &Spec{Title: fmt.Sprintf("E8c: first-layer features on Fashion-MNIST, %s (L = %d, seed %d, units 0–%d)", what, jt.L, jt.seed, units-1),
 		Cols: 3, PanelWidth: 3.6, PanelHeight: 0.8 + 3*float64(shape.Rows)/float64(shape.Cols), // square pixels, room for the title
 		Panels: []Panel{
-			{Title: "layerwise", Image: mosaic(wl), HideLegend: true},
+			{Title: "layerwise", Image: shape, HideLegend: true},
 			{Title: "joint", Image: mosaic(wj), HideLegend: true},
-			{Title: fmt.Sprintf("joint − layerwise (×%.1f)", maxL/math.Max(maxD, 1e-300)), Image: mosaic(diff), HideLegend: true},
+			{Title: "joint − layerwise", Image: mosaic(diff), HideLegend: true},
 		},
 		Notes: []string{
-			fmt.Sprintf("Each small image is one unit of the first block: its %d weights on the %dx%d input pixels, divided by the largest |weight| "+
-				"of the same unit after layerwise training. Red: positive, blue: negative, white: 0; each panel's colours span ± its own largest value, "+
-				"so the difference panel is magnified %.1f times relative to the others.", d, rows, cols, maxL/math.Max(maxD, 1e-300)),
+			fmt.Sprintf("Each small image is one unit of the first block: "+whatNote+", divided by the largest |value| of the same unit after layerwise training. "+
+				"Red: positive, blue: negative, white: 0; each panel's colours span ± its own largest value (%.2f, %.2f and %.2f in these units: left, middle, right).",
+				rows, cols, maxL, maxJ, maxD),
 			fmt.Sprintf("Left: after layerwise training, middle: after joint training, right: their difference. Both runs share the initialisation and "+
-				"stage 1 (block 1 alone); layerwise training then freezes block 1, joint training keeps training it while blocks 2 to %d are switched on. Over all units, ||K₁(joint) − K₁(layerwise)|| / ||K₁(layerwise)|| = %.3f; "+
-				"test accuracy %.4f (layerwise) and %.4f (joint).", jt.L, jt.drift, lw.acc, jt.acc),
+				"stage 1 (block 1 alone); layerwise training then freezes block 1, joint training keeps training it while blocks 2 to %d are switched on. "+
+				"Over all units, ||K₁(joint) − K₁(layerwise)|| / ||K₁(layerwise)|| = %.3f; test accuracy %.4f (layerwise) and %.4f (joint).", jt.L, jt.drift, lw.acc, jt.acc),
 			e8Setup(runs),
 		}}
 	return spec, nil
 }
 
-// firstLayer reads a classify stage's first_layer table.
-func firstLayer(in kit.Input) (w []float64, rows, cols int, err error) {
+// firstLayer reads a classify stage's first_layer table: the weights, or
+// with learned set the weights minus their initial values.
+func firstLayer(in kit.Input, learned bool) (w []float64, rows, cols int, err error) {
 	rec, err := in.Read("first_layer")
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("classify %s: %w", in.Key(), err)
@@ -404,6 +432,15 @@ func firstLayer(in kit.Input) (w []float64, rows, cols int, err error) {
 	w, d, err := kit.ReadMatrix(rec, "w")
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("classify %s: first_layer: %w", in.Key(), err)
+	}
+	if learned {
+		w0, _, err := kit.ReadMatrix(rec, "w_init")
+		if err != nil || len(w0) != len(w) {
+			return nil, 0, 0, fmt.Errorf("classify %s: first_layer: w_init: %v", in.Key(), err)
+		}
+		for i := range w {
+			w[i] -= w0[i]
+		}
 	}
 	r, err1 := kit.ReadInt64s(rec, "rows")
 	c, err2 := kit.ReadInt64s(rec, "cols")
