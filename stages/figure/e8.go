@@ -191,7 +191,7 @@ func e8Accuracy(env kit.Env) (*Spec, error) {
 			e8Setup(runs),
 			fmt.Sprintf("Lines join the medians over seeds (up to %d per point); dots are the individual seeds, shifted sideways by schedule so that they do not overlap. "+
 				"Right: each seed's accuracy minus that of layerwise training with the same seed (the same initialisation and the same stage 1).", seeds),
-			"layerwise: only the newest block trains; joint: every switched-on block keeps training; end2end: all blocks train from the start for the same total number of epochs; "+
+			"layerwise: only the newest block trains; joint: every switched-on block keeps training; end2end: all blocks train from the start for the same total number of epochs; " +
 				"lower-only (control): block 1 alone keeps training for the same number of epochs as an L-block run, and no other block is ever switched on.",
 		}}
 	return spec, nil
