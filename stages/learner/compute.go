@@ -17,20 +17,24 @@ import (
 // changes results in the last bits; it is therefore a constant.
 const ChunkRows = 64
 
-// scratch holds one goroutine's chunk matrices: ChunkRows rows each,
-// row-major, indexed by layer (l >= 2) where marked.
+// scratch holds one goroutine's chunk matrices, stored transposed: a
+// quantity with c components over the nr rows of a chunk is a c x nr
+// row-major matrix (stride nr), so that the matrix products run along
+// the samples in long vectors. Entries indexed by layer start at l = 2.
 type scratch struct {
-	x    []float64   // the chunk's inputs, rows x D
-	s1   []float64   // sigma1(x), rows x D
-	h    [][]float64 // h_l, rows x P_l
-	s    [][]float64 // S_l, rows x K
-	u    [][]float64 // R_j S_j before clipping, rows x P (j >= 2)
-	psi  [][]float64 // psi_j = clip(u_j)^2, rows x P
-	v    [][]float64 // h_l A_l, rows x P_l
-	gh   [][]float64 // dloss/dh_l, rows x P_l; also sqrt|g| h_l for C_l
-	gs   [][]float64 // dloss/dS_l, rows x K
-	gpsi [][]float64 // dloss/dpsi_j, then dloss/du_j, rows x P
+	x    []float64   // inputs, D x nr
+	s1   []float64   // sigma1(x), D x nr
+	h    [][]float64 // h_l, P_l x nr
+	s    [][]float64 // S_l, K x nr
+	u    [][]float64 // R_j S_j before clipping, P x nr (j >= 2)
+	psi  [][]float64 // psi_j = clip(u_j)^2, P x nr
+	v    [][]float64 // A_l h_l (or U_l h_l), P_l x nr
+	gh   [][]float64 // dloss/dh_l, P_l x nr; also sqrt|g| h_l for C_l
+	gs   [][]float64 // dloss/dS_l, K x nr
+	gpsi [][]float64 // dloss/dpsi_j, then dloss/du_j, P x nr
 	g    []float64   // G(x) per row, then dloss/dG
+	q    []float64   // h_l^T A_l h_l per row
+	col  []int       // packed column of each row for the rank updates
 }
 
 // partial holds one chunk's sums.
@@ -52,6 +56,7 @@ type Workspace struct {
 
 	A, D, M [][]float64 // per layer, P_l x P_l
 	U       [][]float64 // upper triangle of A_l with halved diagonal
+	WT      [][]float64 // W_l^T, P_l x m
 	C       [][]float64 // reduced sum g h h^T
 	// GK, GW and GB are the gradients of the last LossGrad call (zero for
 	// layers that were not trainable).
@@ -77,8 +82,9 @@ func NewWorkspace(n *Net, threads int) *Workspace {
 		return out
 	}
 	ws.A, ws.D, ws.M, ws.C, ws.U = sq(), sq(), sq(), sq(), sq()
-	ws.GK, ws.GW = make([][]float64, L+1), make([][]float64, L+1)
+	ws.GK, ws.GW, ws.WT = make([][]float64, L+1), make([][]float64, L+1), make([][]float64, L+1)
 	for l := 2; l <= L; l++ {
+		ws.WT[l] = make([]float64, len(n.W[l]))
 		ws.GK[l] = make([]float64, len(n.K[l]))
 		ws.GW[l] = make([]float64, len(n.W[l]))
 	}
@@ -108,7 +114,7 @@ func (ws *Workspace) newScratch() *scratch {
 	pDim := func(int) int { return c.P }
 	return &scratch{x: make([]float64, ChunkRows*c.D), s1: make([]float64, ChunkRows*c.D), h: mats(inDim), s: mats(kDim),
 		u: mats(pDim), psi: mats(pDim), v: mats(inDim), gh: mats(inDim), gs: mats(kDim), gpsi: mats(pDim),
-		g: make([]float64, ChunkRows)}
+		g: make([]float64, ChunkRows), q: make([]float64, ChunkRows), col: make([]int, ChunkRows)}
 }
 
 func (ws *Workspace) partials(n int) []*partial {
@@ -169,9 +175,15 @@ func (ws *Workspace) parallel(nChunks int, job chunker) error {
 // gram sets ws.A[l] = W_l^T W_l (full symmetric matrix) and ws.U[l] to
 // its upper triangle with the diagonal halved, so that h^T A h = 2 h^T U h.
 func (n *Net) gram(ws *Workspace, l int) {
-	P := n.in[l]
-	a, u := ws.A[l], ws.U[l]
-	blas64.Syrk(blas.Trans, 1, blas64.General{Rows: n.Cfg.M, Cols: P, Stride: P, Data: n.W[l]},
+	P, m := n.in[l], n.Cfg.M
+	a, u, wt := ws.A[l], ws.U[l], ws.WT[l]
+	// Transposed first, so that the products run along rows of length m.
+	for i := range m {
+		for c, w := range n.W[l][i*P : (i+1)*P] {
+			wt[c*m+i] = w
+		}
+	}
+	blas64.Syrk(blas.NoTrans, 1, blas64.General{Rows: P, Cols: m, Stride: m, Data: wt},
 		0, blas64.Symmetric{Uplo: blas.Upper, N: P, Stride: P, Data: a})
 	mirror(a, P)
 	clear(u)
@@ -206,23 +218,24 @@ func gemm(ta, tb bool, m, n, k int, a, b []float64, beta float64, c []float64) {
 	blas64.Gemm(tA, tB, 1, A, B, beta, blas64.General{Rows: m, Cols: n, Stride: n, Data: c})
 }
 
-// forward runs the nr inputs in sc.x through the network: h_l and S_l
-// for l = 2..upTo, psi_j for the layers below upTo, and, for the active
-// layers, v_l = h_l A_l and G(x) = b + sum_l alpha_l h_l . v_l into sc.g.
-// It returns the number of clipped feature entries.
+// forward runs the nr inputs in sc.x (D x nr) through the network: h_l and
+// S_l for l = 2..upTo, psi_j for the layers below upTo, and, for the
+// active layers, G(x) = b + sum_l alpha_l h_l^T A_l h_l into sc.g, keeping
+// v_l = A_l h_l where the backward pass needs it (above the lowest
+// trainable layer). It returns the number of clipped feature entries.
 func (n *Net) forward(sc *scratch, A, U [][]float64, nr, upTo int, m *Mask) (clipped int) {
 	c := &n.Cfg
 	d, k, p, clip := c.D, c.K, c.P, c.FeatureClip
-	for i, xi := range sc.x[:nr*d] {
+	for i, xi := range sc.x[:d*nr] {
 		sc.s1[i] = target.Sigma1(xi, c.Center1)
 	}
-	g := sc.g[:nr]
-	for i := range g {
-		g[i] = n.B[0]
+	g, q := sc.g[:nr], sc.q[:nr]
+	for r := range g {
+		g[r] = n.B[0]
 	}
 	for l := 2; l <= upTo; l++ {
 		P := n.in[l]
-		h := sc.h[l][:nr*P]
+		h := sc.h[l][:P*nr]
 		off := 0
 		for _, j := range n.src[l] {
 			src, w := sc.x, d
@@ -232,16 +245,13 @@ func (n *Net) forward(sc *scratch, A, U [][]float64, nr, upTo int, m *Mask) (cli
 			case j >= 2:
 				src, w = sc.psi[j], p
 			}
-			for i := range nr {
-				copy(h[i*P+off:i*P+off+w], src[i*w:(i+1)*w])
-			}
-			off += w
+			off += copy(h[off:], src[:w*nr])
 		}
-		s := sc.s[l][:nr*k]
-		gemm(false, true, nr, k, P, h, n.K[l], 0, s) // S_l = h_l K_l^T
+		s := sc.s[l][:k*nr]
+		gemm(false, false, k, nr, P, n.K[l], h, 0, s) // S_l = K_l h_l
 		if l < upTo {
-			u, psi := sc.u[l][:nr*p], sc.psi[l][:nr*p]
-			gemm(false, true, nr, p, k, s, n.R[l], 0, u) // u_l = S_l R_l^T
+			u, psi := sc.u[l][:p*nr], sc.psi[l][:p*nr]
+			gemm(false, false, p, nr, k, n.R[l], s, 0, u) // u_l = R_l S_l
 			for i, z := range u {
 				if clip > 0 && math.Abs(z) > clip {
 					z = math.Copysign(clip, z)
@@ -253,21 +263,27 @@ func (n *Net) forward(sc *scratch, A, U [][]float64, nr, upTo int, m *Mask) (cli
 		if !m.Active[l] {
 			continue
 		}
-		v := sc.v[l][:nr*P]
+		v := sc.v[l][:P*nr]
 		al := c.Alpha[l]
 		if l > m.lowT {
-			// The backward pass needs v_l = h_l A_l.
-			gemm(false, false, nr, P, P, h, A[l], 0, v)
+			gemm(false, false, P, nr, P, A[l], h, 0, v) // v_l = A_l h_l, needed by backward
 		} else {
 			// Only h^T A h is needed: with U_l the upper triangle of A_l
 			// with halved diagonal, h^T A h = 2 h^T U_l h, at half the cost.
 			copy(v, h)
-			blas64.Trmm(blas.Right, blas.NoTrans, 1, blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: P, Stride: P, Data: U[l]},
-				blas64.General{Rows: nr, Cols: P, Stride: P, Data: v})
+			blas64.Trmm(blas.Left, blas.NoTrans, 1, blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: P, Stride: P, Data: U[l]},
+				blas64.General{Rows: P, Cols: nr, Stride: nr, Data: v})
 			al *= 2
 		}
-		for i := range nr {
-			g[i] += al * dot(h[i*P:(i+1)*P], v[i*P:(i+1)*P])
+		clear(q)
+		for a := range P {
+			hr, vr := h[a*nr:(a+1)*nr], v[a*nr:(a+1)*nr]
+			for r := range q {
+				q[r] += hr[r] * vr[r]
+			}
+		}
+		for r := range g {
+			g[r] += al * q[r]
 		}
 	}
 	return clipped
@@ -280,16 +296,31 @@ func (n *Net) backward(sc *scratch, pt *partial, nr int, m *Mask) {
 	k, p, clip := c.K, c.P, c.FeatureClip
 	g := sc.g[:nr]
 	for j := m.lowT; j < m.top; j++ {
-		clear(sc.gpsi[j][:nr*p])
+		clear(sc.gpsi[j][:p*nr])
+	}
+	// The rank updates for C_l take the rows with g > 0 packed from the
+	// left, those with g < 0 packed from the right.
+	pos, neg := 0, nr
+	for r, gr := range g {
+		switch {
+		case gr > 0:
+			sc.col[r] = pos
+			pos++
+		case gr < 0:
+			neg--
+			sc.col[r] = neg
+		default:
+			sc.col[r] = -1
+		}
 	}
 	for l := m.top; l >= m.lowT; l-- {
 		P := n.in[l]
-		h, gh, gs := sc.h[l][:nr*P], sc.gh[l][:nr*P], sc.gs[l][:nr*k]
+		h, gh, gs := sc.h[l][:P*nr], sc.gh[l][:P*nr], sc.gs[l][:k*nr]
 		hasGS := l < m.top
 		if hasGS {
 			// dloss/du_l = 2 u_l * dloss/dpsi_l (zero where clipped), then
-			// dloss/dS_l = (dloss/du_l) R_l.
-			u, gu := sc.u[l][:nr*p], sc.gpsi[l][:nr*p]
+			// dloss/dS_l = R_l^T dloss/du_l.
+			u, gu := sc.u[l][:p*nr], sc.gpsi[l][:p*nr]
 			for i, z := range u {
 				if clip > 0 && math.Abs(z) > clip {
 					gu[i] = 0
@@ -297,82 +328,62 @@ func (n *Net) backward(sc *scratch, pt *partial, nr int, m *Mask) {
 					gu[i] *= 2 * z
 				}
 			}
-			// (k is a handful: a plain loop beats a BLAS call here.)
-			R := n.R[l]
-			for i := range nr {
-				row, out := gu[i*p:(i+1)*p], gs[i*k:(i+1)*k]
-				clear(out)
-				for a, gv := range row {
-					axpy(gv, R[a*k:(a+1)*k], out)
-				}
-			}
+			gemm(true, false, k, nr, p, n.R[l], gu, 0, gs)
 		}
 		if m.Trainable[l] {
 			if hasGS {
-				gemm(true, false, k, P, nr, gs, h, 1, pt.gK[l]) // gK_l += gS_l^T h_l
+				gemm(false, true, k, P, nr, gs, h, 1, pt.gK[l]) // gK_l += gS_l h_l^T
 			}
-			// C_l += h_l^T diag(g) h_l (upper triangle) as two symmetric
-			// rank updates: the rows with g > 0 scaled by sqrt(g) (packed
-			// from the top of gh), minus the rows with g < 0 scaled by
-			// sqrt(-g) (packed from the bottom).
-			pos, neg := 0, nr
-			for i, gi := range g {
-				var r int
-				switch {
-				case gi > 0:
-					r = pos
-					pos++
-				case gi < 0:
-					neg--
-					r = neg
-				default:
+			// C_l += sum_r g_r h_r h_r^T (upper triangle) as two symmetric
+			// rank updates: sqrt(g) h for g > 0, minus sqrt(-g) h for g < 0.
+			if pos < neg {
+				clear(gh) // rows with g = 0 leave holes
+			}
+			for r, gr := range g {
+				cr := sc.col[r]
+				if cr < 0 {
 					continue
 				}
-				f := math.Sqrt(math.Abs(gi))
-				for a, hv := range h[i*P : (i+1)*P] {
-					gh[r*P+a] = f * hv
+				f := math.Sqrt(math.Abs(gr))
+				for a := range P {
+					gh[a*nr+cr] = f * h[a*nr+r]
 				}
 			}
 			C := blas64.Symmetric{Uplo: blas.Upper, N: P, Stride: P, Data: pt.C[l]}
 			if pos > 0 {
-				blas64.Syrk(blas.Trans, 1, blas64.General{Rows: pos, Cols: P, Stride: P, Data: gh[:pos*P]}, 1, C)
+				blas64.Syrk(blas.NoTrans, 1, blas64.General{Rows: P, Cols: pos, Stride: nr, Data: gh}, 1, C)
 			}
 			if neg < nr {
-				blas64.Syrk(blas.Trans, -1, blas64.General{Rows: nr - neg, Cols: P, Stride: P, Data: gh[neg*P : nr*P]}, 1, C)
+				blas64.Syrk(blas.NoTrans, -1, blas64.General{Rows: P, Cols: nr - neg, Stride: nr, Data: gh[neg:]}, 1, C)
 			}
 		}
 		if l <= m.lowT {
 			continue
 		}
-		// dloss/dh_l = 2 alpha_l diag(g) v_l + dloss/dS_l K_l, then its
-		// slices for the psi_j that h_l reads.
+		// dloss/dh_l = 2 alpha_l v_l diag(g) + K_l^T dloss/dS_l, then its
+		// row blocks for the psi_j that h_l reads.
 		if m.Active[l] {
 			f := 2 * c.Alpha[l]
-			v := sc.v[l][:nr*P]
-			for i := range nr {
-				fi := f * g[i]
-				for a, vv := range v[i*P : (i+1)*P] {
-					gh[i*P+a] = fi * vv
+			v := sc.v[l][:P*nr]
+			for a := range P {
+				va, ga := v[a*nr:(a+1)*nr], gh[a*nr:(a+1)*nr]
+				for r, gr := range g {
+					ga[r] = f * gr * va[r]
 				}
 			}
 		} else {
 			clear(gh)
 		}
 		if hasGS {
-			gemm(false, false, nr, P, k, gs, n.K[l], 1, gh)
+			gemm(true, false, P, nr, k, n.K[l], gs, 1, gh)
 		}
 		off := 0
 		for _, j := range n.src[l] {
+			w := c.psiDim(j)
 			if j >= m.lowT {
-				gp := sc.gpsi[j][:nr*p]
-				for i := range nr {
-					row := gh[i*P+off : i*P+off+p]
-					for a, v := range row {
-						gp[i*p+a] += v
-					}
-				}
+				addTo(sc.gpsi[j][:p*nr], gh[off*nr:(off+w)*nr])
 			}
-			off += c.psiDim(j)
+			off += w
 		}
 	}
 }
@@ -400,7 +411,9 @@ func (j *trainJob) chunk(ci int, sc *scratch) error {
 	rows := j.rows[ci*ChunkRows : min(len(j.rows), (ci+1)*ChunkRows)]
 	d, nr := c.D, len(rows)
 	for r, i := range rows {
-		copy(sc.x[r*d:(r+1)*d], j.x[i*d:(i+1)*d])
+		for a, v := range j.x[i*d : (i+1)*d] {
+			sc.x[a*nr+r] = v
+		}
 	}
 	pt.clipFeat = n.forward(sc, j.ws.A, j.ws.U, nr, m.top, m)
 	rc := c.ResidualClip
@@ -437,13 +450,22 @@ type evalJob struct {
 func (j *evalJob) chunk(ci int, sc *scratch) error {
 	n, c := j.n, &j.n.Cfg
 	lo, hi := ci*ChunkRows, min(len(j.pred), (ci+1)*ChunkRows)
-	nr := hi - lo
-	copy(sc.x[:nr*c.D], j.x[lo*c.D:hi*c.D])
+	nr, d, k := hi-lo, c.D, c.K
+	for r := range nr {
+		for a, v := range j.x[(lo+r)*d : (lo+r+1)*d] {
+			sc.x[a*nr+r] = v
+		}
+	}
 	j.clips[ci] = n.forward(sc, j.ws.A, j.ws.U, nr, j.upTo, &j.m)
 	copy(j.pred[lo:hi], sc.g[:nr])
 	if j.feats != nil {
 		for l := 2; l <= c.L; l++ {
-			copy(j.feats[l][lo*c.K:hi*c.K], sc.s[l][:nr*c.K])
+			s, f := sc.s[l], j.feats[l][lo*k:hi*k]
+			for r := range nr {
+				for a := range k {
+					f[r*k+a] = s[a*nr+r]
+				}
+			}
 		}
 	}
 	return nil

@@ -45,11 +45,13 @@
 // where g_i = rho'(r_i)/B, D_l = K_l^T K_l - A_l, and dloss/dpsi_j collects
 // the slices of dloss/dh_l of every active layer l that reads psi_j.
 // Samples are processed in fixed chunks of ChunkRows rows, each chunk as a
-// few small matrix products on gonum's BLAS (h_l A_l where dloss/dh_l is
-// needed, else the cheaper triangular product for h^T A h; C_l as two
-// symmetric rank updates split by the sign of g_i); the chunks' partial
-// sums are reduced in chunk order, so results are bit-identical whatever
-// the number of threads.
+// few small matrix products on gonum's BLAS, with the chunk's quantities
+// stored transposed (one row per component, one column per sample) so that
+// the products run along the samples: A_l h_l where dloss/dh_l is needed,
+// else the cheaper triangular product for h^T A h; C_l as two symmetric
+// rank updates split by the sign of g_i. The chunks' partial sums are
+// reduced in chunk order, so results are bit-identical whatever the number
+// of threads.
 //
 // A Mask says which layers are active (contribute to G and to the
 // regulariser) and which are trainable (receive gradients); the schedules
