@@ -308,7 +308,7 @@ func WriteBundle(w io.Writer, idx *BundleIndex, files []BundleFile) (string, err
 	if err != nil {
 		return "", fmt.Errorf("bundle: created time %q: %w", idx.Created, err)
 	}
-	idx.Members = idx.Members[:0]
+	idx.Members = nil // never the caller's backing array
 	for i := range files {
 		f := &files[i]
 		if err := ValidBundlePath(f.Path); err != nil {

@@ -25,6 +25,18 @@ type BuildInfo struct {
 	GOARCH      string            `json:"goarch"`
 	Settings    map[string]string `json:"settings"` // every build setting (-tags, CGO_ENABLED, GOAMD64, vcs.*, ...)
 	Deps        []ModuleVersion   `json:"deps"`     // every module linked in, with its go.sum hash
+	// Tree is the project's git working tree when the bundle was
+	// written. It stands in for the VCS stamp of the binary when that is
+	// missing (a build with -buildvcs=false, or outside a checkout); it
+	// describes the sources and pipeline.toml, not necessarily the binary.
+	Tree *TreeInfo `json:"tree,omitempty"`
+}
+
+// TreeInfo describes a git working tree.
+type TreeInfo struct {
+	Revision string   `json:"revision"`
+	Dirty    bool     `json:"dirty"`
+	Changes  []string `json:"changes,omitempty"` // `git status --porcelain` lines, at most 100
 }
 
 // ModuleVersion is one module of a build.

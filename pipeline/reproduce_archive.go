@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,7 +123,8 @@ func (e *Engine) Archive(ctx context.Context, w io.Writer, opt ArchiveOptions) (
 	}
 
 	// Published files come from the store; the project's copies must agree.
-	for path, origin := range published {
+	for _, path := range slices.Sorted(maps.Keys(published)) {
+		origin := published[path]
 		dir, name, _ := strings.Cut(path, "/")
 		local := filepath.Join(g.Config.Figures, name)
 		if dir == "paper" {

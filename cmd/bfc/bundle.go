@@ -2,13 +2,17 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -92,8 +96,10 @@ run) unless --allow-missing is given.`,
 			var res *pipeline.ArchiveResult
 			size, err := writeFileAtomic(out, func(w io.Writer) error {
 				var aerr error
+				build := artifacts.ReadBuildInfo(pipeline.BLASBackend)
+				build.Tree = gitTree(cmd.Context(), p.graph.Config.Dir)
 				res, aerr = p.engine.Archive(cmd.Context(), w, pipeline.ArchiveOptions{Outputs: outputs, AllowMissing: allowMissing,
-					Build: artifacts.ReadBuildInfo(pipeline.BLASBackend), Machine: artifacts.ReadMachineInfo(),
+					Build: build, Machine: artifacts.ReadMachineInfo(),
 					Warn: func(s string) { fmt.Fprintln(os.Stderr, "bfc archive: "+s) }})
 				return aerr
 			})
@@ -112,6 +118,30 @@ run) unless --allow-missing is given.`,
 	c.Flags().StringVar(&outputs, "outputs", artifacts.OutputsAll, "which output tables to include: all, or final (with the hashes of intermediates)")
 	c.Flags().BoolVar(&allowMissing, "allow-missing", false, "archive the computed points and list the others as missing")
 	return c
+}
+
+// gitTree describes the git working tree of dir, or nil outside one (or
+// without git).
+func gitTree(ctx context.Context, dir string) *artifacts.TreeInfo {
+	rev, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return nil
+	}
+	t := &artifacts.TreeInfo{Revision: strings.TrimSpace(string(rev))}
+	st, err := exec.CommandContext(ctx, "git", "-C", dir, "status", "--porcelain").Output()
+	if err != nil {
+		return t
+	}
+	for _, l := range strings.Split(strings.TrimRight(string(st), "\n"), "\n") {
+		if l == "" {
+			continue
+		}
+		t.Dirty = true
+		if len(t.Changes) < 100 {
+			t.Changes = append(t.Changes, l)
+		}
+	}
+	return t
 }
 
 // writeFileAtomic writes path through a synced temporary file beside it.
@@ -289,7 +319,7 @@ compared value by value. Exit status 1 if any point differs or fails.`,
 				return err
 			}
 			defer done()
-			r := &pipeline.Reproducer{Bundle: b, Kinds: registry(), Code: cb, Store: st, Threads: g.jobs}
+			r := &pipeline.Reproducer{Bundle: b, Kinds: registry(), Code: cb, Store: st, Threads: g.jobs, Events: progressLines(os.Stderr, 5*time.Second)}
 			pts, err := r.Select(args[1:])
 			if err != nil {
 				return usageError{err}
@@ -318,6 +348,25 @@ compared value by value. Exit status 1 if any point differs or fails.`,
 	}
 	c.Flags().StringVar(&into, "scratch", "", "directory for the scratch store (default the system's temporary directory)")
 	return c
+}
+
+// progressLines prints a running stage's progress as a line at most
+// every interval.
+func progressLines(w io.Writer, interval time.Duration) func(pipeline.Event) {
+	var mu sync.Mutex
+	var last time.Time
+	return func(e pipeline.Event) {
+		if e.Type != "progress" || e.Total <= 0 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < interval && e.Done < e.Total {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(w, "  %s: %d/%d %s\n", e.Point, e.Done, e.Total, e.Msg)
+	}
 }
 
 func printReproduce(res *pipeline.ReproduceResult) {
