@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -829,3 +830,61 @@ func zstdNoCRC(t testing.TB, b []byte) []byte {
 }
 
 func mathNaN() float64 { return math.NaN() }
+
+// benchFiles are 8 members of 2 MiB each: float64 values of a random
+// walk, about as compressible as training histories and weights.
+func benchFiles() ([]BundleFile, int64) {
+	var files []BundleFile
+	var total int64
+	x := 0.0
+	state := uint64(1)
+	for i := range 8 {
+		b := make([]byte, 2<<20)
+		for j := 0; j < len(b); j += 8 {
+			state = state*6364136223846793005 + 1442695040888963407
+			x += float64(int64(state>>11))/float64(1<<53) - 0.5
+			binary.LittleEndian.PutUint64(b[j:], math.Float64bits(x))
+		}
+		files = append(files, BundleFile{Path: fmt.Sprintf("paper/data%d.bin", i), Data: b})
+		total += int64(len(b))
+	}
+	return files, total
+}
+
+func BenchmarkWriteBundle(b *testing.B) {
+	files, total := benchFiles()
+	b.SetBytes(total)
+	var size int
+	for b.Loop() {
+		var buf bytes.Buffer
+		idx := &BundleIndex{Created: "2026-01-02T03:04:05Z", Outputs: OutputsAll}
+		if _, err := WriteBundle(&buf, idx, files); err != nil {
+			b.Fatal(err)
+		}
+		size = buf.Len()
+	}
+	b.ReportMetric(float64(size)/float64(total), "compressed/raw")
+}
+
+func BenchmarkReadBundle(b *testing.B) {
+	files, total := benchFiles()
+	var buf bytes.Buffer
+	if _, err := WriteBundle(&buf, &BundleIndex{Created: "2026-01-02T03:04:05Z", Outputs: OutputsAll}, files); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(total)
+	for b.Loop() {
+		if _, problems, err := ReadBundle(bytes.NewReader(buf.Bytes()), DefaultBundleLimits(), discardSink{}); err != nil || len(problems) > 0 {
+			b.Fatal(err, problems)
+		}
+	}
+}
+
+type discardSink struct{}
+
+func (discardSink) Begin(*BundleIndex) error { return nil }
+func (discardSink) Put(_ BundleMember, r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
+func (discardSink) Drop(string) error { return nil }
