@@ -172,6 +172,16 @@ func (ws *Workspace) parallel(nChunks int, job chunker) error {
 	return nil
 }
 
+// check reports whether ws was made for networks shaped like n.
+func (ws *Workspace) check(n *Net) error {
+	a, b := ws.cfg, n.Cfg
+	if a.D != b.D || a.K != b.K || a.L != b.L || a.M != b.M || a.P != b.P || a.Connections != b.Connections {
+		return fmt.Errorf("learner: workspace for d=%d k=%d L=%d m=%d p=%d %s used with d=%d k=%d L=%d m=%d p=%d %s",
+			a.D, a.K, a.L, a.M, a.P, a.Connections, b.D, b.K, b.L, b.M, b.P, b.Connections)
+	}
+	return nil
+}
+
 // gram sets ws.A[l] = W_l^T W_l (full symmetric matrix) and ws.U[l] to
 // its upper triangle with the diagonal halved, so that h^T A h = 2 h^T U h.
 func (n *Net) gram(ws *Workspace, l int) {
@@ -491,6 +501,17 @@ func (n *Net) LossGrad(ws *Workspace, x, y []float64, rows []int, m Mask) (Stats
 	if B == 0 {
 		return Stats{}, fmt.Errorf("learner: empty minibatch")
 	}
+	if err := ws.check(n); err != nil {
+		return Stats{}, err
+	}
+	if len(x) != len(y)*c.D {
+		return Stats{}, fmt.Errorf("learner: %d input values for %d labels of dimension %d", len(x), len(y), c.D)
+	}
+	for _, i := range rows {
+		if i < 0 || i >= len(y) {
+			return Stats{}, fmt.Errorf("learner: minibatch row %d outside the %d samples", i, len(y))
+		}
+	}
 	for l := 2; l <= c.L; l++ {
 		if m.Active[l] {
 			n.gram(ws, l)
@@ -584,6 +605,9 @@ func (n *Net) LossGrad(ws *Workspace, x, y []float64, rows []int, m Mask) (Stats
 func (n *Net) Eval(ws *Workspace, x []float64, m Mask, pred []float64, feats [][]float64) (int, error) {
 	c := &n.Cfg
 	N := len(pred)
+	if err := ws.check(n); err != nil {
+		return 0, err
+	}
 	if len(x) != N*c.D {
 		return 0, fmt.Errorf("learner: eval: %d inputs of dimension %d but %d outputs", len(x)/c.D, c.D, N)
 	}

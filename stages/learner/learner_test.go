@@ -455,3 +455,30 @@ func TestBlocks(t *testing.T) {
 		t.Errorf("blocks %v", got)
 	}
 }
+
+// Bad inputs are errors, not panics.
+func TestLossGradErrors(t *testing.T) {
+	cfg := smallConfig(target.Skip0)
+	net, _ := New(cfg, Init{K: 1, W: 1}, rand.New(rand.NewPCG(1, 1)))
+	other := cfg
+	other.M = 7
+	otherNet, _ := New(other, Init{K: 1, W: 1}, rand.New(rand.NewPCG(1, 1)))
+	x, y := randomData(rand.New(rand.NewPCG(2, 2)), 10, cfg.D)
+	m, _ := NewMask(cfg.L, []int{2}, []int{2})
+	ws := NewWorkspace(net, 1)
+	cases := []struct {
+		name string
+		run  func() error
+	}{
+		{"empty", func() error { _, err := net.LossGrad(ws, x, y, nil, m); return err }},
+		{"row", func() error { _, err := net.LossGrad(ws, x, y, []int{3, 10}, m); return err }},
+		{"shape", func() error { _, err := net.LossGrad(ws, x[:5], y, []int{0}, m); return err }},
+		{"workspace", func() error { _, err := otherNet.LossGrad(ws, x, y, []int{0}, m); return err }},
+		{"eval", func() error { _, err := net.Eval(ws, x, m, make([]float64, 3), nil); return err }},
+	}
+	for _, c := range cases {
+		if err := c.run(); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+	}
+}
