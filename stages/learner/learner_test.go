@@ -171,9 +171,17 @@ func TestInactiveLayersIgnored(t *testing.T) {
 	}
 }
 
-// Results do not depend on the number of threads or GOMAXPROCS.
+// Results do not depend on the number of threads or GOMAXPROCS, also with
+// a head wide enough (m = 300) for gonum's Gemm to run its parallel path.
 func TestThreadsDeterministic(t *testing.T) {
+	for _, width := range []int{5, 300} {
+		threadsDeterministic(t, width)
+	}
+}
+
+func threadsDeterministic(t *testing.T, width int) {
 	cfg := smallConfig(target.Dense)
+	cfg.M = width
 	rng := rand.New(rand.NewPCG(5, 6))
 	net, _ := New(cfg, Init{K: 1, W: 1}, rng)
 	x, y := randomData(rng, 300, cfg.D)
@@ -205,7 +213,7 @@ func TestThreadsDeterministic(t *testing.T) {
 	for _, c := range [][2]int{{2, 1}, {2, 4}, {4, 4}, {7, 2}} {
 		got, st := run(c[0], c[1])
 		if st != rst || !slices.Equal(got, ref) {
-			t.Errorf("threads %d GOMAXPROCS %d: results differ", c[0], c[1])
+			t.Errorf("m=%d threads %d GOMAXPROCS %d: results differ", width, c[0], c[1])
 		}
 	}
 }
