@@ -324,7 +324,7 @@ func inside(dir, p string) bool {
 }
 
 func (c *Config) parsePipeline(raw map[string]any) error {
-	c.Name, c.Seed, c.DataRoot = "bfc", 0, []string{"/usr/share/datasets"}
+	c.Name, c.Seed, c.DataRoot = "bfc", 0, []string{"/usr/share/datasets", "/usr/share/doc"}
 	store, figures, paper := ".bfc", "figures", "paper"
 	t, err := c.table("pipeline", raw["pipeline"])
 	if err != nil {

@@ -54,6 +54,15 @@ type Stage struct {
 	Points []*Point
 }
 
+// FileRef is an external file a kind reads: Path as the kind declared it
+// (relative to the project, or absolute under a data root), which names
+// it in the stage key so that moving the project changes no key, and Abs,
+// where it is on this machine.
+type FileRef struct {
+	Path string `json:"path"`
+	Abs  string `json:"abs"`
+}
+
 // Point is one unit of work: a stage at one grid coordinate.
 type Point struct {
 	ID     string // "stage" or "stage[axis=value,...]"
@@ -62,7 +71,7 @@ type Point struct {
 	Params kit.Params
 	Seed   int64
 	Inputs []*Point
-	Files  []string // external files the kind reads (absolute)
+	Files  []FileRef // external files the kind reads
 }
 
 // Stage returns the stage with id.
@@ -491,7 +500,7 @@ func (g *Graph) expand(s *Stage) error {
 				if err != nil {
 					return cfg.errAt(sp+".params", "%v", err)
 				}
-				p.Files = append(p.Files, abs)
+				p.Files = append(p.Files, FileRef{Path: f, Abs: abs})
 			}
 		}
 		s.Points = append(s.Points, p)

@@ -39,7 +39,7 @@ type Job struct {
 	Threads    int                   `json:"threads"`
 	Components []artifacts.Component `json:"components"`
 	Inputs     []JobInput            `json:"inputs"`
-	Files      []string              `json:"files,omitempty"`
+	Files      []FileRef             `json:"files,omitempty"`
 	Store      string                `json:"store"`
 }
 
@@ -401,15 +401,20 @@ func (e *jobEnv) Publish(dir kit.PublishDir, name string, data []byte) error {
 	return e.store(PublishPrefix+string(dir)+"."+name, rec)
 }
 
+// ReadFile reads a declared file, named as the kind declared it (or by
+// its absolute path), and checks it still has the content the key was
+// computed from.
 func (e *jobEnv) ReadFile(path string) ([]byte, error) {
-	if !slices.Contains(e.job.Files, path) {
+	i := slices.IndexFunc(e.job.Files, func(f FileRef) bool { return f.Path == path || f.Abs == path })
+	if i < 0 {
 		return nil, fmt.Errorf("read %s: the kind did not declare this file (kit.Filer)", path)
 	}
-	b, err := os.ReadFile(path)
+	f := e.job.Files[i]
+	b, err := os.ReadFile(f.Abs)
 	if err != nil {
 		return nil, err
 	}
-	want, ok := findComponent(e.job.Components, "file:"+path)
+	want, ok := findComponent(e.job.Components, "file:"+f.Path)
 	if !ok || artifacts.HashBytes(b) != want.Value {
 		return nil, fmt.Errorf("read %s: the file changed after the run was planned; rerun", path)
 	}

@@ -133,11 +133,11 @@ func (e *Engine) Components(p *Point, inputs []*artifacts.Manifest) ([]artifacts
 		cs = append(cs, artifacts.NewComponent(fmt.Sprintf("input:%03d", i), inputComponent(in, inputs[i])))
 	}
 	for _, f := range p.Files {
-		h, err := e.hashFile(f)
+		h, err := e.hashFile(f.Abs)
 		if err != nil {
 			return nil, err
 		}
-		cs = append(cs, artifacts.NewComponent("file:"+f, h))
+		cs = append(cs, artifacts.NewComponent("file:"+f.Path, h))
 	}
 	code, err := e.CodeComponents(k)
 	if err != nil {

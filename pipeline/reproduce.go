@@ -116,7 +116,10 @@ func RebuildJob(m *artifacts.Manifest, kinds Registry, code CodeIdentity, candid
 		case strings.HasPrefix(c.Name, "code."):
 			continue
 		case strings.HasPrefix(c.Name, "file:"):
-			job.Files = append(job.Files, strings.TrimPrefix(c.Name, "file:"))
+			// Relative paths are resolved against the working directory.
+			p := strings.TrimPrefix(c.Name, "file:")
+			abs, _ := filepath.Abs(p)
+			job.Files = append(job.Files, FileRef{Path: p, Abs: abs})
 		case strings.HasPrefix(c.Name, "input:"):
 			var i int
 			if _, err := fmt.Sscanf(c.Name, "input:%d", &i); err != nil || c.Name != fmt.Sprintf("input:%03d", i) {
