@@ -16,7 +16,7 @@ BFCFLAGS ?=
 RUN      := $(BFC) $(if $(PROFILE),--profile $(PROFILE)) -j $(JOBS) $(BFCFLAGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help build figures smoke status test test-short vet fmt clean
+.PHONY: help build figures smoke status test test-short vet fmt clean archive
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +30,9 @@ figures: build ## run the whole pipeline (cached stages are skipped) and write f
 
 smoke: build ## run every stage at tiny sizes (profile smoke; figures go to .bfc/smoke/)
 	$(BFC) --profile smoke -j $(JOBS) run
+
+archive: build ## write the review bundle bfc.tar.zst (run `make figures` first)
+	$(RUN) archive -o $(if $(PROFILE),bfc-$(PROFILE),bfc).tar.zst
 
 status: build ## show which stages are fresh, stale or missing, and why
 	$(RUN) status

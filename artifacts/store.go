@@ -19,13 +19,17 @@
 //	keys/cd/cd34...01.json      manifests, named by stage key
 //	refs/PROFILE/POINT.json     the key each stage point last resolved to
 //	locks/KEY.lock, KEY.owner   per-key locks and who holds them
-//	pins/NAME.json              keys kept alive by an archive
+//	pins/NAME.json              keys kept alive by an archive (written by `bfc archive`)
 //	logs/KEY.log                stage logs
 //	jobs/KEY.json               job descriptions handed to executors
 //	tmp/                        files being written
 //
 // Every write goes to tmp/, is synced, and is renamed into place; reads
 // verify content hashes, so a flipped byte is reported rather than used.
+//
+// Review bundles (one file holding a pipeline's manifests, outputs,
+// figures and build description, with a Merkle root) are described at the
+// top of bundle.go.
 package artifacts
 
 import (

@@ -11,6 +11,10 @@
 //	bfc verify                rehash the whole store
 //	bfc gc [--dry-run]        remove what no stage or archive references
 //	bfc kinds                 stage kinds and their parameters
+//	bfc archive [-o FILE]     one review bundle: pipeline, manifests, outputs, figures, build, Merkle root
+//	bfc verify BUNDLE         re-check a bundle offline
+//	bfc reproduce BUNDLE [STAGE...]  rerun stages from a bundle's inputs and compare bit for bit
+//	bfc diff A B|store        which points differ between two bundles (or a bundle and the store), why, by how much
 //
 // Global flags: -f FILE (default pipeline.toml), --profile NAME, -j N,
 // --store DIR. Run `bfc help COMMAND` for details.
