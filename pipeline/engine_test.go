@@ -269,39 +269,86 @@ func TestProfileOverridesAndKeepsDefaultFresh(t *testing.T) {
 	}
 }
 
-func TestCorruptedObjectIsDetectedAndRecomputed(t *testing.T) {
-	f := newFixture(t, basePipeline)
-	s := f.run("")
-	var m *artifacts.Manifest
-	for p, r := range s.Results {
-		if p.ID == "b" {
-			m = r.Manifest
-		}
+// TestDamagedStoreIsDetectedAndRecomputed damages the stored result of
+// point b in each way a disk or a person can, and checks that verify
+// reports it (where there is something to report), that the next run
+// recomputes b rather than reading the damage, that b's dependents are
+// not rerun (b's data comes out the same), and that the store verifies.
+func TestDamagedStoreIsDetectedAndRecomputed(t *testing.T) {
+	cases := []struct {
+		name      string
+		damage    func(st *artifacts.Store, m *artifacts.Manifest) string // returns the path verify must name ("" = none)
+		verifyBad bool
+	}{
+		{"flipped byte", func(st *artifacts.Store, m *artifacts.Manifest) string {
+			p := st.ObjectPath(m.Outputs[0].File)
+			os.Chmod(p, 0o644)
+			b, _ := os.ReadFile(p)
+			b[len(b)/2] ^= 0x01
+			os.WriteFile(p, b, 0o444)
+			return p
+		}, true},
+		{"truncated object", func(st *artifacts.Store, m *artifacts.Manifest) string {
+			p := st.ObjectPath(m.Outputs[0].File)
+			os.Chmod(p, 0o644)
+			os.Truncate(p, 100)
+			return p
+		}, true},
+		{"deleted object", func(st *artifacts.Store, m *artifacts.Manifest) string {
+			os.Remove(st.ObjectPath(m.Outputs[0].File))
+			return st.ManifestPath(m.Key)
+		}, true},
+		{"deleted manifest", func(st *artifacts.Store, m *artifacts.Manifest) string {
+			os.Remove(st.ManifestPath(m.Key))
+			return ""
+		}, false},
+		{"manifest naming a missing object", func(st *artifacts.Store, m *artifacts.Manifest) string {
+			m2 := *m
+			m2.Outputs = append([]artifacts.Output(nil), m.Outputs...)
+			m2.Outputs[0].File = strings.Repeat("0", 64)
+			os.Remove(st.ManifestPath(m.Key))
+			if err := st.PutManifest(&m2); err != nil {
+				t.Fatal(err)
+			}
+			return st.ManifestPath(m.Key)
+		}, true},
 	}
-	st := f.engine("").Store
-	path := st.ObjectPath(m.Outputs[0].File)
-	os.Chmod(path, 0o644)
-	b, _ := os.ReadFile(path)
-	b[len(b)/2] ^= 0x01
-	os.WriteFile(path, b, 0o444)
-	rep, err := st.Verify()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Problems) != 1 || rep.Problems[0].Path != path {
-		t.Fatalf("verify problems %v, want exactly %s", rep.Problems, path)
-	}
-	testkinds.Reset()
-	f.run("")
-	if testkinds.Runs("src") != 1 {
-		t.Fatalf("src ran %d times after corruption, want 1 (b recomputed)", testkinds.Runs("src"))
-	}
-	if testkinds.Runs("sum") != 0 {
-		t.Fatalf("sum reran although b's data is unchanged")
-	}
-	rep, _ = st.Verify()
-	if len(rep.Problems) != 0 {
-		t.Fatalf("store does not verify after recompute: %v", rep.Problems)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, basePipeline)
+			s := f.run("")
+			var m *artifacts.Manifest
+			for p, r := range s.Results {
+				if p.ID == "b" {
+					m = r.Manifest
+				}
+			}
+			st := f.engine("").Store
+			path := c.damage(st, m)
+			rep, err := st.Verify()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.verifyBad {
+				if len(rep.Problems) != 1 || rep.Problems[0].Path != path {
+					t.Fatalf("verify problems %v, want exactly one naming %s", rep.Problems, path)
+				}
+			} else if len(rep.Problems) != 0 {
+				t.Fatalf("verify problems %v, want none", rep.Problems)
+			}
+			testkinds.Reset()
+			f.run("")
+			if testkinds.Runs("src") != 1 {
+				t.Fatalf("src ran %d times after the damage, want 1 (b recomputed)", testkinds.Runs("src"))
+			}
+			if testkinds.Runs("sum") != 0 {
+				t.Fatalf("sum reran although b's data is unchanged")
+			}
+			rep, _ = st.Verify()
+			if len(rep.Problems) != 0 {
+				t.Fatalf("store does not verify after recompute: %v", rep.Problems)
+			}
+		})
 	}
 }
 

@@ -243,9 +243,11 @@ func ExecuteJob(ctx context.Context, st *artifacts.Store, job *Job, opt ExecOpti
 			Threads: job.Threads, Host: host, Executor: opt.Executor, Log: st.LogPath(job.Key), Notes: opt.Extra,
 		}}
 	fillBuild(&m.Run)
+	artifacts.FaultPoint("before-manifest")
 	if err := st.PutManifest(m); err != nil {
 		return fail(fmt.Errorf("commit: %w", err))
 	}
+	artifacts.FaultPoint("after-manifest")
 	return res
 }
 
@@ -378,6 +380,7 @@ func (e *jobEnv) store(name string, rec arrow.Record) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.outputs = append(e.outputs, artifacts.Output{Name: name, File: h, Data: artifacts.HashBytes(plain), Size: int64(len(full)), Rows: rec.NumRows()})
+	artifacts.FaultPoint("output-written")
 	return nil
 }
 

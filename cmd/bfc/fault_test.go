@@ -74,3 +74,61 @@ func TestGCWaitsForARunningRun(t *testing.T) {
 		t.Fatalf("gc removed results of the run: %s", s.stdout)
 	}
 }
+
+// TestCrashAtEachFaultPoint kills the stage process at exact moments of
+// the commit protocol (BFC_FAULT, see artifacts.FaultPoint): after an
+// output object is written, just before and just after the manifest. Each
+// time the store must verify, and a rerun must finish with the outputs of
+// an undisturbed run.
+func TestCrashAtEachFaultPoint(t *testing.T) {
+	ref := newProject(t, targets)
+	if r := runBFC(t, ref, nil, "run"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	want := outputHashes(t, filepath.Join(ref, ".bfc"))
+	for _, point := range []string{"output-written", "before-manifest", "after-manifest"} {
+		t.Run(point, func(t *testing.T) {
+			dir := newProject(t, targets)
+			r := runBFC(t, dir, []string{"BFC_FAULT=" + point}, "run")
+			if r.code != 1 || !strings.Contains(r.stderr, "signal: killed") {
+				t.Fatalf("run with a crash at %s: exit %d\n%s", point, r.code, r.stderr)
+			}
+			if v := runBFC(t, dir, nil, "verify"); v.code != 0 {
+				t.Fatalf("store after a crash at %s does not verify:\n%s", point, v.stdout)
+			}
+			if r := runBFC(t, dir, nil, "run"); r.code != 0 {
+				t.Fatalf("rerun: %s", r.stderr)
+			}
+			if got := outputHashes(t, filepath.Join(dir, ".bfc")); strSig(got) != strSig(want) {
+				t.Fatalf("outputs after a crash at %s and a rerun differ from an undisturbed run", point)
+			}
+		})
+	}
+}
+
+// TestCrashDuringGC kills gc after it removed dead manifests and before it
+// removed their objects: the store verifies, live results are intact, and
+// the next gc finishes the job.
+func TestCrashDuringGC(t *testing.T) {
+	dir := newProject(t, targets)
+	runBFC(t, dir, nil, "run")
+	os.WriteFile(filepath.Join(dir, "pipeline.toml"), []byte(strings.Replace(targets, "n_test = 500", "n_test = 400", 1)), 0o644)
+	runBFC(t, dir, nil, "run") // the first run's results are now garbage
+	r := runBFC(t, dir, []string{"BFC_FAULT=gc-manifests-removed"}, "gc")
+	if r.code == 0 {
+		t.Fatal("gc was not killed at the fault point")
+	}
+	if v := runBFC(t, dir, nil, "verify"); v.code != 0 {
+		t.Fatalf("store after a crash in gc does not verify:\n%s", v.stdout)
+	}
+	if s := runBFC(t, dir, nil, "status"); !strings.Contains(s.stdout, "8 fresh, 0 stale, 0 missing") {
+		t.Fatalf("live results lost: %s", s.stdout)
+	}
+	g := runBFC(t, dir, nil, "gc")
+	if g.code != 0 || !strings.Contains(g.stdout, "0 manifests") || strings.Contains(g.stdout, " 0 objects") {
+		t.Fatalf("second gc should remove the leftover objects only: %s", g.stdout)
+	}
+	if v := runBFC(t, dir, nil, "verify"); v.code != 0 {
+		t.Fatalf("verify: %s", v.stdout)
+	}
+}
