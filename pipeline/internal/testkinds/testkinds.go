@@ -86,3 +86,25 @@ func (Src) Run(env kit.Env) error {
 	}
 	return env.Write("values", rec)
 }
+
+// File reads the file named by its param path (kit.Filer).
+type File struct{}
+
+func (File) Name() string { return "file" }
+func (File) Doc() string  { return "test file reader" }
+func (File) Params() []kit.Param {
+	return []kit.Param{kit.StringParam("path", "data.txt", "file to read")}
+}
+func (File) Files(p kit.Params) []string { return []string{p.String("path")} }
+func (File) Run(env kit.Env) error {
+	Count("file")
+	b, err := env.ReadFile(env.Params().String("path"))
+	if err != nil {
+		return err
+	}
+	rec, err := kit.NewTable().Int64("bytes", []int64{int64(len(b))}).Record()
+	if err != nil {
+		return err
+	}
+	return env.Write("values", rec)
+}
