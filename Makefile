@@ -16,7 +16,11 @@ BFCFLAGS ?=
 RUN      := $(BFC) $(if $(PROFILE),--profile $(PROFILE)) -j $(JOBS) $(BFCFLAGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help build figures smoke status test test-short vet fmt clean archive
+.PHONY: help build figures smoke status test test-short vet fmt clean archive fuzz
+FUZZTIME ?= 10s
+# Every fuzz target, as package:Target.
+FUZZ_TARGETS := ./pipeline:FuzzLoad ./pipeline:FuzzJob ./artifacts:FuzzParseManifest \
+	./artifacts:FuzzDecodeTable ./artifacts:FuzzReadBundle ./artifacts:FuzzReadBundleTar
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +47,13 @@ vet: ## gofmt check and go vet
 
 test: vet ## vet, then run every test (unit, engine, CLI fault tests, smoke pipeline)
 	$(GO) test -count=1 ./...
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 10s; seed corpora in testdata/fuzz)
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x $$pkg || exit 1; \
+	done
 
 test-short: ## the fast tests only
 	$(GO) test -short ./...
