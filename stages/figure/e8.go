@@ -306,7 +306,7 @@ func e8BFCX(env kit.Env) (*Spec, error) {
 	notes := []string{e8Setup(runs),
 		fmt.Sprintf("L = %d blocks. bfc-x: when block s switches on, blocks max(1, s−x)..s train and the ones below are frozen. "+
 			"Lines: medians over seeds (up to %d per x); dots: individual seeds. First-layer drift: ||K₁ − K₁(end of stage 1)|| / ||K₁(end of stage 1)|| "+
-			"at the end of training. Dashed: medians of end2end (all blocks from the start) and of the lower-only control "+
+			"at the end of training (for end2end, which has no stage 1: after the same number of epochs). Dashed: medians of end2end (all blocks from the start) and of the lower-only control "+
 			"(block 1 alone, trained for the same number of epochs), where present.", L, seeds)}
 	if len(recovered) > 0 {
 		notes = append(notes, "Share of the median layerwise-to-joint accuracy gap recovered: "+strings.Join(recovered, ", ")+".")
@@ -376,7 +376,6 @@ func e8FirstLayer(env kit.Env) (*Spec, error) {
 	// so the two trained panels are comparable unit by unit.
 	scale := make([]float64, units)
 	diff := make([]float64, units*d)
-	var maxL, maxJ, maxD float64
 	for u := range units {
 		for j := range d {
 			scale[u] = math.Max(scale[u], math.Abs(wl[u*d+j]))
@@ -386,9 +385,6 @@ func e8FirstLayer(env kit.Env) (*Spec, error) {
 		}
 		for j := range d {
 			diff[u*d+j] = wj[u*d+j] - wl[u*d+j]
-			maxL = math.Max(maxL, math.Abs(wl[u*d+j]/scale[u]))
-			maxJ = math.Max(maxJ, math.Abs(wj[u*d+j]/scale[u]))
-			maxD = math.Max(maxD, math.Abs(diff[u*d+j]/scale[u]))
 		}
 	}
 	// Lay the units out in a near-square grid, preferring rows without gaps.
@@ -396,8 +392,15 @@ func e8FirstLayer(env kit.Env) (*Spec, error) {
 	if units%perRow != 0 && units%(perRow+1) == 0 {
 		perRow++
 	}
-	mosaic := func(w []float64) *Image { return tileImages(w, scale, units, rows, cols, perRow) }
-	shape := mosaic(wl)
+	// A few large single weights would make everything else pale: each
+	// panel's colours saturate at the 99th percentile of its |values|.
+	var sat [3]float64
+	panels := [3]*Image{}
+	for i, w := range [][]float64{wl, wj, diff} {
+		panels[i] = tileImages(w, scale, units, rows, cols, perRow)
+		sat[i] = saturate(panels[i], 0.99)
+	}
+	shape := panels[0]
 	what, whatNote := "learned change of the weights", "the change of its weights on the %dx%d input pixels from their random initial values (what training added; option raw=true draws the weights themselves)"
 	if !learned {
 		what, whatNote = "weights", "its weights on the %dx%d input pixels"
@@ -406,13 +409,13 @@ func e8FirstLayer(env kit.Env) (*Spec, error) {
 		Cols: 3, PanelWidth: 3.6, PanelHeight: 0.8 + 3*float64(shape.Rows)/float64(shape.Cols), // square pixels, room for the title
 		Panels: []Panel{
 			{Title: "layerwise", Image: shape, HideLegend: true},
-			{Title: "joint", Image: mosaic(wj), HideLegend: true},
-			{Title: "joint − layerwise", Image: mosaic(diff), HideLegend: true},
+			{Title: "joint", Image: panels[1], HideLegend: true},
+			{Title: "joint − layerwise", Image: panels[2], HideLegend: true},
 		},
 		Notes: []string{
 			fmt.Sprintf("Each small image is one unit of the first block: "+whatNote+", divided by the largest |value| of the same unit after layerwise training. "+
-				"Red: positive, blue: negative, white: 0; each panel's colours span ± its own largest value (%.2f, %.2f and %.2f in these units: left, middle, right).",
-				rows, cols, maxL, maxJ, maxD),
+				"Red: positive, blue: negative, white: 0; each panel's colours span ± the 99th percentile of its |values| and saturate beyond "+
+				"(%.2f, %.2f and %.2f in these units: left, middle, right).", rows, cols, sat[0], sat[1], sat[2]),
 			fmt.Sprintf("Left: after layerwise training, middle: after joint training, right: their difference. Both runs share the initialisation and "+
 				"stage 1 (block 1 alone); layerwise training then freezes block 1, joint training keeps training it while blocks 2 to %d are switched on. "+
 				"Over all units, ||K₁(joint) − K₁(layerwise)|| / ||K₁(layerwise)|| = %.3f; test accuracy %.4f (layerwise) and %.4f (joint).", jt.L, jt.drift, lw.acc, jt.acc),
@@ -448,6 +451,27 @@ func firstLayer(in kit.Input, learned bool) (w []float64, rows, cols int, err er
 		return nil, 0, 0, fmt.Errorf("classify %s: first_layer: image shape missing or not %d pixels (%v, %v)", in.Key(), d, err1, err2)
 	}
 	return w, int(r[0]), int(c[0]), nil
+}
+
+// saturate clips the values of im to ± the q-quantile of their absolute
+// values (NaN separators excepted) and returns that level.
+func saturate(im *Image, q float64) float64 {
+	var abs []float64
+	for _, v := range im.Values {
+		if !math.IsNaN(v) {
+			abs = append(abs, math.Abs(v))
+		}
+	}
+	c := metrics.Quantile(abs, q)
+	if !(c > 0) {
+		return c
+	}
+	for i, v := range im.Values {
+		if !math.IsNaN(v) {
+			im.Values[i] = math.Max(-c, math.Min(c, v))
+		}
+	}
+	return c
 }
 
 // tileImages lays out the first units images of rows x cols values (unit

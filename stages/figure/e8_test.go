@@ -153,7 +153,20 @@ func TestE8FirstLayer(t *testing.T) {
 	if lw.Rows != 2*13-1 || lw.Cols != 3*13-1 {
 		t.Fatalf("mosaic %dx%d", lw.Rows, lw.Cols)
 	}
-	nan := 0
+	// Each panel saturates at the 99th percentile of its |values|: about
+	// 1% of the cells sit at ± that level, and below it the difference
+	// panel is exactly joint − layerwise.
+	level := func(im *Image) float64 {
+		var m float64
+		for _, v := range im.Values {
+			if !math.IsNaN(v) {
+				m = math.Max(m, math.Abs(v))
+			}
+		}
+		return m
+	}
+	cl, cj, cd := level(lw), level(jt), level(diff)
+	nan, checked := 0, 0
 	for i, v := range diff.Values {
 		if math.IsNaN(v) {
 			nan++
@@ -162,22 +175,28 @@ func TestE8FirstLayer(t *testing.T) {
 			}
 			continue
 		}
-		if math.Abs(v-(jt.Values[i]-lw.Values[i])) > 1e-12 {
-			t.Fatalf("cell %d: difference %v, panels %v and %v", i, v, jt.Values[i], lw.Values[i])
+		if math.Abs(v) < cd && math.Abs(jt.Values[i]) < cj && math.Abs(lw.Values[i]) < cl {
+			checked++
+			if math.Abs(v-(jt.Values[i]-lw.Values[i])) > 1e-12 {
+				t.Fatalf("cell %d: difference %v, panels %v and %v", i, v, jt.Values[i], lw.Values[i])
+			}
 		}
 	}
 	// separators plus the empty sixth tile
 	if want := lw.Rows*lw.Cols - 5*144; nan != want {
 		t.Fatalf("%d grey cells, want %d", nan, want)
 	}
-	var mx float64
+	if checked < 5*144*9/10 {
+		t.Fatalf("only %d of %d cells below every panel's saturation level", checked, 5*144)
+	}
+	atLevel := 0
 	for _, v := range lw.Values {
-		if !math.IsNaN(v) {
-			mx = math.Max(mx, math.Abs(v))
+		if math.Abs(v) == cl {
+			atLevel++
 		}
 	}
-	if mx != 1 {
-		t.Fatalf("layerwise units are not scaled to a largest |weight| of 1: %v", mx)
+	if cl > 1 || atLevel < 5 || atLevel > 5*144/50 {
+		t.Fatalf("layerwise panel: level %v (units scaled to a largest |value| of 1), %d cells at it", cl, atLevel)
 	}
 	spec = plotEnv(t, "E8c-first-layer", []string{"L=2", "seed=2"}, ins)
 	if !strings.Contains(spec.Title, "L = 2, seed 2") {
