@@ -16,7 +16,7 @@ BFCFLAGS ?=
 RUN      := $(BFC) $(if $(PROFILE),--profile $(PROFILE)) -j $(JOBS) $(BFCFLAGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help build figures smoke status test test-short vet fmt clean archive fuzz
+.PHONY: help build figures data smoke status test test-short vet fmt clean archive fuzz
 FUZZTIME ?= 10s
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./pipeline:FuzzLoad ./pipeline:FuzzJob ./artifacts:FuzzParseManifest \
@@ -29,8 +29,15 @@ build: ## build the command-line program into bin/bfc (openblas build where avai
 	$(GO) build $(GOFLAGS_TAGS) -o $(BFC) ./cmd/bfc
 	@echo "built $(BFC) ($(if $(TAGS),tags: $(TAGS),pure Go))"
 
-figures: build ## run the whole pipeline (cached stages are skipped) and write figures/
+figures: build data ## run the whole pipeline (cached stages are skipped) and write figures/
 	$(RUN) run
+
+data: ## install the Fashion-MNIST data set (Debian's dataset-fashion-mnist) for E8, if missing
+	@if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing dataset-fashion-mnist (E8 data)"; \
+		apt-get install -y dataset-fashion-mnist >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y dataset-fashion-mnist >/dev/null; }; \
+	else echo "E8 needs Debian's dataset-fashion-mnist: sudo apt-get install dataset-fashion-mnist" >&2; exit 1; fi
 
 smoke: build ## run every stage at tiny sizes (profile smoke; figures go to .bfc/smoke/)
 	$(BFC) --profile smoke -j $(JOBS) run

@@ -3,8 +3,10 @@
 package all
 
 import (
+	"github.com/bfc-repro/bfc/stages/classify"
 	"github.com/bfc-repro/bfc/stages/collect"
 	"github.com/bfc-repro/bfc/stages/figure"
+	"github.com/bfc-repro/bfc/stages/fmnist"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/sweep"
 	"github.com/bfc-repro/bfc/stages/target"
@@ -17,6 +19,9 @@ func Kinds() []kit.Kind {
 		target.Kind{},
 		train.Kind{},
 		sweep.Kind{},
+		fmnist.Kind{},
+		fmnist.PublishedKind{},
+		classify.Kind{},
 		collect.Kind{},
 		figure.Kind{},
 	}
