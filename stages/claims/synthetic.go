@@ -49,8 +49,8 @@ func (c *config) synthetic(runs []Run) {
 	r4, ok4 := c.layerwiseRatio(e3, true)
 	if ok3 && ok4 {
 		c.growth("3", e1.name+"+"+e3.name, fmt.Sprintf("ratio_growth_L%d/L%d", e3.L, e1.L), r4, r3,
-			fmt.Sprintf("L = %d", e3.L), fmt.Sprintf("L = %d", e1.L),
-			"layerwise/joint test-error ratio at the larger depth divided by that at the smaller depth (the runs also differ in epochs per stage, see pipeline.toml)")
+			fmt.Sprintf("L = %d (%s)", e3.L, epochsOf(e3)), fmt.Sprintf("L = %d (%s)", e1.L, epochsOf(e1)),
+			"layerwise/joint test-error ratio at the larger depth divided by that at the smaller depth")
 	}
 	var gapRatios []ratioResult
 	var gaps []float64
@@ -292,14 +292,14 @@ func (c *config) recovery(e experiment) {
 			stat := s.name + where
 			n := len(e0)
 			lo, hi := c.ci("5/"+e.name+"/"+stat, n, func(idx []int) float64 { return s.share(pick(e0, idx), pick(ex, idx), pick(ej, idx)) })
-			scale := "log(test error)"
+			scale, sym := "log(test error)", "log e"
 			if s.what == "linear" {
-				scale = "test error (linear scale; supporting, the claim is decided on the log scale)"
+				scale, sym = "test error (linear scale; supporting, the claim is decided on the log scale)", "e"
 			}
 			c.add(Row{Claim: "5", Experiment: e.name, Statistic: stat, Primary: s.what == "log" && x == 1, N: n,
 				Value: s.share(e0, ex, ej), Lo: lo, Hi: hi, Threshold: c.recoverFrac,
 				Rule: c.ruleText(fmt.Sprintf("share of the layerwise-to-joint improvement in %s that bfc-%d recovers at L = %d: "+
-					"median over paired seeds of (e_layerwise - e_bfc-%d) / median of (e_layerwise - e_joint)", scale, x, e.L, x), c.recoverFrac, Above),
+					"median over paired seeds of (%s_layerwise - %s_bfc-%d) / median of (%s_layerwise - %s_joint)", scale, x, e.L, sym, sym, x, sym, sym), c.recoverFrac, Above),
 				Detail: fmt.Sprintf("median final test error: layerwise %s, bfc-%d %s, joint %s; per seed (layerwise, bfc-%d, joint): %s",
 					fmtG(metrics.Median(e0)), x, fmtG(metrics.Median(ex)), fmtG(metrics.Median(ej)), x, triples(labels(al[0]), e0, ex, ej))}, Above)
 		}
@@ -313,4 +313,14 @@ func triples(seeds []string, a, b, c []float64) string {
 		parts[i] = fmt.Sprintf("%s: (%s, %s, %s)", seeds[i], fmtG(a[i]), fmtG(b[i]), fmtG(c[i]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// epochsOf describes the training length of an experiment's staged runs.
+func epochsOf(e experiment) string {
+	for _, r := range e.runs {
+		if r.Staged() && r.L > 2 {
+			return fmt.Sprintf("%d epochs of layer 2 alone, then %d per stage", r.EpochsFirst, (r.Epochs-r.EpochsFirst)/(r.L-2))
+		}
+	}
+	return "no staged run"
 }
