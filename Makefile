@@ -6,9 +6,12 @@
 
 GO       ?= go
 BFC      := bin/bfc
-# The openblas build (8-12x faster kernel solves) is used where Debian's
-# libopenblas-dev is installed; TAGS= forces the pure-Go build.
-TAGS     ?= $(shell ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' && echo openblas)
+# The default build is pure Go, what every fresh machine has, so that the
+# committed figures are exactly what `make figures` recomputes anywhere.
+# TAGS=openblas (with Debian's libopenblas-dev) solves the kernels 8-12x
+# faster; the BLAS backend is part of the stage keys, so the two builds
+# keep separate cache entries.
+TAGS     ?=
 GOFLAGS_TAGS := $(if $(TAGS),-tags $(TAGS))
 PROFILE  ?=
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)

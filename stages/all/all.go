@@ -3,6 +3,7 @@
 package all
 
 import (
+	"github.com/bfc-repro/bfc/stages/claims"
 	"github.com/bfc-repro/bfc/stages/classify"
 	"github.com/bfc-repro/bfc/stages/collect"
 	"github.com/bfc-repro/bfc/stages/figure"
@@ -23,6 +24,7 @@ func Kinds() []kit.Kind {
 		fmnist.PublishedKind{},
 		classify.Kind{},
 		collect.Kind{},
+		claims.Kind{},
 		figure.Kind{},
 	}
 }
