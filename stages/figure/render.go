@@ -648,8 +648,10 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 			return t
 		}
 	}
-	// Less than one step of the finest ticks: label the ends.
-	return []plot.Tick{{Value: min, Label: formatTick(min)}, {Value: max, Label: formatTick(max)}}
+	// Less than one step of the finest ticks: label the ends, rounded to
+	// three significant digits (the values themselves are arbitrary).
+	round := func(v float64) float64 { r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64); return r }
+	return []plot.Tick{{Value: min, Label: formatTick(round(min))}, {Value: max, Label: formatTick(round(max))}}
 }
 
 // formatTick prints a log-axis tick compactly: 0.02, 500, 1e6, 2e-05.
