@@ -51,7 +51,7 @@ func (Kind) Name() string { return "figure" }
 // Doc implements kit.Kind.
 func (Kind) Doc() string {
 	return "Renders one registered plot (param plot: " + strings.Join(Names(), ", ") + ") from its inputs " +
-		"to figures/<name>.svg and .png; outputs the drawn numbers (data) and texts (text) as tables."
+		"to figures/<name>.svg, .png and .pdf; outputs the drawn numbers (data) and texts (text) as tables."
 }
 
 // Params implements kit.Kind.
@@ -122,6 +122,13 @@ func (Kind) Run(env kit.Env) error {
 		return err
 	}
 	if err := env.Publish(kit.Figures, name+".png", png); err != nil {
+		return err
+	}
+	pdf, err := RenderPDF(spec)
+	if err != nil {
+		return fmt.Errorf("plot %s: %w", plotName, err)
+	}
+	if err := env.Publish(kit.Figures, name+".pdf", pdf); err != nil {
 		return err
 	}
 	for _, t := range []struct {

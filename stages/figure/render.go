@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgpdf"
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
@@ -100,6 +101,31 @@ func Render(s *Spec, dpi int) (svg, png []byte, err error) {
 		return nil, nil, fmt.Errorf("render %q as PNG: %w", s.Title, err)
 	}
 	return sb.Bytes(), pb.Bytes(), nil
+}
+
+// RenderPDF draws s as a one-page PDF (vector graphics, Liberation Sans
+// embedded), for the LaTeX version of the paper. The bytes are
+// deterministic: see pdfDefaults for the two sources of variation in the
+// PDF writer that are switched off.
+func RenderPDF(s *Spec) (out []byte, err error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("render %q as PDF: %v", s.Title, r)
+		}
+	}()
+	l := newLayout(s)
+	pc := vgpdf.New(l.w, l.h)
+	if err := l.draw(draw.New(pc)); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if _, err := pc.WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("render %q as PDF: %w", s.Title, err)
+	}
+	return b.Bytes(), nil
 }
 
 // layout is a Spec with its page geometry and colour assignment resolved.

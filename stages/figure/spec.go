@@ -1,5 +1,5 @@
 // Package figure implements the stage kind "figure": it turns upstream
-// artifacts into publication figures (SVG and PNG) and into an Arrow table
+// artifacts into publication figures (SVG, PNG and PDF) and into an Arrow table
 // of exactly the numbers drawn.
 //
 // # Design
@@ -15,10 +15,11 @@
 //
 // registered under a name with Register (from an init function in the file
 // that defines it); the figure kind's "plot" parameter selects it. Plots
-// only read their inputs and build a Spec; ONE renderer (Render) turns any
-// Spec into SVG and PNG with gonum/plot, so every figure of the project has
-// the same fonts, sizes, palette and legend conventions. The kind publishes
-// the files as figures/<name>.svg and figures/<name>.png and writes the
+// only read their inputs and build a Spec; ONE renderer (Render, and
+// RenderPDF for the paper's LaTeX version) turns any Spec into SVG, PNG
+// and PDF with gonum/plot, so every figure of the project has the same
+// fonts, sizes, palette and legend conventions. The kind publishes the
+// files as figures/<name>.svg, .png and .pdf and writes the
 // Spec's data as the output table "data" (long format, one row per drawn
 // point, see DataTable) and its text as "text", so a reviewer can check
 // every figure against the artifacts without reading plotting code.
