@@ -62,6 +62,25 @@ func parallel(ctx context.Context, tasks, threads int, task func(t, w int)) erro
 	return ctx.Err()
 }
 
+// Linear is the kernel k(x, y) = ⟨x, y⟩. With GramUpper it computes the
+// Gram matrix X Xᵀ of any set of vectors (for instance the normal matrix
+// ΦᵀΦ of the monomial learner, from the rows of Φᵀ).
+type Linear struct{}
+
+// Name returns "linear".
+func (Linear) Name() string { return "linear" }
+
+// Map implements Kernel: the inner products are the kernel values.
+func (Linear) Map([]float64, float64, []float64) {}
+
+// GramUpper writes k(x_i, x_j) for the rows x_i of x into the upper
+// triangle (diagonal included) of the row-major n×n buffer g, n = x.Rows,
+// in fixed square tiles computed in parallel by threads workers; the
+// values do not depend on threads. The strict lower triangle is scratch.
+func GramUpper(ctx context.Context, k Kernel, x blas64.General, g []float64, threads int) error {
+	return gramUpper(ctx, k, x, rowNorms(x), g, threads)
+}
+
 // gramUpper writes k(x_i, x_j) into g[i*n+j] for every i <= j (the
 // diagonal tiles are filled completely; the strict lower triangle outside
 // them is left alone). g is row-major n×n with n = x.Rows. Tiles (I, J),

@@ -1,4 +1,4 @@
-package kernel
+package kernel_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/combin"
 
+	"github.com/bfc-repro/bfc/stages/kernel"
 	"github.com/bfc-repro/bfc/stages/kernel/ridge"
 	"github.com/bfc-repro/bfc/stages/metrics"
 	"github.com/bfc-repro/bfc/stages/monomial"
@@ -40,7 +41,7 @@ func gaussian(n, d int, seed uint64) *mat.Dense {
 func TestPolyEqualsExplicitFeatures(t *testing.T) {
 	cases := []struct{ d, p int }{{1, 1}, {1, 5}, {2, 3}, {3, 2}, {4, 4}, {5, 8}}
 	for _, c := range cases {
-		k, err := NewPoly(c.p, c.d)
+		k, err := kernel.NewPoly(c.p, c.d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +62,7 @@ func TestPolyEqualsExplicitFeatures(t *testing.T) {
 			sum += term
 			abs += math.Abs(term)
 		}
-		got := Eval(k, x.RawRowView(0), x.RawRowView(1))
+		got := kernel.Eval(k, x.RawRowView(0), x.RawRowView(1))
 		if math.Abs(got-sum) > 1e-12*abs {
 			t.Errorf("d=%d p=%d: kernel %v, explicit features %v (scale %v)", c.d, c.p, got, sum, abs)
 		}
@@ -101,7 +102,7 @@ func TestNTKMonteCarlo(t *testing.T) {
 		x, y []float64
 	}{{"same", base, base}, {"random", base, other}, {"nearly opposite", base, neg}}
 	for _, bias := range []bool{true, false} {
-		k, _ := NewNTK(d, bias)
+		k, _ := kernel.NewNTK(d, bias)
 		beta := 0.0
 		if bias {
 			beta = 1
@@ -136,7 +137,7 @@ func TestNTKMonteCarlo(t *testing.T) {
 			}
 			mean := sum / m
 			se := math.Sqrt((sumSq/m - mean*mean) / m)
-			want := Eval(k, pr.x, pr.y)
+			want := kernel.Eval(k, pr.x, pr.y)
 			if math.Abs(mean-want) > 5*se {
 				t.Errorf("%s, %s: Monte Carlo %v ± %v, closed form %v", k.Name(), pr.name, mean, se, want)
 			}
@@ -149,40 +150,39 @@ func relu(u float64) float64 { return max(u, 0) }
 func TestNTKDiagonalAndZero(t *testing.T) {
 	x := []float64{1, -2, 0.5}
 	for _, bias := range []bool{true, false} {
-		k, _ := NewNTK(3, bias)
+		k, _ := kernel.NewNTK(3, bias)
 		z2 := (1 + 4 + 0.25) / 3
 		if bias {
 			z2++
 		}
 		// Θ(x,x) = |z|²: κ1(1) = 1/2 and κ0(1) = 1/2. Rounding only (acos(1) = 0 exactly).
-		if got := Eval(k, x, x); math.Abs(got-z2) > 1e-14*z2 {
+		if got := kernel.Eval(k, x, x); math.Abs(got-z2) > 1e-14*z2 {
 			t.Errorf("%s: Θ(x,x) = %v, want |z|² = %v", k.Name(), got, z2)
 		}
 	}
-	k, _ := NewNTK(3, false)
-	if got := Eval(k, []float64{0, 0, 0}, x); got != 0 {
+	k, _ := kernel.NewNTK(3, false)
+	if got := kernel.Eval(k, []float64{0, 0, 0}, x); got != 0 {
 		t.Errorf("Θ(0, x) without bias = %v, want 0", got)
 	}
 }
 
 // TestGramMatchesEval fills the Gram matrix in tiles (n = 300 crosses the
 // 256 tile edge) with 1 and 3 workers: the two must agree bit for bit, and
-// with the pairwise Eval up to the rounding of a length-d dot product
+// with the pairwise kernel.Eval up to the rounding of a length-d dot product
 // computed in a different order (1e-13 relative).
 func TestGramMatchesEval(t *testing.T) {
 	const n, d = 300, 6
 	x := gaussian(n, d, 5)
 	xg := x.RawMatrix()
-	norms := rowNorms(xg)
-	poly, _ := NewPoly(4, d)
-	ntk, _ := NewNTK(d, true)
-	for _, k := range []Kernel{poly, ntk} {
+	poly, _ := kernel.NewPoly(4, d)
+	ntk, _ := kernel.NewNTK(d, true)
+	for _, k := range []kernel.Kernel{poly, ntk, kernel.Linear{}} {
 		g1 := make([]float64, n*n)
 		g3 := make([]float64, n*n)
-		if err := gramUpper(context.Background(), k, xg, norms, g1, 1); err != nil {
+		if err := kernel.GramUpper(context.Background(), k, xg, g1, 1); err != nil {
 			t.Fatal(err)
 		}
-		if err := gramUpper(context.Background(), k, xg, norms, g3, 3); err != nil {
+		if err := kernel.GramUpper(context.Background(), k, xg, g3, 3); err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < n; i++ {
@@ -190,9 +190,9 @@ func TestGramMatchesEval(t *testing.T) {
 				if g1[i*n+j] != g3[i*n+j] {
 					t.Fatalf("%s: K[%d][%d] differs between 1 and 3 workers", k.Name(), i, j)
 				}
-				want := Eval(k, x.RawRowView(i), x.RawRowView(j))
+				want := kernel.Eval(k, x.RawRowView(i), x.RawRowView(j))
 				if math.Abs(g1[i*n+j]-want) > 1e-13*math.Abs(want)+1e-13 {
-					t.Fatalf("%s: K[%d][%d] = %v, Eval %v", k.Name(), i, j, g1[i*n+j], want)
+					t.Fatalf("%s: K[%d][%d] = %v, kernel.Eval %v", k.Name(), i, j, g1[i*n+j], want)
 				}
 			}
 		}
@@ -213,12 +213,12 @@ func polyTarget(x *mat.Dense, seed uint64) []float64 {
 
 // directKRR solves (K + λ·mean(diag K)·I) α = y − ȳ on the first k rows
 // with an LU solve of an explicitly built K and returns predictions at q.
-func directKRR(k Kernel, x *mat.Dense, y []float64, rows int, lambda float64, q *mat.Dense) []float64 {
+func directKRR(k kernel.Kernel, x *mat.Dense, y []float64, rows int, lambda float64, q *mat.Dense) []float64 {
 	km := mat.NewDense(rows, rows, nil)
 	var md float64
 	for i := 0; i < rows; i++ {
 		for j := 0; j < rows; j++ {
-			km.Set(i, j, Eval(k, x.RawRowView(i), x.RawRowView(j)))
+			km.Set(i, j, kernel.Eval(k, x.RawRowView(i), x.RawRowView(j)))
 		}
 		md += km.At(i, i)
 	}
@@ -240,7 +240,7 @@ func directKRR(k Kernel, x *mat.Dense, y []float64, rows int, lambda float64, q 
 	for a := 0; a < nq; a++ {
 		out[a] = ybar
 		for i := 0; i < rows; i++ {
-			out[a] += alpha.AtVec(i) * Eval(k, q.RawRowView(a), x.RawRowView(i))
+			out[a] += alpha.AtVec(i) * kernel.Eval(k, q.RawRowView(a), x.RawRowView(i))
 		}
 	}
 	return out
@@ -256,12 +256,12 @@ func TestFitMatchesDirectSolve(t *testing.T) {
 	x := gaussian(n, d, 1)
 	y := polyTarget(x, 2)
 	q := gaussian(25, d, 3)
-	poly, _ := NewPoly(4, d)
-	ntk, _ := NewNTK(d, true)
-	for _, k := range []Kernel{poly, ntk} {
+	poly, _ := kernel.NewPoly(4, d)
+	ntk, _ := kernel.NewNTK(d, true)
+	for _, k := range []kernel.Kernel{poly, ntk} {
 		for _, refit := range []bool{true, false} {
 			grid := []float64{1e-3, 1e-1, 1}
-			m, info, err := Fit(context.Background(), x, y, Config{Kernel: k, Ridges: grid, ValFrac: 0.25, Refit: refit, Threads: 2})
+			m, info, err := kernel.Fit(context.Background(), x, y, kernel.Config{Kernel: k, Ridges: grid, ValFrac: 0.25, Refit: refit, Threads: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -320,9 +320,9 @@ func TestPolyKRREqualsFeatureRidge(t *testing.T) {
 	x := gaussian(n, d, 7)
 	y := polyTarget(x, 8)
 	q := gaussian(10, d, 9)
-	k, _ := NewPoly(p, d)
+	k, _ := kernel.NewPoly(p, d)
 	const lambda = 1e-2
-	m, info, err := Fit(context.Background(), x, y, Config{Kernel: k, Ridges: []float64{lambda}, Threads: 1})
+	m, info, err := kernel.Fit(context.Background(), x, y, kernel.Config{Kernel: k, Ridges: []float64{lambda}, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,11 +386,11 @@ func TestFitDeterministic(t *testing.T) {
 	x := gaussian(n, d, 21)
 	y := polyTarget(x, 22)
 	q := gaussian(150, d, 23)
-	k, _ := NewPoly(4, d)
+	k, _ := kernel.NewPoly(4, d)
 	run := func(threads, procs int) ([]float64, []float64) {
 		old := runtime.GOMAXPROCS(procs)
 		defer runtime.GOMAXPROCS(old)
-		m, _, err := Fit(context.Background(), x, y, Config{Kernel: k, Ridges: []float64{1e-4, 1e-2}, ValFrac: 0.2, Refit: true, Threads: threads})
+		m, _, err := kernel.Fit(context.Background(), x, y, kernel.Config{Kernel: k, Ridges: []float64{1e-4, 1e-2}, ValFrac: 0.2, Refit: true, Threads: threads})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -419,9 +419,9 @@ func TestFitDeterministic(t *testing.T) {
 func TestProgress(t *testing.T) {
 	x := gaussian(50, 3, 1)
 	y := polyTarget(gaussian(50, 4, 1), 1)
-	k, _ := NewPoly(2, 3)
+	k, _ := kernel.NewPoly(2, 3)
 	var got []string
-	_, _, err := Fit(context.Background(), x, y, Config{Kernel: k, Ridges: []float64{1e-3, 1}, ValFrac: 0.2, Refit: true,
+	_, _, err := kernel.Fit(context.Background(), x, y, kernel.Config{Kernel: k, Ridges: []float64{1e-3, 1}, ValFrac: 0.2, Refit: true,
 		Progress: func(done, total int, msg string) { got = append(got, fmt.Sprintf("%d/%d %s", done, total, msg)) }})
 	if err != nil {
 		t.Fatal(err)
@@ -435,18 +435,18 @@ func TestProgress(t *testing.T) {
 func TestMemoryGuard(t *testing.T) {
 	x := gaussian(500, 3, 1)
 	y := make([]float64, 500)
-	k, _ := NewPoly(2, 3)
-	_, _, err := Fit(context.Background(), x, y, Config{Kernel: k, Ridges: []float64{1}, MemBudget: 1 << 20, Threads: 1})
-	if !errors.Is(err, ErrMemory) || !strings.Contains(err.Error(), "n = 500") || !strings.Contains(err.Error(), "budget of 0.00 GiB") {
+	k, _ := kernel.NewPoly(2, 3)
+	_, _, err := kernel.Fit(context.Background(), x, y, kernel.Config{Kernel: k, Ridges: []float64{1}, MemBudget: 1 << 20, Threads: 1})
+	if !errors.Is(err, kernel.ErrMemory) || !strings.Contains(err.Error(), "n = 500") || !strings.Contains(err.Error(), "budget of 0.00 GiB") {
 		t.Fatalf("err = %v", err)
 	}
-	if got := MemoryBytes(1000, 2); got < 8*1000*1000 {
-		t.Fatalf("MemoryBytes(1000) = %d is below one 1000×1000 matrix", got)
+	if got := kernel.MemoryBytes(1000, 2); got < 8*1000*1000 {
+		t.Fatalf("kernel.MemoryBytes(1000) = %d is below one 1000×1000 matrix", got)
 	}
 }
 
 // TestFitRetriesSingularGram: the degree-1 kernel on d = 2 has rank 3, so
-// its 40×40 Gram matrix with ridge 0 is singular and Potrf fails; Fit must
+// its 40×40 Gram matrix with ridge 0 is singular and Potrf fails; kernel.Fit must
 // retry with a growing ridge and report it.
 func TestFitRetriesSingularGram(t *testing.T) {
 	x := gaussian(40, 2, 3)
@@ -454,8 +454,8 @@ func TestFitRetriesSingularGram(t *testing.T) {
 	for i := range y {
 		y[i] = x.At(i, 0) - x.At(i, 1)
 	}
-	k, _ := NewPoly(1, 2)
-	m, info, err := Fit(context.Background(), x, y, Config{Kernel: k, Ridges: []float64{0}, Threads: 1})
+	k, _ := kernel.NewPoly(1, 2)
+	m, info, err := kernel.Fit(context.Background(), x, y, kernel.Config{Kernel: k, Ridges: []float64{0}, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,25 +472,25 @@ func TestFitRetriesSingularGram(t *testing.T) {
 func TestFitErrors(t *testing.T) {
 	x := gaussian(10, 2, 1)
 	y := make([]float64, 10)
-	k, _ := NewPoly(2, 2)
+	k, _ := kernel.NewPoly(2, 2)
 	cases := []struct {
 		name string
-		cfg  Config
+		cfg  kernel.Config
 		y    []float64
 		want string
 	}{
-		{"no kernel", Config{Ridges: []float64{1}}, y, "no kernel"},
-		{"labels", Config{Kernel: k, Ridges: []float64{1}}, y[:5], "10 inputs, 5 labels"},
-		{"grid without validation", Config{Kernel: k, Ridges: []float64{1, 2}}, y, "no validation samples"},
-		{"fraction", Config{Kernel: k, Ridges: []float64{1}, ValFrac: 1}, y, "not in [0, 1)"},
+		{"no kernel", kernel.Config{Ridges: []float64{1}}, y, "no kernel"},
+		{"labels", kernel.Config{Kernel: k, Ridges: []float64{1}}, y[:5], "10 inputs, 5 labels"},
+		{"grid without validation", kernel.Config{Kernel: k, Ridges: []float64{1, 2}}, y, "no validation samples"},
+		{"fraction", kernel.Config{Kernel: k, Ridges: []float64{1}, ValFrac: 1}, y, "not in [0, 1)"},
 	}
 	for _, c := range cases {
-		_, _, err := Fit(context.Background(), x, c.y, c.cfg)
+		_, _, err := kernel.Fit(context.Background(), x, c.y, c.cfg)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to mention %q", c.name, err, c.want)
 		}
 	}
-	m, _, err := Fit(context.Background(), x, y, Config{Kernel: k, Ridges: []float64{1}})
+	m, _, err := kernel.Fit(context.Background(), x, y, kernel.Config{Kernel: k, Ridges: []float64{1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,12 +503,11 @@ func benchGram(b *testing.B, n int) {
 	const d = 16
 	x := gaussian(n, d, 1)
 	xg := x.RawMatrix()
-	norms := rowNorms(xg)
-	k, _ := NewPoly(8, d)
+	k, _ := kernel.NewPoly(8, d)
 	g := make([]float64, n*n)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := gramUpper(context.Background(), k, xg, norms, g, runtime.GOMAXPROCS(0)); err != nil {
+		if err := kernel.GramUpper(context.Background(), k, xg, g, runtime.GOMAXPROCS(0)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -518,9 +517,9 @@ func benchCholesky(b *testing.B, n int) {
 	const d = 16
 	x := gaussian(n, d, 1)
 	xg := x.RawMatrix()
-	k, _ := NewPoly(8, d)
+	k, _ := kernel.NewPoly(8, d)
 	g := make([]float64, n*n)
-	if err := gramUpper(context.Background(), k, xg, rowNorms(xg), g, runtime.GOMAXPROCS(0)); err != nil {
+	if err := kernel.GramUpper(context.Background(), k, xg, g, runtime.GOMAXPROCS(0)); err != nil {
 		b.Fatal(err)
 	}
 	s, _ := ridge.NewSym(n, g)

@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/bfc-repro/bfc/stages/kernel"
 	"github.com/bfc-repro/bfc/stages/kernel/ridge"
 )
 
@@ -23,6 +24,7 @@ type Config struct {
 	ValFrac     float64   // fraction of the samples (the last ones) used to choose λ; 0 only with one ridge
 	Refit       bool      // refit on all samples with the chosen ridge
 	MemBudget   int64     // bytes for the feature matrix and normal matrix; 0 = no limit
+	Threads     int       // workers for the normal matrix (the values do not depend on it)
 	Retry       ridge.Options
 	Progress    func(done, total int, msg string)
 	Logf        func(format string, args ...any)
@@ -45,10 +47,11 @@ type Info struct {
 }
 
 // MemoryBytes estimates Fit's allocation for n samples and F monomials:
-// the n×(F−1) standardised feature matrix and one (F−1)×(F−1) normal matrix.
+// the standardised feature matrix twice (row-major, then transposed for
+// the normal matrix) and one (F−1)×(F−1) normal matrix.
 func MemoryBytes(n, features int) int64 {
 	f := int64(features - 1)
-	return 8 * (int64(n)*f + f*f + 4*f)
+	return 8 * (2*int64(n)*f + f*f + 4*f)
 }
 
 // ErrMemory is wrapped by Fit's error when a fit would exceed the budget.
@@ -58,27 +61,37 @@ var ErrMemory = errors.New("memory budget exceeded")
 // unpenalised intercept: the features are centred on the mean μ_k of those
 // k rows, A = Φ_kᵀΦ_k − k·μ_kμ_kᵀ, in one reused f×f buffer. (Since the
 // features are already standardised over all n rows, μ_k is small and the
-// rank-one downdate loses no precision.)
+// rank-one downdate loses no precision.) The features are held transposed
+// (phiT is f×n), so that ΦᵀΦ is the Gram matrix of the rows of phiT,
+// computed in parallel tiles by kernel.GramUpper.
 type system struct {
-	phi    blas64.General // n×f standardised features
-	normal []float64
-	sym    *ridge.Sym
-	rows   int       // samples in the current normal matrix (0: none)
-	mu     []float64 // column means of those rows
-	val    blas64.General
+	ctx     context.Context
+	threads int
+	phiT    blas64.General // f×n standardised features, one row per monomial
+	nTr     int            // samples of the training part
+	normal  []float64
+	sym     *ridge.Sym
+	rows    int       // samples in the current normal matrix (0: none)
+	mu      []float64 // feature means over those samples
+}
+
+// cols returns the first k columns (samples) of phiT.
+func (s *system) cols(k int) blas64.General {
+	f, n := s.phiT.Rows, s.phiT.Stride
+	return blas64.General{Rows: f, Cols: k, Stride: n, Data: s.phiT.Data[:(f-1)*n+k]}
 }
 
 func (s *system) System(k int) (*ridge.Sym, int, error) {
-	f := s.phi.Cols
+	f := s.phiT.Rows
 	if s.rows != k {
-		a := blas64.Symmetric{Uplo: blas.Upper, N: f, Stride: f, Data: s.normal}
-		blas64.Syrk(blas.Trans, 1, rowsOf(s.phi, k), 0, a)
-		s.mu = make([]float64, f)
-		for i := 0; i < k; i++ {
-			floats.Add(s.mu, s.phi.Data[i*f:(i+1)*f])
+		if err := kernel.GramUpper(s.ctx, kernel.Linear{}, s.cols(k), s.normal, s.threads); err != nil {
+			return nil, 0, err
 		}
-		floats.Scale(1/float64(k), s.mu)
-		blas64.Syr(-float64(k), blas64.Vector{N: f, Inc: 1, Data: s.mu}, a)
+		s.mu = make([]float64, f)
+		for t := range s.mu {
+			s.mu[t] = floats.Sum(s.phiT.Data[t*s.phiT.Stride:t*s.phiT.Stride+k]) / float64(k)
+		}
+		blas64.Syr(-float64(k), blas64.Vector{N: f, Inc: 1, Data: s.mu}, blas64.Symmetric{Uplo: blas.Upper, N: f, Stride: f, Data: s.normal})
 		sym, err := ridge.NewSym(f, s.normal)
 		if err != nil {
 			return nil, 0, err
@@ -88,22 +101,19 @@ func (s *system) System(k int) (*ridge.Sym, int, error) {
 	return s.sym, f, nil
 }
 
+// RHS relies on Σ yc = 0: Φ_kᵀ yc equals the centred (Φ_k − 1μ_kᵀ)ᵀ yc.
 func (s *system) RHS(yc []float64) []float64 {
-	rhs := make([]float64, s.phi.Cols)
-	blas64.Gemv(blas.Trans, 1, rowsOf(s.phi, len(yc)), blas64.Vector{N: len(yc), Inc: 1, Data: yc}, 0,
+	rhs := make([]float64, s.phiT.Rows)
+	blas64.Gemv(blas.NoTrans, 1, s.cols(len(yc)), blas64.Vector{N: len(yc), Inc: 1, Data: yc}, 0,
 		blas64.Vector{N: len(rhs), Inc: 1, Data: rhs})
 	return rhs
 }
 
-// RHS relies on Σ yc = 0: Φ_kᵀ yc equals the centred (Φ_k − 1μ_kᵀ)ᵀ yc.
-
 func (s *system) PredictVal(w, out []float64) {
-	blas64.Gemv(blas.NoTrans, 1, s.val, blas64.Vector{N: len(w), Inc: 1, Data: w}, 0, blas64.Vector{N: len(out), Inc: 1, Data: out})
+	f, n := s.phiT.Rows, s.phiT.Stride
+	val := blas64.General{Rows: f, Cols: len(out), Stride: n, Data: s.phiT.Data[s.nTr : (f-1)*n+s.nTr+len(out)]}
+	blas64.Gemv(blas.Trans, 1, val, blas64.Vector{N: len(w), Inc: 1, Data: w}, 0, blas64.Vector{N: len(out), Inc: 1, Data: out})
 	floats.AddConst(-floats.Dot(s.mu, w), out)
-}
-
-func rowsOf(g blas64.General, k int) blas64.General {
-	return blas64.General{Rows: k, Cols: g.Cols, Stride: g.Stride, Data: g.Data[:k*g.Stride]}
 }
 
 // Fit fits ridge regression on the monomial features of the rows of x.
@@ -121,7 +131,7 @@ func Fit(ctx context.Context, x *mat.Dense, y []float64, cfg Config) (*Model, In
 	if basis.Len() < 2 {
 		return nil, info, fmt.Errorf("%s: no non-constant feature", name)
 	}
-	nTr, nVal, err := ridge.Split(n, cfg.ValFrac, len(cfg.Ridges))
+	nTr, _, err := ridge.Split(n, cfg.ValFrac, len(cfg.Ridges))
 	if err != nil {
 		return nil, info, fmt.Errorf("%s: %w", name, err)
 	}
@@ -139,10 +149,9 @@ func Fit(ctx context.Context, x *mat.Dense, y []float64, cfg Config) (*Model, In
 	m := &Model{Basis: basis}
 	phi := m.features(x, true)
 	f := phi.Cols
-	sys := &system{phi: phi, normal: make([]float64, f*f)}
-	if nVal > 0 {
-		sys.val = blas64.General{Rows: nVal, Cols: f, Stride: f, Data: phi.Data[nTr*f : n*f]}
-	}
+	sys := &system{ctx: ctx, threads: cfg.Threads, nTr: nTr, normal: make([]float64, f*f),
+		phiT: blas64.General{Rows: f, Cols: n, Stride: n, Data: make([]float64, f*n)}}
+	transpose(phi, sys.phiT)
 	logf("%s: %d features of %d samples in %v", name, basis.Len(), n, time.Since(t0).Round(time.Millisecond))
 	res, err := ridge.Run(ctx, sys, y, ridge.Config{Name: name, Grid: cfg.Ridges, ValFrac: cfg.ValFrac,
 		Refit: cfg.Refit, Retry: cfg.Retry, Progress: cfg.Progress, Logf: logf})
@@ -154,6 +163,21 @@ func Fit(ctx context.Context, x *mat.Dense, y []float64, cfg Config) (*Model, In
 	m.Mean = res.Mean - floats.Dot(sys.mu, res.Solution)
 	m.W = append([]float64{0}, res.Solution...)
 	return m, info, nil
+}
+
+// transpose writes the transpose of src (r×c) into dst (c×r), in 64×64
+// tiles so that reads and writes both stay in cache.
+func transpose(src, dst blas64.General) {
+	const tile = 64
+	for i0 := 0; i0 < src.Rows; i0 += tile {
+		for j0 := 0; j0 < src.Cols; j0 += tile {
+			for i := i0; i < min(i0+tile, src.Rows); i++ {
+				for j := j0; j < min(j0+tile, src.Cols); j++ {
+					dst.Data[j*dst.Stride+i] = src.Data[i*src.Stride+j]
+				}
+			}
+		}
+	}
 }
 
 // features returns the standardised non-constant features of the rows of

@@ -236,7 +236,7 @@ func TestFitRefusals(t *testing.T) {
 func BenchmarkFitD16P4N4096(b *testing.B) {
 	x, y := data(4096, 16, 1, func(x []float64) float64 { return x[0]*x[1]*x[2]*x[3] + x[4] })
 	for i := 0; i < b.N; i++ {
-		if _, _, err := Fit(context.Background(), x, y, Config{Degree: 4, Ridges: []float64{1e-6, 1e-3, 1}, ValFrac: 0.2, Refit: true}); err != nil {
+		if _, _, err := Fit(context.Background(), x, y, Config{Degree: 4, Ridges: []float64{1e-6, 1e-3, 1}, ValFrac: 0.2, Refit: true, Threads: 2}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -264,7 +264,7 @@ func Evaluate(ctx context.Context, data *target.Data, p kit.Params, seed uint64,
 		predict = func(x *mat.Dense) ([]float64, error) { return m.Predict(ctx, x, threads) }
 	case Monomial:
 		m, info, err := monomial.Fit(ctx, x, y, monomial.Config{Degree: degree, MaxFeatures: p.Int("max_features"),
-			Ridges: p.Floats("ridges"), ValFrac: p.Float("val_frac"), Refit: p.Bool("refit"), MemBudget: budget,
+			Ridges: p.Floats("ridges"), ValFrac: p.Float("val_frac"), Refit: p.Bool("refit"), MemBudget: budget, Threads: threads,
 			Progress: progress, Logf: logf})
 		if err != nil {
 			return nil, err

@@ -177,6 +177,7 @@ func TestDeterministic(t *testing.T) {
 	in := targetInput(t)
 	for _, raw := range []map[string]any{
 		{"method": KRRNTK, "n": int64(600)},
+		{"method": Monomial, "n": int64(600), "degree": int64(6)}, // 210 features: several Gram tiles
 		{"method": TwoLayerReLU, "n": int64(600), "steps": int64(100), "width": int64(300), "batch": int64(600)},
 		{"method": Deep, "n": int64(600), "epochs_first": int64(5), "deep_min_steps": int64(0), "batch": int64(1024)},
 	} {
