@@ -1,0 +1,207 @@
+// Command bfcbench is `make bench`: it measures bfc's speed side by side
+// with its peers, in one invocation, and prints one table of ratios
+// (ours / peer) with the date, the builds and the machine's load.
+//
+// What it compares (see README, section Performance):
+//
+//   - the learner's training step (stages/learner BenchmarkStep, one loss,
+//     gradient and Adam step with clipping) at the default E1 size and at a
+//     large size, pure Go and `-tags openblas`, against the PyTorch
+//     reference ../shared/peers/torch_learner.py on 1 and on 2 cores; for
+//     the large step the achieved GFLOP/s, with the flops each
+//     formulation does (torchStepFlops for the peer, the benchmark's own
+//     count for ours), next to the machine's float64 peak measured with
+//     OpenBLAS dgemm (bench/dgemm_peak.py);
+//   - kernel ridge regression with the sweep's polynomial kernel
+//     (1 + ⟨x,y⟩/16)^8: Gram matrix and Cholesky solve (BenchmarkKRR in
+//     this directory) against scikit-learn's KernelRidge.fit
+//     (bench/sklearn_krr.py), at n = 4096 and 10000, on 2 threads;
+//   - Arrow encode/decode and store hashing (artifacts benchmarks), the
+//     engine's no-op run (pipeline benchmarks), and the real thing: `bfc
+//     status`, `bfc run` and `bfc verify` on a copy of the project's
+//     store (never on .bfc itself), timed as processes;
+//   - the peak memory of every stage point of the default profile, from
+//     the run records in the store's manifests.
+//
+// The machine is shared, so ours and the peers run interleaved, round
+// after round (the order reversed every other round), and every figure is
+// a median over the rounds (the dgemm peak is the best). Peers that are
+// not installed are reported as n/a; a failure of our own benchmarks makes
+// the exit status 1. -quick runs tiny sizes once, to smoke-test the
+// harness in CI.
+//
+// Usage, from the repository root:
+//
+//	go run ./cmd/bfcbench [-quick] [-reps 3] [-o bench.md]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// config is the command line.
+type config struct {
+	root   string // repository root (holds go.mod)
+	quick  bool
+	reps   int
+	python string
+	peers  string // directory of torch_learner.py
+	bfc    string // bfc binary for the no-op run; "" builds one (pure Go)
+	store  string // the store to copy
+	work   string // scratch directory; "" makes a temporary one
+	keep   bool
+	out    string // also write the report here
+	krrN   []int
+	only   map[string]bool // sections to run; empty: all
+}
+
+// sections names the parts of the benchmark (-only).
+var sections = []string{"learner", "krr", "store", "pipeline", "memory"}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("bfcbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	var krr, only string
+	fs.BoolVar(&c.quick, "quick", false, "tiny sizes, one round: smoke-test the harness")
+	fs.IntVar(&c.reps, "reps", 3, "rounds (each figure is the median over rounds)")
+	fs.StringVar(&c.python, "python", "/usr/bin/python3", "Python with torch, scikit-learn and numpy (Debian's)")
+	fs.StringVar(&c.peers, "peers", "../shared/peers", "directory of torch_learner.py (relative to the repository root)")
+	fs.StringVar(&c.bfc, "bfc", "", "bfc binary for the no-op run (default: build ./cmd/bfc, pure Go, into the scratch directory)")
+	fs.StringVar(&c.store, "store", ".bfc", "store to copy for the no-op run, verify and memory")
+	fs.StringVar(&c.work, "work", "", "scratch directory (default: a new temporary directory, removed at the end)")
+	fs.BoolVar(&c.keep, "keep", false, "keep the scratch directory")
+	fs.StringVar(&c.out, "o", "", "also write the report (Markdown) to this file")
+	fs.StringVar(&krr, "krr", "4096,10000", "sample counts n of the kernel ridge comparison")
+	fs.StringVar(&only, "only", "", "comma-separated sections to run: "+strings.Join(sections, ", ")+" (default all)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: bfcbench [flags]   (from the repository root; `make bench`)\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.quick {
+		c.reps = 1
+		krr = "512"
+	}
+	if c.reps < 1 {
+		return c, fmt.Errorf("-reps %d: need at least 1", c.reps)
+	}
+	for _, f := range strings.Split(krr, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 16 {
+			return c, fmt.Errorf("-krr: %q is not a sample count >= 16", f)
+		}
+		c.krrN = append(c.krrN, n)
+	}
+	c.only = map[string]bool{}
+	for _, s := range strings.Split(only, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !contains(sections, s) {
+			return c, fmt.Errorf("-only: unknown section %q (have %s)", s, strings.Join(sections, ", "))
+		}
+		c.only[s] = true
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return c, err
+	}
+	if _, err := os.Stat(filepath.Join(wd, "go.mod")); err != nil {
+		return c, fmt.Errorf("run bfcbench from the repository root (no go.mod in %s)", wd)
+	}
+	c.root = wd
+	if !filepath.IsAbs(c.peers) {
+		c.peers = filepath.Join(wd, c.peers)
+	}
+	if !filepath.IsAbs(c.store) {
+		c.store = filepath.Join(wd, c.store)
+	}
+	if c.bfc != "" && !filepath.IsAbs(c.bfc) {
+		c.bfc = filepath.Join(wd, c.bfc)
+	}
+	return c, nil
+}
+
+func (c config) section(s string) bool { return len(c.only) == 0 || c.only[s] }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if err == flag.ErrHelp {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bfcbench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, cfg, os.Stdout, os.Stderr))
+}
+
+// run measures everything and prints the report; it returns the exit status.
+func run(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
+	h, err := newHarness(cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "bfcbench:", err)
+		return 1
+	}
+	defer h.close()
+	if err := h.build(ctx); err != nil {
+		fmt.Fprintln(stderr, "bfcbench:", err)
+		return 1
+	}
+	h.env = h.describe(ctx)
+	h.prepareProject(ctx)
+	h.measure(ctx, h.probes())
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "bfcbench: interrupted")
+		return 1
+	}
+	rep := h.report()
+	fmt.Fprint(stdout, rep)
+	if cfg.out != "" {
+		if err := os.WriteFile(cfg.out, []byte(rep), 0o644); err != nil {
+			fmt.Fprintln(stderr, "bfcbench:", err)
+			return 1
+		}
+	}
+	if bad := h.ourFailures(); len(bad) > 0 {
+		fmt.Fprintf(stderr, "bfcbench: %d of our own measurements failed: %s\n", len(bad), strings.Join(bad, ", "))
+		return 1
+	}
+	return 0
+}
+
+// numCores is the number of cores the comparisons use: 1 and, where the
+// machine has them, 2.
+func numCores() []int {
+	if runtime.NumCPU() >= 2 {
+		return []int{1, 2}
+	}
+	return []int{1}
+}
