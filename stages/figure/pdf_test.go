@@ -117,3 +117,49 @@ func BenchmarkRenderPDF(b *testing.B) {
 		}
 	}
 }
+
+// TestPDFText: characters code page 1252 lacks are spelled out, the ones
+// it has are kept and encoded as its bytes.
+func TestPDFText(t *testing.T) {
+	for _, c := range []struct{ in, spelled, cp string }{
+		{"epoch", "epoch", "epoch"},
+		{"feature error ε₂", "feature error eps_2", "feature error eps_2"},
+		{"α_l = γ^(l−2)", "alpha_l = gamma^(l-2)", "alpha_l = gamma^(l-2)"},
+		{"E0: gap — share", "E0: gap — share", "E0: gap \x97 share"},
+		{"||S*_l||² × 10⁻⁵", "||S*_l||² × 10^-5", "||S*_l||\xb2 \xd7 10^-5"},
+		{"ε₁₂ → ‖x‖", "eps_12 -> ||x||", "eps_12 -> ||x||"},
+		{"§3 ±1 é", "§3 ±1 é", "\xa73 \xb11 \xe9"},
+		{"苏", "?", "?"},
+	} {
+		if got := pdfText(c.in); got != c.spelled {
+			t.Errorf("pdfText(%q) = %q, want %q", c.in, got, c.spelled)
+		}
+		if got := toCP1252(pdfText(c.in)); got != c.cp {
+			t.Errorf("toCP1252(pdfText(%q)) = %q, want %q", c.in, got, c.cp)
+		}
+	}
+}
+
+// TestPDFSpecLeavesSpecAlone: RenderPDF spells out a copy; the Spec that
+// the SVG, the PNG and the data table are made from keeps its texts.
+func TestPDFSpecLeavesSpecAlone(t *testing.T) {
+	s := fullSpec()
+	s.Title = "ε₂ — γ"
+	s.Panels[0].Series[0].Name = "λ"
+	s.Panels[1].X.Categories[0] = "α"
+	s.Panels[0].Markers[0].Label = "layer 3 → on"
+	if _, err := RenderPDF(s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Title != "ε₂ — γ" || s.Panels[0].Series[0].Name != "λ" || s.Panels[1].X.Categories[0] != "α" ||
+		s.Panels[0].Markers[0].Label != "layer 3 → on" {
+		t.Errorf("RenderPDF changed the Spec: %q %q %q %q", s.Title, s.Panels[0].Series[0].Name,
+			s.Panels[1].X.Categories[0], s.Panels[0].Markers[0].Label)
+	}
+	p := pdfSpec(s)
+	if p.Title != "eps_2 — gamma" || p.Panels[0].Series[0].Name != "lambda" || p.Panels[1].X.Categories[0] != "alpha" ||
+		p.Panels[0].Markers[0].Label != "layer 3 -> on" {
+		t.Errorf("pdfSpec did not spell out every text: %q %q %q %q", p.Title, p.Panels[0].Series[0].Name,
+			p.Panels[1].X.Categories[0], p.Panels[0].Markers[0].Label)
+	}
+}

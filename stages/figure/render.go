@@ -104,9 +104,10 @@ func Render(s *Spec, dpi int) (svg, png []byte, err error) {
 }
 
 // RenderPDF draws s as a one-page PDF (vector graphics, Liberation Sans
-// embedded), for the LaTeX version of the paper. The bytes are
-// deterministic: see pdfDefaults for the two sources of variation in the
-// PDF writer that are switched off.
+// embedded), for the LaTeX version of the paper. The PDF writer knows only
+// the characters of code page 1252, so Greek letters and a few signs are
+// spelled out (see pdfText). The bytes are deterministic: see pdfDefaults
+// for the two sources of variation in the PDF writer that are switched off.
 func RenderPDF(s *Spec) (out []byte, err error) {
 	if err := s.Check(); err != nil {
 		return nil, err
@@ -116,9 +117,9 @@ func RenderPDF(s *Spec) (out []byte, err error) {
 			out, err = nil, fmt.Errorf("render %q as PDF: %v", s.Title, r)
 		}
 	}()
-	l := newLayout(s)
+	l := newLayout(pdfSpec(s))
 	pc := vgpdf.New(l.w, l.h)
-	if err := l.draw(draw.New(pc)); err != nil {
+	if err := l.draw(draw.New(cp1252Canvas{pc})); err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
