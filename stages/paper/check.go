@@ -1,0 +1,239 @@
+package paper
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+)
+
+// Lookup returns the value an artifact holds for a source cell (Key,
+// Kind, Table, Row and Column set): from the store, a bundle, or a test's
+// inputs. It fills Num, Str and IsText.
+type Lookup func(c Cell) (Cell, error)
+
+var newcommandRE = regexp.MustCompile(`^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}$`)
+
+// ParseNumbersTeX returns the macros of a numbers.tex file, name -> body.
+func ParseNumbersTeX(src []byte) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(src))
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "%") {
+			continue
+		}
+		m := newcommandRE.FindStringSubmatch(line)
+		if m == nil {
+			return nil, fmt.Errorf("numbers.tex line %d is not a \\newcommand: %q", n, line)
+		}
+		if _, dup := out[m[1]]; dup {
+			return nil, fmt.Errorf("numbers.tex line %d defines \\%s again", n, m[1])
+		}
+		out[m[1]] = m[2]
+	}
+	return out, sc.Err()
+}
+
+var texNumberRE = regexp.MustCompile(`^(?:\\ensuremath\{)?(-?[0-9]+(?:\.[0-9]+)?)(?:\\times10\^\{(-?[0-9]+)\})?\}?(\\%)?$`)
+
+// ParseTeXNumber reads back the number a LaTeX number text of format f
+// shows ("0.0065", "\ensuremath{2.6\times10^{-5}}", "43\%",
+// "\ensuremath{-0.20}"); percentages and percentage points (formats pct
+// and pts) are returned as fractions. "n/a" is NaN.
+func ParseTeXNumber(s, f string) (float64, error) {
+	if s == "n/a" {
+		return math.NaN(), nil
+	}
+	m := texNumberRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a number as the paper writes them", s)
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, err
+	}
+	if m[2] != "" {
+		e, _ := strconv.Atoi(m[2])
+		v, err = strconv.ParseFloat(m[1]+"e"+strconv.Itoa(e), 64)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if (m[3] != "") != strings.HasPrefix(f, "pct") {
+		return 0, fmt.Errorf("%q: a percent sign goes with the pct formats, not %s", s, f)
+	}
+	if strings.HasPrefix(f, "pct") || strings.HasPrefix(f, "pts") {
+		v /= 100
+	}
+	return v, nil
+}
+
+// sameFloat compares values bit for bit, NaN equal to NaN.
+func sameFloat(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+
+// Check verifies the outputs of a paper stage against the artifacts they
+// were computed from. numbersTeX is the published numbers.tex; numbers
+// and sources are the stage's output tables. It checks that
+//
+//   - numbers.tex defines exactly the entries of the numbers table, each
+//     with the table's LaTeX text;
+//   - every source cell holds the value lookup returns for it now;
+//   - every number is Recompute of its op over its sources, and its texts
+//     and shown value are what Format makes of it; the LaTeX text, read
+//     back, is the shown value, and the shown value is the value rounded
+//     (within half a unit of its last digit);
+//   - every text entry is its one source string, escaped.
+//
+// All problems are reported, joined, naming the entry.
+func Check(numbersTeX []byte, numbers, sources arrow.Record, lookup Lookup) error {
+	macros, err := ParseNumbersTeX(numbersTeX)
+	if err != nil {
+		return err
+	}
+	type srcList []Cell
+	srcs := map[string]srcList{}
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for r := 0; r < int(sources.NumRows()); r++ {
+		get := func(col string) (float64, string) {
+			n, s, _, err := RecordCell(sources, r, col)
+			if err != nil {
+				fail("sources row %d: %v", r, err)
+			}
+			return n, s
+		}
+		_, name := get("name")
+		idx, _ := get("index")
+		_, kind := get("kind")
+		_, key := get("key")
+		_, tab := get("table")
+		row, _ := get("row")
+		_, col := get("column")
+		num, _ := get("num")
+		_, text := get("text")
+		_, isText := get("is_text")
+		if int(idx) != len(srcs[name]) {
+			fail("sources row %d: entry %s source %d out of order", r, name, int(idx))
+		}
+		srcs[name] = append(srcs[name], Cell{Key: key, Kind: kind, Table: tab, Row: int(row), Column: col, Num: num, Str: text, IsText: isText == "true"})
+	}
+	seen := map[string]bool{}
+	for r := 0; r < int(numbers.NumRows()); r++ {
+		var e Entry
+		var nsrc float64
+		for _, f := range []struct {
+			col string
+			num *float64
+			str *string
+		}{{"name", nil, &e.Name}, {"op", nil, &e.Op}, {"format", nil, &e.Format}, {"value", &e.Value, nil},
+			{"shown", &e.Shown, nil}, {"text", nil, &e.Text}, {"md", nil, &e.MD}, {"tex", nil, &e.TeX}, {"sources", &nsrc, nil}} {
+			n, s, _, err := RecordCell(numbers, r, f.col)
+			if err != nil {
+				fail("numbers row %d: %v", r, err)
+			}
+			if f.num != nil {
+				*f.num = n
+			} else {
+				*f.str = s
+			}
+		}
+		seen[e.Name] = true
+		body, ok := macros[e.Name]
+		switch {
+		case !ok:
+			fail("%s: in the numbers table but not defined in numbers.tex", e.Name)
+		case body != e.TeX:
+			fail("%s: numbers.tex says %q, the numbers table %q", e.Name, body, e.TeX)
+		}
+		cells := srcs[e.Name]
+		if len(cells) != int(nsrc) {
+			fail("%s: %d sources listed, the numbers table says %d", e.Name, len(cells), int(nsrc))
+		}
+		vals := make([]float64, len(cells))
+		for i, c := range cells {
+			now, err := lookup(c)
+			switch {
+			case err != nil:
+				fail("%s: source %s: %v", e.Name, c, err)
+			case now.IsText != c.IsText || now.Str != c.Str || !sameFloat(now.Num, c.Num):
+				fail("%s: source %s now holds %s", e.Name, c, now)
+			}
+			vals[i] = c.Num
+		}
+		if e.Op == OpText {
+			if len(cells) != 1 || !cells[0].IsText || cells[0].Str != e.Text || e.TeX != EscapeTeX(e.Text) || e.MD != escapeMarkdown(e.Text) {
+				fail("%s: text entry %q does not show its source %v", e.Name, e.Text, cells)
+			}
+			continue
+		}
+		v, err := Recompute(e.Op, vals)
+		if err != nil {
+			fail("%s: %v", e.Name, err)
+			continue
+		}
+		if !sameFloat(v, e.Value) {
+			fail("%s: %s of the sources is %v, the numbers table says %v", e.Name, e.Op, v, e.Value)
+		}
+		md, tex, shown, err := Format(e.Format, v)
+		if err != nil || md != e.MD || tex != e.TeX || !sameFloat(shown, e.Shown) {
+			fail("%s: format %s of %v gives %q / %q / %v, the numbers table says %q / %q / %v (%v)", e.Name, e.Format, v,
+				md, tex, shown, e.MD, e.TeX, e.Shown, err)
+		}
+		back, err := ParseTeXNumber(e.TeX, e.Format)
+		if err != nil {
+			fail("%s: %v", e.Name, err)
+		} else if !sameFloat(back, e.Shown) && math.Abs(back-e.Shown) > 1e-12*math.Abs(e.Shown) {
+			fail("%s: the LaTeX text %q reads back as %v, not the shown %v", e.Name, e.TeX, back, e.Shown)
+		}
+		if err := roundedFrom(e.Format, v, e.Shown); err != nil {
+			fail("%s: %v", e.Name, err)
+		}
+	}
+	for name := range macros {
+		if !seen[name] {
+			fail("%s: defined in numbers.tex but not in the numbers table", name)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// roundedFrom checks that shown is v rounded as format f rounds: within
+// half a unit of the last digit shown.
+func roundedFrom(f string, v, shown float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		if !math.IsNaN(shown) {
+			return fmt.Errorf("%v is shown as %v, not n/a", v, shown)
+		}
+		return nil
+	}
+	var unit float64
+	switch {
+	case f == "exact" || f == "int":
+		unit = 0
+	case f == "g2" || f == "g3":
+		p := float64(f[1] - '0')
+		if shown == 0 {
+			unit = 0
+		} else {
+			unit = math.Pow(10, math.Floor(math.Log10(math.Abs(shown)))-p+1)
+		}
+	default: // f1..f4 (units), pct0/pct1 and pts1/pts2 (hundredths)
+		dec := float64(f[len(f)-1] - '0')
+		unit = math.Pow(10, -dec)
+		if strings.HasPrefix(f, "pct") || strings.HasPrefix(f, "pts") {
+			unit /= 100
+		}
+	}
+	if d := math.Abs(shown - v); d > unit/2*(1+1e-9)+1e-15*math.Abs(v) {
+		return fmt.Errorf("format %s shows %v for %v: off by %g, more than half a unit (%g)", f, shown, v, d, unit/2)
+	}
+	return nil
+}
