@@ -336,11 +336,16 @@ func median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
+// errNotMeasured marks measurements that could not be taken for a reason
+// that is not a failure of our code (no computed store to time a no-op
+// run on); they are n/a in the report and do not fail the command.
+var errNotMeasured = errors.New("not measured")
+
 // ourFailures lists the probes of our own code that failed.
 func (h *harness) ourFailures() []string {
 	var bad []string
 	for id, s := range h.results {
-		if s.err != nil && !s.peer {
+		if s.err != nil && !s.peer && !errors.Is(s.err, errNotMeasured) {
 			bad = append(bad, id)
 		}
 	}
@@ -372,7 +377,7 @@ func (h *harness) prepareProject(ctx context.Context) {
 		return
 	}
 	if _, err := os.Stat(filepath.Join(h.cfg.store, "FORMAT")); err != nil {
-		h.projErr = fmt.Errorf("no store at %s (run `make figures` first)", h.cfg.store)
+		h.projErr = fmt.Errorf("%w: no store at %s (run `make figures` first)", errNotMeasured, h.cfg.store)
 		return
 	}
 	proj := filepath.Join(h.work, "project")
@@ -413,7 +418,7 @@ func (h *harness) prepareProject(ctx context.Context) {
 		return
 	}
 	if stale+missing > 0 {
-		h.projErr = fmt.Errorf("%d of %d stage points are stale or missing for this bfc (run `make figures` with the current code first)", stale+missing, fresh+stale+missing)
+		h.projErr = fmt.Errorf("%w: %d of %d stage points are stale or missing for this bfc (run `make figures` with the current code first)", errNotMeasured, stale+missing, fresh+stale+missing)
 		return
 	}
 	// One untimed run: a run rewrites every ref, the first one may also

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -370,5 +371,25 @@ func TestExecKillsTheProcessGroup(t *testing.T) {
 	res = h.exec(context.Background(), command{args: []string{"sh", "-c", "echo $OMP_NUM_THREADS $GOMAXPROCS"}, env: threads(2)})
 	if res.err != nil || strings.TrimSpace(res.out) != "2 2" {
 		t.Fatalf("thread variables not passed: %q, %v", res.out, res.err)
+	}
+}
+
+func TestOurFailures(t *testing.T) {
+	errs := map[string]error{
+		learnerID(learnerSizes[0], 1, "torch"): errors.New("No module named 'torch'"), // a peer
+		idNoop:                                 fmt.Errorf("%w: no store", errNotMeasured),
+		idStore:                                errors.New("benchmark failed"),
+	}
+	h := fakeHarness(t, nil, errs)
+	if got := h.ourFailures(); len(got) != 1 || got[0] != idStore {
+		t.Fatalf("ourFailures = %v, want only %s (peers and unmeasurable no-op runs do not fail bfcbench)", got, idStore)
+	}
+}
+
+func TestMdTableAlignment(t *testing.T) {
+	var b strings.Builder
+	mdTable(&b, []string{"name", "value", "verdict"}, [][]string{{"a", "1.0 s", "yes"}, {"b", "n/a [1]", ""}})
+	if want := "| name | value | verdict |\n|---|--:|---|\n"; !strings.HasPrefix(b.String(), want) {
+		t.Fatalf("table starts %q, want %q", b.String(), want)
 	}
 }

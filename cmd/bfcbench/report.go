@@ -119,13 +119,21 @@ func gflops(x float64) string  { return fmt.Sprintf("%.1f", x) }
 func pct(x float64) string     { return fmt.Sprintf("%.0f%%", 100*x) }
 func nsToS(ns float64) float64 { return ns / 1e9 }
 
+// mdTable writes a Markdown table; columns whose cells all start with a
+// digit or "n/a" (or are empty) are right-aligned.
 func mdTable(b *strings.Builder, header []string, rows [][]string) {
 	b.WriteString("| " + strings.Join(header, " | ") + " |\n|")
 	for i := range header {
-		if i == 0 {
-			b.WriteString("---|")
-		} else {
+		numeric := i > 0
+		for _, r := range rows {
+			if c := r[i]; c != "" && !strings.HasPrefix(c, "n/a") && (c[0] < '0' || c[0] > '9') {
+				numeric = false
+			}
+		}
+		if numeric {
 			b.WriteString("--:|")
+		} else {
+			b.WriteString("---|")
 		}
 	}
 	b.WriteString("\n")
@@ -348,7 +356,7 @@ func (h *harness) storeReport(b *strings.Builder, n *notes, targets *[]target) {
 	if h.cfg.section("pipeline") {
 		objs := ""
 		if h.project != "" {
-			objs = fmt.Sprintf("%d objects, %.0f MB", h.storeObjects(), h.storeMB)
+			objs = fmt.Sprintf(" (%d objects, %.0f MB)", h.storeObjects(), h.storeMB)
 		}
 		verify := h.cell(n, idVerify, "s", seconds)
 		if v, ok := h.value(idVerify, "s"); ok && h.storeMB > 0 {
@@ -356,7 +364,7 @@ func (h *harness) storeReport(b *strings.Builder, n *notes, targets *[]target) {
 			*targets = append(*targets, target{"`bfc verify` on the real store: at least 1 GB/s", gbps(h.storeMB / v), yesNo(h.storeMB/v >= 1000)})
 		}
 		rows = append(rows,
-			[]string{fmt.Sprintf("`bfc verify`, copy of the project's store (%s)", objs), verify, ">= 1 GB/s"},
+			[]string{"`bfc verify`, copy of the project's store" + objs, verify, ">= 1 GB/s"},
 			[]string{"`bfc run`, nothing to do, real pipeline.toml", h.cell(n, idNoop, "s", seconds), "< 0.3 s"},
 			[]string{"`bfc status`, same", h.cell(n, idStatus, "s", seconds), ""},
 			[]string{"no-op run in process (`BenchmarkNoopRunProject`)", h.cell(n, idProject, "project ns/op", func(x float64) string { return seconds(nsToS(x)) }), ""},
@@ -377,11 +385,11 @@ func (h *harness) memoryReport(b *strings.Builder, n *notes, targets *[]target) 
 	if h.project != "" {
 		dir = filepath.Join(h.project, ".bfc")
 	}
-	if h.projErr != nil && h.project == "" {
-		fmt.Fprintf(b, "%s\n\n", n.ref(h.projErr))
-		return
+	err := h.projErr
+	var kinds []kindMemory
+	if err == nil || h.project != "" {
+		kinds, err = stageMemory(dir)
 	}
-	kinds, err := stageMemory(dir)
 	if err != nil {
 		fmt.Fprintf(b, "%s\n\n", n.ref(err))
 		*targets = append(*targets, target{"no default stage above 4 GiB", n.ref(err), "not measured"})
