@@ -2,9 +2,7 @@ package paper
 
 import (
 	"bytes"
-	"encoding/csv"
 	"fmt"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -140,34 +138,13 @@ func inputLookup(ins []kit.Input) Lookup {
 	}
 }
 
-// fileCell reads a cell of a CSV file record the way the kind does.
+// fileCell reads a cell of a record file.
 func fileCell(c Cell) (Cell, error) {
 	raw, err := os.ReadFile(c.Key)
 	if err != nil {
 		return c, err
 	}
-	r := csv.NewReader(bytes.NewReader(raw))
-	r.Comment = '#'
-	recs, err := r.ReadAll()
-	if err != nil {
-		return c, err
-	}
-	col := -1
-	for i, h := range recs[0] {
-		if strings.TrimSpace(h) == c.Column {
-			col = i
-		}
-	}
-	if col < 0 || c.Row+1 >= len(recs) {
-		return c, fmt.Errorf("%s has no row %d column %s", c.Key, c.Row, c.Column)
-	}
-	v := strings.TrimSpace(recs[c.Row+1][col])
-	if x, err := strconv.ParseFloat(v, 64); err == nil {
-		c.Num, c.Str, c.IsText = x, "", false
-	} else {
-		c.Num, c.Str, c.IsText = math.NaN(), v, true
-	}
-	return c, nil
+	return FileCell(raw, c)
 }
 
 // TestPaperNumbersMatchArtifacts: every macro of the published numbers.tex

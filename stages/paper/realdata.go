@@ -190,38 +190,74 @@ func (bd *builder) fileTable(path, prefix string, cols map[string]string) error 
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	r := csv.NewReader(bytes.NewReader(raw))
-	r.Comment = '#'
-	recs, err := r.ReadAll()
+	head, rows, err := parseRecordFile(raw)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if len(recs) == 0 {
-		return fmt.Errorf("%s: no header row", path)
-	}
-	head := recs[0]
-	for i, rec := range recs[1:] {
+	bd.b.List(prefix) // the list exists even when the file has no rows
+	for i, rec := range rows {
 		pre := prefix + letters(i)
 		for c, v := range rec {
-			suffix, ok := cols[strings.TrimSpace(head[c])]
+			suffix, ok := cols[head[c]]
 			if !ok {
 				continue
 			}
-			cell := Cell{Key: path, Kind: "file", Table: path, Row: i, Column: strings.TrimSpace(head[c]), Num: math.NaN()}
-			v = strings.TrimSpace(v)
-			if x, err := strconv.ParseFloat(v, 64); err == nil {
-				cell.Num = x
-				f := "g3"
-				if x == math.Trunc(x) && math.Abs(x) < 1e15 {
-					f = "int"
-				}
-				bd.b.Num(pre+suffix, OpValue, f, cell)
-			} else {
-				cell.Str, cell.IsText = v, true
+			cell := Cell{Key: path, Kind: "file", Table: path, Row: i, Column: head[c]}
+			cell.Num, cell.Str, cell.IsText = fileValue(v)
+			switch {
+			case cell.IsText:
 				bd.b.Text(pre+suffix, cell)
+			case cell.Num == math.Trunc(cell.Num) && math.Abs(cell.Num) < 1e15:
+				bd.b.Num(pre+suffix, OpValue, "int", cell)
+			default:
+				bd.b.Num(pre+suffix, OpValue, "g3", cell)
 			}
 		}
 		bd.b.List(prefix, pre)
 	}
 	return bd.b.Err()
+}
+
+// parseRecordFile reads a CSV record file: lines starting with # are
+// comments, the first row names the columns, every row has one cell per
+// column; names and cells are trimmed.
+func parseRecordFile(raw []byte) (head []string, rows [][]string, err error) {
+	r := csv.NewReader(bytes.NewReader(raw))
+	r.Comment = '#'
+	recs, err := r.ReadAll()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(recs) == 0 {
+		return nil, nil, fmt.Errorf("no header row")
+	}
+	for _, rec := range recs {
+		for i := range rec {
+			rec[i] = strings.TrimSpace(rec[i])
+		}
+	}
+	return recs[0], recs[1:], nil
+}
+
+// fileValue is a record file's cell as a Cell holds it.
+func fileValue(v string) (num float64, str string, isText bool) {
+	if x, err := strconv.ParseFloat(v, 64); err == nil {
+		return x, "", false
+	}
+	return math.NaN(), v, true
+}
+
+// FileCell returns the value that a record file (its bytes raw) holds for
+// a source cell of kind "file" (Row and Column set).
+func FileCell(raw []byte, c Cell) (Cell, error) {
+	head, rows, err := parseRecordFile(raw)
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", c.Key, err)
+	}
+	col := slices.Index(head, c.Column)
+	if col < 0 || c.Row < 0 || c.Row >= len(rows) {
+		return c, fmt.Errorf("%s has no row %d column %q", c.Key, c.Row, c.Column)
+	}
+	c.Num, c.Str, c.IsText = fileValue(rows[c.Row][col])
+	return c, nil
 }
