@@ -315,8 +315,8 @@ func inline(s string) string {
 
 // texRunes maps the characters of the text and of artifact strings that
 // have no direct LaTeX input to their LaTeX forms. Long identifiers
-// (statistic names, file names in typewriter type) may break after a
-// slash, an underscore or a hyphen.
+// (statistic names, experiment lists, file names in typewriter type) may
+// break after a slash, a plus, an underscore or a hyphen.
 var texRunes = map[rune]string{
 	'\\': `\textbackslash{}`, '{': `\{`, '}': `\}`, '$': `\$`, '&': `\&`, '%': `\%`, '#': `\#`, '_': `\_\allowbreak{}`, '-': `-\allowbreak{}`,
 	'`': "\\textasciigrave{}", '~': `\textasciitilde{}`, '^': `\textasciicircum{}`, '<': `\textless{}`, '>': `\textgreater{}`, '|': `\textbar{}`,
@@ -326,7 +326,7 @@ var texRunes = map[rune]string{
 	'−': `\ensuremath{-}`, '×': `\ensuremath{\times}`, '≤': `\ensuremath{\le}`, '≥': `\ensuremath{\ge}`,
 	'≈': `\ensuremath{\approx}`, '→': `\ensuremath{\to}`, '‖': `\ensuremath{\|}`, '·': `\ensuremath{\cdot}`,
 	'±': `\ensuremath{\pm}`, '∝': `\ensuremath{\propto}`, '√': `\ensuremath{\surd}`, '∞': `\ensuremath{\infty}`,
-	'/': `/\allowbreak{}`, '—': `---`, '–': `--`, '’': `'`, '‘': "`", '“': "``", '”': "''", '…': `\ldots{}`, '§': `\S{}`, '\u00a0': `~`,
+	'/': `/\allowbreak{}`, '+': `+\allowbreak{}`, '—': `---`, '–': `--`, '’': `'`, '‘': "`", '“': "``", '”': "''", '…': `\ldots{}`, '§': `\S{}`, '\u00a0': `~`,
 }
 
 // scriptRunes are superscript and subscript characters, turned into

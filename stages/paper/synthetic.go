@@ -362,6 +362,10 @@ func (bd *builder) eThree() {
 			b.Num("EThreeSeeds", OpCount, "int", rd.summaryCells(runs, "test_rel_err")...)
 		}
 	}
+	// How far the smallest correction ends above joint training, per seed.
+	if one, joint := pair(bd.staged("E3", 1), bd.staged("E3", L-2)); len(one) > 0 && L-2 > 1 {
+		b.Num("EThreeBfcOneOverJoint", OpMedianRatio, "g2", interleave(rd.summaryCells(one, "test_rel_err"), rd.summaryCells(joint, "test_rel_err"))...)
+	}
 }
 
 // eFour: the information-gap sweep (E4), per gap.

@@ -24,6 +24,8 @@ const (
 //	v NAME         a number or a text, whichever NAME is (rows of a file table)
 //	c NAME         an artifact text as code (`text`, or \texttt{\NAME{}})
 //	isnan NAME     whether a number is NaN (shown as n/a)
+//	off NAME       whether a number is zero (for parameters where zero
+//	               switches something off, as the kinds document)
 //	has NAME...    whether every named entry exists
 //	is NAME WORD   whether text entry NAME is WORD (choose words from verdicts)
 //	lt A B, gt A B whether entry A's value is below (above) entry B's
@@ -124,6 +126,10 @@ func execute(src string, b *Book, figs []string, m mode) (string, error) {
 		"haslist": func(name string) bool { _, ok := b.lists[name]; return ok },
 		"first":   func(name string) (string, error) { return endOf(b, name, false) },
 		"last":    func(name string) (string, error) { return endOf(b, name, true) },
+		"off": func(name string) (bool, error) {
+			x, err := value(name)
+			return x == 0, err
+		},
 		"isnan": func(name string) (bool, error) {
 			x, err := value(name)
 			return math.IsNaN(x), err
@@ -165,7 +171,7 @@ func execute(src string, b *Book, figs []string, m mode) (string, error) {
 			if m == latexMode {
 				return figOpen + name + figClose, nil
 			}
-			return "figure " + name, nil
+			return "Figure " + name, nil
 		},
 		"tex": func() bool { return m == latexMode },
 	}

@@ -35,7 +35,7 @@ func TestExecute(t *testing.T) {
 	b := testBook(t)
 	figs := []string{"E1-feature-error"}
 	src := `ratio {{n "Ratio"}}, {{n "Small"}}; {{if is "Verdict" "reproduced"}}yes{{else}}no: {{t "Verdict"}}{{end}};` +
-		` {{if lt "Ratio" "Half"}}below{{end}}{{if gt "Ratio" "Half"}}above{{end}}{{if same "Half" "Half"}}, same{{end}};` +
+		` {{if lt "Ratio" "Half"}}below{{end}}{{if gt "Ratio" "Half"}}above{{end}}{{if same "Half" "Half"}}, same{{end}}{{if off "Half"}}, off{{end}};` +
 		` {{range $i, $r := list "Row"}}{{if $i}}, {{end}}{{n (print $r "X")}}{{end}} ({{first "Row"}}..{{last "Row"}});` +
 		` {{c "Stat"}}; {{if has "Ratio" "Nope"}}has{{else}}has not{{end}}; {{if haslist "Row"}}list{{end}};` +
 		` {{figref "E1-feature-error"}}` + "\n\n" + `{{figure "E1-feature-error" "The   caption."}}`
@@ -44,7 +44,7 @@ func TestExecute(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantMD := "ratio 0.0065, 2.6×10⁻⁵; no: not reproduced; below, same; 1, 2 (RowA..RowB); `eps2_joint/lower-only[L=3]`; " +
-		"has not; list; figure E1-feature-error\n\n![E1-feature-error](../figures/E1-feature-error.png)\n\n*Figure E1-feature-error.* The caption."
+		"has not; list; Figure E1-feature-error\n\n![E1-feature-error](../figures/E1-feature-error.png)\n\n*Figure E1-feature-error.* The caption."
 	if md != wantMD {
 		t.Errorf("Markdown:\n got %q\nwant %q", md, wantMD)
 	}
