@@ -252,6 +252,7 @@ func TestReportRatiosAndVerdicts(t *testing.T) {
 		learnerID(e1, 1, "torch"):       {{"samples_per_s": 4e5}, {"samples_per_s": 9e5}, {"samples_per_s": 3e5}},
 		learnerID(e1, 2, "gonum"):       {step(0.7e6, e1)},
 		learnerID(e1, 2, "openblas"):    {step(1e6, e1)},
+		learnerID(e1, 2, executorBLAS):  {step(0.5e6, e1)},
 		learnerID(large, 2, "openblas"): {step(1e6, large)},
 		learnerID(large, 2, "torch"):    {{"samples_per_s": 5e4}},
 		peakID(2):                       {{"gflops": 150}, {"gflops": 180}, {"gflops": 170}},
@@ -266,7 +267,9 @@ func TestReportRatiosAndVerdicts(t *testing.T) {
 		// A failed peer is n/a with a numbered note, and no ratio.
 		"| E1 (d=16, k=3, L=3, m=64, batch 256) | 2 | 700 k/s | 1.00 M/s | n/a [1] |  |  |",
 		"1. No module named 'torch'",
-		"| E1 training, pure Go, 1 core(s): at least 2x torch's samples/s | 2.50x | yes |",
+		// Per-round ratios: 1/0.4, 0.2/0.9, 1.1/0.3.
+		"| E1 training, pure Go, 1 core(s): at least 2x torch's samples/s | 2.50x (rounds 0.22x-3.67x) | yes |",
+		"| E1 (d=16, k=3, L=3, m=64, batch 256) | 2, 2 OpenBLAS threads (as the executors run stages) |  | 500 k/s | n/a [1] |  |  |",
 		// 10 s against 8 s: 1.25x, over the 1.2x target.
 		"| 10000 | n/a | 10.00 s (1.00 s) | 8.00 s (2.00 s) |  | 1.25x |",
 		"| kernel ridge n=10000, OpenBLAS: within 1.2x of sklearn's time | 1.25x | **no** |",

@@ -17,6 +17,29 @@ var learnerSizes = []learnerSize{
 	{Name: "large", D: 16, K: 3, L: 3, M: 1024, Batch: 1024},
 }
 
+// learnerRunner is one way of running our learner benchmark.
+type learnerRunner struct {
+	id, backend string
+	blasThreads int // OPENBLAS_NUM_THREADS
+}
+
+// executorBLAS is the id of the OpenBLAS build run with as many OpenBLAS
+// threads as cores, which is what the local and Slurm executors set for a
+// stage (OPENBLAS_NUM_THREADS = its CPU grant).
+const executorBLAS = "openblas-executor"
+
+// learnerRunners are the ways ours runs on c cores: each build with one
+// OpenBLAS thread (stages/linalg's default: the learner parallelises over
+// samples itself), and on several cores also the OpenBLAS build with one
+// OpenBLAS thread per core, as the executors run stages.
+func learnerRunners(c int) []learnerRunner {
+	rs := []learnerRunner{{"gonum", "gonum", 1}, {"openblas", "openblas", 1}}
+	if c > 1 {
+		rs = append(rs, learnerRunner{executorBLAS, "openblas", c})
+	}
+	return rs
+}
+
 // stepBenchName is BenchmarkStep's name for one size, backend and
 // thread count.
 func stepBenchName(s learnerSize, backend string, threads int) string {
@@ -65,16 +88,14 @@ func (h *harness) probes() []probe {
 	if h.cfg.section("learner") {
 		for _, s := range learnerSizes {
 			for _, c := range numCores() {
-				for _, b := range backends {
-					bin := h.bins["learner/"+b]
+				for _, who := range learnerRunners(c) {
+					bin := h.bins["learner/"+who.backend]
 					if bin == "" {
 						continue
 					}
-					name := stepBenchName(s, b, c)
-					// One OpenBLAS thread: the learner parallelises over
-					// samples itself (stages/linalg's default).
-					env := map[string]string{"GOMAXPROCS": strconv.Itoa(c), "OPENBLAS_NUM_THREADS": "1"}
-					ps = append(ps, probe{id: learnerID(s, c, b), label: fmt.Sprintf("learner %s, %d core(s), ours %s", s.Name, c, b),
+					name := stepBenchName(s, who.backend, c)
+					env := map[string]string{"GOMAXPROCS": strconv.Itoa(c), "OPENBLAS_NUM_THREADS": strconv.Itoa(who.blasThreads)}
+					ps = append(ps, probe{id: learnerID(s, c, who.id), label: fmt.Sprintf("learner %s, %d core(s), ours %s", s.Name, c, who.id),
 						run: func(ctx context.Context) (metrics, error) {
 							m, err := h.goBenchProbe(ctx, bin, benchPattern(name), h.goBenchtime(), env, map[string]string{"step": name})
 							if err == nil {
