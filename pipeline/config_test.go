@@ -137,3 +137,17 @@ gather = ["model"]
 		t.Fatalf("fig gathered %d points, want 8", len(f.Inputs))
 	}
 }
+
+func TestProfileKindParamsSkipGridAxes(t *testing.T) {
+	src := "[stage.a]\nkind = \"src\"\ngrid = { n = [3, 4] }\n[stage.b]\nkind = \"src\"\n[profile.p.kind.src]\nn = 2\n"
+	g, err := buildFile(t, src, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := g.Stage("a")
+	b, _ := g.Stage("b")
+	if len(a.Points) != 2 || a.Points[0].Params.Int("n") != 3 || b.Points[0].Params.Int("n") != 2 {
+		t.Fatalf("a has %d points (n=%d), b has n=%d; want the grid to win for a and the profile for b",
+			len(a.Points), a.Points[0].Params.Int("n"), b.Points[0].Params.Int("n"))
+	}
+}

@@ -280,7 +280,8 @@ func reverse(s []string) []string {
 
 // applyProfile returns the stage declarations with the profile's
 // overrides merged in (base params < profile kind params < profile
-// stage params), and checks that the profile names existing things.
+// stage params; kind params skip a stage's grid axes), and checks that the
+// profile names existing things.
 func (c *Config) applyProfile(name string, kinds Registry) ([]*StageDecl, error) {
 	var decls []*StageDecl
 	for _, d := range c.Stages {
@@ -316,33 +317,16 @@ func (c *Config) applyProfile(name string, kinds Registry) ([]*StageDecl, error)
 		}
 		c.Store, c.Figures, c.Paper = cs.Store, cs.Figures, cs.Paper
 	}
-	for _, kind := range keys(p.Kinds) {
-		if _, ok := kinds[kind]; !ok {
-			return nil, c.errAt(base+".kind."+kind, "unknown stage kind %q%s", kind, suggest(kind, keys(kinds)))
-		}
-		used := false
-		for _, d := range decls {
-			if d.Kind != kind {
-				continue
-			}
-			used = true
-			for k, v := range p.Kinds[kind] {
-				d.Params[k] = v
-				d.src[k] = base + ".kind." + kind + "." + k
-			}
-		}
-		_ = used
-	}
+	// Stage overrides first fix the grid, so that kind-wide params skip
+	// the parameters a stage sweeps over (`kind.target = { d = 6 }` must
+	// not collide with a stage whose grid is over d); then kind-wide
+	// params; then the stage's own params, which win.
 	for _, id := range keys(p.Stages) {
 		i := slices.IndexFunc(decls, func(d *StageDecl) bool { return d.ID == id })
 		if i < 0 {
 			return nil, c.errAt(base+".stage."+id, "no stage %q to override%s", id, suggest(id, declIDs(decls)))
 		}
 		d, o := decls[i], p.Stages[id]
-		for k, v := range o.Params {
-			d.Params[k] = v
-			d.src[k] = base + ".stage." + id + ".params." + k
-		}
 		for _, a := range o.Grid {
 			j := slices.IndexFunc(d.Grid, func(b Axis) bool { return b.Name == a.Name })
 			if j >= 0 {
@@ -355,6 +339,31 @@ func (c *Config) applyProfile(name string, kinds Registry) ([]*StageDecl, error)
 		if o.Seed != nil {
 			d.Seed = o.Seed
 			d.src["seed"] = base + ".stage." + id + ".seed"
+		}
+	}
+	for _, kind := range keys(p.Kinds) {
+		if _, ok := kinds[kind]; !ok {
+			return nil, c.errAt(base+".kind."+kind, "unknown stage kind %q%s", kind, suggest(kind, keys(kinds)))
+		}
+		for _, d := range decls {
+			if d.Kind != kind {
+				continue
+			}
+			for k, v := range p.Kinds[kind] {
+				if slices.ContainsFunc(d.Grid, func(a Axis) bool { return a.Name == k }) {
+					continue
+				}
+				d.Params[k] = v
+				d.src[k] = base + ".kind." + kind + "." + k
+			}
+		}
+	}
+	for _, id := range keys(p.Stages) {
+		i := slices.IndexFunc(decls, func(d *StageDecl) bool { return d.ID == id })
+		d, o := decls[i], p.Stages[id]
+		for k, v := range o.Params {
+			d.Params[k] = v
+			d.src[k] = base + ".stage." + id + ".params." + k
 		}
 	}
 	return decls, nil

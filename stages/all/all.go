@@ -9,6 +9,8 @@ import (
 	"github.com/bfc-repro/bfc/stages/figure"
 	"github.com/bfc-repro/bfc/stages/fmnist"
 	"github.com/bfc-repro/bfc/stages/kit"
+	"github.com/bfc-repro/bfc/stages/paper"
+	"github.com/bfc-repro/bfc/stages/scaling"
 	"github.com/bfc-repro/bfc/stages/sweep"
 	"github.com/bfc-repro/bfc/stages/target"
 	"github.com/bfc-repro/bfc/stages/train"
@@ -20,11 +22,13 @@ func Kinds() []kit.Kind {
 		target.Kind{},
 		train.Kind{},
 		sweep.Kind{},
+		scaling.Kind{},
 		fmnist.Kind{},
 		fmnist.PublishedKind{},
 		classify.Kind{},
 		collect.Kind{},
 		claims.Kind{},
 		figure.Kind{},
+		paper.Kind{},
 	}
 }
