@@ -19,14 +19,14 @@ BFCFLAGS ?=
 RUN      := $(BFC) $(if $(PROFILE),--profile $(PROFILE)) -j $(JOBS) $(BFCFLAGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help build figures data smoke status test test-short vet fmt clean archive fuzz
+.PHONY: help build figures data smoke status test test-short vet fmt clean archive fuzz paper latex check-figures approve-figures bench bench-deps
 FUZZTIME ?= 10s
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./pipeline:FuzzLoad ./pipeline:FuzzJob ./artifacts:FuzzParseManifest \
 	./artifacts:FuzzDecodeTable ./artifacts:FuzzReadBundle ./artifacts:FuzzReadBundleTar
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## build the command-line program into bin/bfc (openblas build where available)
 	$(GO) build $(GOFLAGS_TAGS) -o $(BFC) ./cmd/bfc
@@ -73,3 +73,53 @@ fmt: ## format the Go code
 
 clean: ## remove the program (the store .bfc/ is kept; `bin/bfc gc` prunes it)
 	rm -rf bin
+
+# ---------------------------------------------------------------- the report
+# `make paper` runs the pipeline up to the report (stage paper: paper/README.md,
+# paper/paper.tex, paper/numbers.tex), records the run times, and builds
+# paper/paper.pdf with LaTeX in paper/build (PROFILE=smoke: .bfc/smoke/paper).
+LATEX_PKGS := texlive-latex-base
+PAPER_DIR  := $(if $(filter smoke,$(PROFILE)),.bfc/smoke/paper,paper)
+
+paper: build $(if $(PROFILE),,data) latex ## run the pipeline and write the report, then build its PDF (paper/paper.pdf)
+	$(RUN) run
+ifeq ($(PROFILE),)
+	$(GO) run ./paper/timings -o paper/timings.csv
+	$(RUN) run paper
+endif
+	@mkdir -p $(PAPER_DIR)/build
+	@cd $(PAPER_DIR) && for pass in 1 2 3 4; do \
+		pdflatex -interaction=nonstopmode -halt-on-error -output-directory build paper.tex >build/pdflatex.out 2>&1 \
+			|| { tail -40 build/pdflatex.out >&2; exit 1; }; \
+		grep -q 'Rerun to get\|Rerun LaTeX' build/paper.log || break; \
+	done
+	cp $(PAPER_DIR)/build/paper.pdf $(PAPER_DIR)/paper.pdf
+	@echo "wrote $(PAPER_DIR)/paper.pdf"
+
+latex: ## install LaTeX for make paper (Debian's texlive-latex-base, about 20 s), if missing
+	@if command -v pdflatex >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing $(LATEX_PKGS) (LaTeX, for make paper)"; \
+		apt-get install -y --no-install-recommends $(LATEX_PKGS) >/dev/null 2>&1 || \
+		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends $(LATEX_PKGS) >/dev/null; }; \
+	else echo "make paper needs LaTeX: sudo apt-get install --no-install-recommends $(LATEX_PKGS)" >&2; exit 1; fi
+
+check-figures: ## compare the figure data of a smoke run with the approved baseline (cmd/bfc/testdata/figure-baselines)
+	$(GO) test -count=1 -run '^TestFigureRegression$$' ./cmd/bfc
+
+approve-figures: ## approve the figure data of a smoke run as the new baseline (then commit it)
+	BFC_APPROVE_FIGURES=1 $(GO) test -count=1 -run '^TestFigureRegression$$' ./cmd/bfc
+	@git status --short cmd/bfc/testdata/figure-baselines
+
+# ----------------------------------------------------------------- speed
+BENCHFLAGS ?=
+bench: bench-deps ## speed next to PyTorch and scikit-learn, both builds, in one run (~7 min; BENCHFLAGS=-quick: ~20 s)
+	$(GO) run ./cmd/bfcbench $(BENCHFLAGS)
+
+bench-deps: ## install the peers and OpenBLAS for make bench (python3-torch, python3-sklearn, libopenblas-dev), if missing
+	@if /usr/bin/python3 -c 'import torch, sklearn' 2>/dev/null && ldconfig -p | grep -q 'libopenblas\.so '; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing python3-torch python3-sklearn libopenblas-dev (peers of make bench)"; \
+		apt-get install -y python3-torch python3-sklearn libopenblas-dev >/dev/null 2>&1 || \
+		{ apt-get update >/dev/null && apt-get install -y python3-torch python3-sklearn libopenblas-dev >/dev/null; }; \
+	else echo "make bench needs: sudo apt-get install python3-torch python3-sklearn libopenblas-dev" >&2; exit 1; fi

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -258,4 +259,31 @@ func FuzzDecodeTable(f *testing.F) {
 			r.Release()
 		}
 	})
+}
+
+func TestCheckedCacheNeverHidesAChange(t *testing.T) {
+	defer func(d time.Duration) { checkedMinAge = d }(checkedMinAge)
+	checkedMinAge = 0
+	dir := t.TempDir()
+	s, _ := Open(dir, true)
+	h, _ := s.PutObject([]byte("some output bytes"))
+	if err := s.CheckObjectFast(h); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveChecked(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "checked")); !strings.HasPrefix(string(b), h+" ") {
+		t.Fatalf("checked cache does not record the object: %q", b)
+	}
+	time.Sleep(50 * time.Millisecond) // past the file-time granularity
+	p := s.ObjectPath(h)
+	os.Chmod(p, 0o644)
+	b, _ := os.ReadFile(p)
+	b[0] ^= 1
+	os.WriteFile(p, b, 0o444) // same size: only the times reveal the change
+	s2, _ := Open(dir, false)
+	if err := s2.CheckObjectFast(h); err == nil {
+		t.Fatal("a changed object passed the cached check")
+	}
 }

@@ -206,10 +206,12 @@ func (s *Store) RemoveManifest(key string) error {
 	return nil
 }
 
-// CheckOutputs rehashes every output object of m.
+// CheckOutputs checks every output object of m: it rehashes each, unless
+// the object's file is unchanged since it last rehashed correctly (see
+// CheckObjectFast).
 func (s *Store) CheckOutputs(m *Manifest) error {
 	for _, o := range m.Outputs {
-		if err := s.CheckObject(o.File); err != nil {
+		if err := s.CheckObjectFast(o.File); err != nil {
 			return fmt.Errorf("output %q of %s: %w", o.Name, m.Stage, err)
 		}
 	}

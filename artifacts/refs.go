@@ -57,6 +57,15 @@ func (s *Store) SetRef(profile, point, key string) error {
 	return s.writeAtomic(filepath.Join(s.Dir, "refs", profileDir(profile), refFile(point)), append(b, '\n'), 0o644)
 }
 
+// SetRefIfChanged records the ref unless it already names key (a no-op
+// run then writes nothing).
+func (s *Store) SetRefIfChanged(profile, point, key string) error {
+	if r, err := s.GetRef(profile, point); err == nil && r.Key == key {
+		return nil
+	}
+	return s.SetRef(profile, point, key)
+}
+
 // GetRef returns the key point last resolved to under profile.
 func (s *Store) GetRef(profile, point string) (Ref, error) {
 	p := filepath.Join(s.Dir, "refs", profileDir(profile), refFile(point))

@@ -22,6 +22,7 @@
 //	pins/NAME.json              keys kept alive by an archive (written by `bfc archive`)
 //	logs/KEY.log                stage logs
 //	jobs/KEY.json               job descriptions handed to executors
+//	checked                     identities of objects that last rehashed correctly
 //	tmp/                        files being written
 //
 // Every write goes to tmp/, is synced, and is renamed into place; reads
@@ -78,6 +79,8 @@ func short(h string) string {
 // Store is an opened store directory.
 type Store struct {
 	Dir string
+
+	checked checkedCache
 }
 
 var subdirs = []string{"objects", "keys", "refs", "locks", "pins", "logs", "jobs", "tmp", "quarantine"}

@@ -149,6 +149,9 @@ func (e *Engine) Archive(ctx context.Context, w io.Writer, opt ArchiveOptions) (
 				warn(fmt.Sprintf("%s is not published by any point of the pipeline; left out", abs))
 				return
 			}
+			if strings.HasPrefix(rel, "build/") {
+				return // LaTeX's scratch files of `make paper`
+			}
 			if err := artifacts.ValidBundlePath(path); err != nil {
 				warn(fmt.Sprintf("%s: %v; left out", abs, err))
 				return

@@ -93,6 +93,7 @@ func (r *Runner) Run(ctx context.Context, targets []*Point) (*Summary, error) {
 		return nil, err
 	}
 	defer slock.Unlock()
+	defer e.Store.SaveChecked()
 
 	pts := g.Closure(targets)
 	states := map[*Point]*pstate{}
@@ -126,7 +127,7 @@ func (r *Runner) Run(ctx context.Context, targets []*Point) (*Summary, error) {
 				sum.Skipped++
 			}
 			if st.res.Manifest != nil {
-				if err := e.Store.SetRef(g.Profile, p.ID, st.res.Key); err != nil {
+				if err := e.Store.SetRefIfChanged(g.Profile, p.ID, st.res.Key); err != nil {
 					disp.Printf("warning: record ref of %s: %v", p.ID, err)
 				}
 				if r.Publish {

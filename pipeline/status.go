@@ -27,6 +27,7 @@ type PointStatus struct {
 // Status computes the state of pts (and, internally, of what they need)
 // without running anything.
 func (e *Engine) Status(pts []*Point) []*PointStatus {
+	defer e.Store.SaveChecked()
 	memo := map[*Point]*PointStatus{}
 	var out []*PointStatus
 	for _, p := range e.Graph.Closure(pts) {
