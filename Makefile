@@ -8,8 +8,8 @@ GO       ?= go
 BFC      := bin/bfc
 # The default build is pure Go, what every fresh machine has, so that the
 # committed figures are exactly what `make figures` recomputes anywhere.
-# TAGS=openblas (with Debian's libopenblas-dev) solves the kernels 8-12x
-# faster; the BLAS backend is part of the stage keys, so the two builds
+# TAGS=openblas (with Debian's libopenblas-dev) solves the kernels about 4x
+# faster (make bench); the BLAS backend is part of the stage keys, so the two builds
 # keep separate cache entries.
 TAGS     ?=
 GOFLAGS_TAGS := $(if $(TAGS),-tags $(TAGS))

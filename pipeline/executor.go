@@ -62,7 +62,10 @@ func (x *Local) Run(ctx context.Context, job *Job, events func(Event)) Result {
 	}
 	cmd := exec.Command(x.Program, append(args, path)...)
 	threads := strconv.Itoa(max(1, job.Threads))
-	cmd.Env = append(os.Environ(), "GOMAXPROCS="+threads, "OPENBLAS_NUM_THREADS="+threads)
+	// One OpenBLAS thread: kinds that want BLAS threads for a large solve
+	// ask for them (linalg.SetThreads); otherwise OpenBLAS's threads and
+	// the stage's goroutines oversubscribe the CPUs (make bench: -46%).
+	cmd.Env = append(os.Environ(), "GOMAXPROCS="+threads, "OPENBLAS_NUM_THREADS=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -217,7 +217,7 @@ func (x *Slurm) submit(tasks []*slurmTask) error {
 	args = append(args, x.Config.Extra...)
 	var script strings.Builder
 	script.WriteString("#!/bin/sh\n# submitted by bfc run\n")
-	fmt.Fprintf(&script, "export GOMAXPROCS=%d OPENBLAS_NUM_THREADS=%d\n", cpus, cpus)
+	fmt.Fprintf(&script, "export GOMAXPROCS=%d OPENBLAS_NUM_THREADS=1\n", cpus)
 	if len(tasks) == 1 {
 		t := tasks[0]
 		args = append(args, "--comment=bfc:"+t.job.Key, "--output="+filepath.Join(x.Store.Dir, "logs", t.job.Key+".slurm-%j.out"))

@@ -1,10 +1,12 @@
 package kernel_test
 
 import (
+	// The benchmarks measure whichever BLAS the build links (-tags openblas).
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	_ "github.com/bfc-repro/bfc/stages/linalg"
 	"math"
 	"math/rand/v2"
 	"runtime"

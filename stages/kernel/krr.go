@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bfc-repro/bfc/stages/linalg"
 	"math"
 	"time"
 
@@ -88,6 +89,11 @@ func Fit(ctx context.Context, x *mat.Dense, y []float64, cfg Config) (*Model, In
 		return nil, info, errors.New("kernel ridge regression: no kernel")
 	}
 	name := cfg.Kernel.Name() + " kernel"
+	// The factorisations are the one place where BLAS threads pay: give
+	// OpenBLAS (in the openblas build) the stage's CPUs for the solve and
+	// return to one thread, which suits the small products elsewhere.
+	linalg.SetThreads(cfg.Threads)
+	defer linalg.SetThreads(1)
 	if len(y) != n {
 		return nil, info, fmt.Errorf("%s: %d inputs, %d labels", name, n, len(y))
 	}

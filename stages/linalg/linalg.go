@@ -3,8 +3,9 @@
 //
 // The default build is pure Go (gonum's own implementations). Built with
 // `-tags openblas` (and cgo, and Debian's libopenblas-dev), linalg routes
-// blas64 to OpenBLAS through gonum.org/v1/netlib, which is
-// 8-12x faster for the large kernel solves. Building with the tag but
+// blas64 to OpenBLAS through gonum.org/v1/netlib, which makes the large
+// kernel solves about 4x faster on this machine's two cores (make bench:
+// 19.5 s -> 5.2 s for n = 10000) and the learner's step 1.5-1.7x faster. Building with the tag but
 // without cgo fails to compile (see guard_nocgo.go) rather than silently
 // running pure Go. The backend is part of the code identity of every stage
 // kind that uses gonum (pipeline.BLASBackend), so switching builds reruns

@@ -22,7 +22,7 @@ func init() {
 	// OpenBLAS starts one thread per core. Stages that call BLAS on small
 	// matrices from several goroutines (the learner) are then ~10x slower
 	// from oversubscription, so unless OPENBLAS_NUM_THREADS says otherwise
-	// (the executors set it to the stage's CPU grant) use one thread.
+	// use one thread; kernel.Fit asks for the stage's CPUs for its solves.
 	if os.Getenv("OPENBLAS_NUM_THREADS") == "" {
 		SetThreads(1)
 	}
