@@ -353,9 +353,10 @@ func e5SampleComplexity(env kit.Env) (*Spec, error) {
 	spec := &Spec{Title: fmt.Sprintf("E5: test error against the number of training samples n (L = %d: the target has degree %d)", s.L, 1<<s.L),
 		Cols: min(3, len(dims))}
 	maxSeeds, minSeeds := 0, math.MaxInt
-	var partial []string
+	const xLabel = "training samples n (log scale)"
+	ns := distinct(s.curves, func(r curveRow) int { return r.n })
 	for _, d := range dims {
-		p := Panel{Title: fmt.Sprintf("d = %d", d), X: Axis{Label: "training samples n (log scale)", Scale: Log},
+		p := Panel{Title: fmt.Sprintf("d = %d", d), X: Axis{Label: xLabel, Scale: Log},
 			Y: Axis{Label: "test MSE / Var(y) (log scale)", Scale: Log}, Series: reserveLearnerColours()}
 		nLo, nHi := math.Inf(1), math.Inf(-1)
 		for _, m := range methods {
@@ -381,12 +382,14 @@ func e5SampleComplexity(env kit.Env) (*Spec, error) {
 			p.Series = append(p.Series, t)
 		}
 		spec.Panels = append(spec.Panels, p)
-		if ms := methodsOf(keepD(s.curves, d), func(r curveRow) string { return r.method }); len(ms) < len(methods) {
-			var names []string
-			for _, m := range ms {
-				names = append(names, learnerLabel(m))
-			}
-			partial = append(partial, fmt.Sprintf("d = %d: %s only", d, strings.Join(names, ", ")))
+	}
+	// Learners that do not run at every d, with the dimensions where they do.
+	var partial []string
+	for _, m := range methods {
+		mine := slices.DeleteFunc(slices.Clone(s.curves), func(r curveRow) bool { return r.method != m })
+		at := distinct(mine, func(r curveRow) int { return r.d })
+		if len(at) < len(dims) {
+			partial = append(partial, fmt.Sprintf("%s at d = %s only", learnerLabel(m), fmtList(at)))
 		}
 	}
 	seeds := strconv.Itoa(maxSeeds)
@@ -395,8 +398,8 @@ func e5SampleComplexity(env kit.Env) (*Spec, error) {
 	}
 	notes := []string{
 		fmt.Sprintf("Test relative error (test MSE / Var(y) on held-out samples) of each learner trained on the first n samples of a target network "+
-			"of depth L = %d. Lines: median over seeds (%s per point; each seed is its own target network and its own training run); bands: %s.",
-			s.L, seeds, b.text),
+			"of depth L = %d, at n = %s. Lines: median over seeds (%s per point; each seed is its own target network and its own training run); bands: %s.",
+			s.L, fmtList(ns), seeds, b.text),
 	}
 	if len(taus) > 0 {
 		notes = append(notes, fmt.Sprintf("Dashed grey lines: the thresholds τ = %s; E6 reads N*(d), the smallest n at which the median reaches τ "+
@@ -408,14 +411,4 @@ func e5SampleComplexity(env kit.Env) (*Spec, error) {
 	notes = append(notes, learnerNote(methods))
 	spec.Notes = notes
 	return spec, nil
-}
-
-func keepD(rows []curveRow, d int) []curveRow {
-	var out []curveRow
-	for _, r := range rows {
-		if r.d == d {
-			out = append(out, r)
-		}
-	}
-	return out
 }

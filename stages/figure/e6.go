@@ -20,10 +20,11 @@ const (
 	// e6Dodge spreads the learners sideways: learner i of k is drawn at
 	// d·exp((i − (k−1)/2)·e6Dodge), so that equal values do not hide
 	// each other.
-	e6Dodge = 0.025
-	// e6Cap is the half-width of the bar at a censoring bound, and
-	// e6Tail the length of its dashed tail (a factor on n).
-	e6Cap  = 0.03
+	e6Dodge = 0.018
+	// e6Cap is the half-width of the bar at a censoring bound (less than
+	// half the dodge, so that neighbouring bars stay apart), and e6Tail
+	// the length of its dashed tail (a factor on n).
+	e6Cap  = 0.007
 	e6Tail = 1.6
 	// e6RefSamples is the number of points of each reference curve.
 	e6RefSamples = 60
@@ -88,10 +89,11 @@ func e6LowerBound(env kit.Env) (*Spec, error) {
 	spec := &Spec{Title: fmt.Sprintf("E6: sample need N*(d) against the input dimension d (L = %d)", s.L), Cols: min(3, len(taus)),
 		PanelWidth: 5.2, PanelHeight: 4.2}
 	var nInterp, nAbove, nBelow, maxSeeds int
+	xLabel := fmt.Sprintf("input dimension d (log scale; d = %s)", fmtList(distinct(s.nstar, func(r nstarRow) int { return r.d })))
 	for _, tau := range taus {
 		rows := slices.DeleteFunc(slices.Clone(s.nstar), func(r nstarRow) bool { return r.tau != tau })
 		panel := Panel{Title: fmt.Sprintf("τ = %g: N* = first n with median test error ≤ %g", tau, tau),
-			X: Axis{Label: "input dimension d (log scale)", Scale: Log},
+			X: Axis{Label: xLabel, Scale: Log},
 			Y: Axis{Label: "N* (training samples, log scale)", Scale: Log}, Series: reserveLearnerColours()}
 		for li, m := range methods {
 			dodge := math.Exp((float64(li) - float64(len(methods)-1)/2) * e6Dodge)
@@ -154,6 +156,11 @@ func e6LowerBound(env kit.Env) (*Spec, error) {
 			}
 		}
 		panel.Series = append(panel.Series, e6References(rows, p)...)
+		// Unlabelled lines at the grid's dimensions, which the log axis's
+		// ticks do not show (the glyphs are spread around them).
+		for _, d := range distinct(rows, func(r nstarRow) int { return r.d }) {
+			panel.Markers = append(panel.Markers, Marker{X: float64(d)})
+		}
 		spec.Panels = append(spec.Panels, panel)
 	}
 	level := "the"
@@ -164,11 +171,11 @@ func e6LowerBound(env kit.Env) (*Spec, error) {
 		fmt.Sprintf("N*(d): the smallest number of training samples n at which the median test error over seeds (up to %d per d) reaches τ, "+
 			"interpolated linearly in log error against log n between the grid values of E5. Dots: N*; vertical bars: its %s percentile "+
 			"bootstrap interval over seeds, cut at the ends of the n grid. Solid lines: least-squares fits of log N* on log d over the dimensions "+
-			"with an interpolated N*; the legend gives the slope b of N* ∝ d^b with its %s interval (bootstrap over seeds; \"(t)\": t interval).",
+			"with an interpolated N*; the legend gives the slope b of N* = c·d^b with its %s interval (bootstrap over seeds; \"(t)\": t interval).",
 			maxSeeds, level, level),
 		fmt.Sprintf("Censored values, left out of the fits and never extrapolated: a short bar at the grid edge with a dashed tail pointing up, "+
 			"N* > n_max (the median never reaches τ on the grid), or down, N* ≤ n_min (reached at the smallest n). "+
-			"Over all panels: %d interpolated, %d beyond the grid, %d below it. Learners are spread sideways by a few percent of d so that equal values stay visible.",
+			"Over all panels: %d interpolated, %d beyond the grid, %d below it. Dotted vertical lines: the dimensions d of the grid; learners are spread sideways around them by a few percent of d so that equal values stay visible.",
 			nInterp, nAbove, nBelow),
 		fmt.Sprintf("Grey references, drawn through a common point so that only their slopes matter: dashed d%s, the exponent 2^L = %d that "+
 			"theory gives for kernel methods and fixed features, d^Θ(2^L) (an order, not a constant-exact prediction); solid C(d+%d, %d), "+

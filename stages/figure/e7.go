@@ -148,11 +148,12 @@ func e7Width(env kit.Env) (*Spec, error) {
 			{"test error (" + where + ")", "test MSE / Var(y) (log scale)", func(r sweepRow) float64 { return r.test }},
 			{"training error on the samples fitted (" + where + ")", "train MSE / Var(y) (log scale)", func(r sweepRow) float64 { return r.train }},
 		} {
-			p := Panel{Title: q.title, X: Axis{Label: "hidden width m (log scale)", Scale: Log}, Y: Axis{Label: q.label, Scale: Log},
+			p := Panel{Title: q.title, X: Axis{Label: fmt.Sprintf("hidden width m (log scale; m = %s)", fmtList(widths)), Scale: Log}, Y: Axis{Label: q.label, Scale: Log},
 				Series: reserveLearnerColours()}
 			for mi, m := range methods {
 				off := math.Exp((float64(mi) - float64(len(methods)-1)/2) * e7Dodge)
-				med := Series{Name: learnerLabel(m) + " (median)", Group: m, Style: LinePoints}
+				// The median as a line only, so that every dot is a seed.
+				med := Series{Name: learnerLabel(m) + " (median)", Group: m, Style: Line}
 				pts := Series{Group: m, Style: Points}
 				for _, w := range widths {
 					var v []float64
@@ -202,12 +203,16 @@ func e7Width(env kit.Env) (*Spec, error) {
 	notes = append([]string{
 		fmt.Sprintf("Every learner is trained on the same first n samples of a target network (L = %s) and tested on held-out samples; "+
 			"each seed is its own target network and training run. Dots: individual seeds (up to %d, the two activations shifted sideways); "+
-			"lines: medians over seeds.%s",
+			"solid lines: medians over seeds.%s",
 			fmtList(distinct(nets, func(r sweepRow) int { return r.L })), seeds, deepText),
 		fmt.Sprintf("Two-layer nets: one hidden layer of width m (ReLU or σ(z) = z²), %s optimiser steps whatever m, early stopping on a "+
 			"validation split of the n samples (the training error is on the rest); parameters from %s (smallest m) to %s (largest).",
 			fmtList(steps), e7Params(nets, slices.Min[[]int]), e7Params(nets, slices.Max[[]int])),
 	}, notes...)
+	if slices.Contains(methods, "twolayer_quad") {
+		notes = append(notes, fmt.Sprintf("A two-layer network with σ(z) = z² computes a polynomial of degree 2 in x, whatever its width; "+
+			"the target has degree 2^L = %s.", fmtList(distinct(nets, func(r sweepRow) int { return 1 << r.L }))))
+	}
 	spec.Notes = notes
 	return spec, nil
 }

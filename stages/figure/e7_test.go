@@ -106,3 +106,29 @@ func TestE7WithoutDeepAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// The PDF version of E5-E7 spells out every character that code page 1252
+// lacks (τ, ≤, σ, Θ, superscript digits): no text comes out as "?".
+func TestE5toE7PDFTexts(t *testing.T) {
+	in := scalingOf(t, scalingRows(3))
+	specs := []*Spec{
+		plotEnv(t, "E5-sample-complexity", nil, []kit.Input{in}),
+		plotEnv(t, "E6-lower-bound", nil, []kit.Input{in}),
+		plotEnv(t, "E7-width", nil, []kit.Input{collectOf(t, widthRows(true))}),
+	}
+	for _, s := range specs {
+		p := pdfSpec(s)
+		texts := append([]string{p.Title}, p.Notes...)
+		for _, pn := range p.Panels {
+			texts = append(texts, pn.Title, pn.X.Label, pn.Y.Label)
+			for _, sr := range pn.Series {
+				texts = append(texts, sr.Name)
+			}
+		}
+		for _, txt := range texts {
+			if strings.Contains(txt, "?") {
+				t.Errorf("%s: PDF text %q has an unencodable character", s.Title, txt)
+			}
+		}
+	}
+}
