@@ -181,11 +181,58 @@ func e6LowerBound(env kit.Env) (*Spec, error) {
 			"theory gives for kernel methods and fixed features, d^Θ(2^L) (an order, not a constant-exact prediction); solid C(d+%d, %d), "+
 			"the number of monomials of degree ≤ %d in d variables, its finite-d version.%s",
 			superscript(p), p, p, p, p, monomialSlopes(s.fits)),
-		learnerNote(methods),
-		"The verdict on claim 4 (the claims table) compares each learner's slope with the deep learner's.",
 	}
+	if c := censoredAgainstFits(s); c != "" {
+		notes = append(notes, c)
+	}
+	notes = append(notes,
+		learnerNote(methods),
+		"The verdict on claim 4 (the claims table) compares each learner's slope with the deep learner's.")
 	spec.Notes = notes
 	return spec, nil
+}
+
+// censoredAgainstFits lists, for a caption, the censored N* that lie on
+// the wrong side of their learner's fitted line: N* > n_max where the line
+// gives less, or N* ≤ n_min where it gives more ("" if none). Such a value
+// at a dimension beyond the fitted ones means that N* grows faster there
+// than the fitted slope says.
+func censoredAgainstFits(s *scalingData) string {
+	var parts []string
+	steeper := false
+	for _, f := range s.fits {
+		if math.IsNaN(f.slope) {
+			continue
+		}
+		var fitted []int
+		for _, d := range strings.Split(f.dims, ",") {
+			v, _ := strconv.Atoi(d)
+			fitted = append(fitted, v)
+		}
+		for _, r := range s.nstar {
+			if r.method != f.method || r.tau != f.tau {
+				continue
+			}
+			at := math.Exp(f.intercept + f.slope*math.Log(float64(r.d)))
+			switch {
+			case r.status == "not_reached" && at < r.bound:
+				parts = append(parts, fmt.Sprintf("%s, τ = %g: N* > %s at d = %d, where the fit gives %s", learnerLabel(f.method), f.tau, fmtNum(r.bound), r.d, fmtNum(at)))
+				steeper = steeper || r.d > slices.Max(fitted)
+			case r.status == "below_grid" && at > r.bound:
+				parts = append(parts, fmt.Sprintf("%s, τ = %g: N* ≤ %s at d = %d, where the fit gives %s", learnerLabel(f.method), f.tau, fmtNum(r.bound), r.d, fmtNum(at)))
+				steeper = steeper || r.d < slices.Min(fitted)
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	out := "Censored values on the wrong side of their learner's fitted line: " + strings.Join(parts, "; ") + "."
+	if steeper {
+		out += " Where such a value lies beyond the fitted dimensions, N* grows faster there than the fitted slope says: " +
+			"the n grid is too short to measure the slope over all d."
+	}
+	return out
 }
 
 // monomialSlopes lists the slope of log C(d+2^L, 2^L) on log d over the

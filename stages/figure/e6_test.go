@@ -138,3 +138,35 @@ func seriesPrefixed(t *testing.T, p Panel, prefix string) Series {
 	t.Fatalf("panel %q has no series named %q...", p.Title, prefix)
 	return Series{}
 }
+
+// A learner that reaches tau at d = 4 and 8 (N* = 80 and 160 at tau =
+// 0.25) but never at d = 16 lies above its fitted line there (which gives
+// 320 < n_max): the caption says so, and that the slope understates the
+// growth. A censored value on the line's side draws no remark.
+func TestE6CensoredAgainstFit(t *testing.T) {
+	var rows []sweepRow
+	for _, r := range scalingRows(3) {
+		switch {
+		case r.method == "deep" && r.d == 16:
+			r.test = 0.9 * seedFactors[r.rep]
+		case r.method != "deep":
+			continue
+		}
+		rows = append(rows, r)
+	}
+	spec := plotEnv(t, "E6-lower-bound", nil, []kit.Input{scalingOf(t, rows)})
+	notes := strings.Join(spec.Notes, " ")
+	for _, w := range []string{"deep learner, τ = 0.25: N* > 4096 at d = 16, where the fit gives 320", "grows faster there than the fitted slope says"} {
+		if !strings.Contains(notes, w) {
+			t.Errorf("notes lack %q: %s", w, notes)
+		}
+	}
+	// tau = 0.5: N* = 20 and 40 (both below the grid): no fit, no remark.
+	if strings.Contains(notes, "τ = 0.5:") {
+		t.Errorf("remark on tau = 0.5, which has no fit: %s", notes)
+	}
+	// The scaling rows of TestE6LowerBound have no such value.
+	if c := strings.Join(plotEnv(t, "E6-lower-bound", nil, []kit.Input{scalingOf(t, scalingRows(3))}).Notes, " "); strings.Contains(c, "wrong side") {
+		t.Errorf("remark without a contradicting value: %s", c)
+	}
+}
