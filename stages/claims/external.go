@@ -3,6 +3,7 @@ package claims
 import (
 	"cmp"
 	"fmt"
+	sched "github.com/bfc-repro/bfc/stages/schedule"
 	"math"
 	"slices"
 	"strconv"
@@ -156,8 +157,8 @@ func (c *config) classifyRows(ins []kit.Input) error {
 		}
 	}
 	slices.SortFunc(runs, func(a, b classRun) int {
-		return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.x, b.x), cmp.Compare(scheduleRank(a.schedule), scheduleRank(b.schedule)),
-			compareSeeds(a.seed, b.seed))
+		return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.x, b.x), cmp.Compare(sched.Rank(a.schedule), sched.Rank(b.schedule)),
+			metrics.CompareSeeds(a.seed, b.seed))
 	})
 	var Ls []int
 	for _, r := range runs {
@@ -168,7 +169,7 @@ func (c *config) classifyRows(ins []kit.Input) error {
 	for _, L := range Ls {
 		lw := pairedAcc(runs, L, 0)
 		jt := pairedAcc(runs, L, L-1)
-		seedsLJ := commonSeeds(lw, jt)
+		seedsLJ := metrics.CommonSeeds(lw, jt)
 		if len(seedsLJ) > 0 && L >= 2 {
 			a, b := accAt(lw, seedsLJ), accAt(jt, seedsLJ)
 			diff := make([]float64, len(a))
@@ -186,7 +187,7 @@ func (c *config) classifyRows(ins []kit.Input) error {
 		}
 		for x := 1; x < L-1; x++ {
 			mid := pairedAcc(runs, L, x)
-			seeds := commonSeeds(lw, mid, jt)
+			seeds := metrics.CommonSeeds(lw, mid, jt)
 			if len(seeds) == 0 {
 				continue
 			}
@@ -244,24 +245,6 @@ func pairedAcc(runs []classRun, L, x int) map[string]float64 {
 			}
 		}
 	}
-	return out
-}
-
-// commonSeeds returns the seeds present in every map, sorted.
-func commonSeeds(ms ...map[string]float64) []string {
-	var out []string
-	for s := range ms[0] {
-		ok := true
-		for _, m := range ms[1:] {
-			if _, has := m[s]; !has {
-				ok = false
-			}
-		}
-		if ok {
-			out = append(out, s)
-		}
-	}
-	slices.SortFunc(out, compareSeeds)
 	return out
 }
 

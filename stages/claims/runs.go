@@ -3,6 +3,8 @@ package claims
 import (
 	"cmp"
 	"fmt"
+	"github.com/bfc-repro/bfc/stages/metrics"
+	sched "github.com/bfc-repro/bfc/stages/schedule"
 	"math"
 	"slices"
 	"strconv"
@@ -66,16 +68,6 @@ func effectiveX(schedule string, x, L int) int {
 	return -1
 }
 
-// scheduleRank orders schedules from the most to the least training of
-// the lower layers: joint, bfc-x, layerwise, lower-only, end2end (the
-// order of colours in the E1-E4 figures).
-func scheduleRank(s string) int {
-	if i := slices.Index([]string{"joint", "bfc-x", "layerwise", "lower-only", "end2end"}, s); i >= 0 {
-		return i
-	}
-	return 99
-}
-
 // TrainRuns reads the summary of every "train" input of env and returns
 // the finished runs, sorted by L, gap, schedule, X and replicate (seed).
 // Checkpoints (last_stage < L, such as the shared stage-2 runs) are
@@ -94,20 +86,10 @@ func TrainRuns(env kit.Env) ([]Run, error) {
 	}
 	slices.SortFunc(runs, func(a, b Run) int {
 		return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.Gap, b.Gap),
-			cmp.Compare(scheduleRank(a.Schedule), scheduleRank(b.Schedule)), cmp.Compare(a.X, b.X),
-			compareSeeds(a.Seed, b.Seed), cmp.Compare(a.Replicate, b.Replicate))
+			cmp.Compare(sched.Rank(a.Schedule), sched.Rank(b.Schedule)), cmp.Compare(a.X, b.X),
+			metrics.CompareSeeds(a.Seed, b.Seed), cmp.Compare(a.Replicate, b.Replicate))
 	})
 	return runs, nil
-}
-
-// compareSeeds orders seed labels numerically when both are integers.
-func compareSeeds(a, b string) int {
-	x, errA := strconv.Atoi(a)
-	y, errB := strconv.Atoi(b)
-	if errA == nil && errB == nil {
-		return cmp.Compare(x, y)
-	}
-	return cmp.Compare(a, b)
 }
 
 // readRun reads one train input's summary; ok is false for a checkpoint.

@@ -3,9 +3,9 @@ package classify
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/bfc-repro/bfc/stages/schedule"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
 
@@ -15,26 +15,6 @@ import (
 
 // k1Stage1Block names the weights row holding K_1 after stage 1.
 const k1Stage1Block = "K1@stage1"
-
-func blockList(ls []int) string {
-	s := make([]string, len(ls))
-	for i, l := range ls {
-		s[i] = strconv.Itoa(l)
-	}
-	return strings.Join(s, ",")
-}
-
-func parseBlockList(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		l, err := strconv.Atoi(f)
-		if err != nil {
-			return nil, fmt.Errorf("block list %q: %w", s, err)
-		}
-		out = append(out, l)
-	}
-	return out, nil
-}
 
 // floatBytes encodes v as little-endian float64s (numpy dtype '<f8').
 func floatBytes(v []float64) []byte {
@@ -67,7 +47,7 @@ func historyTable(h []Epoch) (arrow.Record, error) {
 	}
 	for i, e := range h {
 		epoch[i], stage[i], clipped[i] = e.Epoch, e.Stage, e.ClippedSteps
-		active[i], trainable[i] = blockList(e.Active), blockList(e.Trainable)
+		active[i], trainable[i] = schedule.FormatLayers(e.Active), schedule.FormatLayers(e.Trainable)
 		for c, v := range map[string]float64{"lr": e.LR, "train_loss": e.TrainLoss, "train_acc": e.TrainAcc,
 			"test_loss": e.TestLoss, "test_acc": e.TestAcc, "grad_norm": e.GradNorm, "k1_drift": e.K1Drift} {
 			f[c][i] = v
@@ -107,11 +87,11 @@ func readHistory(rec arrow.Record) ([]Epoch, error) {
 		e := Epoch{Epoch: int(ints["epoch"][i]), Stage: int(ints["stage"][i]), ClippedSteps: int(ints["clipped_steps"][i]),
 			LR: floats["lr"][i], TrainLoss: floats["train_loss"][i], TrainAcc: floats["train_acc"][i],
 			TestLoss: floats["test_loss"][i], TestAcc: floats["test_acc"][i], GradNorm: floats["grad_norm"][i], K1Drift: floats["k1_drift"][i]}
-		if e.Active, err = parseBlockList(active[i]); err != nil {
+		if e.Active, err = schedule.ParseLayers(active[i]); err != nil {
 			return nil, err
 		}
 		if trainable[i] != "" {
-			if e.Trainable, err = parseBlockList(trainable[i]); err != nil {
+			if e.Trainable, err = schedule.ParseLayers(trainable[i]); err != nil {
 				return nil, err
 			}
 		}

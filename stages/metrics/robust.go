@@ -1,8 +1,10 @@
 package metrics
 
 import (
+	"cmp"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/bfc-repro/bfc/stages/kit"
 )
@@ -91,4 +93,37 @@ func bootstrap(groups [][]float64, stat func([][]float64) float64, level float64
 	}
 	slices.Sort(vals)
 	return quantileSorted(vals, (1-level)/2), quantileSorted(vals, (1+level)/2)
+}
+
+// CompareSeeds orders seed labels numerically when both are integers,
+// else as strings.
+func CompareSeeds(a, b string) int {
+	x, errA := strconv.Atoi(a)
+	y, errB := strconv.Atoi(b)
+	if errA == nil && errB == nil {
+		return cmp.Compare(x, y)
+	}
+	return cmp.Compare(a, b)
+}
+
+// CommonSeeds returns the seed labels present in every map, in seed order
+// (for statistics paired by seed).
+func CommonSeeds[V any](ms ...map[string]V) []string {
+	if len(ms) == 0 {
+		return nil
+	}
+	var out []string
+	for s := range ms[0] {
+		ok := true
+		for _, m := range ms[1:] {
+			if _, has := m[s]; !has {
+				ok = false
+			}
+		}
+		if ok {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, CompareSeeds)
+	return out
 }

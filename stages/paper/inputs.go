@@ -3,9 +3,10 @@ package paper
 import (
 	"cmp"
 	"fmt"
+	"github.com/bfc-repro/bfc/stages/metrics"
+	"github.com/bfc-repro/bfc/stages/schedule"
 	"math"
 	"slices"
-	"strconv"
 
 	"github.com/bfc-repro/bfc/stages/kit"
 )
@@ -56,24 +57,6 @@ func correction(schedule string, x, first, L int) int {
 		return min(x, L-first)
 	}
 	return -1
-}
-
-// scheduleRank orders schedules as the figures do.
-func scheduleRank(s string) int {
-	if i := slices.Index([]string{"joint", "bfc-x", "layerwise", "lower-only", "end2end"}, s); i >= 0 {
-		return i
-	}
-	return 99
-}
-
-// compareSeeds orders seed labels numerically when both are integers.
-func compareSeeds(a, b string) int {
-	x, errA := strconv.Atoi(a)
-	y, errB := strconv.Atoi(b)
-	if errA == nil && errB == nil {
-		return cmp.Compare(x, y)
-	}
-	return cmp.Compare(a, b)
 }
 
 // strOf and numOf read one summary cell as Go values (for grouping; the
@@ -163,15 +146,15 @@ func (bd *builder) readInputs() error {
 		}
 	}
 	slices.SortFunc(bd.runs, func(a, b *trainRun) int {
-		return cmp.Or(cmp.Compare(a.exp, b.exp), cmp.Compare(a.L, b.L), cmp.Compare(scheduleRank(a.schedule), scheduleRank(b.schedule)),
-			cmp.Compare(a.x, b.x), compareSeeds(a.seed, b.seed), cmp.Compare(a.replicate, b.replicate))
+		return cmp.Or(cmp.Compare(a.exp, b.exp), cmp.Compare(a.L, b.L), cmp.Compare(schedule.Rank(a.schedule), schedule.Rank(b.schedule)),
+			cmp.Compare(a.x, b.x), metrics.CompareSeeds(a.seed, b.seed), cmp.Compare(a.replicate, b.replicate))
 	})
 	slices.SortFunc(bd.class, func(a, b *classRun) int {
-		return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.x, b.x), cmp.Compare(scheduleRank(a.schedule), scheduleRank(b.schedule)),
-			compareSeeds(a.seed, b.seed))
+		return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.x, b.x), cmp.Compare(schedule.Rank(a.schedule), schedule.Rank(b.schedule)),
+			metrics.CompareSeeds(a.seed, b.seed))
 	})
 	slices.SortFunc(bd.targets, func(a, b *targetPt) int {
-		return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.gap, b.gap), compareSeeds(a.in.Labels()["seed"], b.in.Labels()["seed"]),
+		return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.gap, b.gap), metrics.CompareSeeds(a.in.Labels()["seed"], b.in.Labels()["seed"]),
 			cmp.Compare(a.in.Key(), b.in.Key()))
 	})
 	slices.Sort(bd.figs)
@@ -267,24 +250,6 @@ func (bd *builder) classAt(L, x int, schedule string) map[string]*classRun {
 			out[r.seed] = r
 		}
 	}
-	return out
-}
-
-// commonSeeds returns the seeds present in every map, in seed order.
-func commonSeeds(ms ...map[string]*classRun) []string {
-	var out []string
-	for s := range ms[0] {
-		ok := true
-		for _, m := range ms[1:] {
-			if _, has := m[s]; !has {
-				ok = false
-			}
-		}
-		if ok {
-			out = append(out, s)
-		}
-	}
-	slices.SortFunc(out, compareSeeds)
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"github.com/bfc-repro/bfc/stages/metrics"
 	"math"
 	"slices"
 	"strconv"
@@ -57,7 +58,7 @@ func (bd *builder) eEight() {
 	for i, L := range depths {
 		pre := "EEightL" + letters(i)
 		joint := bd.classAt(L, L-1, "")
-		b.Num(pre+"L", OpValue, "int", rd.cell(joint[commonSeeds(joint)[0]].sum, 0, "L"))
+		b.Num(pre+"L", OpValue, "int", rd.cell(joint[metrics.CommonSeeds(joint)[0]].sum, 0, "L"))
 		for _, s := range []struct {
 			m    map[string]*classRun
 			name string
@@ -66,12 +67,12 @@ func (bd *builder) eEight() {
 			if len(s.m) == 0 {
 				continue
 			}
-			c := rd.accCells(s.m, commonSeeds(s.m), "test_acc")
+			c := rd.accCells(s.m, metrics.CommonSeeds(s.m), "test_acc")
 			b.Num(pre+"Acc"+s.name, OpMedian, "pct1", c...)
 			b.Num(pre+"Seeds"+s.name, OpCount, "int", c...)
 		}
 		if lo := bd.classAt(L, 0, "lower-only"); len(lo) > 0 {
-			seeds := commonSeeds(lo, joint)
+			seeds := metrics.CommonSeeds(lo, joint)
 			p := interleave(rd.accCells(lo, seeds, "test_acc"), rd.accCells(joint, seeds, "test_acc"))
 			b.Num(pre+"LowerMinusJoint", OpMedianDiff, "pts2", p...)
 			pairsLJ = append(pairsLJ, p...)
@@ -109,7 +110,7 @@ func (bd *builder) eEightBfcX() {
 	lw, joint := bd.classAt(L, 0, ""), bd.classAt(L, L-1, "")
 	for x := 1; x < L-1; x++ {
 		mid := bd.classAt(L, x, "")
-		seeds := commonSeeds(lw, mid, joint)
+		seeds := metrics.CommonSeeds(lw, mid, joint)
 		if len(seeds) == 0 {
 			continue
 		}
@@ -127,8 +128,8 @@ func (bd *builder) eEightBfcX() {
 		b.List("EEightX", pre)
 	}
 	if len(b.lists["EEightX"]) > 0 {
-		b.Num("EEightXL", OpValue, "int", rd.cell(joint[commonSeeds(joint)[0]].sum, 0, "L"))
-		b.Num("EEightXSeeds", OpCount, "int", rd.accCells(joint, commonSeeds(lw, joint), "test_acc")...)
+		b.Num("EEightXL", OpValue, "int", rd.cell(joint[metrics.CommonSeeds(joint)[0]].sum, 0, "L"))
+		b.Num("EEightXSeeds", OpCount, "int", rd.accCells(joint, metrics.CommonSeeds(lw, joint), "test_acc")...)
 	}
 }
 

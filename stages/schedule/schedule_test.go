@@ -145,3 +145,18 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestLayerListsRoundTrip(t *testing.T) {
+	for _, ls := range [][]int{{2}, {2, 3, 4}, {1, 10}} {
+		got, err := ParseLayers(FormatLayers(ls))
+		if err != nil || !slices.Equal(got, ls) {
+			t.Errorf("%v -> %q -> %v, %v", ls, FormatLayers(ls), got, err)
+		}
+	}
+	if _, err := ParseLayers("2,x"); err == nil {
+		t.Error("a malformed list parsed")
+	}
+	if !(Rank(Joint) < Rank(Layerwise) && Rank(Layerwise) < Rank("unknown")) {
+		t.Error("Rank does not order joint before layerwise before unknown names")
+	}
+}

@@ -2,8 +2,8 @@ package train
 
 import (
 	"fmt"
+	"github.com/bfc-repro/bfc/stages/schedule"
 	"strconv"
-	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
 
@@ -30,26 +30,6 @@ import (
 // root_seed (hex), target_key, test_rel_err, train_mse, test_rel_err_switch,
 // clipped_frac, eps2_ratio, and eps_<l>, qerr_<l>, eps_<l>_switch for l = 2..L.
 
-func layerList(ls []int) string {
-	s := make([]string, len(ls))
-	for i, l := range ls {
-		s[i] = strconv.Itoa(l)
-	}
-	return strings.Join(s, ",")
-}
-
-func parseLayerList(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		l, err := strconv.Atoi(f)
-		if err != nil {
-			return nil, fmt.Errorf("layer list %q: %w", s, err)
-		}
-		out = append(out, l)
-	}
-	return out, nil
-}
-
 func historyTable(h []Epoch, L int) (arrow.Record, error) {
 	ints := map[string][]int{}
 	floats := map[string][]float64{}
@@ -57,8 +37,8 @@ func historyTable(h []Epoch, L int) (arrow.Record, error) {
 	for _, e := range h {
 		ints["epoch"] = append(ints["epoch"], e.Epoch)
 		ints["stage"] = append(ints["stage"], e.Stage)
-		active = append(active, layerList(e.Active))
-		trainable = append(trainable, layerList(e.Trainable))
+		active = append(active, schedule.FormatLayers(e.Active))
+		trainable = append(trainable, schedule.FormatLayers(e.Trainable))
 		floats["lr"] = append(floats["lr"], e.LR)
 		floats["train_loss"] = append(floats["train_loss"], e.TrainLoss)
 		floats["train_mse"] = append(floats["train_mse"], e.TrainMSE)
@@ -123,10 +103,10 @@ func readHistory(rec arrow.Record, L int) ([]Epoch, error) {
 		e.ClippedSteps, e.ClippedFeatures, e.ClippedResiduals = int(ints["clipped_steps"][i]), int(ints["clipped_features"][i]), int(ints["clipped_residuals"][i])
 		e.LR, e.TrainLoss, e.TrainMSE = floats["lr"][i], floats["train_loss"][i], floats["train_mse"][i]
 		e.TestMSE, e.TestRelErr, e.GradNorm = floats["test_mse"][i], floats["test_rel_err"][i], floats["grad_norm"][i]
-		if e.Active, err = parseLayerList(active[i]); err != nil {
+		if e.Active, err = schedule.ParseLayers(active[i]); err != nil {
 			return nil, err
 		}
-		if e.Trainable, err = parseLayerList(trainable[i]); err != nil {
+		if e.Trainable, err = schedule.ParseLayers(trainable[i]); err != nil {
 			return nil, err
 		}
 		e.Eps, e.QErr = make([]float64, L+1), make([]float64, L+1)
