@@ -19,7 +19,7 @@ BFCFLAGS ?=
 RUN      := $(BFC) $(if $(PROFILE),--profile $(PROFILE)) -j $(JOBS) $(BFCFLAGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help build figures data smoke status test test-short vet fmt clean archive fuzz paper latex check-figures approve-figures bench bench-deps
+.PHONY: help build figures data smoke status test test-short vet fmt clean archive fuzz paper latex check-figures approve-figures bench bench-deps interop
 FUZZTIME ?= 10s
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./pipeline:FuzzLoad ./pipeline:FuzzJob ./artifacts:FuzzParseManifest \
@@ -57,6 +57,10 @@ vet: ## gofmt check and go vet
 
 test: vet ## vet, then run every test (unit, engine, CLI fault tests, smoke pipeline)
 	$(GO) test -count=1 ./...
+
+interop: ## read store files with an independent Arrow implementation (npm apache-arrow; needs node and npm)
+	cd artifacts/interop && npm ci --no-audit --no-fund --silent
+	$(GO) test -count=1 -run '^TestArrowFilesOpenInApacheArrowJS$$' -v ./cmd/bfc | grep -E '^(--- |ok|FAIL)'
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s; seed corpora in testdata/fuzz)
 	@for t in $(FUZZ_TARGETS); do \
