@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/ipc"
 
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/kit/kittest"
@@ -345,24 +344,11 @@ func TestThresholdsAreParams(t *testing.T) {
 	}
 }
 
-func recordBytes(t *testing.T, rec arrow.Record) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w := ipc.NewWriter(&b, ipc.WithSchema(rec.Schema()))
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 func TestDeterministic(t *testing.T) {
 	ins := clearScenario.inputs(t)
 	_, a := runClaims(t, nil, ins...)
 	_, b := runClaims(t, nil, ins...)
-	if !bytes.Equal(recordBytes(t, a), recordBytes(t, b)) {
+	if !bytes.Equal(kittest.Bytes(t, a), kittest.Bytes(t, b)) {
 		t.Fatal("two runs on the same inputs differ")
 	}
 	// The order of the inputs does not matter.
@@ -371,7 +357,7 @@ func TestDeterministic(t *testing.T) {
 		rev[len(ins)-1-i] = in
 	}
 	_, c := runClaims(t, nil, rev...)
-	if !bytes.Equal(recordBytes(t, a), recordBytes(t, c)) {
+	if !bytes.Equal(kittest.Bytes(t, a), kittest.Bytes(t, c)) {
 		t.Fatal("reversing the inputs changes the table")
 	}
 }

@@ -377,7 +377,7 @@ func TestE1toE4InputOrder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(recordBytes(t, ra), recordBytes(t, rb)) {
+			if !bytes.Equal(kittest.Bytes(t, ra), kittest.Bytes(t, rb)) {
 				t.Errorf("%s: reversing the inputs changes the figure's tables", plot)
 			}
 			ra.Release()

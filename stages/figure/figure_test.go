@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/bfc-repro/bfc/stages/kit"
@@ -230,19 +228,6 @@ func targetGrid(t testing.TB, Ls []int64, gaps []float64, seeds int) []kit.Input
 	return ins
 }
 
-func recordBytes(t *testing.T, rec arrow.Record) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // TestE0Plots runs target stages over a grid and both E0 plots on them:
 // the files are published under the plot name (or the name param), the
 // data table carries exactly the target's numbers, and two runs give the
@@ -270,7 +255,7 @@ func TestE0Plots(t *testing.T) {
 				t.Errorf("%s: two runs published different %s", plot, f)
 			}
 		}
-		if !bytes.Equal(recordBytes(t, a.Output("data")), recordBytes(t, b.Output("data"))) {
+		if !bytes.Equal(kittest.Bytes(t, a.Output("data")), kittest.Bytes(t, b.Output("data"))) {
 			t.Errorf("%s: two runs wrote different data tables", plot)
 		}
 		if dir := os.Getenv("FIGURE_DUMP"); dir != "" {

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/ipc"
 
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/kit/kittest"
@@ -188,21 +187,6 @@ func collectInput(t *testing.T, rows []Row, intSeeds bool) kit.Input {
 	return env.AsInput(nil)
 }
 
-func ipcBytes(t *testing.T, recs ...arrow.Record) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	for _, rec := range recs {
-		w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.Bytes()
-}
-
 // TestKind runs the kind on a collect table (string and integer seed
 // columns give the same result) and checks determinism of the bytes.
 func TestKind(t *testing.T) {
@@ -220,7 +204,7 @@ func TestKind(t *testing.T) {
 		if err != nil || len(slope) != 2 || math.Abs(slope[0]-3) > 0.5 {
 			t.Fatalf("fitted slopes %v (%v), want 2 near 3", slope, err)
 		}
-		return ipcBytes(t, env.Output("curves"), ns, env.Output("fits"))
+		return kittest.Bytes(t, env.Output("curves"), ns, env.Output("fits"))
 	}
 	a, b := run(false), run(false)
 	if !bytes.Equal(a, b) {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/ipc"
 
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/kit/kittest"
@@ -158,19 +157,6 @@ func TestDeepMatchesTrainKind(t *testing.T) {
 	}
 }
 
-func ipcBytes(t *testing.T, rec arrow.Record) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // TestDeterministic: the same point gives identical result bytes with 1
 // thread and GOMAXPROCS 1 as with 4 threads and GOMAXPROCS 4.
 func TestDeterministic(t *testing.T) {
@@ -185,7 +171,7 @@ func TestDeterministic(t *testing.T) {
 			old := runtime.GOMAXPROCS(threads)
 			defer runtime.GOMAXPROCS(old)
 			env := runSweep(t, in, raw, threads)
-			return append(ipcBytes(t, env.Output("result")), ipcBytes(t, env.Output("trials"))...)
+			return append(kittest.Bytes(t, env.Output("result")), kittest.Bytes(t, env.Output("trials"))...)
 		}
 		if a, b := run(1), run(4); !bytes.Equal(a, b) {
 			t.Errorf("%v: output bytes differ between 1 and 4 threads", raw["method"])

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/ipc"
 
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/kit/kittest"
@@ -259,22 +258,9 @@ func ipcBytes(t *testing.T, env *kittest.Env) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
 	for _, name := range env.OutputNames() {
-		out[name] = recordBytes(t, env.Output(name))
+		out[name] = kittest.Bytes(t, env.Output(name))
 	}
 	return out
-}
-
-func recordBytes(t *testing.T, rec arrow.Record) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // TestDeterminism: the same seed gives identical bytes for every output

@@ -9,9 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/ipc"
-
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/kit/kittest"
 	"github.com/bfc-repro/bfc/stages/target"
@@ -48,23 +45,10 @@ func runTrain(t *testing.T, params map[string]any, seed int64, threads int, inpu
 	return env
 }
 
-func ipcBytes(t *testing.T, rec arrow.Record) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func outputBytes(t *testing.T, env *kittest.Env) map[string][]byte {
 	out := map[string][]byte{}
 	for _, name := range env.OutputNames() {
-		out[name] = ipcBytes(t, env.Output(name))
+		out[name] = kittest.Bytes(t, env.Output(name))
 	}
 	return out
 }

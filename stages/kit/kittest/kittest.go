@@ -9,6 +9,7 @@
 package kittest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -18,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/ipc"
 
 	"github.com/bfc-repro/bfc/stages/kit"
 )
@@ -149,4 +151,22 @@ func (i *input) Read(name string) (arrow.Record, error) {
 	}
 	r.Retain()
 	return r, nil
+}
+
+// Bytes serialises records as Arrow IPC streams, one after the other, for
+// tests that compare outputs byte for byte (determinism across seeds and
+// thread counts). The records may have different schemas.
+func Bytes(t testing.TB, recs ...arrow.Record) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	for _, rec := range recs {
+		w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
 }
