@@ -22,6 +22,11 @@ type builder struct {
 	class   []*classRun
 	figs    []string // file stems of the gathered figures
 
+	scalings  []kit.Input // gathered "scaling" points (E6)
+	collects  []kit.Input // gathered "collect" points (E7)
+	scaling   *scalingSet // the scaling point's tables, once read
+	smallRows []string    // rows of the small-d table of E5
+
 	e1Depth, e3Depth int
 }
 
@@ -50,7 +55,8 @@ func (bd *builder) build() error {
 		return err
 	}
 	steps := []func(){bd.claimsParams, bd.claimsTable, bd.targetSetup, bd.labelTails, bd.informationGap,
-		bd.learnerSetup, bd.clipping, bd.eOne, bd.stageTwo, bd.eThree, bd.eFour, bd.eEight, bd.published}
+		bd.learnerSetup, bd.clipping, bd.eOne, bd.stageTwo, bd.eThree, bd.eFour, bd.eFive, bd.eSix, bd.eSeven,
+		bd.eEight, bd.published}
 	for _, step := range steps {
 		step()
 		if err := errorsJoin(bd.rd.err, bd.b.Err()); err != nil {

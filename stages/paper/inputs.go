@@ -132,6 +132,16 @@ func (bd *builder) readInputs() error {
 			}
 			r.x = correction(r.schedule, rd.intOf(sum, "x"), 1, r.L)
 			bd.class = append(bd.class, r)
+		case "scaling", "collect":
+			if seen[in.Key()] {
+				continue
+			}
+			seen[in.Key()] = true
+			if in.Kind() == "scaling" {
+				bd.scalings = append(bd.scalings, in)
+			} else {
+				bd.collects = append(bd.collects, in)
+			}
 		case "figure":
 			name := in.Params().String("name")
 			if name == "" {

@@ -42,8 +42,13 @@
 // through the train runs' target_key); "train" points, placed as the claims
 // kind places them (a "gap" label: E4; depth e1_depth: E1; depth e3_depth:
 // E3; checkpoints, last_stage < L, are the shared stage-2 runs); "classify"
-// points (E8), one "fmnist" and one "fmnist_published" point; and "figure"
-// points, whose published file names the report includes. Two files besides
+// points (E8), one "fmnist" and one "fmnist_published" point; at most one
+// "scaling" point (E5 and E6: the median error curves of every learner of
+// the sample-complexity sweep, N*(d) with its censoring, the fitted
+// exponents; claim 4's rows come from the claims point) and at most one
+// "collect" point (E7: two-layer networks against their width, with the
+// deep learner on the same samples; see sample.go); and "figure" points,
+// whose published file names the report includes. Two files besides
 // the template are optional inputs: search, a hand record of the settings
 // tried before the defaults were fixed (not reproducible from the
 // artifacts, and said so in the text), and timings, a table of stage run
