@@ -307,7 +307,10 @@ func (bd *builder) lead(s *scalingSet, d int) {
 // of the small-d table (list EFiveSmall: the polynomial kernel, the
 // monomials and the deep learner at the largest n below the number of
 // monomials, the smallest n at or above it, and the largest n), and the
-// comparison at the largest n: <d>SmallLastN, <d>SmallLast<learner> and
+// medians of the kernel and the deep learner at the largest n below the
+// number of monomials (<d>SmallBelowN, <d>SmallBelowPoly,
+// <d>SmallBelowDeep), the comparison at the largest n: <d>SmallLastN,
+// <d>SmallLast<learner> and
 // <d>SmallDeepOverPoly and <d>SmallDeepOverMono (the deep learner's median
 // over the kernel's and the monomials'); when some n reaches the number of
 // monomials, the first such n, <d>SmallAboveN, and, if it is not the
@@ -344,6 +347,17 @@ func (bd *builder) smallD(s *scalingSet, d int) {
 			}
 		}
 		b.List("EFiveSmall", rp)
+	}
+	if below >= 0 {
+		// Below the monomial count: which of the kernel and the deep
+		// learner is better before exact representation is possible.
+		p, okP := s.median(rd, sweep.KRRPoly, d, below)
+		q, okQ := s.median(rd, sweep.Deep, d, below)
+		if okP && okQ {
+			b.Num(pre+"SmallBelowN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, below, "n"))
+			b.Num(pre+"SmallBelowPoly", OpValue, "g2", p)
+			b.Num(pre+"SmallBelowDeep", OpValue, "g2", q)
+		}
 	}
 	deepLast, okD := s.median(rd, sweep.Deep, d, last)
 	if !okD {
