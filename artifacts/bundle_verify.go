@@ -211,12 +211,11 @@ func (b *Bundle) Verify() []Problem {
 
 	manifests := map[string]*Manifest{}
 	for _, m := range idx.Members {
-		key, ok := strings.CutPrefix(m.Path, "manifests/")
-		if !ok || b.bad[m.Path] {
+		key, isManifest, ok := hashMember(m.Path, "manifests/", ".json")
+		if !isManifest || b.bad[m.Path] {
 			continue
 		}
-		key, ok = strings.CutSuffix(key, ".json")
-		if !ok || !ValidHash(key) {
+		if !ok {
 			add(m.Path, "not named manifests/KEY.json")
 			continue
 		}
@@ -254,12 +253,11 @@ func (b *Bundle) Verify() []Problem {
 	}
 
 	for _, m := range idx.Members {
-		h, ok := strings.CutPrefix(m.Path, "objects/")
-		if !ok || b.bad[m.Path] {
+		h, isObject, ok := hashMember(m.Path, "objects/", ".arrow")
+		if !isObject || b.bad[m.Path] {
 			continue
 		}
-		h, ok = strings.CutSuffix(h, ".arrow")
-		if !ok || !ValidHash(h) {
+		if !ok {
 			add(m.Path, "not named objects/HASH.arrow")
 			continue
 		}
@@ -390,4 +388,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// hashMember splits a member path "PREFIX HASH SUFFIX": in says whether the
+// path is under prefix, ok whether the rest is a SHA-256 with the suffix.
+func hashMember(path, prefix, suffix string) (h string, in, ok bool) {
+	rest, in := strings.CutPrefix(path, prefix)
+	if !in {
+		return "", false, false
+	}
+	h, ok = strings.CutSuffix(rest, suffix)
+	return h, true, ok && ValidHash(h)
 }

@@ -77,12 +77,12 @@ func (bd *builder) readInputs() error {
 	rd := &bd.rd
 	seen := map[string]bool{}
 	for _, in := range bd.env.Inputs() {
+		if seen[in.Key()] {
+			continue // the same point gathered through two stages
+		}
+		seen[in.Key()] = true
 		switch in.Kind() {
 		case "target":
-			if seen[in.Key()] {
-				continue
-			}
-			seen[in.Key()] = true
 			sum, err := bd.open(in, "summary")
 			if err != nil {
 				return err
@@ -94,10 +94,6 @@ func (bd *builder) readInputs() error {
 			bd.targets = append(bd.targets, &targetPt{in: in, sum: sum, layers: layers, L: rd.intOf(sum, "L"),
 				gap: rd.cell(sum, 0, "gap").Num})
 		case "train":
-			if seen[in.Key()] {
-				continue
-			}
-			seen[in.Key()] = true
 			sum, err := bd.open(in, "summary")
 			if err != nil {
 				return err
@@ -118,10 +114,6 @@ func (bd *builder) readInputs() error {
 			}
 			bd.runs = append(bd.runs, r)
 		case "classify":
-			if seen[in.Key()] {
-				continue
-			}
-			seen[in.Key()] = true
 			sum, err := bd.open(in, "summary")
 			if err != nil {
 				return err
@@ -133,10 +125,6 @@ func (bd *builder) readInputs() error {
 			r.x = correction(r.schedule, rd.intOf(sum, "x"), 1, r.L)
 			bd.class = append(bd.class, r)
 		case "scaling", "collect":
-			if seen[in.Key()] {
-				continue
-			}
-			seen[in.Key()] = true
 			if in.Kind() == "scaling" {
 				bd.scalings = append(bd.scalings, in)
 			} else {
