@@ -1,56 +1,69 @@
 package main
 
+import "github.com/bfc-repro/bfc/stages/target"
+
 // learnerSize is one size of the learner step benchmark.
 type learnerSize struct {
-	Name     string // "E1" or "large", as in BenchmarkStep's names
-	D, K, L  int
-	M, Batch int
+	Name        string // "E1" or "large", as in BenchmarkStep's names
+	D, K, L     int
+	M, Batch    int
+	Connections string // source sets J_l (target.Sources); "" is skip0
 }
 
 // torchStepFlops counts the floating-point operations of one training
-// step as ../shared/peers/torch_learner.py formulates it, with the
-// convention of stages/learner's stepFlops: 2 per multiply-add of each
-// matrix product, elementwise work, the loss reduction, clipping and the
-// optimiser left out.
+// step as bench/torch_learner.py formulates it, with the convention of
+// stages/learner's stepFlops: 2 per multiply-add of each matrix product;
+// elementwise work, the loss reduction, clipping and the optimiser are
+// left out. torch_learner.py measures the same count with torch.profiler
+// (its flops_per_step), and the tests check that the two agree.
 //
-// The peer computes, for each output layer l = 0..L-2 (the paper's layers
-// 2..L) on inputs h_l (B×P_l, P_0 = 2d, P_l = p+d with p = k(k+1)/2+2):
+// The script computes, for each layer l = 2..L on inputs h_l (B×P_l,
+// P_l = Σ_{j∈J_l} dim ψ_j with dim ψ_0 = dim ψ_1 = d and dim ψ_j = p =
+// k(k+1)/2+2 above), every product of an a×b by a b×c matrix counting
+// 2abc:
 //
-//	forward   s_l = h_l K_lᵀ (B·P·k), f_l = h_l W_lᵀ (B·P·m), for l > 0
-//	          z = s_{l-1} R_{l-1}ᵀ (B·k·p), and the regulariser
+//	forward   f_l = h_l W_lᵀ (B·P·m); below the top, S_l = h_l K_lᵀ
+//	          (B·P·k) and u_l = S_l R_lᵀ (B·k·p) (the top layer's S_L
+//	          feeds nothing and is not computed); the regulariser's
 //	          K_lᵀK_l and W_lᵀW_l (P·P·k and P·P·m)
-//	backward  dW_l = df_lᵀ h_l (B·P·m); dK_l = ds_lᵀ h_l (B·P·k) unless
-//	          s_l feeds nothing (the top layer); for l > 0 the input
-//	          gradient dh_l = df_l W_l (B·m·P), plus ds_l K_l (B·k·P) below
-//	          the top, and ds_{l-1} = dz R (B·p·k); the regulariser's
-//	          gradients, two products of each Gram factor (2·P·P·(k+m))
+//	backward  dW_l = df_lᵀ h_l (B·P·m); if h_l depends on trained weights
+//	          (some j ≥ 2 in J_l), dh_l = df_l W_l (B·m·P); below the top,
+//	          dS_l = du_l R_l (B·p·k), dK_l = dS_lᵀ h_l (B·k·P) and, if h_l
+//	          needs it, dS_l K_l (B·k·P); the regulariser's gradients, two
+//	          products per Gram factor (2·P·P·(k+m))
 //
-// where every product of an a×b by a b×c matrix counts 2abc. It does not
-// use the Gram trick |W h|² = hᵀ(WᵀW)h of the Go learner, so for wide
-// heads (m ≫ P) it does far more work per sample.
+// It does not use the Gram form |W h|² = hᵀ(WᵀW)h of the Go learner, so
+// for wide heads (m ≫ P) it does far more work per sample.
 func torchStepFlops(s learnerSize) float64 {
-	B, k, m := float64(s.Batch), float64(s.K), float64(s.M)
+	B, k, m, d := float64(s.Batch), float64(s.K), float64(s.M), float64(s.D)
 	p := float64(s.K*(s.K+1)/2 + 2)
+	conn := s.Connections
+	if conn == "" {
+		conn = target.Skip0
+	}
 	var f float64
-	for l := 0; l <= s.L-2; l++ {
-		P := p + float64(s.D)
-		if l == 0 {
-			P = 2 * float64(s.D)
+	for l := 2; l <= s.L; l++ {
+		var P float64
+		gradH := false
+		for _, j := range target.Sources(conn, l) {
+			if j <= 1 {
+				P += d
+			} else {
+				P += p
+				gradH = true
+			}
 		}
-		top := l == s.L-2
-		f += 2*B*P*k + 2*B*P*m   // s_l, f_l
-		f += 2 * P * P * (k + m) // K^T K, W^T W
+		f += 2 * B * P * m       // f_l
 		f += 2 * B * P * m       // dW_l
-		f += 4 * P * P * (k + m) // regulariser gradients
-		if !top {
-			f += 2 * B * P * k // dK_l
-		}
-		if l > 0 {
-			f += 2 * B * k * p // z
+		f += 6 * P * P * (k + m) // K_lᵀK_l, W_lᵀW_l and their gradients
+		if gradH {
 			f += 2 * B * m * P // dh_l through f_l
-			f += 2 * B * p * k // ds_{l-1} through z
-			if !top {
-				f += 2 * B * k * P // dh_l through s_l
+		}
+		if l < s.L {
+			f += 2*B*P*k + 2*B*k*p // S_l, u_l
+			f += 2*B*p*k + 2*B*k*P // dS_l, dK_l
+			if gradH {
+				f += 2 * B * k * P // dh_l through S_l
 			}
 		}
 	}

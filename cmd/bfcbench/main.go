@@ -6,12 +6,13 @@
 //
 //   - the learner's training step (stages/learner BenchmarkStep, one loss,
 //     gradient and Adam step with clipping) at the default E1 size and at a
-//     large size, pure Go and `-tags openblas`, against the PyTorch
-//     reference ../shared/peers/torch_learner.py on 1 and on 2 cores; for
-//     the large step the achieved GFLOP/s, with the flops each
-//     formulation does (torchStepFlops for the peer, the benchmark's own
-//     count for ours), next to the machine's float64 peak measured with
-//     OpenBLAS dgemm (bench/dgemm_peak.py);
+//     large size, pure Go and `-tags openblas`, against the project's
+//     PyTorch reference of the same learner, bench/torch_learner.py, on 1
+//     and on 2 cores; for the large step the achieved GFLOP/s, with the
+//     flops each formulation does (torchStepFlops for the peer, which
+//     torch.profiler confirms, the benchmark's own count for ours), next
+//     to the machine's float64 peak measured with OpenBLAS dgemm
+//     (bench/dgemm_peak.py);
 //   - kernel ridge regression with the sweep's polynomial kernel
 //     (1 + ⟨x,y⟩/16)^8: Gram matrix and Cholesky solve (BenchmarkKRR in
 //     this directory) against scikit-learn's KernelRidge.fit
@@ -55,7 +56,7 @@ type config struct {
 	quick  bool
 	reps   int
 	python string
-	peers  string // directory of torch_learner.py
+	peers  string // directory of the peer scripts (torch_learner.py, sklearn_krr.py, dgemm_peak.py)
 	bfc    string // bfc binary for the no-op run; "" builds one (pure Go)
 	store  string // the store to copy
 	work   string // scratch directory; "" makes a temporary one
@@ -76,7 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.quick, "quick", false, "tiny sizes, one round: smoke-test the harness")
 	fs.IntVar(&c.reps, "reps", 3, "rounds (each figure is the median over rounds)")
 	fs.StringVar(&c.python, "python", "/usr/bin/python3", "Python with torch, scikit-learn and numpy (Debian's)")
-	fs.StringVar(&c.peers, "peers", "../shared/peers", "directory of torch_learner.py (relative to the repository root)")
+	fs.StringVar(&c.peers, "peers", "bench", "directory of the peer scripts torch_learner.py, sklearn_krr.py and dgemm_peak.py (relative to the repository root)")
 	fs.StringVar(&c.bfc, "bfc", "", "bfc binary for the no-op run (default: build ./cmd/bfc, pure Go, into the scratch directory)")
 	fs.StringVar(&c.store, "store", ".bfc", "store to copy for the no-op run, verify and memory")
 	fs.StringVar(&c.work, "work", "", "scratch directory (default: a new temporary directory, removed at the end)")

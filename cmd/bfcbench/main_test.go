@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/stages/target"
 )
 
 // The testdata files are real outputs of the benchmark binaries and peer
@@ -126,7 +127,7 @@ func TestParseKeyValues(t *testing.T) {
 		want         metrics
 		wantStr      map[string]string
 	}{
-		{"torch.txt", "torch", metrics{"samples_per_s": 373492.8, "steps": 10, "threads": 1}, map[string]string{"dtype": "float64"}},
+		{"torch.txt", "torch", metrics{"samples_per_s": 96866.5, "steps": 10, "threads": 1, "flops_per_step": 5222528}, map[string]string{"dtype": "float64"}},
 		{"sklearn.txt", "sklearn", metrics{"n": 300, "fit_s": 0.0049, "gram_s": 0.0005, "openblas_threads": 2}, map[string]string{"sklearn": "1.2.1"}},
 		{"dgemm.txt", "dgemm", metrics{"n": 300, "gflops": 119.87}, map[string]string{"openblas_threads": "default"}},
 	}
@@ -174,23 +175,28 @@ func TestParseStatus(t *testing.T) {
 }
 
 // TestTorchStepFlops checks the count against sums done by hand (the
-// terms of torchStepFlops's documentation, product by product).
+// terms of torchStepFlops's documentation, product by product);
+// TestTorchFlopsMatchProfiler checks it against torch's own count.
 func TestTorchStepFlops(t *testing.T) {
 	cases := []struct {
 		s    learnerSize
 		want float64
 	}{
-		// L=2: one layer, the top: s, f (2·1·2·1 each), KᵀK and WᵀW
-		// (2·2·2·1 each), dW (4), regulariser gradients (4·2·2·(1+1)).
-		{learnerSize{D: 1, K: 1, L: 2, M: 1, Batch: 1}, 4 + 4 + 16 + 4 + 32},
+		// L=2: one layer, the top, h = [σ1(x), x] (P = 2): f and dW
+		// (2·1·2·1 each), the Gram factors and their gradients
+		// (6·2·2·(1+1)); no S_2, no dh.
+		{learnerSize{D: 1, K: 1, L: 2, M: 1, Batch: 1}, 4 + 4 + 48},
 		// E1: p = 8, P = 32 then 24.
-		// layer 0: s 49152, f 1048576, Gram 6144+131072, dW 1048576,
-		//          dK 49152, reg. grad. 274432            = 2607104
-		// layer 1: s 36864, f 786432, z 12288, Gram 3456+73728, dW 786432,
-		//          dh 786432, ds 12288, reg. grad. 154368  = 2652288
-		{learnerSizes[0], 2607104 + 2652288},
-		// large: layer 0 = 140920832, layer 1 = 154790016.
-		{learnerSizes[1], 140920832 + 154790016},
+		// layer 2: f 1048576, dW 1048576, Gram 411648, S 49152, u 12288,
+		//          dS 12288, dK 49152                      = 2631680
+		// layer 3: f 786432, dW 786432, Gram 231552, dh 786432 = 2590848
+		{learnerSizes[0], 2631680 + 2590848},
+		// large: layer 2 = 141019136, layer 3 = 154544256.
+		{learnerSizes[1], 141019136 + 154544256},
+		// chain, L = 3, d = 2, k = 1 (p = 3), m = 1, B = 1: layer 2 reads
+		// σ1(x) (P = 2): f 4, dW 4, Gram 48, S 4, u 6, dS 6, dK 4 = 76;
+		// layer 3 reads ψ_2 (P = 3): f 6, dW 6, Gram 108, dh 6 = 126.
+		{learnerSize{D: 2, K: 1, L: 3, M: 1, Batch: 1, Connections: target.Chain}, 76 + 126},
 	}
 	for _, c := range cases {
 		if got := torchStepFlops(c.s); got != c.want {
@@ -346,8 +352,8 @@ func TestParseFlags(t *testing.T) {
 	if c.reps != 1 || len(c.krrN) != 1 || c.krrN[0] != 512 || !c.section("krr") || c.section("learner") {
 		t.Errorf("-quick -only krr,store: %+v", c)
 	}
-	if !filepath.IsAbs(c.peers) || !strings.HasSuffix(c.peers, filepath.Join("shared", "peers")) {
-		t.Errorf("peers = %s, want an absolute path to ../shared/peers", c.peers)
+	if wd, _ := os.Getwd(); c.peers != filepath.Join(wd, "bench") {
+		t.Errorf("peers = %s, want the repository's bench directory, %s", c.peers, filepath.Join(wd, "bench"))
 	}
 	for _, bad := range [][]string{{"-only", "gpu"}, {"-reps", "0"}, {"-krr", "10,x"}, {"extra"}} {
 		if _, err := parseFlags(bad, &sink); err == nil {
@@ -394,5 +400,35 @@ func TestMdTableAlignment(t *testing.T) {
 	mdTable(&b, []string{"name", "value", "verdict"}, [][]string{{"a", "1.0 s", "yes"}, {"b", "n/a [1]", ""}})
 	if want := "| name | value | verdict |\n|---|--:|---|\n"; !strings.HasPrefix(b.String(), want) {
 		t.Fatalf("table starts %q, want %q", b.String(), want)
+	}
+}
+
+// TestProfilerAgreement checks the report's remark on the peer's own flop
+// count: silent without a peer run, agreement when the counts match, both
+// numbers when they do not.
+func TestProfilerAgreement(t *testing.T) {
+	e1 := learnerSizes[0]
+	right := torchStepFlops(e1)
+	cases := []struct {
+		name   string
+		rounds map[string][]metrics
+		want   []string
+	}{
+		{"no peer run", nil, nil},
+		{"same count", map[string][]metrics{learnerID(e1, 1, "torch"): {{"samples_per_s": 1, "flops_per_step": right}}},
+			[]string{"torch.profiler counts the same"}},
+		{"different count", map[string][]metrics{learnerID(e1, 1, "torch"): {{"samples_per_s": 1, "flops_per_step": right + 1e5}}},
+			[]string{"counts differently", fmt.Sprintf("torch.profiler %.0f, torchStepFlops %.0f", right+1e5, right)}},
+	}
+	for _, c := range cases {
+		got := fakeHarness(t, c.rounds, nil, "learner").profilerAgreement()
+		if len(c.want) == 0 && got != "" {
+			t.Errorf("%s: %q, want nothing", c.name, got)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", c.name, got, w)
+			}
+		}
 	}
 }

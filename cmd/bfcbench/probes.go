@@ -8,13 +8,33 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+
+	"github.com/bfc-repro/bfc/stages/target"
 )
 
 // The sizes of the learner comparison: the default E1 size and the large
 // size of issue 6 (the sizes BenchmarkStep in stages/learner runs).
 var learnerSizes = []learnerSize{
-	{Name: "E1", D: 16, K: 3, L: 3, M: 64, Batch: 256},
-	{Name: "large", D: 16, K: 3, L: 3, M: 1024, Batch: 1024},
+	{Name: "E1", D: 16, K: 3, L: 3, M: 64, Batch: 256, Connections: target.Skip0},
+	{Name: "large", D: 16, K: 3, L: 3, M: 1024, Batch: 1024, Connections: target.Skip0},
+}
+
+// stepArgs are BenchmarkStep's settings besides the size (lambda_KW 0.1,
+// no weight decay, gradient norm clipped at 10, Adam at rate 2e-3,
+// initial scales 0.1 for K and 1 for W), as torch_learner.py's flags, so
+// that the peer runs the step that ours runs.
+var stepArgs = []string{"--lambda-kw", "0.1", "--weight-decay", "0", "--clip", "10", "--lr", "2e-3",
+	"--init-k", "0.1", "--init-w", "1", "--gap", "0.3"}
+
+// torchArgs are torch_learner.py's flags for one size.
+func torchArgs(s learnerSize, steps int) []string {
+	conn := s.Connections
+	if conn == "" {
+		conn = target.Skip0
+	}
+	return append([]string{"--d", strconv.Itoa(s.D), "--k", strconv.Itoa(s.K), "--L", strconv.Itoa(s.L),
+		"--m", strconv.Itoa(s.M), "--batch", strconv.Itoa(s.Batch), "--connections", conn,
+		"--steps", strconv.Itoa(steps)}, stepArgs...)
 }
 
 // learnerRunner is one way of running our learner benchmark.
@@ -104,14 +124,13 @@ func (h *harness) probes() []probe {
 							return m, err
 						}})
 				}
-				args := []string{"--d", strconv.Itoa(s.D), "--k", strconv.Itoa(s.K), "--L", strconv.Itoa(s.L),
-					"--m", strconv.Itoa(s.M), "--batch", strconv.Itoa(s.Batch), "--steps", strconv.Itoa(h.torchSteps(s))}
+				args := torchArgs(s, h.torchSteps(s))
 				env := threads(c)
 				ps = append(ps, probe{id: learnerID(s, c, "torch"), label: fmt.Sprintf("learner %s, %d core(s), torch", s.Name, c), peer: true,
 					run: func(ctx context.Context) (metrics, error) {
 						m, err := h.scriptProbe(ctx, torch, "torch", env, 10*time.Minute, args...)
 						if err == nil {
-							err = need(m, "torch_learner.py", "samples_per_s")
+							err = need(m, "torch_learner.py", "samples_per_s", "flops_per_step")
 						}
 						return m, err
 					}})
@@ -125,7 +144,7 @@ func (h *harness) probes() []probe {
 			env := threads(c)
 			ps = append(ps, probe{id: peakID(c), label: fmt.Sprintf("dgemm peak, %d thread(s)", c), peer: true, best: true,
 				run: func(ctx context.Context) (metrics, error) {
-					m, err := h.scriptProbe(ctx, filepath.Join(h.cfg.root, "bench", "dgemm_peak.py"), "dgemm", env, 5*time.Minute, "--n", n)
+					m, err := h.scriptProbe(ctx, filepath.Join(h.cfg.peers, "dgemm_peak.py"), "dgemm", env, 5*time.Minute, "--n", n)
 					if err == nil {
 						err = need(m, "dgemm_peak.py", "gflops")
 					}
@@ -156,7 +175,7 @@ func (h *harness) probes() []probe {
 			}
 			ps = append(ps, probe{id: krrID(n, "sklearn"), label: fmt.Sprintf("KRR n=%d, sklearn", n), peer: true,
 				run: func(ctx context.Context) (metrics, error) {
-					m, err := h.scriptProbe(ctx, filepath.Join(h.cfg.root, "bench", "sklearn_krr.py"), "sklearn", threads(c), 40*time.Minute, "--n", strconv.Itoa(n))
+					m, err := h.scriptProbe(ctx, filepath.Join(h.cfg.peers, "sklearn_krr.py"), "sklearn", threads(c), 40*time.Minute, "--n", strconv.Itoa(n))
 					if err == nil {
 						err = need(m, "sklearn_krr.py", "fit_s", "gram_s")
 					}

@@ -173,14 +173,14 @@ func yesNo(ok bool) string {
 	return "**no**"
 }
 
-// target is one line of the verdict table.
-type target struct{ what, measured, met string }
+// goal is one line of the verdict table (a target of issue 6).
+type goal struct{ what, measured, met string }
 
 // report renders everything measured as Markdown.
 func (h *harness) report() string {
 	var b strings.Builder
 	var n notes
-	var targets []target
+	var targets []goal
 	e := h.env
 	h.loads = append(h.loads, loadAvg())
 	maxLoad := 0.0
@@ -240,9 +240,10 @@ func (h *harness) report() string {
 	return b.String()
 }
 
-func (h *harness) learnerReport(b *strings.Builder, n *notes, targets *[]target) {
+func (h *harness) learnerReport(b *strings.Builder, n *notes, targets *[]goal) {
 	b.WriteString("### Learner training step (float64; loss, gradients, clipping, Adam; all layers on)\n\n")
-	b.WriteString("Ours: `BenchmarkStep` in stages/learner. Peer: `../shared/peers/torch_learner.py` (PyTorch). " +
+	b.WriteString("Ours: `BenchmarkStep` in stages/learner. Peer: `bench/torch_learner.py`, the project's PyTorch reference of the same network, " +
+		"loss, clipping and Adam step, with autograd and |W_l h|² computed directly; same sizes and settings. " +
 		"1 core: GOMAXPROCS=1 and learner threads 1; torch with OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1. " +
 		"2 cores: GOMAXPROCS=2 and learner threads 2 (samples split over goroutines) with one OpenBLAS thread, stages/linalg's default " +
 		"(and, in a row of its own, with OPENBLAS_NUM_THREADS=2, which the local and Slurm executors set for a stage granted 2 CPUs); " +
@@ -259,7 +260,7 @@ func (h *harness) learnerReport(b *strings.Builder, n *notes, targets *[]target)
 				r, txt := h.ratio(learnerID(s, c, be), "step samples/s", 1, learnerID(s, c, "torch"), "samples_per_s", 1)
 				row = append(row, txt)
 				if s.Name == "E1" && be == "gonum" && txt != "" {
-					*targets = append(*targets, target{fmt.Sprintf("E1 training, pure Go, %d core(s): at least 2x torch's samples/s", c),
+					*targets = append(*targets, goal{fmt.Sprintf("E1 training, pure Go, %d core(s): at least 2x torch's samples/s", c),
 						txt + h.spread(learnerID(s, c, be), "step samples/s", 1, learnerID(s, c, "torch"), "samples_per_s", 1), yesNo(r >= 2)})
 				}
 			}
@@ -285,9 +286,10 @@ func (h *harness) learnerReport(b *strings.Builder, n *notes, targets *[]target)
 			}
 		}
 	}
-	fmt.Fprintf(b, "Large step: torch's formulation does %.0f MFLOP per step (every product W_l h through the m=%d-wide heads, forward and backward; `torchStepFlops`), "+
+	fmt.Fprintf(b, "Large step: torch's formulation does %.0f MFLOP per step (every product W_l h through the m=%d-wide heads, forward and backward; `torchStepFlops`%s), "+
 		"ours %.1f MFLOP (the Gram trick |W h|² = hᵀ(WᵀW)h; the benchmark's own count). Both count 2 flops per multiply-add of the matrix products only. "+
-		"Peak: OpenBLAS dgemm (n=4096) through numpy on the same cores, `bench/dgemm_peak.py`; issue 6 states %.0f GFLOP/s for 2 cores.\n\n", tf/1e6, large.M, own/1e6, issuePeak)
+		"Peak: OpenBLAS dgemm (n=4096) through numpy on the same cores, `bench/dgemm_peak.py`; issue 6 states %.0f GFLOP/s for 2 cores.\n\n",
+		tf/1e6, large.M, h.profilerAgreement(), own/1e6, issuePeak)
 	rows = nil
 	for _, c := range numCores() {
 		peak, okPeak := h.value(peakID(c), "gflops")
@@ -307,7 +309,7 @@ func (h *harness) learnerReport(b *strings.Builder, n *notes, targets *[]target)
 			}
 			row = append(row, gflops(g), p, gflops(eff))
 			if be == "openblas" && c == numCores()[len(numCores())-1] {
-				t := target{fmt.Sprintf("large step, OpenBLAS, %d cores: at least 50%% of the float64 peak", c), "", ""}
+				t := goal{fmt.Sprintf("large step, OpenBLAS, %d cores: at least 50%% of the float64 peak", c), "", ""}
 				t.measured = fmt.Sprintf("%s GFLOP/s of its own flops = %s of %.0f (issue's peak)", gflops(g), pct(g/issuePeak), issuePeak)
 				if okPeak {
 					t.measured += fmt.Sprintf(", %s of the measured dgemm %s; torch's work done at %s GFLOP/s-equivalent", pct(g/peak), gflops(peak), gflops(eff))
@@ -333,7 +335,35 @@ func (h *harness) learnerReport(b *strings.Builder, n *notes, targets *[]target)
 		"OpenBLAS GFLOP/s (own flops)", "% of peak", "OpenBLAS, torch's flops / its time", "PyTorch GFLOP/s", "% of peak"}, rows)
 }
 
-func (h *harness) krrReport(b *strings.Builder, n *notes, targets *[]target) {
+// profilerAgreement compares torchStepFlops with the matrix-product flops
+// torch_learner.py counted with torch.profiler (its flops_per_step), for
+// every size the peer ran: "" if it ran at none, else a remark saying
+// whether they agree (and the numbers where they do not).
+func (h *harness) profilerAgreement() string {
+	var bad []string
+	checked := 0
+	for _, s := range learnerSizes {
+		for _, c := range numCores() {
+			got, ok := h.value(learnerID(s, c, "torch"), "flops_per_step")
+			if !ok {
+				continue
+			}
+			checked++
+			if want := torchStepFlops(s); math.Abs(got-want) > 1e-9*want {
+				bad = append(bad, fmt.Sprintf("%s, %d core(s): torch.profiler %.0f, torchStepFlops %.0f", s.Name, c, got, want))
+			}
+		}
+	}
+	switch {
+	case checked == 0:
+		return ""
+	case len(bad) == 0:
+		return "; torch.profiler counts the same in the peer's runs"
+	}
+	return "; **torch.profiler counts differently in the peer's runs: " + strings.Join(bad, "; ") + "**"
+}
+
+func (h *harness) krrReport(b *strings.Builder, n *notes, targets *[]goal) {
 	c := runtime.NumCPU()
 	fmt.Fprintf(b, "### Kernel ridge regression (polynomial kernel (1 + ⟨x,y⟩/16)^8, d = 16, ridge 1e-3·mean diag K, %d threads)\n\n", c)
 	b.WriteString("Ours: `BenchmarkKRR` in cmd/bfcbench (kernel.Fit: Gram matrix, Cholesky factorisation and solve; Gram matrix alone in brackets). " +
@@ -353,7 +383,7 @@ func (h *harness) krrReport(b *strings.Builder, n *notes, targets *[]target) {
 			r, txt := h.ratio(krrID(nn, be), "fit ns/op", 1e-9, id, "fit_s", 1)
 			row = append(row, txt)
 			if be == "openblas" && txt != "" && nn == h.cfg.krrN[len(h.cfg.krrN)-1] {
-				*targets = append(*targets, target{fmt.Sprintf("kernel ridge n=%d, OpenBLAS: within 1.2x of sklearn's time", nn),
+				*targets = append(*targets, goal{fmt.Sprintf("kernel ridge n=%d, OpenBLAS: within 1.2x of sklearn's time", nn),
 					txt + h.spread(krrID(nn, be), "fit ns/op", 1e-9, id, "fit_s", 1), yesNo(r <= 1.2)})
 			}
 		}
@@ -370,7 +400,7 @@ func (h *harness) bracket(id, key string, scale float64) string {
 	return ""
 }
 
-func (h *harness) storeReport(b *strings.Builder, n *notes, targets *[]target) {
+func (h *harness) storeReport(b *strings.Builder, n *notes, targets *[]goal) {
 	b.WriteString("### Store and pipeline\n\n")
 	b.WriteString("Go benchmarks in artifacts/ and pipeline/ (files in the page cache: CPU cost, not disk speed), and the `bfc` command timed as a process " +
 		"(start to exit) on a copy of the project and its store in a scratch directory.\n\n")
@@ -382,7 +412,7 @@ func (h *harness) storeReport(b *strings.Builder, n *notes, targets *[]target) {
 			[]string{"hashing: `CheckObject`, one 64 MiB object", h.cell(n, idStore, "check MB/s", gbps), ""},
 			[]string{"hashing: `Store.Verify`, 48 objects of 2 MiB, all CPUs", h.cell(n, idStore, "verify MB/s", gbps), ">= 1 GB/s"})
 		if v, ok := h.value(idStore, "verify MB/s"); ok {
-			*targets = append(*targets, target{"store hashing (Store.Verify): at least 1 GB/s", gbps(v), yesNo(v >= 1000)})
+			*targets = append(*targets, goal{"store hashing (Store.Verify): at least 1 GB/s", gbps(v), yesNo(v >= 1000)})
 		}
 	}
 	if h.cfg.section("pipeline") {
@@ -393,7 +423,7 @@ func (h *harness) storeReport(b *strings.Builder, n *notes, targets *[]target) {
 		verify := h.cell(n, idVerify, "s", seconds)
 		if v, ok := h.value(idVerify, "s"); ok && h.storeMB > 0 {
 			verify = fmt.Sprintf("%s (%s)", gbps(h.storeMB/v), seconds(v))
-			*targets = append(*targets, target{"`bfc verify` on the real store: at least 1 GB/s", gbps(h.storeMB / v), yesNo(h.storeMB/v >= 1000)})
+			*targets = append(*targets, goal{"`bfc verify` on the real store: at least 1 GB/s", gbps(h.storeMB / v), yesNo(h.storeMB/v >= 1000)})
 		}
 		rows = append(rows,
 			[]string{"`bfc verify`, copy of the project's store" + objs, verify, ">= 1 GB/s"},
@@ -403,15 +433,15 @@ func (h *harness) storeReport(b *strings.Builder, n *notes, targets *[]target) {
 			[]string{"engine alone: no-op run of 160 cached synthetic points (`BenchmarkNoopRunSynthetic`)", h.cell(n, idSynthetic, "synthetic ns/op", func(x float64) string { return seconds(nsToS(x)) }), ""},
 			[]string{"code identity of every kind from the embedded sources (`BenchmarkCodeIdentity`)", h.cell(n, idSynthetic, "codeid ns/op", func(x float64) string { return seconds(nsToS(x)) }), ""})
 		if v, ok := h.value(idNoop, "s"); ok {
-			*targets = append(*targets, target{"no-op `bfc run` of the full pipeline: under 0.3 s", seconds(v), yesNo(v < 0.3)})
+			*targets = append(*targets, goal{"no-op `bfc run` of the full pipeline: under 0.3 s", seconds(v), yesNo(v < 0.3)})
 		} else if s := h.results[idNoop]; s != nil && s.err != nil {
-			*targets = append(*targets, target{"no-op `bfc run` of the full pipeline: under 0.3 s", n.ref(s.err), "not measured"})
+			*targets = append(*targets, goal{"no-op `bfc run` of the full pipeline: under 0.3 s", n.ref(s.err), "not measured"})
 		}
 	}
 	mdTable(b, []string{"measure", "value", "target"}, rows)
 }
 
-func (h *harness) memoryReport(b *strings.Builder, n *notes, targets *[]target) {
+func (h *harness) memoryReport(b *strings.Builder, n *notes, targets *[]goal) {
 	b.WriteString("### Peak memory of the default stages\n\n")
 	dir := h.cfg.store
 	if h.project != "" {
@@ -424,7 +454,7 @@ func (h *harness) memoryReport(b *strings.Builder, n *notes, targets *[]target) 
 	}
 	if err != nil {
 		fmt.Fprintf(b, "%s\n\n", n.ref(err))
-		*targets = append(*targets, target{"no default stage above 4 GiB", n.ref(err), "not measured"})
+		*targets = append(*targets, goal{"no default stage above 4 GiB", n.ref(err), "not measured"})
 		return
 	}
 	b.WriteString("From the run record (`run.max_rss_bytes`) of the manifest each point of the default profile last resolved to: the maximum per stage kind.\n\n")
@@ -442,6 +472,6 @@ func (h *harness) memoryReport(b *strings.Builder, n *notes, targets *[]target) 
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i][0] < rows[j][0] })
 	mdTable(b, []string{"kind", "points", "max RSS", "at", ""}, rows)
-	*targets = append(*targets, target{"no default stage above 4 GiB",
+	*targets = append(*targets, goal{"no default stage above 4 GiB",
 		fmt.Sprintf("largest %.2f GiB (%s)", float64(worst.MaxRSS)/(1<<30), worst.At), yesNo(worst.MaxRSS <= memoryLimit)})
 }
