@@ -101,8 +101,7 @@ func product(p, o Poly, square bool) (Poly, error) {
 	if !square {
 		nzO = nonzeroMasks(o)
 	}
-	hint := min(est, float64(p.Len())*float64(o.Len()))
-	m := &mulState{acc: newAccum(W, int(hint)), key: make([]uint64, W), lin: sp.lin, D: sp.maxDeg + 1,
+	m := &mulState{acc: newAccum(W, int(est)), key: make([]uint64, W), lin: sp.lin, D: sp.maxDeg + 1,
 		word: make([]int, sp.d), shift: make([]uint, sp.d), a: make([]uint64, sp.d), b: make([]uint64, sp.d)}
 	mask := sp.fieldMask
 	for i, ci := range p.coef {
@@ -144,9 +143,14 @@ func (m *mulState) expand(t int, c float64) {
 	w, sh, a, b := m.word[t], m.shift[t], int(m.a[t]), int(m.b[t])
 	orig := m.key[w]
 	lin := m.lin[(a*m.D+b)*m.D:]
+	last := t == m.n-1
 	for k := 0; k <= min(a, b); k++ {
 		m.key[w] = orig - uint64(2*k)<<sh
-		m.expand(t+1, c*lin[k])
+		if last {
+			m.acc.add(m.key, c*lin[k])
+		} else {
+			m.expand(t+1, c*lin[k])
+		}
 	}
 	m.key[w] = orig
 }
