@@ -1,6 +1,7 @@
 package hermite
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 )
@@ -19,6 +20,8 @@ func BenchmarkAnalyze(b *testing.B) {
 		{2, 8}, {2, 16}, {2, 32}, {2, 64},
 		{3, 4}, {3, 6}, {3, 8}, {3, 10}, {3, 12}, {3, 16}, {3, 20},
 		{4, 4}, {4, 6}, {4, 8},
+		// Past the table: where exact stops being affordable.
+		{3, 32}, {4, 10}, {4, 12},
 	} {
 		b.Run(fmt.Sprintf("L=%d/d=%d", c.L, c.d), func(b *testing.B) {
 			tg := randomTarget(c.d, 3, c.L, "skip0", true, 0.3, 1)
@@ -32,6 +35,21 @@ func BenchmarkAnalyze(b *testing.B) {
 			b.ReportMetric(float64(res.Terms[c.L]), "terms")
 		})
 	}
+}
+
+// BenchmarkPartial times Analyze where U_L is refused (L = 4, d = 16): the
+// normalisation, the means and the moments of T_2, T_3.
+func BenchmarkPartial(b *testing.B) {
+	tg := randomTarget(16, 3, 4, "skip0", true, 0.3, 1)
+	var res *Result
+	for b.Loop() {
+		var err error
+		var tl *TooLargeError
+		if res, err = Analyze(tg, Options{Threads: 1}); !errors.As(err, &tl) {
+			b.Fatalf("err = %v, want a *TooLargeError", err)
+		}
+	}
+	b.ReportMetric(float64(res.Terms[3]), "terms")
 }
 
 // BenchmarkSquare times the squaring of U_3 of an L = 4, d = 6 target

@@ -16,13 +16,12 @@ type TooLargeError struct {
 }
 
 func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("too large: the degree-%d product would have up to %.3g Hermite terms (about %.3g GiB), above the limit of %.3g terms",
+	return fmt.Sprintf("too large: the degree-%d product would have up to %.3g Hermite terms (up to %.3g GiB), above the limit of %.3g terms",
 		e.Degree, e.Terms, e.Bytes/(1<<30), e.Limit)
 }
 
-// peakFactor is the measured peak memory of a product per result term, in
-// units of BytesPerTerm: the hash table (16 B/term at load 1/2, up to
-// 4x while it doubles) plus the sorted copy and its index.
+// peakFactor is the memory of a product per result term in units of
+// BytesPerTerm, by construction of accum (see BytesPerTerm).
 const peakFactor = 5
 
 // shape summarises a polynomial for EstimateProduct.
@@ -48,7 +47,8 @@ func (p Poly) shape() shape {
 // of a term), all even when every exponent of p and of o is even
 // (CountBound); and the pairs of terms times 2^min(deg p, deg o), the
 // most terms one pair can yield (Π_i (m_i+1) <= 2^Σm_i). For the layered
-// targets the first is nearly attained, as their products fill that set.
+// targets the first is the smaller, 3-6x the true count (their top
+// degrees have even exponents only).
 func (s *Space) EstimateProduct(p, o Poly) float64 {
 	return s.estimate(p.shape(), o.shape(), p.Len(), o.Len())
 }

@@ -38,7 +38,11 @@ type Space struct {
 }
 
 // DefaultMaxTerms is the product size refused when Space.MaxTerms is zero:
-// about 4 GiB at the measured peak of BytesPerTerm per term (one word keys).
+// 4 GB at 5 x 16 bytes a term (one-word keys, see BytesPerTerm) if the
+// bound were attained. For the targets it is 3-6x the true count, and
+// Analyze keeps k squares and their sum alive: the largest expansion
+// measured under it, L = 4 at d = 12 (bound 2.7e7, 4.7e6 terms), peaked
+// at 1.2 GiB.
 const DefaultMaxTerms = 5e7
 
 // NewSpace returns the space of polynomials in d >= 1 variables of degree
@@ -87,8 +91,9 @@ func (s *Space) MaxDegree() int { return s.maxDeg }
 func (s *Space) Words() int { return s.words }
 
 // BytesPerTerm is the memory of one stored term (key words and
-// coefficient); a product peaks at about 5 times this per result term
-// (hash table at load <= 1/2 while it grows, then the sorted copy).
+// coefficient). A product needs up to about 5 times this per result term:
+// its hash table has 2-4 slots a term (load <= 1/2, doubling), and the
+// radix sort a buffer and the result.
 func (s *Space) BytesPerTerm() int { return 8*s.words + 8 }
 
 func (s *Space) maxTerms() float64 {
