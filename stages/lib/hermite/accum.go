@@ -12,7 +12,7 @@ import (
 // the order of the add calls, so a fixed call order gives the same bits
 // every time. (Splitting the table into cache-sized partitions fed through
 // buffers was measured slower on this project's machine: BenchmarkSquare
-// 1.3-1.5x the time of the single table.)
+// took 1.2-1.7x the CPU time of the single table.)
 type accum struct {
 	w, stride int
 	data      []uint64

@@ -237,8 +237,13 @@ func (p Poly) AddScaled(a float64, o Poly) Poly {
 	return out
 }
 
-// Combine is Σ_i a[i]·ps[i], accumulated in the order of ps.
+// Combine is Σ_i a[i]·ps[i], accumulated in the order of ps. It panics if
+// the lengths differ or a polynomial belongs to another space (programming
+// errors).
 func (s *Space) Combine(a []float64, ps []Poly) Poly {
+	if len(a) != len(ps) {
+		panic(fmt.Sprintf("hermite: Combine of %d polynomials with %d weights", len(ps), len(a)))
+	}
 	n := 0
 	for _, p := range ps {
 		n += p.Len()

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/integrate/quad"
+	"gonum.org/v1/gonum/stat"
 )
 
 // sources returns J_l for the three connection modes of the target stage.
@@ -296,6 +297,22 @@ func TestAgainstQuadrature(t *testing.T) {
 			if !closeTo(v, qv, tol) {
 				t.Errorf("Var G = %v, quadrature %v", v, qv)
 			}
+			var above float64
+			for q := 1<<(tc.L-1) + 1; q < len(want.spectrum); q++ {
+				above += want.spectrum[q]
+			}
+			if got := got.ShareAbove(1 << (tc.L - 1)); !closeTo(got, above/qv, tol) {
+				t.Errorf("share above degree %d: %v, quadrature %v", 1<<(tc.L-1), got, above/qv)
+			}
+			for l := 2; l <= tc.L; l++ {
+				var sum float64
+				for _, s := range got.TermSpectrum(l) {
+					sum += s
+				}
+				if !closeTo(sum, want.cov[l][l], tol) {
+					t.Errorf("spectrum of T_%d sums to %v, quadrature Var T_%d = %v", l, sum, l, want.cov[l][l])
+				}
+			}
 			if spec[1<<tc.L] == 0 {
 				t.Errorf("no degree-%d part", 1<<tc.L)
 			}
@@ -383,20 +400,10 @@ func TestMonteCarlo(t *testing.T) {
 	check("E S*_{3,0}", sumS/n, res.RowMean[3][0], 1/math.Sqrt(n))
 	check("E T_2", sum[2]/n, res.TermMean[2], math.Sqrt(res.Cov(2, 2)/n))
 	check("E T_3", sum[3]/n, res.TermMean[3], math.Sqrt(res.Cov(3, 3)/n))
+	// The sample variance and its standard error from the fourth moment.
 	sampleVar := func(v []float64) (float64, float64) {
-		var m float64
-		for _, x := range v {
-			m += x
-		}
-		m /= float64(len(v))
-		var m2, m4 float64
-		for _, x := range v {
-			c := (x - m) * (x - m)
-			m2 += c
-			m4 += c * c
-		}
-		m2 /= float64(len(v))
-		m4 /= float64(len(v))
+		m, m2 := stat.PopMeanVariance(v, nil)
+		m4 := stat.MomentAbout(4, v, m, nil)
 		return m2, math.Sqrt((m4 - m2*m2) / float64(len(v)))
 	}
 	v, se := sampleVar(gs)
