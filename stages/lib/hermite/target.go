@@ -97,7 +97,7 @@ func Analyze(t *Target, opt Options) (*Result, error) {
 	// phi[j][c] is coordinate c of φ_j.
 	phi := make([][]Poly, L+1)
 	phi[0], phi[1] = make([]Poly, t.D), make([]Poly, t.D)
-	for c := range t.D {
+	for c := range t.D { // c < d: He cannot fail
 		x, _ := sp.He(c, 1)
 		he2, _ := sp.He(c, 2)
 		phi[0][c] = x
