@@ -1,18 +1,16 @@
-package artifacts
-
-// Review bundles.
+// Package bundle reads and writes review bundles.
 //
 // A bundle is one file that lets a reviewer check, offline, that every
 // figure and number of a run follows from the declared pipeline. It is a
 // tar archive compressed with zstd (so `tar --zstd -xf` opens it too),
-// written by WriteBundle and read by ReadBundle.
+// written by Write and read by Read.
 //
 // # Members
 //
 // Members are regular files only, in this order (the canonical order; a
 // reader rejects any other):
 //
-//	bfc-bundle.json          the index (BundleIndex): format, pipeline,
+//	bfc-bundle.json          the index (Index): format, pipeline,
 //	                         profile, the points of the graph with their
 //	                         keys and inputs, and every other member's
 //	                         path, size and SHA-256, and the Merkle root
@@ -25,7 +23,7 @@ package artifacts
 //	paper/...                the report
 //
 // Member paths are relative, slash-separated, without "." or ".."
-// components, hidden names or unusual characters (ValidBundlePath).
+// components, hidden names or unusual characters (ValidPath).
 //
 // # Merkle root
 //
@@ -47,13 +45,15 @@ package artifacts
 //
 // The tar stream is cut into zstd frames, each with its content checksum:
 // one frame per member (its tar header, data and padding), and members
-// larger than bundleFrameSize span several frames. A reader decodes and
+// larger than frameSize span several frames. A reader decodes and
 // checks a whole frame before the tar reader sees any of its bytes, so a
 // damaged byte anywhere in the file is reported as damage to the member
 // whose frame holds it, and the tar reader only ever parses intact data.
-// A final frame index (see bundleTrailerMagic) holds the SHA-256 of every
+// A final frame index (see trailerMagic) holds the SHA-256 of every
 // frame's compressed bytes, so that even a change that zstd cannot see (a
 // bit that does not affect decoding) is caught and located.
+
+package bundle
 
 import (
 	"archive/tar"
@@ -72,25 +72,27 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/bfc-repro/bfc/artifacts/id"
 )
 
-// BundleFormat is the format identifier written into every bundle index.
-const BundleFormat = "bfc-bundle/1"
+// Format is the format identifier written into every bundle index.
+const Format = "bfc-bundle/1"
 
-// BundleIndexName is the path of the index, the first member of a bundle.
-const BundleIndexName = "bfc-bundle.json"
+// IndexName is the path of the index, the first member of a bundle.
+const IndexName = "bfc-bundle.json"
 
-// bundleFrameSize is the most tar bytes one zstd frame holds.
-const bundleFrameSize = 1 << 20
+// frameSize is the most tar bytes one zstd frame holds.
+const frameSize = 1 << 20
 
 // Output selections of a bundle.
 const (
 	OutputsAll   = "all"   // every output object of every point
-	OutputsFinal = "final" // see BundleIndex.Outputs
+	OutputsFinal = "final" // see Index.Outputs
 )
 
-// BundleIndex is the first member of a bundle: what it holds and why.
-type BundleIndex struct {
+// Index is the first member of a bundle: what it holds and why.
+type Index struct {
 	Format     string `json:"format"`
 	Created    string `json:"created"` // RFC 3339, UTC
 	Pipeline   string `json:"pipeline"`
@@ -104,29 +106,29 @@ type BundleIndex struct {
 	Program string `json:"program"` // the archiving program, "path@version"
 	// FiguresDir and PaperDir are the project directories (relative to
 	// pipeline.toml) that figures/ and paper/ members were read from.
-	FiguresDir string        `json:"figures_dir"`
-	PaperDir   string        `json:"paper_dir"`
-	Points     []BundlePoint `json:"points"`
+	FiguresDir string  `json:"figures_dir"`
+	PaperDir   string  `json:"paper_dir"`
+	Points     []Point `json:"points"`
 	// Missing lists the points of the graph that were not computed (or
 	// stale) when the bundle was written with --allow-missing.
-	Missing []string       `json:"missing,omitempty"`
-	Members []BundleMember `json:"members"`     // every member but the index, in bundle order
-	Root    string         `json:"merkle_root"` // MerkleRoot(Members)
+	Missing []string `json:"missing,omitempty"`
+	Members []Member `json:"members"`     // every member but the index, in bundle order
+	Root    string   `json:"merkle_root"` // MerkleRoot(Members)
 }
 
-// BundlePoint is one point of the archived graph.
-type BundlePoint struct {
+// Point is one point of the archived graph.
+type Point struct {
 	Point  string            `json:"point"` // point id, e.g. "train[schedule=joint,seed=1]"
 	Stage  string            `json:"stage"`
 	Kind   string            `json:"kind"`
-	Key    string            `json:"key"` // its manifest is manifests/KEY.json
+	Key    id.Key            `json:"key"` // its manifest is manifests/KEY.json
 	Labels map[string]string `json:"labels,omitempty"`
 	Inputs []string          `json:"inputs,omitempty"` // input point ids, in key order (input:000, ...)
 	Final  bool              `json:"final"`            // no point of the graph depends on it
 }
 
-// BundleMember is one member of a bundle as the index lists it.
-type BundleMember struct {
+// Member is one member of a bundle as the index lists it.
+type Member struct {
 	Path   string  `json:"path"`
 	Size   int64   `json:"size"`
 	SHA256 string  `json:"sha256"`
@@ -138,20 +140,20 @@ type BundleMember struct {
 // bytes) of the manifest of Key, computed for point Point.
 type Origin struct {
 	Point  string `json:"point"`
-	Key    string `json:"key"`
+	Key    id.Key `json:"key"`
 	Output string `json:"output"`
 }
 
 // ManifestMember is the bundle path of the manifest of key.
-func ManifestMember(key string) string { return "manifests/" + key + ".json" }
+func ManifestMember(key id.Key) string { return "manifests/" + key.String() + ".json" }
 
 // ObjectMember is the bundle path of the object with content hash h.
-func ObjectMember(h string) string { return "objects/" + h + ".arrow" }
+func ObjectMember(o id.Object) string { return "objects/" + o.String() + ".arrow" }
 
 // memberRank orders members: fixed files first, then directories.
 func memberRank(p string) int {
 	switch p {
-	case BundleIndexName:
+	case IndexName:
 		return 0
 	case "pipeline.toml":
 		return 1
@@ -185,13 +187,13 @@ func compareMembers(a, b string) int {
 // maxBundlePath bounds the length of a member path.
 const maxBundlePath = 1024
 
-// ValidBundlePath reports why p may not name a bundle member, or nil. A
+// ValidPath reports why p may not name a bundle member, or nil. A
 // valid path is relative and slash-separated; it lies under one of the
 // known top-level names; each component is 1-255 bytes of ASCII letters,
 // digits and " _-.,+=@%~()", does not start with '.' or ' ', and is not
 // "." or "..". Such a path cannot leave the directory it is extracted to
 // and means the same on every file system bfc runs on.
-func ValidBundlePath(p string) error {
+func ValidPath(p string) error {
 	switch {
 	case p == "":
 		return errors.New("empty path")
@@ -227,12 +229,12 @@ func ValidBundlePath(p string) error {
 	return nil
 }
 
-// MerkleRoot returns the Merkle root over members (see the comment at the
-// top of bundle.go for the definition). Paths must be valid and distinct
+// MerkleRoot returns the Merkle root over members (see the package
+// documentation for the definition). Paths must be valid and distinct
 // and hashes well formed.
-func MerkleRoot(members []BundleMember) (string, error) {
+func MerkleRoot(members []Member) (string, error) {
 	sorted := slices.Clone(members)
-	slices.SortFunc(sorted, func(a, b BundleMember) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortFunc(sorted, func(a, b Member) int { return strings.Compare(a.Path, b.Path) })
 	leaves := make([][32]byte, len(sorted))
 	for i, m := range sorted {
 		if i > 0 && sorted[i-1].Path == m.Path {
@@ -242,7 +244,7 @@ func MerkleRoot(members []BundleMember) (string, error) {
 			return "", fmt.Errorf("merkle root: member path %q has a NUL byte", m.Path)
 		}
 		raw, err := hex.DecodeString(m.SHA256)
-		if err != nil || !ValidHash(m.SHA256) {
+		if err != nil || !id.ValidHex(m.SHA256) {
 			return "", fmt.Errorf("merkle root: member %s: %q is not a SHA-256", m.Path, m.SHA256)
 		}
 		h := sha256.New()
@@ -276,31 +278,31 @@ func merkleTree(leaves [][32]byte) [32]byte {
 	return sha256.Sum256(buf[:])
 }
 
-// BundleFile is a member to write: its bundle path and either its bytes
+// File is a member to write: its bundle path and either its bytes
 // or the file that holds them.
-type BundleFile struct {
+type File struct {
 	Path   string
 	Origin *Origin
 	Data   []byte // the content, or nil to read File
 	File   string // a file to copy when Data is nil
 }
 
-func (f *BundleFile) open() (io.ReadCloser, error) {
+func (f *File) open() (io.ReadCloser, error) {
 	if f.Data != nil {
 		return io.NopCloser(bytes.NewReader(f.Data)), nil
 	}
 	return os.Open(f.File)
 }
 
-// WriteBundle writes a bundle of idx and files to w. It fills in
+// Write writes a bundle of idx and files to w. It fills in
 // idx.Format, idx.Created (if empty), idx.Members (in canonical order) and
 // idx.Root, which it also returns. Every source is read twice, once to
 // hash it for the index and once to copy it; a file whose bytes change in
 // between is an error.
-func WriteBundle(w io.Writer, idx *BundleIndex, files []BundleFile) (string, error) {
+func Write(w io.Writer, idx *Index, files []File) (string, error) {
 	files = slices.Clone(files)
-	slices.SortFunc(files, func(a, b BundleFile) int { return compareMembers(a.Path, b.Path) })
-	idx.Format = BundleFormat
+	slices.SortFunc(files, func(a, b File) int { return compareMembers(a.Path, b.Path) })
+	idx.Format = Format
 	if idx.Created == "" {
 		idx.Created = time.Now().UTC().Format(time.RFC3339)
 	}
@@ -311,10 +313,10 @@ func WriteBundle(w io.Writer, idx *BundleIndex, files []BundleFile) (string, err
 	idx.Members = nil // never the caller's backing array
 	for i := range files {
 		f := &files[i]
-		if err := ValidBundlePath(f.Path); err != nil {
+		if err := ValidPath(f.Path); err != nil {
 			return "", fmt.Errorf("bundle member %s: %w", f.Path, err)
 		}
-		if f.Path == BundleIndexName {
+		if f.Path == IndexName {
 			return "", fmt.Errorf("bundle member %s: reserved for the index", f.Path)
 		}
 		if i > 0 && files[i-1].Path == f.Path {
@@ -324,7 +326,7 @@ func WriteBundle(w io.Writer, idx *BundleIndex, files []BundleFile) (string, err
 		if err != nil {
 			return "", fmt.Errorf("bundle member %s: %w", f.Path, err)
 		}
-		idx.Members = append(idx.Members, BundleMember{Path: f.Path, Size: n, SHA256: h, Origin: f.Origin})
+		idx.Members = append(idx.Members, Member{Path: f.Path, Size: n, SHA256: h, Origin: f.Origin})
 	}
 	if idx.Root, err = MerkleRoot(idx.Members); err != nil {
 		return "", err
@@ -358,8 +360,8 @@ func WriteBundle(w io.Writer, idx *BundleIndex, files []BundleFile) (string, err
 		}
 		return fw.cut()
 	}
-	if err := put(BundleIndexName, int64(len(ib)), bytes.NewReader(ib), HashBytes(ib)); err != nil {
-		return "", fmt.Errorf("bundle member %s: %w", BundleIndexName, err)
+	if err := put(IndexName, int64(len(ib)), bytes.NewReader(ib), id.HexSum(ib)); err != nil {
+		return "", fmt.Errorf("bundle member %s: %w", IndexName, err)
 	}
 	for i := range files {
 		m := idx.Members[i]
@@ -382,7 +384,7 @@ func WriteBundle(w io.Writer, idx *BundleIndex, files []BundleFile) (string, err
 	return idx.Root, nil
 }
 
-func hashSource(f *BundleFile) (string, int64, error) {
+func hashSource(f *File) (string, int64, error) {
 	rc, err := f.open()
 	if err != nil {
 		return "", 0, err
@@ -398,18 +400,18 @@ func hashSource(f *BundleFile) (string, int64, error) {
 
 // Every bundle ends with a frame index: a zstd skippable frame (which
 // zstd decoders, and so `tar --zstd`, skip) whose content is
-// bundleTrailerHeader, the raw SHA-256 of each data frame's compressed
+// trailerHeader, the raw SHA-256 of each data frame's compressed
 // bytes in order, and the raw SHA-256 of all that (so that damage to the
 // index itself is told apart from damage to a frame). Some bits of a compressed block do not
 // change what it decodes to; the frame index makes a change to any byte
 // of the file detectable, and says which frame (so which member) holds it.
 const (
-	bundleTrailerMagic  = 0x184D2A5B
-	bundleTrailerHeader = "bfc-frames/1\n"
+	trailerMagic  = 0x184D2A5B
+	trailerHeader = "bfc-frames/1\n"
 )
 
 // frameWriter compresses what is written to it into zstd frames of at
-// most bundleFrameSize input bytes each; cut ends the current frame and
+// most frameSize input bytes each; cut ends the current frame and
 // close writes the frame index.
 type frameWriter struct {
 	enc    *zstd.Encoder
@@ -423,7 +425,7 @@ type frameWriter struct {
 func newFrameWriter(dst io.Writer) (*frameWriter, error) {
 	f := &frameWriter{dst: dst, h: sha256.New()}
 	f.out = io.MultiWriter(dst, f.h)
-	enc, err := zstd.NewWriter(f.out, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true), zstd.WithWindowSize(bundleFrameSize))
+	enc, err := zstd.NewWriter(f.out, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true), zstd.WithWindowSize(frameSize))
 	if err != nil {
 		return nil, fmt.Errorf("bundle: zstd: %w", err)
 	}
@@ -434,7 +436,7 @@ func newFrameWriter(dst io.Writer) (*frameWriter, error) {
 func (f *frameWriter) Write(p []byte) (int, error) {
 	total := 0
 	for len(p) > 0 {
-		k := min(len(p), bundleFrameSize-f.n)
+		k := min(len(p), frameSize-f.n)
 		n, err := f.enc.Write(p[:k])
 		total += n
 		f.n += n
@@ -442,7 +444,7 @@ func (f *frameWriter) Write(p []byte) (int, error) {
 			return total, err
 		}
 		p = p[k:]
-		if f.n == bundleFrameSize {
+		if f.n == frameSize {
 			if err := f.cut(); err != nil {
 				return total, err
 			}
@@ -472,11 +474,11 @@ func (f *frameWriter) close() error {
 		return err
 	}
 	f.enc.Reset(nil)
-	content := append([]byte(bundleTrailerHeader), bytes.Join(f.hashes, nil)...)
+	content := append([]byte(trailerHeader), bytes.Join(f.hashes, nil)...)
 	self := sha256.Sum256(content)
 	content = append(content, self[:]...)
 	var hdr [8]byte
-	binary.LittleEndian.PutUint32(hdr[:4], bundleTrailerMagic)
+	binary.LittleEndian.PutUint32(hdr[:4], trailerMagic)
 	binary.LittleEndian.PutUint32(hdr[4:], uint32(len(content)))
 	_, err := f.dst.Write(append(hdr[:], content...))
 	return err

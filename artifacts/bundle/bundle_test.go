@@ -1,4 +1,4 @@
-package artifacts
+package bundle
 
 import (
 	"archive/tar"
@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -25,6 +26,9 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/artifacts/store"
 )
 
 // --- fixtures -------------------------------------------------------------
@@ -67,26 +71,26 @@ func bundleTable(t testing.TB, cols ...bundleCol) arrow.Record {
 
 // bundlePoint commits a manifest of kind with the given outputs to st, the
 // way the engine does (metadata naming the key and output), and returns it.
-func bundlePoint(t testing.TB, st *Store, kind, point string, salt string, outs map[string]arrow.Record) *Manifest {
+func bundlePoint(t testing.TB, st *store.Store, kind, point string, salt string, outs map[string]arrow.Record) *store.Manifest {
 	t.Helper()
-	cs := []Component{NewComponent("kind", kind), NewComponent("param:salt", salt)}
-	key, err := KeyOf(cs)
+	cs := []store.Component{store.NewComponent("kind", kind), store.NewComponent("param:salt", salt)}
+	key, err := store.KeyOf(cs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &Manifest{Format: FormatVersion, Key: key, Kind: kind, Stage: point, Components: cs}
-	for _, name := range sortedKeys(outs) {
+	m := &store.Manifest{Format: store.FormatVersion, Key: key, Kind: kind, Stage: point, Components: cs}
+	for _, name := range slices.Sorted(maps.Keys(outs)) {
 		rec := outs[name]
-		full, err := EncodeTable(rec, map[string]string{"bfc.key": key, "bfc.output": name})
+		full, err := store.EncodeTable(rec, map[string]string{"bfc.key": key.String(), "bfc.output": name})
 		if err != nil {
 			t.Fatal(err)
 		}
-		plain, _ := EncodeTable(rec, nil)
+		plain, _ := store.EncodeTable(rec, nil)
 		h, err := st.PutObject(full)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.Outputs = append(m.Outputs, Output{Name: name, File: h, Data: HashBytes(plain), Size: int64(len(full)), Rows: rec.NumRows()})
+		m.Outputs = append(m.Outputs, store.Output{Name: name, File: h, Data: id.DataOf(plain), Size: int64(len(full)), Rows: rec.NumRows()})
 		rec.Release()
 	}
 	if err := st.PutManifest(m); err != nil {
@@ -103,18 +107,18 @@ func publishTable(t testing.TB, dir, name string, data []byte) arrow.Record {
 // point that publishes figures/f.svg and has a data table, a report point
 // that publishes paper/macros.tex, and a hand-written paper/text.md.
 type bundleFixture struct {
-	st    *Store
-	idx   *BundleIndex
-	files []BundleFile
-	src   *Manifest
-	fig   *Manifest
+	st    *store.Store
+	idx   *Index
+	files []File
+	src   *store.Manifest
+	fig   *store.Manifest
 }
 
 const bundleSVG = "<svg>figure</svg>\n"
 
 func newBundleFixture(t testing.TB, outputs string) *bundleFixture {
 	t.Helper()
-	st, err := Open(filepath.Join(t.TempDir(), "store"), true)
+	st, err := store.Open(filepath.Join(t.TempDir(), "store"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,14 +133,14 @@ func newBundleFixture(t testing.TB, outputs string) *bundleFixture {
 	rep := bundlePoint(t, st, "paper", "rep", "3", map[string]arrow.Record{
 		"publish.paper.macros.tex": publishTable(t, "paper", "macros.tex", []byte(`\newcommand{\X}{1}`)),
 	})
-	f.idx = &BundleIndex{Created: "2026-01-02T03:04:05Z", Pipeline: "test", Outputs: outputs, Program: "test",
+	f.idx = &Index{Created: "2026-01-02T03:04:05Z", Pipeline: "test", Outputs: outputs, Program: "test",
 		FiguresDir: "figures", PaperDir: "paper",
-		Points: []BundlePoint{
+		Points: []Point{
 			{Point: "src", Stage: "src", Kind: "src", Key: f.src.Key},
 			{Point: "fig", Stage: "fig", Kind: "figure", Key: f.fig.Key, Inputs: []string{"src"}, Final: true},
 			{Point: "rep", Stage: "rep", Kind: "paper", Key: rep.Key, Final: true},
 		}}
-	f.files = []BundleFile{
+	f.files = []File{
 		{Path: "pipeline.toml", Data: []byte("[pipeline]\nname = \"test\"\n")},
 		{Path: "build.json", Data: []byte(`{"go":"test"}`)},
 		{Path: "machine.json", Data: []byte(`{"cpus":1}`)},
@@ -144,13 +148,13 @@ func newBundleFixture(t testing.TB, outputs string) *bundleFixture {
 		{Path: "paper/macros.tex", Data: []byte(`\newcommand{\X}{1}`), Origin: &Origin{Point: "rep", Key: rep.Key, Output: "publish.paper.macros.tex"}},
 		{Path: "paper/text.md", Data: []byte("# Text\n")},
 	}
-	for _, m := range []*Manifest{f.src, f.fig, rep} {
-		f.files = append(f.files, BundleFile{Path: ManifestMember(m.Key), File: st.ManifestPath(m.Key)})
+	for _, m := range []*store.Manifest{f.src, f.fig, rep} {
+		f.files = append(f.files, File{Path: ManifestMember(m.Key), File: st.ManifestPath(m.Key)})
 		for _, o := range m.Outputs {
 			if outputs == OutputsFinal && m == f.src {
 				continue // an intermediate: its hash only
 			}
-			f.files = append(f.files, BundleFile{Path: ObjectMember(o.File), File: st.ObjectPath(o.File)})
+			f.files = append(f.files, File{Path: ObjectMember(o.File), File: st.ObjectPath(o.File)})
 		}
 	}
 	return f
@@ -160,7 +164,7 @@ func (f *bundleFixture) write(t testing.TB) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	idx := *f.idx
-	if _, err := WriteBundle(&buf, &idx, f.files); err != nil {
+	if _, err := Write(&buf, &idx, f.files); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -169,8 +173,8 @@ func (f *bundleFixture) write(t testing.TB) []byte {
 // memSink keeps a bundle's members in memory.
 type memSink struct{ fs fstest.MapFS }
 
-func (m *memSink) Begin(*BundleIndex) error { m.fs = fstest.MapFS{}; return nil }
-func (m *memSink) Put(bm BundleMember, r io.Reader) error {
+func (m *memSink) Begin(*Index) error { m.fs = fstest.MapFS{}; return nil }
+func (m *memSink) Put(bm Member, r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -182,9 +186,9 @@ func (m *memSink) Drop(p string) error { delete(m.fs, p); return nil }
 
 // readMem reads a bundle into memory and verifies it: the problems of
 // both steps, or the fatal error.
-func readMem(data []byte, lim BundleLimits) (*Bundle, []Problem, error) {
+func readMem(data []byte, lim Limits) (*Bundle, []store.Problem, error) {
 	sink := &memSink{}
-	idx, problems, err := ReadBundle(bytes.NewReader(data), lim, sink)
+	idx, problems, err := Read(bytes.NewReader(data), lim, sink)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -202,9 +206,9 @@ func leafHash(path, h string) [32]byte {
 func node(l, r [32]byte) [32]byte { return sha256.Sum256(slices.Concat([]byte{1}, l[:], r[:])) }
 
 func TestMerkleRootFollowsRFC6962(t *testing.T) {
-	var ms []BundleMember
+	var ms []Member
 	for i := 0; i < 5; i++ {
-		ms = append(ms, BundleMember{Path: fmt.Sprintf("objects/%d", i), SHA256: HashBytes([]byte{byte(i)})})
+		ms = append(ms, Member{Path: fmt.Sprintf("objects/%d", i), SHA256: id.HexSum([]byte{byte(i)})})
 	}
 	l := make([][32]byte, len(ms))
 	for i, m := range ms {
@@ -233,9 +237,9 @@ func TestMerkleRootFollowsRFC6962(t *testing.T) {
 	}
 	base, _ := MerkleRoot(ms)
 	for i := range ms {
-		for _, change := range []func(*BundleMember){
-			func(m *BundleMember) { m.Path += "x" },
-			func(m *BundleMember) { m.SHA256 = HashBytes([]byte("other")) },
+		for _, change := range []func(*Member){
+			func(m *Member) { m.Path += "x" },
+			func(m *Member) { m.SHA256 = id.HexSum([]byte("other")) },
 		} {
 			c := slices.Clone(ms)
 			change(&c[i])
@@ -275,8 +279,8 @@ func TestValidBundlePath(t *testing.T) {
 		{"figures/" + strings.Repeat("a/", 600) + "b", false},
 	}
 	for _, tc := range tests {
-		if err := ValidBundlePath(tc.path); (err == nil) != tc.ok {
-			t.Errorf("ValidBundlePath(%q) = %v, want ok=%v", tc.path, err, tc.ok)
+		if err := ValidPath(tc.path); (err == nil) != tc.ok {
+			t.Errorf("ValidPath(%q) = %v, want ok=%v", tc.path, err, tc.ok)
 		}
 	}
 }
@@ -289,7 +293,7 @@ func TestBundleRoundTripVerifies(t *testing.T) {
 			if again := f.write(t); !bytes.Equal(data, again) {
 				t.Fatal("the same index and files give different bundle bytes")
 			}
-			b, problems, err := readMem(data, DefaultBundleLimits())
+			b, problems, err := readMem(data, DefaultLimits())
 			if err != nil || len(problems) > 0 {
 				t.Fatalf("read: %v %v", err, problems)
 			}
@@ -317,7 +321,7 @@ func TestBundleRoundTripVerifies(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "x")
 			path := filepath.Join(t.TempDir(), "b.tar.zst")
 			os.WriteFile(path, data, 0o644)
-			eb, problems, err := ExtractBundle(path, dir, DefaultBundleLimits())
+			eb, problems, err := Extract(path, dir, DefaultLimits())
 			if err != nil || len(problems) > 0 {
 				t.Fatalf("extract: %v %v", err, problems)
 			}
@@ -329,7 +333,7 @@ func TestBundleRoundTripVerifies(t *testing.T) {
 			if string(got) != bundleSVG {
 				t.Fatalf("extracted figure %q", got)
 			}
-			if _, err := os.Stat(filepath.Join(dir, BundleIndexName)); err != nil {
+			if _, err := os.Stat(filepath.Join(dir, IndexName)); err != nil {
 				t.Fatal("index not extracted")
 			}
 		})
@@ -391,9 +395,9 @@ func TestEveryFlippedByteIsCaughtAndNamed(t *testing.T) {
 	f := newBundleFixture(t, OutputsFinal)
 	data := f.write(t)
 	idx := *f.idx
-	WriteBundle(io.Discard, &idx, f.files)
+	Write(io.Discard, &idx, f.files)
 	// One frame per member (the index first), then the end of the archive.
-	names := []string{BundleIndexName}
+	names := []string{IndexName}
 	for _, m := range idx.Members {
 		names = append(names, m.Path)
 	}
@@ -414,13 +418,13 @@ func TestEveryFlippedByteIsCaughtAndNamed(t *testing.T) {
 			for _, mask := range []byte{1 << (pos % 8)} {
 				copy(flipped, data)
 				flipped[pos] ^= mask
-				b, problems, err := readMem(flipped, DefaultBundleLimits())
-				var be *BundleError
+				b, problems, err := readMem(flipped, DefaultLimits())
+				var be *Error
 				switch {
 				case err == nil:
 					t.Fatalf("byte %d ^ %#x (frame of %s): bundle reads and verifies with problems %v", pos, mask, names[fi], problems)
 				case !errors.As(err, &be):
-					t.Fatalf("byte %d: error %v is not a BundleError", pos, err)
+					t.Fatalf("byte %d: error %v is not a Error", pos, err)
 				case be.Member != names[fi]:
 					t.Fatalf("byte %d ^ %#x in the frame of %s: error names %q: %v", pos, mask, names[fi], be.Member, err)
 				}
@@ -444,18 +448,18 @@ func regular(name string, data []byte) rawEntry {
 
 // indexFor returns an index entry listing entries (as they are, in
 // order), edited by edit.
-func indexFor(t testing.TB, entries []rawEntry, edit func(*BundleIndex)) rawEntry {
+func indexFor(t testing.TB, entries []rawEntry, edit func(*Index)) rawEntry {
 	t.Helper()
-	idx := BundleIndex{Format: BundleFormat, Outputs: OutputsAll}
+	idx := Index{Format: Format, Outputs: OutputsAll}
 	for _, e := range entries {
-		idx.Members = append(idx.Members, BundleMember{Path: e.hdr.Name, Size: int64(len(e.data)), SHA256: HashBytes(e.data)})
+		idx.Members = append(idx.Members, Member{Path: e.hdr.Name, Size: int64(len(e.data)), SHA256: id.HexSum(e.data)})
 	}
 	idx.Root, _ = MerkleRoot(idx.Members)
 	if edit != nil {
 		edit(&idx)
 	}
 	b, _ := json.Marshal(idx)
-	return regular(BundleIndexName, b)
+	return regular(IndexName, b)
 }
 
 // rawBundle writes entries as bfc does (one zstd frame per entry).
@@ -490,7 +494,7 @@ func rawBundleExtra(t testing.TB, extra func(*frameWriter), entries ...rawEntry)
 
 func TestHostileBundlesAreRejected(t *testing.T) {
 	toml := regular("pipeline.toml", []byte("x"))
-	small := DefaultBundleLimits()
+	small := DefaultLimits()
 	small.MaxMemberSize, small.MaxTotalSize, small.MaxMembers = 1000, 3000, 4
 	withIndex := func(es ...rawEntry) []rawEntry {
 		return append([]rawEntry{indexFor(t, es, nil)}, es...)
@@ -501,7 +505,7 @@ func TestHostileBundlesAreRejected(t *testing.T) {
 	tests := []struct {
 		name    string
 		entries []rawEntry
-		lim     BundleLimits
+		lim     Limits
 		member  string
 		want    string
 	}{
@@ -515,21 +519,21 @@ func TestHostileBundlesAreRejected(t *testing.T) {
 		{"fifo", []rawEntry{indexFor(t, nil, nil), {hdr: tar.Header{Typeflag: tar.TypeFifo, Name: "figures/p"}}}, small, "figures/p", "named pipe"},
 		{"directory", []rawEntry{indexFor(t, nil, nil), {hdr: tar.Header{Typeflag: tar.TypeDir, Name: "figures/", Mode: 0o755}}}, small, "figures/", "directory entry"},
 		{"duplicate", append(withIndex(toml), toml), small, "pipeline.toml", "appears twice"},
-		{"duplicate index", append(withIndex(toml), indexFor(t, nil, nil)), small, BundleIndexName, "appears twice"},
+		{"duplicate index", append(withIndex(toml), indexFor(t, nil, nil)), small, IndexName, "appears twice"},
 		{"not in index", append(withIndex(toml), regular("paper/extra.md", []byte("x"))), small, "paper/extra.md", "not listed in the index"},
 		{"index not first", []rawEntry{toml, indexFor(t, []rawEntry{toml}, nil)}, small, "pipeline.toml", "must be the index"},
 		{"out of order", []rawEntry{indexFor(t, []rawEntry{toml, regular("paper/a", nil)}, nil), regular("paper/a", nil), toml}, small, "paper/a", "out of order"},
 		{"missing member", []rawEntry{indexFor(t, []rawEntry{toml}, nil)}, small, "pipeline.toml", "missing"},
-		{"size differs from index", []rawEntry{indexFor(t, []rawEntry{toml}, func(i *BundleIndex) { i.Members[0].Size = 5 }), toml}, small, "pipeline.toml", "tar header says 1 bytes, the index 5"},
-		{"member over the size limit", withIndex(regular("paper/big", make([]byte, 1001))), small, BundleIndexName, "member size limit"},
-		{"total over the limit", withIndex(regular("paper/a", make([]byte, 1000)), regular("paper/b", make([]byte, 1000)), regular("paper/c", make([]byte, 1000))), small, BundleIndexName, "members total more than"},
-		{"too many members", withIndex(regular("paper/a", nil), regular("paper/b", nil), regular("paper/c", nil), regular("paper/d", nil)), small, BundleIndexName, "over the limit of 4"},
-		{"index over its limit", []rawEntry{regular(BundleIndexName, make([]byte, 2000))}, BundleLimits{MaxMembers: 10, MaxMemberSize: 1 << 20, MaxTotalSize: 1 << 20, MaxIndexSize: 1000}, BundleIndexName, "over the limit"},
-		{"bad index path", []rawEntry{indexFor(t, nil, func(i *BundleIndex) {
-			i.Members = []BundleMember{{Path: "../x", SHA256: HashBytes(nil)}}
-		})}, small, BundleIndexName, `".." component`},
-		{"unknown index field", []rawEntry{regular(BundleIndexName, []byte(`{"format":"bfc-bundle/1","evil":1}`))}, small, BundleIndexName, "unknown field"},
-		{"other format", []rawEntry{indexFor(t, nil, func(i *BundleIndex) { i.Format = "bfc-bundle/9" })}, small, BundleIndexName, "format"},
+		{"size differs from index", []rawEntry{indexFor(t, []rawEntry{toml}, func(i *Index) { i.Members[0].Size = 5 }), toml}, small, "pipeline.toml", "tar header says 1 bytes, the index 5"},
+		{"member over the size limit", withIndex(regular("paper/big", make([]byte, 1001))), small, IndexName, "member size limit"},
+		{"total over the limit", withIndex(regular("paper/a", make([]byte, 1000)), regular("paper/b", make([]byte, 1000)), regular("paper/c", make([]byte, 1000))), small, IndexName, "members total more than"},
+		{"too many members", withIndex(regular("paper/a", nil), regular("paper/b", nil), regular("paper/c", nil), regular("paper/d", nil)), small, IndexName, "over the limit of 4"},
+		{"index over its limit", []rawEntry{regular(IndexName, make([]byte, 2000))}, Limits{MaxMembers: 10, MaxMemberSize: 1 << 20, MaxTotalSize: 1 << 20, MaxIndexSize: 1000}, IndexName, "over the limit"},
+		{"bad index path", []rawEntry{indexFor(t, nil, func(i *Index) {
+			i.Members = []Member{{Path: "../x", SHA256: id.HexSum(nil)}}
+		})}, small, IndexName, `".." component`},
+		{"unknown index field", []rawEntry{regular(IndexName, []byte(`{"format":"bfc-bundle/1","evil":1}`))}, small, IndexName, "unknown field"},
+		{"other format", []rawEntry{indexFor(t, nil, func(i *Index) { i.Format = "bfc-bundle/9" })}, small, IndexName, "format"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -539,10 +543,10 @@ func TestHostileBundlesAreRejected(t *testing.T) {
 				t.Fatal(err)
 			}
 			dst := filepath.Join(parent, "into")
-			_, _, err := ExtractBundle(src, dst, tc.lim)
-			var be *BundleError
+			_, _, err := Extract(src, dst, tc.lim)
+			var be *Error
 			if !errors.As(err, &be) || be.Member != tc.member || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want a BundleError on %q containing %q", err, tc.member, tc.want)
+				t.Fatalf("error %v, want a Error on %q containing %q", err, tc.member, tc.want)
 			}
 			assertOnly(t, parent, "b.tar.zst", "into")
 			filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
@@ -574,7 +578,7 @@ func TestDecompressionBombsStopEarly(t *testing.T) {
 	// A tar member that is all zeros, declared as such in the index.
 	big := regular("paper/zeros", zeros)
 
-	lim := DefaultBundleLimits()
+	lim := DefaultLimits()
 	lim.MaxTotalSize = 16 << 20
 	tests := []struct {
 		name string
@@ -637,7 +641,7 @@ func TestDamagedStreamsAreRejected(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := readMem(tc.data, DefaultBundleLimits())
+			_, _, err := readMem(tc.data, DefaultLimits())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
@@ -651,7 +655,7 @@ func TestExtractRefusesANonEmptyDirectory(t *testing.T) {
 	os.WriteFile(src, f.write(t), 0o644)
 	dst := t.TempDir()
 	os.Symlink("/etc", filepath.Join(dst, "figures"))
-	if _, _, err := ExtractBundle(src, dst, DefaultBundleLimits()); err == nil || !strings.Contains(err.Error(), "not empty") {
+	if _, _, err := Extract(src, dst, DefaultLimits()); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("extract into a non-empty directory: %v", err)
 	}
 }
@@ -676,7 +680,7 @@ func TestVerifyNamesWhatDoesNotMatch(t *testing.T) {
 		}, func(*bundleFixture) string { return "figures/f.svg" }, "publishes paper/macros.tex, not this file"},
 		{"figure data table missing", func(t *testing.T, f *bundleFixture) {
 			d, _ := f.fig.Output("data")
-			f.files = slices.DeleteFunc(f.files, func(b BundleFile) bool { return b.Path == ObjectMember(d.File) })
+			f.files = slices.DeleteFunc(f.files, func(b File) bool { return b.Path == ObjectMember(d.File) })
 		}, func(f *bundleFixture) string { d, _ := f.fig.Output("data"); return ObjectMember(d.File) }, "not in the bundle"},
 		{"manifest key does not recompute", func(t *testing.T, f *bundleFixture) {
 			b, _ := os.ReadFile(f.st.ManifestPath(f.src.Key))
@@ -686,30 +690,39 @@ func TestVerifyNamesWhatDoesNotMatch(t *testing.T) {
 		{"output data hash differs", func(t *testing.T, f *bundleFixture) {
 			m := *f.src
 			m.Outputs = slices.Clone(m.Outputs)
-			m.Outputs[0].Data = HashBytes([]byte("other"))
+			m.Outputs[0].Data = id.DataOf([]byte("other"))
 			b, _ := json.Marshal(m)
 			setFile(f, ManifestMember(f.src.Key), b)
 		}, func(f *bundleFixture) string { return ObjectMember(f.src.Outputs[0].File) }, "its table hashes to data"},
 		{"object under a wrong name", func(t *testing.T, f *bundleFixture) {
-			i := slices.IndexFunc(f.files, func(b BundleFile) bool { return b.Path == ObjectMember(f.src.Outputs[0].File) })
-			f.files[i].Path = ObjectMember(HashBytes([]byte("x")))
-		}, func(f *bundleFixture) string { return ObjectMember(HashBytes([]byte("x"))) }, "not to its name"},
+			i := slices.IndexFunc(f.files, func(b File) bool { return b.Path == ObjectMember(f.src.Outputs[0].File) })
+			f.files[i].Path = ObjectMember(id.ObjectOf([]byte("x")))
+		}, func(f *bundleFixture) string { return ObjectMember(id.ObjectOf([]byte("x"))) }, "not to its name"},
+		{"object not named by a hash", func(t *testing.T, f *bundleFixture) {
+			i := slices.IndexFunc(f.files, func(b File) bool { return b.Path == ObjectMember(f.src.Outputs[0].File) })
+			f.files[i].Path = "objects/" + strings.ToUpper(f.src.Outputs[0].File.String()) + ".arrow"
+		}, func(f *bundleFixture) string {
+			return "objects/" + strings.ToUpper(f.src.Outputs[0].File.String()) + ".arrow"
+		}, "not named objects/HASH.arrow"},
+		{"manifest not named by a key", func(t *testing.T, f *bundleFixture) {
+			f.files = append(f.files, File{Path: "manifests/not-a-key.json", Data: []byte("{}")})
+		}, func(f *bundleFixture) string { return "manifests/not-a-key.json" }, "not named manifests/KEY.json"},
 		{"stray manifest", func(t *testing.T, f *bundleFixture) {
 			f.idx.Points = f.idx.Points[1:]
 			f.idx.Points[0].Inputs = nil
 		}, func(f *bundleFixture) string { return ManifestMember(f.src.Key) }, "not the manifest of any point"},
 		{"point without manifest", func(t *testing.T, f *bundleFixture) {
-			f.files = slices.DeleteFunc(f.files, func(b BundleFile) bool { return b.Path == ManifestMember(f.src.Key) })
+			f.files = slices.DeleteFunc(f.files, func(b File) bool { return b.Path == ManifestMember(f.src.Key) })
 		}, func(f *bundleFixture) string { return ManifestMember(f.src.Key) }, "the manifest of point src is not in the bundle"},
 		{"build info missing", func(t *testing.T, f *bundleFixture) {
-			f.files = slices.DeleteFunc(f.files, func(b BundleFile) bool { return b.Path == "build.json" })
+			f.files = slices.DeleteFunc(f.files, func(b File) bool { return b.Path == "build.json" })
 		}, func(f *bundleFixture) string { return "build.json" }, "missing"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newBundleFixture(t, OutputsAll)
 			tc.edit(t, f)
-			_, problems, err := readMem(f.write(t), DefaultBundleLimits())
+			_, problems, err := readMem(f.write(t), DefaultLimits())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -739,7 +752,7 @@ func TestVerifyCatchesAnEditedIndex(t *testing.T) {
 	toml := []byte("[pipeline]\nname = \"test\"\n")
 	var entries []rawEntry
 	idx := *f.idx
-	WriteBundle(io.Discard, &idx, f.files)
+	Write(io.Discard, &idx, f.files)
 	for _, m := range idx.Members {
 		var data []byte
 		for _, bf := range f.files {
@@ -755,19 +768,19 @@ func TestVerifyCatchesAnEditedIndex(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		edit   func(*BundleIndex)
+		edit   func(*Index)
 		member string
 		want   string
 	}{
-		{"root", func(i *BundleIndex) { i.Root = HashBytes([]byte("forged")) }, BundleIndexName, "merkle root"},
-		{"listed hash", func(i *BundleIndex) { i.Members[0].SHA256 = HashBytes([]byte("forged")) }, "pipeline.toml", "content hashes to"},
+		{"root", func(i *Index) { i.Root = id.HexSum([]byte("forged")) }, IndexName, "merkle root"},
+		{"listed hash", func(i *Index) { i.Members[0].SHA256 = id.HexSum([]byte("forged")) }, "pipeline.toml", "content hashes to"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ix := idx
 			ix.Members = slices.Clone(idx.Members)
 			tc.edit(&ix)
 			ib, _ := json.Marshal(ix)
-			_, problems, err := readMem(rawBundle(t, append([]rawEntry{regular(BundleIndexName, ib)}, entries...)...), DefaultBundleLimits())
+			_, problems, err := readMem(rawBundle(t, append([]rawEntry{regular(IndexName, ib)}, entries...)...), DefaultLimits())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -833,8 +846,8 @@ func mathNaN() float64 { return math.NaN() }
 
 // benchFiles are 8 members of 2 MiB each: float64 values of a random
 // walk, about as compressible as training histories and weights.
-func benchFiles() ([]BundleFile, int64) {
-	var files []BundleFile
+func benchFiles() ([]File, int64) {
+	var files []File
 	var total int64
 	x := 0.0
 	state := uint64(1)
@@ -845,7 +858,7 @@ func benchFiles() ([]BundleFile, int64) {
 			x += float64(int64(state>>11))/float64(1<<53) - 0.5
 			binary.LittleEndian.PutUint64(b[j:], math.Float64bits(x))
 		}
-		files = append(files, BundleFile{Path: fmt.Sprintf("paper/data%d.bin", i), Data: b})
+		files = append(files, File{Path: fmt.Sprintf("paper/data%d.bin", i), Data: b})
 		total += int64(len(b))
 	}
 	return files, total
@@ -857,8 +870,8 @@ func BenchmarkWriteBundle(b *testing.B) {
 	var size int
 	for b.Loop() {
 		var buf bytes.Buffer
-		idx := &BundleIndex{Created: "2026-01-02T03:04:05Z", Outputs: OutputsAll}
-		if _, err := WriteBundle(&buf, idx, files); err != nil {
+		idx := &Index{Created: "2026-01-02T03:04:05Z", Outputs: OutputsAll}
+		if _, err := Write(&buf, idx, files); err != nil {
 			b.Fatal(err)
 		}
 		size = buf.Len()
@@ -869,12 +882,12 @@ func BenchmarkWriteBundle(b *testing.B) {
 func BenchmarkReadBundle(b *testing.B) {
 	files, total := benchFiles()
 	var buf bytes.Buffer
-	if _, err := WriteBundle(&buf, &BundleIndex{Created: "2026-01-02T03:04:05Z", Outputs: OutputsAll}, files); err != nil {
+	if _, err := Write(&buf, &Index{Created: "2026-01-02T03:04:05Z", Outputs: OutputsAll}, files); err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(total)
 	for b.Loop() {
-		if _, problems, err := ReadBundle(bytes.NewReader(buf.Bytes()), DefaultBundleLimits(), discardSink{}); err != nil || len(problems) > 0 {
+		if _, problems, err := Read(bytes.NewReader(buf.Bytes()), DefaultLimits(), discardSink{}); err != nil || len(problems) > 0 {
 			b.Fatal(err, problems)
 		}
 	}
@@ -882,8 +895,8 @@ func BenchmarkReadBundle(b *testing.B) {
 
 type discardSink struct{}
 
-func (discardSink) Begin(*BundleIndex) error { return nil }
-func (discardSink) Put(_ BundleMember, r io.Reader) error {
+func (discardSink) Begin(*Index) error { return nil }
+func (discardSink) Put(_ Member, r io.Reader) error {
 	_, err := io.Copy(io.Discard, r)
 	return err
 }

@@ -1,4 +1,4 @@
-package artifacts
+package bundle
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/bfc-repro/bfc/artifacts/store"
 )
 
 // The seed corpora of these targets are committed under
@@ -14,13 +16,13 @@ import (
 // devices, duplicates, over-limit sizes, damaged frames).
 
 // fuzzLimits keep each fuzz input cheap.
-var fuzzLimits = BundleLimits{MaxMembers: 64, MaxMemberSize: 1 << 20, MaxTotalSize: 4 << 20, MaxIndexSize: 1 << 20}
+var fuzzLimits = Limits{MaxMembers: 64, MaxMemberSize: 1 << 20, MaxTotalSize: 4 << 20, MaxIndexSize: 1 << 20}
 
 // checkFuzzRead reads data as a bundle; it must never panic, and a bundle
 // it accepts must have a valid index whose members are all present.
 func checkFuzzRead(t *testing.T, data []byte) {
 	sink := &memSink{}
-	idx, problems, err := ReadBundle(bytes.NewReader(data), fuzzLimits, sink)
+	idx, problems, err := Read(bytes.NewReader(data), fuzzLimits, sink)
 	if err != nil {
 		if idx != nil {
 			t.Fatal("an error with an index")
@@ -28,7 +30,7 @@ func checkFuzzRead(t *testing.T, data []byte) {
 		return
 	}
 	for _, m := range idx.Members {
-		if err := ValidBundlePath(m.Path); err != nil {
+		if err := ValidPath(m.Path); err != nil {
 			t.Fatalf("accepted member %q: %v", m.Path, err)
 		}
 		if _, ok := sink.fs[m.Path]; !ok && !containsPath(problems, m.Path) {
@@ -39,7 +41,7 @@ func checkFuzzRead(t *testing.T, data []byte) {
 	b.Verify()
 }
 
-func containsPath(ps []Problem, p string) bool {
+func containsPath(ps []store.Problem, p string) bool {
 	for _, q := range ps {
 		if q.Path == p {
 			return true

@@ -1,4 +1,4 @@
-package artifacts
+package bundle
 
 import (
 	"bufio"

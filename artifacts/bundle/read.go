@@ -1,4 +1,4 @@
-package artifacts
+package bundle
 
 import (
 	"archive/tar"
@@ -18,30 +18,33 @@ import (
 	"syscall"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/artifacts/store"
 )
 
-// Bundles are untrusted input: they come from someone else. ReadBundle
-// accepts only what WriteBundle writes (regular files at valid paths, in
+// Bundles are untrusted input: they come from someone else. Read
+// accepts only what Write writes (regular files at valid paths, in
 // the order and with the sizes the index declares), decodes and checks
 // each zstd frame before the tar reader sees it, and stops at the limits
 // below, so that a hostile bundle gets a clear error rather than a full
 // disk, an exhausted memory or a file written outside the chosen place.
 
-// BundleLimits bound what reading a bundle may cost.
-type BundleLimits struct {
+// Limits bound what reading a bundle may cost.
+type Limits struct {
 	MaxMembers    int   // members, the index included
 	MaxMemberSize int64 // bytes of one member
 	MaxTotalSize  int64 // bytes of all members together: what extraction writes
 	MaxIndexSize  int64 // bytes of the index
 }
 
-// DefaultBundleLimits are generous for real bundles and small enough to
+// DefaultLimits are generous for real bundles and small enough to
 // stop a decompression bomb early.
-func DefaultBundleLimits() BundleLimits {
-	return BundleLimits{MaxMembers: 200_000, MaxMemberSize: 4 << 30, MaxTotalSize: 16 << 30, MaxIndexSize: 64 << 20}
+func DefaultLimits() Limits {
+	return Limits{MaxMembers: 200_000, MaxMemberSize: 4 << 30, MaxTotalSize: 16 << 30, MaxIndexSize: 64 << 20}
 }
 
-// Frame bounds: bfc writes frames of at most bundleFrameSize tar bytes;
+// Frame bounds: bfc writes frames of at most frameSize tar bytes;
 // readers accept up to maxFrameOut decoded and maxFrameIn compressed bytes.
 const (
 	maxFrameOut  = 8 << 20
@@ -52,22 +55,22 @@ const (
 	tarOverhead = 4096
 )
 
-// BundleError is a bundle that cannot be read (safely) at all. Member
+// Error is a bundle that cannot be read (safely) at all. Member
 // names the member concerned: the one whose tar header, data or zstd frame
 // is damaged or not acceptable, or "" for the bundle as a whole.
-type BundleError struct {
+type Error struct {
 	Member string
 	Err    error
 }
 
-func (e *BundleError) Error() string {
+func (e *Error) Error() string {
 	if e.Member == "" {
 		return "bundle: " + e.Err.Error()
 	}
 	return "bundle member " + e.Member + ": " + e.Err.Error()
 }
 
-func (e *BundleError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // StreamError reports a damaged compressed stream: a zstd frame that does
 // not decode or whose checksum does not match. At is the decoded offset at
@@ -86,29 +89,29 @@ func (e *StreamError) Unwrap() error { return e.Err }
 // errBomb reports a stream that decodes to more than it may.
 var errBomb = errors.New("decompression bomb")
 
-// BundleSink receives the members of a bundle while ReadBundle checks it.
-type BundleSink interface {
+// Sink receives the members of a bundle while Read checks it.
+type Sink interface {
 	// Begin is called once with the parsed, validated index.
-	Begin(idx *BundleIndex) error
+	Begin(idx *Index) error
 	// Put stores one member; it must read r to its end (m.Size bytes).
 	// The index itself is put first, as a member without a listed hash.
-	Put(m BundleMember, r io.Reader) error
+	Put(m Member, r io.Reader) error
 	// Drop removes a stored member whose content turned out not to
 	// match the index.
 	Drop(path string) error
 }
 
-// ReadBundle reads a bundle from r, checks its structure and every
+// Read reads a bundle from r, checks its structure and every
 // member's hash against the index, and hands the members to sink. A bundle
 // that is unsafe or unreadable (a path that could leave the destination, a
 // link or device, a member not in the index or out of order, a size over
-// a limit, a damaged compressed stream) is a *BundleError naming the
+// a limit, a damaged compressed stream) is a *Error naming the
 // member; members whose content does not match the index are returned as
 // problems (and dropped from the sink), so all of them are reported.
-func ReadBundle(r io.Reader, lim BundleLimits, sink BundleSink) (*BundleIndex, []Problem, error) {
-	fr, err := newFrameReader(r, lim.MaxIndexSize+tarOverhead, int(lim.MaxIndexSize/bundleFrameSize)+2)
+func Read(r io.Reader, lim Limits, sink Sink) (*Index, []store.Problem, error) {
+	fr, err := newFrameReader(r, lim.MaxIndexSize+tarOverhead, int(lim.MaxIndexSize/frameSize)+2)
 	if err != nil {
-		return nil, nil, &BundleError{Err: err}
+		return nil, nil, &Error{Err: err}
 	}
 	defer fr.dec.Close()
 	rs := &readState{fr: fr, tr: tar.NewReader(fr)}
@@ -121,49 +124,49 @@ func ReadBundle(r io.Reader, lim BundleLimits, sink BundleSink) (*BundleIndex, [
 		}
 		return nil, nil, rs.fail(err)
 	}
-	if hdr.Name != BundleIndexName {
-		return nil, nil, &BundleError{Member: hdr.Name, Err: fmt.Errorf("the first member must be the index %s", BundleIndexName)}
+	if hdr.Name != IndexName {
+		return nil, nil, &Error{Member: hdr.Name, Err: fmt.Errorf("the first member must be the index %s", IndexName)}
 	}
 	if hdr.Size > lim.MaxIndexSize {
-		return nil, nil, &BundleError{Member: BundleIndexName, Err: fmt.Errorf("%d bytes, over the limit of %d", hdr.Size, lim.MaxIndexSize)}
+		return nil, nil, &Error{Member: IndexName, Err: fmt.Errorf("%d bytes, over the limit of %d", hdr.Size, lim.MaxIndexSize)}
 	}
 	ib, err := io.ReadAll(rs.tr)
 	if err != nil {
 		return nil, nil, rs.fail(err)
 	}
-	idx, err := ParseBundleIndex(ib, lim)
+	idx, err := ParseIndex(ib, lim)
 	if err != nil {
-		return nil, nil, &BundleError{Member: BundleIndexName, Err: err}
+		return nil, nil, &Error{Member: IndexName, Err: err}
 	}
 	var declared int64
 	for _, m := range idx.Members {
 		declared += m.Size
 	}
 	fr.limit = fr.pos + declared + int64(len(idx.Members)+1)*tarOverhead
-	fr.maxFrames = len(fr.hashes) + 2*len(idx.Members) + int(declared/bundleFrameSize) + 2
+	fr.maxFrames = len(fr.hashes) + 2*len(idx.Members) + int(declared/frameSize) + 2
 	rs.idx = idx
 	if err := sink.Begin(idx); err != nil {
 		return nil, nil, err
 	}
-	if err := sink.Put(BundleMember{Path: BundleIndexName, Size: int64(len(ib)), SHA256: HashBytes(ib)}, bytes.NewReader(ib)); err != nil {
-		return nil, nil, fmt.Errorf("extract %s: %w", BundleIndexName, err)
+	if err := sink.Put(Member{Path: IndexName, Size: int64(len(ib)), SHA256: id.HexSum(ib)}, bytes.NewReader(ib)); err != nil {
+		return nil, nil, fmt.Errorf("extract %s: %w", IndexName, err)
 	}
 
-	var problems []Problem
+	var problems []store.Problem
 	for i, m := range idx.Members {
 		rs.cur = i
 		hdr, err := rs.next()
 		if err == io.EOF {
-			return nil, nil, &BundleError{Member: m.Path, Err: errors.New("missing: the archive ends before it (truncated?)")}
+			return nil, nil, &Error{Member: m.Path, Err: errors.New("missing: the archive ends before it (truncated?)")}
 		}
 		if err != nil {
 			return nil, nil, rs.fail(err)
 		}
 		if hdr.Name != m.Path {
-			return nil, nil, &BundleError{Member: hdr.Name, Err: rs.misplaced(hdr.Name, i)}
+			return nil, nil, &Error{Member: hdr.Name, Err: rs.misplaced(hdr.Name, i)}
 		}
 		if hdr.Size != m.Size {
-			return nil, nil, &BundleError{Member: m.Path, Err: fmt.Errorf("its tar header says %d bytes, the index %d", hdr.Size, m.Size)}
+			return nil, nil, &Error{Member: m.Path, Err: fmt.Errorf("its tar header says %d bytes, the index %d", hdr.Size, m.Size)}
 		}
 		h := sha256.New()
 		body := &readErrTracker{r: io.TeeReader(rs.tr, h)}
@@ -177,7 +180,7 @@ func ReadBundle(r io.Reader, lim BundleLimits, sink BundleSink) (*BundleIndex, [
 			return nil, nil, rs.fail(err)
 		}
 		if got := hex.EncodeToString(h.Sum(nil)); got != m.SHA256 {
-			problems = append(problems, Problem{m.Path, fmt.Sprintf("content hashes to %s, the index says %s", short(got), short(m.SHA256))})
+			problems = append(problems, store.Problem{Path: m.Path, What: fmt.Sprintf("content hashes to %s, the index says %s", got[:id.ShortLen], m.SHA256[:id.ShortLen])})
 			if err := sink.Drop(m.Path); err != nil {
 				return nil, nil, fmt.Errorf("remove damaged %s: %w", m.Path, err)
 			}
@@ -187,7 +190,7 @@ func ReadBundle(r io.Reader, lim BundleLimits, sink BundleSink) (*BundleIndex, [
 	hdr, err = rs.next()
 	switch {
 	case err == nil:
-		return nil, nil, &BundleError{Member: hdr.Name, Err: rs.misplaced(hdr.Name, len(idx.Members))}
+		return nil, nil, &Error{Member: hdr.Name, Err: rs.misplaced(hdr.Name, len(idx.Members))}
 	case err != io.EOF:
 		return nil, nil, rs.fail(err)
 	}
@@ -196,7 +199,7 @@ func ReadBundle(r io.Reader, lim BundleLimits, sink BundleSink) (*BundleIndex, [
 		return nil, nil, rs.fail(err)
 	}
 	if n > 0 {
-		return nil, nil, &BundleError{Err: fmt.Errorf("%d bytes of data after the end of the archive", n)}
+		return nil, nil, &Error{Err: fmt.Errorf("%d bytes of data after the end of the archive", n)}
 	}
 	return idx, problems, nil
 }
@@ -219,7 +222,7 @@ func (t *readErrTracker) Read(p []byte) (int, error) {
 type readState struct {
 	fr  *frameReader
 	tr  *tar.Reader
-	idx *BundleIndex
+	idx *Index
 	cur int // index in idx.Members of the member due
 	// names are the members read so far (the index first) and ends the
 	// decoded offsets where their tar records (header, data, padding) end.
@@ -236,26 +239,26 @@ func (rs *readState) next() (*tar.Header, error) {
 	rs.names = append(rs.names, hdr.Name)
 	rs.ends = append(rs.ends, rs.fr.pos+(max(hdr.Size, 0)+511)/512*512)
 	if err := checkTarHeader(hdr); err != nil {
-		return nil, &BundleError{Member: hdr.Name, Err: err}
+		return nil, &Error{Member: hdr.Name, Err: err}
 	}
 	return hdr, nil
 }
 
-// fail turns a read error into a BundleError that names the member whose
+// fail turns a read error into a Error that names the member whose
 // zstd frame or tar record is damaged.
 func (rs *readState) fail(err error) error {
-	var be *BundleError
+	var be *Error
 	if errors.As(err, &be) {
 		return be
 	}
 	var se *StreamError
 	if errors.As(err, &se) {
-		return &BundleError{Member: rs.blame(se.At), Err: se}
+		return &Error{Member: rs.blame(se.At), Err: se}
 	}
 	if n := len(rs.names); n > 0 && rs.fr.pos < rs.ends[n-1] {
-		return &BundleError{Member: rs.names[n-1], Err: fmt.Errorf("tar: %w", err)}
+		return &Error{Member: rs.names[n-1], Err: fmt.Errorf("tar: %w", err)}
 	}
-	return &BundleError{Member: rs.following(), Err: fmt.Errorf("tar header damaged: %w", err)}
+	return &Error{Member: rs.following(), Err: fmt.Errorf("tar header damaged: %w", err)}
 }
 
 // blame names the member whose tar record holds decoded offset at.
@@ -276,7 +279,7 @@ func (rs *readState) blame(at int64) string {
 func (rs *readState) following() string {
 	switch {
 	case rs.idx == nil:
-		return BundleIndexName
+		return IndexName
 	case rs.cur < len(rs.idx.Members) && rs.names[len(rs.names)-1] != rs.idx.Members[rs.cur].Path:
 		return rs.idx.Members[rs.cur].Path
 	case rs.cur+1 < len(rs.idx.Members):
@@ -297,7 +300,7 @@ func (rs *readState) misplaced(name string, i int) error {
 			}
 		}
 	}
-	if name == BundleIndexName {
+	if name == IndexName {
 		return errors.New("appears twice")
 	}
 	return errors.New("not listed in the index")
@@ -320,8 +323,8 @@ func checkTarHeader(h *tar.Header) error {
 	default:
 		return fmt.Errorf("has tar type %q; bundles hold regular files only", h.Typeflag)
 	}
-	if h.Name != BundleIndexName {
-		if err := ValidBundlePath(h.Name); err != nil {
+	if h.Name != IndexName {
+		if err := ValidPath(h.Name); err != nil {
 			return fmt.Errorf("unacceptable path: %w", err)
 		}
 	}
@@ -331,21 +334,21 @@ func checkTarHeader(h *tar.Header) error {
 	return nil
 }
 
-// ParseBundleIndex decodes and checks a bundle index: known format, valid
+// ParseIndex decodes and checks a bundle index: known format, valid
 // and distinct member paths in canonical order, sizes within lim, well
 // formed hashes, points whose inputs are earlier points.
-func ParseBundleIndex(b []byte, lim BundleLimits) (*BundleIndex, error) {
+func ParseIndex(b []byte, lim Limits) (*Index, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	var idx BundleIndex
+	var idx Index
 	if err := dec.Decode(&idx); err != nil {
 		return nil, fmt.Errorf("parse index: %w", err)
 	}
 	if dec.More() {
 		return nil, errors.New("parse index: trailing data")
 	}
-	if idx.Format != BundleFormat {
-		return nil, fmt.Errorf("format %q; this bfc reads %q", idx.Format, BundleFormat)
+	if idx.Format != Format {
+		return nil, fmt.Errorf("format %q; this bfc reads %q", idx.Format, Format)
 	}
 	if idx.Outputs != OutputsAll && idx.Outputs != OutputsFinal {
 		return nil, fmt.Errorf("outputs %q is neither %q nor %q", idx.Outputs, OutputsAll, OutputsFinal)
@@ -355,13 +358,13 @@ func ParseBundleIndex(b []byte, lim BundleLimits) (*BundleIndex, error) {
 	}
 	total := int64(len(b))
 	for i, m := range idx.Members {
-		if err := ValidBundlePath(m.Path); err != nil {
+		if err := ValidPath(m.Path); err != nil {
 			return nil, fmt.Errorf("member %q: %w", m.Path, err)
 		}
 		if i > 0 && compareMembers(idx.Members[i-1].Path, m.Path) >= 0 {
 			return nil, fmt.Errorf("member %s: listed twice or out of the canonical order", m.Path)
 		}
-		if !ValidHash(m.SHA256) {
+		if !id.ValidHex(m.SHA256) {
 			return nil, fmt.Errorf("member %s: %q is not a SHA-256", m.Path, m.SHA256)
 		}
 		if m.Size < 0 || m.Size > lim.MaxMemberSize {
@@ -373,14 +376,14 @@ func ParseBundleIndex(b []byte, lim BundleLimits) (*BundleIndex, error) {
 		}
 		if o := m.Origin; o != nil {
 			top, _, _ := strings.Cut(m.Path, "/")
-			if (top != "figures" && top != "paper") || !ValidHash(o.Key) || o.Point == "" || !strings.HasPrefix(o.Output, "publish.") {
+			if (top != "figures" && top != "paper") || o.Key.IsZero() || o.Point == "" || !strings.HasPrefix(o.Output, "publish.") {
 				return nil, fmt.Errorf("member %s: malformed origin", m.Path)
 			}
 		}
 	}
 	seen := map[string]bool{}
 	for _, p := range idx.Points {
-		if p.Point == "" || seen[p.Point] || p.Kind == "" || !ValidHash(p.Key) {
+		if p.Point == "" || seen[p.Point] || p.Kind == "" || p.Key.IsZero() {
 			return nil, fmt.Errorf("point %q: empty, repeated, or without kind and key", p.Point)
 		}
 		for _, in := range p.Inputs {
@@ -390,7 +393,7 @@ func ParseBundleIndex(b []byte, lim BundleLimits) (*BundleIndex, error) {
 		}
 		seen[p.Point] = true
 	}
-	if !ValidHash(idx.Root) {
+	if !id.ValidHex(idx.Root) {
 		return nil, fmt.Errorf("merkle root %q is not a SHA-256", idx.Root)
 	}
 	return &idx, nil
@@ -411,7 +414,7 @@ type frameReader struct {
 	hashes [][32]byte // of each data frame's compressed bytes
 	starts []int64    // decoded offset at which each data frame starts
 	// maxFrames bounds the data frames: bfc writes one per member plus
-	// one per bundleFrameSize bytes, and an empty frame never.
+	// one per frameSize bytes, and an empty frame never.
 	maxFrames int
 }
 
@@ -459,7 +462,7 @@ func (f *frameReader) nextFrame() error {
 	f.starts = append(f.starts, f.pos)
 	out, err := f.dec.DecodeAll(frame, f.out[:0])
 	if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
-		err = fmt.Errorf("a zstd frame that decodes to more than %d bytes, bfc writes at most %d (damaged, or a %w)", maxFrameOut, bundleFrameSize, errBomb)
+		err = fmt.Errorf("a zstd frame that decodes to more than %d bytes, bfc writes at most %d (damaged, or a %w)", maxFrameOut, frameSize, errBomb)
 	}
 	if err != nil {
 		return fail(f.pos, err)
@@ -478,14 +481,14 @@ func (f *frameReader) nextFrame() error {
 // nothing follows it.
 func (f *frameReader) checkIndex(frame []byte) error {
 	at := f.pos
-	if binary.LittleEndian.Uint32(frame) != bundleTrailerMagic {
+	if binary.LittleEndian.Uint32(frame) != trailerMagic {
 		return &StreamError{At: at, Err: errors.New("a skippable frame that is not bfc's frame index")}
 	}
 	content := frame[8:]
 	if len(content) < 32 || sha256.Sum256(content[:len(content)-32]) != [32]byte(content[len(content)-32:]) {
 		return &StreamError{At: at, Err: errors.New("the frame index at the end of the file is damaged (its own hash does not match)")}
 	}
-	content, ok := bytes.CutPrefix(content[:len(content)-32], []byte(bundleTrailerHeader))
+	content, ok := bytes.CutPrefix(content[:len(content)-32], []byte(trailerHeader))
 	if !ok || len(content)%32 != 0 {
 		return &StreamError{At: at, Err: errors.New("the frame index is malformed")}
 	}
@@ -603,7 +606,7 @@ type dirSink struct {
 	dir  string
 }
 
-func (d *dirSink) Begin(idx *BundleIndex) error {
+func (d *dirSink) Begin(idx *Index) error {
 	var need int64
 	for _, m := range idx.Members {
 		need += m.Size
@@ -617,7 +620,7 @@ func (d *dirSink) Begin(idx *BundleIndex) error {
 	return nil
 }
 
-func (d *dirSink) Put(m BundleMember, r io.Reader) error {
+func (d *dirSink) Put(m Member, r io.Reader) error {
 	if i := strings.LastIndexByte(m.Path, '/'); i > 0 {
 		if err := d.root.MkdirAll(m.Path[:i], 0o755); err != nil {
 			return err
@@ -636,11 +639,11 @@ func (d *dirSink) Put(m BundleMember, r io.Reader) error {
 
 func (d *dirSink) Drop(path string) error { return d.root.Remove(path) }
 
-// ExtractBundle reads the bundle file at path into dir, which must not
+// Extract reads the bundle file at path into dir, which must not
 // exist or be empty, and opens the result. It returns the members whose
 // content did not match the index (they are not extracted) as problems.
 // Nothing is ever written outside dir.
-func ExtractBundle(path, dir string, lim BundleLimits) (*Bundle, []Problem, error) {
+func Extract(path, dir string, lim Limits) (*Bundle, []store.Problem, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -667,7 +670,7 @@ func ExtractBundle(path, dir string, lim BundleLimits) (*Bundle, []Problem, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	idx, problems, err := ReadBundle(f, lim, &dirSink{root: root, dir: abs})
+	idx, problems, err := Read(f, lim, &dirSink{root: root, dir: abs})
 	if err != nil {
 		root.Close()
 		return nil, nil, err

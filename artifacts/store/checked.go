@@ -1,4 +1,4 @@
-package artifacts
+package store
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/bfc-repro/bfc/artifacts/id"
 )
 
 // The checked cache remembers, for every object that rehashed correctly,
@@ -25,7 +27,7 @@ import (
 type checkedCache struct {
 	mu      sync.Mutex
 	loaded  bool
-	entries map[string]fileID
+	entries map[id.Object]fileID
 	dirty   bool
 }
 
@@ -38,8 +40,8 @@ type fileID struct {
 // to be remembered (tests shorten it).
 var checkedMinAge = 2 * time.Second
 
-func (id fileID) String() string {
-	return fmt.Sprintf("%d %d %d %d %d", id.dev, id.ino, id.size, id.mtimeNs, id.ctimeNs)
+func (f fileID) String() string {
+	return fmt.Sprintf("%d %d %d %d %d", f.dev, f.ino, f.size, f.mtimeNs, f.ctimeNs)
 }
 
 func statID(p string) (fileID, error) {
@@ -58,7 +60,7 @@ func (s *Store) loadChecked() {
 	if c.loaded {
 		return
 	}
-	c.loaded, c.entries = true, map[string]fileID{}
+	c.loaded, c.entries = true, map[id.Object]fileID{}
 	b, err := os.ReadFile(s.checkedPath())
 	if err != nil {
 		return
@@ -66,7 +68,11 @@ func (s *Store) loadChecked() {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) != 6 || !ValidHash(f[0]) {
+		if len(f) != 6 {
+			continue
+		}
+		o, err := id.ParseObject(f[0])
+		if err != nil {
 			continue
 		}
 		var n [5]int64
@@ -76,7 +82,7 @@ func (s *Store) loadChecked() {
 			n[i], ok = v, ok && err == nil
 		}
 		if ok {
-			c.entries[f[0]] = fileID{uint64(n[0]), uint64(n[1]), uint64(n[2]), n[3], n[4]}
+			c.entries[o] = fileID{uint64(n[0]), uint64(n[1]), uint64(n[2]), n[3], n[4]}
 		}
 	}
 }
@@ -84,18 +90,15 @@ func (s *Store) loadChecked() {
 // CheckObjectFast is CheckObject, except that an object whose file
 // identity is unchanged since it last rehashed correctly is not rehashed.
 // Freshness checks use it; verify and reads do not.
-func (s *Store) CheckObjectFast(h string) error {
-	if !ValidHash(h) {
-		return fmt.Errorf("object name %q is not a SHA-256", h)
-	}
+func (s *Store) CheckObjectFast(h id.Object) error {
 	p := s.ObjectPath(h)
-	id, err := statID(p)
+	fid, err := statID(p)
 	if err == nil {
 		s.checked.mu.Lock()
 		s.loadChecked()
 		known, ok := s.checked.entries[h]
 		s.checked.mu.Unlock()
-		if ok && known == id {
+		if ok && known == fid {
 			return nil
 		}
 	}
@@ -106,9 +109,9 @@ func (s *Store) CheckObjectFast(h string) error {
 	// changed within the tick after it was checked could keep the same
 	// identity ("racy git"). Only remember files whose last change is
 	// safely in the past.
-	if id2, err := statID(p); err == nil && id2 == id && time.Since(time.Unix(0, id.ctimeNs)) > checkedMinAge {
+	if id2, err := statID(p); err == nil && id2 == fid && time.Since(time.Unix(0, fid.ctimeNs)) > checkedMinAge {
 		s.checked.mu.Lock()
-		s.checked.entries[h] = id
+		s.checked.entries[h] = fid
 		s.checked.dirty = true
 		s.checked.mu.Unlock()
 	}
@@ -125,8 +128,8 @@ func (s *Store) SaveChecked() error {
 		return nil
 	}
 	var b bytes.Buffer
-	for h, id := range c.entries {
-		fmt.Fprintf(&b, "%s %s\n", h, id)
+	for h, f := range c.entries {
+		fmt.Fprintf(&b, "%s %s\n", h, f)
 	}
 	c.dirty = false
 	return s.writeAtomic(s.checkedPath(), b.Bytes(), 0o644)

@@ -1,4 +1,4 @@
-package artifacts
+package store
 
 import (
 	"context"
@@ -11,7 +11,12 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/bfc-repro/bfc/artifacts/id"
 )
+
+// lockBase is the path of key's lock without its suffix (.lock, .owner).
+func (s *Store) lockBase(key id.Key) string { return filepath.Join(s.Dir, "locks", key.String()) }
 
 // Owner identifies the process holding a lock. It is written beside the
 // lock when taken and cleared when released, so a non-empty owner file
@@ -66,19 +71,19 @@ func (l *KeyLock) Unlock() error {
 // holds it. wait is called once if the lock is busy, with the holder.
 // tookOver describes a previous holder that died holding the lock ("" if
 // none): the kernel released its flock, and bfc says so.
-func (s *Store) LockKey(ctx context.Context, key string, me Owner, wait func(holder Owner)) (l *KeyLock, tookOver string, err error) {
-	base := filepath.Join(s.Dir, "locks", key)
+func (s *Store) LockKey(ctx context.Context, key id.Key, me Owner, wait func(holder Owner)) (l *KeyLock, tookOver string, err error) {
+	base := s.lockBase(key)
 	fl := flock.New(base + ".lock")
 	ok, err := fl.TryLock()
 	if err != nil {
-		return nil, "", fmt.Errorf("lock %s: %w", short(key), err)
+		return nil, "", fmt.Errorf("lock %s: %w", key.Short(), err)
 	}
 	if !ok {
 		if wait != nil {
 			wait(readOwner(base + ".owner"))
 		}
 		if _, err := fl.TryLockContext(ctx, 50*time.Millisecond); err != nil {
-			return nil, "", fmt.Errorf("lock %s: %w", short(key), err)
+			return nil, "", fmt.Errorf("lock %s: %w", key.Short(), err)
 		}
 	}
 	prev := readOwner(base + ".owner")
@@ -87,13 +92,13 @@ func (s *Store) LockKey(ctx context.Context, key string, me Owner, wait func(hol
 		if prev.alive() && prev.Host != me.Host {
 			state = "is unreachable"
 		}
-		tookOver = fmt.Sprintf("previous holder %s %s without releasing the lock of %s; its kernel lock was freed, taking over", prev, state, short(key))
+		tookOver = fmt.Sprintf("previous holder %s %s without releasing the lock of %s; its kernel lock was freed, taking over", prev, state, key.Short())
 	}
 	b, _ := json.Marshal(me)
 	if err := os.WriteFile(base+".owner", b, 0o644); err != nil {
 		fl.Unlock()
 		fl.Close()
-		return nil, "", fmt.Errorf("lock %s: %w", short(key), err)
+		return nil, "", fmt.Errorf("lock %s: %w", key.Short(), err)
 	}
 	return &KeyLock{fl: fl, owner: base + ".owner"}, tookOver, nil
 }

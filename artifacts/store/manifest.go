@@ -1,9 +1,8 @@
-package artifacts
+package store
 
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/bfc-repro/bfc/artifacts/id"
 )
 
 // Component is one ingredient of a stage key. Its hash is the SHA-256 of
@@ -25,38 +26,38 @@ type Component struct {
 
 // NewComponent returns a component with its hash filled in.
 func NewComponent(name, value string) Component {
-	return Component{Name: name, Value: value, Hash: HashBytes([]byte(value))}
+	return Component{Name: name, Value: value, Hash: id.HexSum([]byte(value))}
 }
 
 // KeyOf computes the stage key of a component list. Components must have
 // distinct names; their order does not matter.
-func KeyOf(cs []Component) (string, error) {
+func KeyOf(cs []Component) (id.Key, error) {
 	sorted := slices.Clone(cs)
 	slices.SortFunc(sorted, func(a, b Component) int { return strings.Compare(a.Name, b.Name) })
 	h := sha256.New()
 	h.Write([]byte("bfc-key-v1\n"))
 	for i, c := range sorted {
 		if i > 0 && sorted[i-1].Name == c.Name {
-			return "", fmt.Errorf("key component %q appears twice", c.Name)
+			return id.Key{}, fmt.Errorf("key component %q appears twice", c.Name)
 		}
 		if strings.ContainsAny(c.Name, "\n\x00") {
-			return "", fmt.Errorf("key component name %q has a control character", c.Name)
+			return id.Key{}, fmt.Errorf("key component name %q has a control character", c.Name)
 		}
-		if HashBytes([]byte(c.Value)) != c.Hash {
-			return "", fmt.Errorf("key component %q: hash does not match its value", c.Name)
+		if id.HexSum([]byte(c.Value)) != c.Hash {
+			return id.Key{}, fmt.Errorf("key component %q: hash does not match its value", c.Name)
 		}
 		fmt.Fprintf(h, "%s\x00%s\n", c.Name, c.Hash)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return id.Key(h.Sum(nil)), nil
 }
 
 // Output describes one output object of a stage.
 type Output struct {
-	Name string `json:"name"`
-	File string `json:"file"` // SHA-256 of the stored bytes (the object's name)
-	Data string `json:"data"` // SHA-256 of the table without metadata (what downstream keys use)
-	Size int64  `json:"size"`
-	Rows int64  `json:"rows"`
+	Name string    `json:"name"`
+	File id.Object `json:"file"` // SHA-256 of the stored bytes (the object's name)
+	Data id.Data   `json:"data"` // SHA-256 of the table without metadata (what downstream keys use)
+	Size int64     `json:"size"`
+	Rows int64     `json:"rows"`
 }
 
 // RunRecord describes the run that computed a manifest's outputs.
@@ -81,7 +82,7 @@ type RunRecord struct {
 // Manifest binds a stage key to its outputs. Writing it commits a run.
 type Manifest struct {
 	Format     int         `json:"format"`
-	Key        string      `json:"key"`
+	Key        id.Key      `json:"key"`
 	Kind       string      `json:"kind"`
 	Stage      string      `json:"stage"` // the stage point that first computed this key
 	Components []Component `json:"components"`
@@ -110,32 +111,27 @@ func (m *Manifest) Component(name string) (Component, bool) {
 }
 
 // Validate checks a manifest's internal consistency: the key recomputes
-// from the components, hashes are well formed and output names unique.
+// from the components and output names are unique. (Its hashes are well
+// formed by type: they were parsed when the manifest was read.)
 func (m *Manifest) Validate() error {
 	if m.Format != FormatVersion {
 		return fmt.Errorf("manifest format %d, want %d", m.Format, FormatVersion)
 	}
-	if !ValidHash(m.Key) {
-		return fmt.Errorf("manifest key %q is not a SHA-256", m.Key)
-	}
 	key, err := KeyOf(m.Components)
 	if err != nil {
-		return fmt.Errorf("manifest %s: %w", short(m.Key), err)
+		return fmt.Errorf("manifest %s: %w", m.Key.Short(), err)
 	}
 	if key != m.Key {
-		return fmt.Errorf("manifest %s: components hash to %s, not to its key", short(m.Key), short(key))
+		return fmt.Errorf("manifest %s: components hash to %s, not to its key", m.Key.Short(), key.Short())
 	}
 	seen := map[string]bool{}
 	for _, o := range m.Outputs {
 		if o.Name == "" || seen[o.Name] {
-			return fmt.Errorf("manifest %s: output name %q empty or repeated", short(m.Key), o.Name)
+			return fmt.Errorf("manifest %s: output name %q empty or repeated", m.Key.Short(), o.Name)
 		}
 		seen[o.Name] = true
-		if !ValidHash(o.File) || !ValidHash(o.Data) {
-			return fmt.Errorf("manifest %s: output %q has a malformed hash", short(m.Key), o.Name)
-		}
 		if o.Size < 0 || o.Rows < 0 {
-			return fmt.Errorf("manifest %s: output %q has a negative size", short(m.Key), o.Name)
+			return fmt.Errorf("manifest %s: output %q has a negative size", m.Key.Short(), o.Name)
 		}
 	}
 	return nil
@@ -174,15 +170,12 @@ func (s *Store) PutManifest(m *Manifest) error {
 
 // Manifest reads and validates the manifest of key. It returns an error
 // wrapping ErrNotFound if there is none.
-func (s *Store) Manifest(key string) (*Manifest, error) {
-	if !ValidHash(key) {
-		return nil, fmt.Errorf("key %q is not a SHA-256", key)
-	}
+func (s *Store) Manifest(key id.Key) (*Manifest, error) {
 	p := s.ManifestPath(key)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("manifest %s: %w", short(key), ErrNotFound)
+			return nil, fmt.Errorf("manifest %s: %w", key.Short(), ErrNotFound)
 		}
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
@@ -191,14 +184,14 @@ func (s *Store) Manifest(key string) (*Manifest, error) {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	if m.Key != key {
-		return nil, fmt.Errorf("%s: holds the manifest of key %s", p, short(m.Key))
+		return nil, fmt.Errorf("%s: holds the manifest of key %s", p, m.Key.Short())
 	}
 	return m, nil
 }
 
 // RemoveManifest deletes the manifest of key (used when its outputs are
 // found damaged, so that the key is recomputed).
-func (s *Store) RemoveManifest(key string) error {
+func (s *Store) RemoveManifest(key id.Key) error {
 	err := os.Remove(s.ManifestPath(key))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -218,9 +211,11 @@ func (s *Store) CheckOutputs(m *Manifest) error {
 	return nil
 }
 
-// ListManifests returns the keys of every manifest in the store.
-func (s *Store) ListManifests() ([]string, error) {
-	var keys []string
+// ListManifests returns the keys of every manifest in the store, in order.
+// Files in keys/ not named by a key are skipped (Verify reports none of
+// them: they cannot be read as manifests).
+func (s *Store) ListManifests() ([]id.Key, error) {
+	var keys []id.Key
 	root := filepath.Join(s.Dir, "keys")
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -229,12 +224,13 @@ func (s *Store) ListManifests() ([]string, error) {
 		if d.IsDir() {
 			return nil
 		}
-		name := d.Name()
-		if k, ok := strings.CutSuffix(name, ".json"); ok && ValidHash(k) {
-			keys = append(keys, k)
+		if k, ok := strings.CutSuffix(d.Name(), ".json"); ok {
+			if key, err := id.ParseKey(k); err == nil {
+				keys = append(keys, key)
+			}
 		}
 		return nil
 	})
-	slices.Sort(keys)
+	slices.SortFunc(keys, func(a, b id.Key) int { return bytes.Compare(a[:], b[:]) })
 	return keys, err
 }

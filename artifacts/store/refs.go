@@ -1,6 +1,7 @@
-package artifacts
+package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/bfc-repro/bfc/artifacts/id"
 )
 
 // A Ref records the key a stage point resolved to in its last run under
@@ -17,7 +20,7 @@ import (
 type Ref struct {
 	Profile string `json:"profile"`
 	Point   string `json:"point"`
-	Key     string `json:"key"`
+	Key     id.Key `json:"key"`
 	Time    string `json:"time"`
 }
 
@@ -35,7 +38,7 @@ func refFile(point string) string {
 	}
 	name := b.String()
 	if len(name) > 200 {
-		name = name[:120] + "~" + HashBytes([]byte(point))[:16]
+		name = name[:120] + "~" + id.HexSum([]byte(point))[:16]
 	}
 	return name + ".json"
 }
@@ -48,7 +51,7 @@ func profileDir(profile string) string {
 }
 
 // SetRef records that point resolved to key under profile.
-func (s *Store) SetRef(profile, point, key string) error {
+func (s *Store) SetRef(profile, point string, key id.Key) error {
 	r := Ref{Profile: profile, Point: point, Key: key, Time: time.Now().UTC().Format(time.RFC3339)}
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -59,7 +62,7 @@ func (s *Store) SetRef(profile, point, key string) error {
 
 // SetRefIfChanged records the ref unless it already names key (a no-op
 // run then writes nothing).
-func (s *Store) SetRefIfChanged(profile, point, key string) error {
+func (s *Store) SetRefIfChanged(profile, point string, key id.Key) error {
 	if r, err := s.GetRef(profile, point); err == nil && r.Key == key {
 		return nil
 	}
@@ -77,7 +80,7 @@ func (s *Store) GetRef(profile, point string) (Ref, error) {
 		return Ref{}, err
 	}
 	var r Ref
-	if err := json.Unmarshal(b, &r); err != nil || r.Point != point || !ValidHash(r.Key) {
+	if err := json.Unmarshal(b, &r); err != nil || r.Point != point {
 		return Ref{}, fmt.Errorf("%s: damaged ref", p)
 	}
 	return r, nil
@@ -95,8 +98,8 @@ func (s *Store) AllRefs() (refs []Ref, paths []string, err error) {
 			return rerr
 		}
 		var r Ref
-		if json.Unmarshal(b, &r) != nil || !ValidHash(r.Key) {
-			return nil // a damaged ref keeps nothing alive
+		if json.Unmarshal(b, &r) != nil {
+			return nil // a damaged ref (malformed key included) keeps nothing alive
 		}
 		refs = append(refs, r)
 		paths = append(paths, p)
@@ -108,14 +111,14 @@ func (s *Store) AllRefs() (refs []Ref, paths []string, err error) {
 // Pin keeps keys alive against gc under a name (an archive's).
 type Pin struct {
 	Name string   `json:"name"`
-	Keys []string `json:"keys"`
+	Keys []id.Key `json:"keys"`
 	Time string   `json:"time"`
 }
 
 // PutPin records a pin.
-func (s *Store) PutPin(name string, keys []string) error {
+func (s *Store) PutPin(name string, keys []id.Key) error {
 	keys = slices.Clone(keys)
-	slices.Sort(keys)
+	slices.SortFunc(keys, func(a, b id.Key) int { return bytes.Compare(a[:], b[:]) })
 	b, err := json.MarshalIndent(Pin{Name: name, Keys: slices.Compact(keys), Time: time.Now().UTC().Format(time.RFC3339)}, "", " ")
 	if err != nil {
 		return err

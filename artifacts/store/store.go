@@ -1,15 +1,17 @@
-// Package artifacts is bfc's content-addressed store of stage outputs.
+// Package store is bfc's content-addressed store of stage outputs.
 //
-// The model follows Go's build cache. A stage point has a key: a hash over
-// the components that determine its result (kind, params, seed, the data
-// hashes of its inputs, the identity of the code that runs it). Running
-// it produces output objects, each an Arrow IPC file named by the SHA-256
-// of its bytes. A manifest, written last, binds the key to its outputs and
-// records every key component and the run (time, memory, host, program
-// version). The manifest is the commit marker: an object without a
-// manifest that names it is never read as a result, so a run killed at any
-// moment leaves at worst unreferenced objects and temporary files, which
-// gc removes.
+// The model follows Go's build cache. A stage point has a key (id.Key): a
+// hash over the components that determine its result (kind, params, seed,
+// the data hashes of its inputs, the identity of the code that runs it).
+// Running it produces output objects, each an Arrow IPC file named by the
+// SHA-256 of its bytes (id.Object); each output also has a data hash
+// (id.Data), the hash of its table without metadata, which is what
+// downstream keys use. A manifest, written last, binds the key to its
+// outputs and records every key component and the run (time, memory,
+// host, program version). The manifest is the commit marker: an object
+// without a manifest that names it is never read as a result, so a run
+// killed at any moment leaves at worst unreferenced objects and temporary
+// files, which gc removes.
 //
 // Layout of a store directory:
 //
@@ -23,21 +25,24 @@
 //	logs/KEY.log                stage logs
 //	jobs/KEY.json               job descriptions handed to executors
 //	checked                     identities of objects that last rehashed correctly
+//	quarantine/                 damaged objects moved out of the way
 //	tmp/                        files being written
 //
-// Every write goes to tmp/, is synced, and is renamed into place; reads
-// verify content hashes, so a flipped byte is reported rather than used.
+// Every write goes through package atomicfile with its temporary file in
+// tmp/ (so that a killed write leaves nothing but a file gc removes), is
+// synced, and is renamed into place; reads verify content hashes, so a
+// flipped byte is reported rather than used. Verify rehashes everything;
+// GC removes what a caller-supplied set of live keys does not reach (the
+// engine's rule for that set is graph.Live).
 //
-// Review bundles (one file holding a pipeline's manifests, outputs,
-// figures and build description, with a Merkle root) are described at the
-// top of bundle.go.
-package artifacts
+// Output tables are Arrow IPC files (EncodeTable, DecodeTable). Files come
+// from disks and, through review bundles, from other people, so DecodeTable
+// bounds-checks a file's structure before the Arrow library reads it.
+package store
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +51,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/bfc-repro/bfc/artifacts/atomicfile"
+	"github.com/bfc-repro/bfc/artifacts/id"
 )
 
 // FormatVersion is the layout version this program reads and writes.
@@ -70,11 +78,19 @@ func (e *CorruptError) Error() string {
 }
 
 func short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
+	if len(h) > id.ShortLen {
+		return h[:id.ShortLen]
 	}
 	return h
 }
+
+// Problem is one thing a check found wrong, with the file it concerns.
+type Problem struct {
+	Path string
+	What string
+}
+
+func (p Problem) String() string { return p.Path + ": " + p.What }
 
 // Store is an opened store directory.
 type Store struct {
@@ -125,207 +141,114 @@ func Open(dir string, create bool) (*Store, error) {
 	return s, nil
 }
 
-// HashBytes returns the hex SHA-256 of b.
-func HashBytes(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
-// ValidHash reports whether h looks like a hex SHA-256.
-func ValidHash(h string) bool {
-	if len(h) != 64 {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// ObjectPath is where the object with content hash h lives.
-func (s *Store) ObjectPath(h string) string {
+// ObjectPath is where the object o lives.
+func (s *Store) ObjectPath(o id.Object) string {
+	h := o.String()
 	return filepath.Join(s.Dir, "objects", h[:2], h+".arrow")
 }
 
 // ManifestPath is where the manifest of key lives.
-func (s *Store) ManifestPath(key string) string {
-	return filepath.Join(s.Dir, "keys", key[:2], key+".json")
+func (s *Store) ManifestPath(key id.Key) string {
+	k := key.String()
+	return filepath.Join(s.Dir, "keys", k[:2], k+".json")
 }
 
 // LogPath is where the log of the run that computed key lives.
-func (s *Store) LogPath(key string) string { return filepath.Join(s.Dir, "logs", key+".log") }
+func (s *Store) LogPath(key id.Key) string {
+	return filepath.Join(s.Dir, "logs", key.String()+".log")
+}
 
 // JobPath is where a job description named name is written for an executor.
 func (s *Store) JobPath(name string) string { return filepath.Join(s.Dir, "jobs", name+".json") }
 
-// writeAtomic writes data to path through a synced temporary file and a
-// rename, then syncs the directory, so that path holds either its old
-// content or all of data, never a prefix.
+// writeAtomic writes data to path (inside the store) atomically, with its
+// temporary file in tmp/.
 func (s *Store) writeAtomic(path string, data []byte, perm os.FileMode) error {
-	tmpDir := filepath.Join(s.Dir, "tmp")
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+	_, err := atomicfile.Write(path, filepath.Join(s.Dir, "tmp"), perm, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return err
-	}
-	tmp := filepath.Join(tmpDir, filepath.Base(path)+"."+hex.EncodeToString(rnd[:])+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	cleanup := func(e error) error {
-		f.Close()
-		os.Remove(tmp)
-		return e
-	}
-	if _, err := f.Write(data); err != nil {
-		return cleanup(fmt.Errorf("write %s: %w", path, err))
-	}
-	if err := f.Sync(); err != nil {
-		return cleanup(fmt.Errorf("sync %s: %w", path, err))
-	}
-	if err := f.Chmod(perm); err != nil {
-		return cleanup(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
+	})
+	return err
 }
 
 // PutObject stores data under its content hash and returns the hash. An
 // existing, intact object with that hash is kept; a damaged one is replaced.
-func (s *Store) PutObject(data []byte) (string, error) {
-	h := HashBytes(data)
-	p := s.ObjectPath(h)
-	if err := s.CheckObject(h); err == nil {
-		return h, nil
+func (s *Store) PutObject(data []byte) (id.Object, error) {
+	o := id.ObjectOf(data)
+	if err := s.CheckObject(o); err == nil {
+		return o, nil
 	}
-	if err := s.writeAtomic(p, data, 0o444); err != nil {
-		return "", fmt.Errorf("store object %s: %w", short(h), err)
+	if err := s.writeAtomic(s.ObjectPath(o), data, 0o444); err != nil {
+		return id.Object{}, fmt.Errorf("store object %s: %w", o.Short(), err)
 	}
-	return h, nil
+	return o, nil
 }
 
-// ReadObject returns the bytes of object h after checking their hash.
-func (s *Store) ReadObject(h string) ([]byte, error) {
-	if !ValidHash(h) {
-		return nil, fmt.Errorf("object name %q is not a SHA-256", h)
-	}
-	p := s.ObjectPath(h)
+// ReadObject returns the bytes of object o after checking their hash.
+func (s *Store) ReadObject(o id.Object) ([]byte, error) {
+	p := s.ObjectPath(o)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("object %s: %w", p, ErrNotFound)
 		}
-		return nil, &CorruptError{Path: p, Want: h, Err: err}
+		return nil, &CorruptError{Path: p, Want: o.String(), Err: err}
 	}
-	if got := HashBytes(b); got != h {
-		return nil, &CorruptError{Path: p, Want: h, Got: got}
+	if got := id.ObjectOf(b); got != o {
+		return nil, &CorruptError{Path: p, Want: o.String(), Got: got.String()}
 	}
 	return b, nil
 }
 
-// CheckObject rehashes object h without keeping its bytes.
-func (s *Store) CheckObject(h string) error {
-	if !ValidHash(h) {
-		return fmt.Errorf("object name %q is not a SHA-256", h)
-	}
-	p := s.ObjectPath(h)
+// CheckObject rehashes object o without keeping its bytes.
+func (s *Store) CheckObject(o id.Object) error {
+	p := s.ObjectPath(o)
 	got, err := hashFile(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("object %s: %w", p, ErrNotFound)
 		}
-		return &CorruptError{Path: p, Want: h, Err: err}
+		return &CorruptError{Path: p, Want: o.String(), Err: err}
 	}
-	if got != h {
-		return &CorruptError{Path: p, Want: h, Got: got}
+	if got != o {
+		return &CorruptError{Path: p, Want: o.String(), Got: got.String()}
 	}
 	return nil
 }
 
-func hashFile(p string) (string, error) {
+func hashFile(p string) (id.Object, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return "", err
+		return id.Object{}, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+		return id.Object{}, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return id.Object(h.Sum(nil)), nil
 }
 
 // Quarantine moves a damaged object out of the way so that it is
-// recomputed, keeping it under quarantine/ for inspection.
-func (s *Store) Quarantine(h string) error {
-	p := s.ObjectPath(h)
-	dst := filepath.Join(s.Dir, "quarantine", filepath.Base(p))
-	if err := os.Rename(p, dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+// recomputed, keeping a copy of what could be read under quarantine/ for
+// inspection.
+func (s *Store) Quarantine(o id.Object) error {
+	p := s.ObjectPath(o)
+	b, err := os.ReadFile(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err == nil:
+		if err := s.writeAtomic(filepath.Join(s.Dir, "quarantine", filepath.Base(p)), b, 0o444); err != nil {
+			return fmt.Errorf("quarantine %s: %w", p, err)
+		}
+	}
+	// An object that cannot even be read is not kept: it is removed so
+	// that the key can be recomputed.
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("quarantine %s: %w", p, err)
 	}
 	return nil
-}
-
-// WriteFileAtomic writes data to path (outside or inside the store) with
-// the same temp-sync-rename protocol, using the store's tmp directory
-// when path is on the same file system, else a temporary file beside path.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if werr == nil {
-		werr = f.Chmod(perm)
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, werr)
-	}
-	return syncDir(dir)
 }
 
 // SameFileContent reports whether path exists and holds exactly data.

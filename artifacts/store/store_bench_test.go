@@ -1,4 +1,4 @@
-package artifacts_test
+package store_test
 
 import (
 	"math/rand/v2"
@@ -6,7 +6,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/artifacts/store"
 	"github.com/bfc-repro/bfc/stages/kit"
 )
 
@@ -39,36 +40,36 @@ func trainSplit(b *testing.B) arrow.Record {
 
 var benchMeta = map[string]string{"bfc.key": "0123456789abcdef", "bfc.kind": "target", "bfc.params": `{"d":16,"k":3}`}
 
-// BenchmarkEncodeTable times artifacts.EncodeTable (Arrow IPC file with
+// BenchmarkEncodeTable times store.EncodeTable (Arrow IPC file with
 // metadata) of a train split.
 func BenchmarkEncodeTable(b *testing.B) {
 	rec := trainSplit(b)
 	defer rec.Release()
-	data, err := artifacts.EncodeTable(rec, benchMeta)
+	data, err := store.EncodeTable(rec, benchMeta)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := artifacts.EncodeTable(rec, benchMeta); err != nil {
+		if _, err := store.EncodeTable(rec, benchMeta); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-// BenchmarkDecodeTable times artifacts.DecodeTable (bounds checks of the
+// BenchmarkDecodeTable times store.DecodeTable (bounds checks of the
 // IPC structure, then Arrow's reader and record validation) of a train
 // split.
 func BenchmarkDecodeTable(b *testing.B) {
 	rec := trainSplit(b)
 	defer rec.Release()
-	data, err := artifacts.EncodeTable(rec, benchMeta)
+	data, err := store.EncodeTable(rec, benchMeta)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		r, meta, err := artifacts.DecodeTable(data)
+		r, meta, err := store.DecodeTable(data)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -81,10 +82,10 @@ func BenchmarkDecodeTable(b *testing.B) {
 
 // putRandom stores count objects of size random bytes and returns their
 // hashes.
-func putRandom(b *testing.B, s *artifacts.Store, count, size int) []string {
+func putRandom(b *testing.B, s *store.Store, count, size int) []id.Object {
 	b.Helper()
 	rng := rand.New(rand.NewPCG(3, 4))
-	hashes := make([]string, count)
+	hashes := make([]id.Object, count)
 	buf := make([]byte, size)
 	for i := range hashes {
 		for j := 0; j+8 <= len(buf); j += 8 {
@@ -105,7 +106,7 @@ func putRandom(b *testing.B, s *artifacts.Store, count, size int) []string {
 // BenchmarkCheckObject times rehashing one 64 MiB object (SHA-256 of the
 // file against its name), the check every read and freshness test does.
 func BenchmarkCheckObject(b *testing.B) {
-	s, err := artifacts.Open(b.TempDir(), true)
+	s, err := store.Open(b.TempDir(), true)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func BenchmarkCheckObject(b *testing.B) {
 // BenchmarkVerify times Store.Verify (`bfc verify`) over 48 objects of
 // 2 MiB, 96 MiB in all; Verify hashes objects on every CPU.
 func BenchmarkVerify(b *testing.B) {
-	s, err := artifacts.Open(b.TempDir(), true)
+	s, err := store.Open(b.TempDir(), true)
 	if err != nil {
 		b.Fatal(err)
 	}

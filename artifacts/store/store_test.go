@@ -1,4 +1,4 @@
-package artifacts
+package store
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/bfc-repro/bfc/artifacts/id"
 )
 
 func testRecord(t testing.TB) arrow.Record {
@@ -45,7 +47,7 @@ func testManifest(t testing.TB, s *Store) *Manifest {
 		t.Fatal(err)
 	}
 	return &Manifest{Format: FormatVersion, Key: key, Kind: "src", Stage: "a", Components: cs,
-		Outputs: []Output{{Name: "values", File: h, Data: HashBytes(plain), Size: int64(len(full)), Rows: 3}}}
+		Outputs: []Output{{Name: "values", File: h, Data: id.DataOf(plain), Size: int64(len(full)), Rows: 3}}}
 }
 
 func TestEncodeIsDeterministicAndRoundTrips(t *testing.T) {
@@ -130,9 +132,8 @@ func TestManifestValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := map[string]func(m *Manifest){
-		"tampered component": func(m *Manifest) { m.Components[1].Value = "4"; m.Components[1].Hash = HashBytes([]byte("4")) },
+		"tampered component": func(m *Manifest) { m.Components[1].Value = "4"; m.Components[1].Hash = id.HexSum([]byte("4")) },
 		"wrong hash":         func(m *Manifest) { m.Components[1].Value = "4" },
-		"bad output hash":    func(m *Manifest) { m.Outputs[0].File = "xyz" },
 		"duplicate output":   func(m *Manifest) { m.Outputs = append(m.Outputs, m.Outputs[0]) },
 		"format":             func(m *Manifest) { m.Format = 99 },
 	}
@@ -149,6 +150,14 @@ func TestManifestValidation(t *testing.T) {
 	if _, err := ParseManifest([]byte(`{"format":1,"extra":true}`)); err == nil || !strings.Contains(err.Error(), "unknown field") {
 		t.Errorf("unknown field: %v", err)
 	}
+	// Malformed hashes are errors where the JSON is read.
+	good, _ := json.Marshal(m)
+	for name, bad := range map[string]string{"key": m.Key.String(), "output file": m.Outputs[0].File.String(), "output data": m.Outputs[0].Data.String()} {
+		b := strings.Replace(string(good), `"`+bad+`"`, `"xyz"`, 1)
+		if _, err := ParseManifest([]byte(b)); err == nil || !strings.Contains(err.Error(), "not a SHA-256") {
+			t.Errorf("malformed %s: %v", name, err)
+		}
+	}
 }
 
 func TestFormatVersionMismatch(t *testing.T) {
@@ -162,12 +171,12 @@ func TestFormatVersionMismatch(t *testing.T) {
 
 func TestStaleKeyLockIsTakenOverWithAMessage(t *testing.T) {
 	s, _ := Open(t.TempDir(), true)
-	key := strings.Repeat("ab", 32)
+	key := id.Key(id.ObjectOf([]byte("some key")))
 	// A process that died holding the lock leaves its owner record; the
 	// kernel has released its flock.
 	dead := Owner{PID: 1 << 30, Host: ThisProcess("").Host, What: "compute x", Time: "2026-01-01T00:00:00Z"}
 	b, _ := json.Marshal(dead)
-	os.WriteFile(filepath.Join(s.Dir, "locks", key+".owner"), b, 0o644)
+	os.WriteFile(s.lockBase(key)+".owner", b, 0o644)
 	l, took, err := s.LockKey(context.Background(), key, ThisProcess("test"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -202,21 +211,21 @@ func TestGCKeepsLiveAndRemovesTheRest(t *testing.T) {
 	s.PutManifest(m)
 	orphan, _ := s.PutObject([]byte("orphan"))
 	os.WriteFile(filepath.Join(s.Dir, "tmp", "x.tmp"), []byte("partial"), 0o644)
-	rep, err := s.GC(map[string]bool{m.Key: true}, func(Ref) bool { return true }, true)
+	rep, err := s.GC(map[id.Key]bool{m.Key: true}, func(Ref) bool { return true }, true)
 	if err != nil || len(rep.Objects) != 1 || len(rep.Other) != 1 {
 		t.Fatalf("dry run: %+v %v", rep, err)
 	}
 	if _, err := os.Stat(s.ObjectPath(orphan)); err != nil {
 		t.Fatal("dry run removed a file")
 	}
-	s.GC(map[string]bool{m.Key: true}, func(Ref) bool { return true }, false)
+	s.GC(map[id.Key]bool{m.Key: true}, func(Ref) bool { return true }, false)
 	if _, err := os.Stat(s.ObjectPath(orphan)); !os.IsNotExist(err) {
 		t.Fatal("orphan object kept")
 	}
 	if err := s.CheckOutputs(m); err != nil {
 		t.Fatalf("live output removed: %v", err)
 	}
-	s.GC(map[string]bool{}, func(Ref) bool { return true }, false)
+	s.GC(map[id.Key]bool{}, func(Ref) bool { return true }, false)
 	if _, err := s.Manifest(m.Key); err == nil {
 		t.Fatal("dead manifest kept")
 	}
@@ -273,7 +282,7 @@ func TestCheckedCacheNeverHidesAChange(t *testing.T) {
 	if err := s.SaveChecked(); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "checked")); !strings.HasPrefix(string(b), h+" ") {
+	if b, _ := os.ReadFile(filepath.Join(dir, "checked")); !strings.HasPrefix(string(b), h.String()+" ") {
 		t.Fatalf("checked cache does not record the object: %q", b)
 	}
 	time.Sleep(50 * time.Millisecond) // past the file-time granularity

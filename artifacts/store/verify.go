@@ -1,7 +1,6 @@
-package artifacts
+package store
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,15 +10,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bfc-repro/bfc/artifacts/id"
 )
-
-// Problem is one thing verify found wrong.
-type Problem struct {
-	Path string
-	What string
-}
-
-func (p Problem) String() string { return p.Path + ": " + p.What }
 
 // VerifyReport is the outcome of Verify.
 type VerifyReport struct {
@@ -56,8 +49,8 @@ func (s *Store) Verify() (*VerifyReport, error) {
 		rep.Problems = append(rep.Problems, p)
 		mu.Unlock()
 	}
-	sizes := map[string]int64{}
-	bad := map[string]bool{} // objects already reported
+	sizes := map[id.Object]int64{}
+	bad := map[id.Object]bool{} // objects already reported
 	work := make(chan string)
 	var wg sync.WaitGroup
 	for w := 0; w < runtime.NumCPU(); w++ {
@@ -65,9 +58,8 @@ func (s *Store) Verify() (*VerifyReport, error) {
 		go func() {
 			defer wg.Done()
 			for p := range work {
-				name := filepath.Base(p)
-				h, ok := strings.CutSuffix(name, ".arrow")
-				if !ok || !ValidHash(h) || filepath.Base(filepath.Dir(p)) != h[:2] {
+				h, ok := objectName(p)
+				if !ok {
 					add(Problem{p, "stray file in objects/ (not named by a content hash)"})
 					continue
 				}
@@ -87,7 +79,7 @@ func (s *Store) Verify() (*VerifyReport, error) {
 				sizes[h] = fi.Size()
 				mu.Unlock()
 				if got != h {
-					add(Problem{p, fmt.Sprintf("content hash %s does not match its name", short(got))})
+					add(Problem{p, fmt.Sprintf("content hash %s does not match its name", got.Short())})
 					mu.Lock()
 					bad[h] = true
 					mu.Unlock()
@@ -115,7 +107,7 @@ func (s *Store) Verify() (*VerifyReport, error) {
 			size, ok := sizes[o.File]
 			switch {
 			case !ok:
-				add(Problem{s.ManifestPath(k), fmt.Sprintf("output %q of %s: object %s is missing", o.Name, m.Stage, short(o.File))})
+				add(Problem{s.ManifestPath(k), fmt.Sprintf("output %q of %s: object %s is missing", o.Name, m.Stage, o.File.Short())})
 			case size != o.Size && !bad[o.File]:
 				add(Problem{s.ObjectPath(o.File), fmt.Sprintf("size %d, manifest of %s says %d", size, m.Stage, o.Size)})
 			}
@@ -126,94 +118,13 @@ func (s *Store) Verify() (*VerifyReport, error) {
 	return rep, nil
 }
 
-// GCReport lists what gc removed (or would remove, in a dry run).
-type GCReport struct {
-	Manifests []string
-	Objects   []string
-	Refs      []string
-	Other     []string
-	Bytes     int64
-}
-
-// GC removes manifests whose keys are not in live, objects that no live
-// manifest names, refs for which keepRef returns false, and leftovers
-// (temporary files, job files, logs and locks of dead keys). The caller
-// must hold the store lock exclusively.
-func (s *Store) GC(live map[string]bool, keepRef func(Ref) bool, dryRun bool) (*GCReport, error) {
-	rep := &GCReport{}
-	rm := func(p string, list *[]string) error {
-		if fi, err := os.Stat(p); err == nil {
-			rep.Bytes += fi.Size()
-		}
-		*list = append(*list, p)
-		if dryRun {
-			return nil
-		}
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		return nil
+// objectName returns the object a file under objects/ is named for: the
+// file must be objects/ab/ab….arrow.
+func objectName(p string) (id.Object, bool) {
+	h, ok := strings.CutSuffix(filepath.Base(p), ".arrow")
+	if !ok {
+		return id.Object{}, false
 	}
-	refs, paths, err := s.AllRefs()
-	if err != nil {
-		return nil, err
-	}
-	for i, r := range refs {
-		if !keepRef(r) {
-			if err := rm(paths[i], &rep.Refs); err != nil {
-				return rep, err
-			}
-		}
-	}
-	keys, err := s.ListManifests()
-	if err != nil {
-		return nil, err
-	}
-	keep := map[string]bool{}
-	for _, k := range keys {
-		if live[k] {
-			m, err := s.Manifest(k)
-			if err == nil {
-				for _, o := range m.Outputs {
-					keep[o.File] = true
-				}
-				continue
-			}
-		}
-		if err := rm(s.ManifestPath(k), &rep.Manifests); err != nil {
-			return rep, err
-		}
-		for _, p := range []string{s.LogPath(k), filepath.Join(s.Dir, "locks", k+".lock"), filepath.Join(s.Dir, "locks", k+".owner")} {
-			if _, err := os.Stat(p); err == nil {
-				if err := rm(p, &rep.Other); err != nil {
-					return rep, err
-				}
-			}
-		}
-	}
-	if !dryRun {
-		FaultPoint("gc-manifests-removed")
-	}
-	err = filepath.WalkDir(filepath.Join(s.Dir, "objects"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		h, _ := strings.CutSuffix(d.Name(), ".arrow")
-		if !keep[h] {
-			return rm(p, &rep.Objects)
-		}
-		return nil
-	})
-	if err != nil {
-		return rep, err
-	}
-	for _, dir := range []string{"tmp", "jobs"} {
-		ents, _ := os.ReadDir(filepath.Join(s.Dir, dir))
-		for _, e := range ents {
-			if err := rm(filepath.Join(s.Dir, dir, e.Name()), &rep.Other); err != nil {
-				return rep, err
-			}
-		}
-	}
-	return rep, nil
+	o, err := id.ParseObject(h)
+	return o, err == nil && filepath.Base(filepath.Dir(p)) == h[:2]
 }

@@ -1,4 +1,25 @@
-package pipeline
+// Package config reads pipeline.toml: the first layer of the bfc engine.
+//
+// A pipeline file declares the run (name, master seed, store, figures and
+// paper directories, data roots), the executor, the stages and the
+// profiles. Parse checks what can be checked without the stage kinds:
+// TOML syntax, known tables and fields, field types, stage ids, paths that
+// must stay inside the project. Every error is a *ConfigError naming the
+// file, the line and the field, found by a small scanner of key positions
+// (locate.go) because the TOML library does not report them.
+//
+// A profile ([profile.NAME]) is a set of overrides: other directories,
+// parameters for every stage of a kind, parameters, grid axes or seed of
+// one stage. Apply is a pure function from a Config and a profile name to
+// a new Config with the overrides merged (base < profile kind params <
+// profile stage params; kind params skip a stage's grid axes); the Config
+// it is given is never modified, so one parsed file can be looked at under
+// every profile (bfc gc does).
+//
+// What the file means in terms of stage kinds (parameter names, types and
+// ranges, grids expanded into points, inputs wired to outputs) is the next
+// layer's business: package graph.
+package config
 
 import (
 	"errors"
@@ -34,6 +55,8 @@ type Config struct {
 	Executor ExecutorConfig
 	Stages   []*StageDecl // in file order
 	Profiles map[string]*Profile
+	// Applied is the profile Apply merged in ("" for the file as written).
+	Applied string
 
 	pos map[string]int // key path -> line
 }
@@ -59,7 +82,8 @@ type SlurmRes struct {
 	CPUs      int
 }
 
-// StageDecl is one [stage.ID] table.
+// StageDecl is one [stage.ID] table (after Apply, with its profile's
+// overrides merged in).
 type StageDecl struct {
 	ID     string
 	Kind   string
@@ -99,8 +123,16 @@ type StageOverride struct {
 
 var idRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
 
-// errAt builds a ConfigError at the line of the TOML path.
-func (c *Config) errAt(path, format string, args ...any) error {
+// Source returns the TOML path that set a parameter (or, as "grid:NAME", a
+// grid axis, or "seed") of the stage, so that errors point at a profile
+// override when that is where a value came from.
+func (d *StageDecl) Source(key string) (string, bool) {
+	p, ok := d.src[key]
+	return p, ok
+}
+
+// ErrAt returns a *ConfigError at the line of the TOML path.
+func (c *Config) ErrAt(path, format string, args ...any) error {
 	return &ConfigError{File: c.File, Line: c.line(path), Field: path, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -119,18 +151,19 @@ func (c *Config) line(path string) int {
 	return 0
 }
 
-// ParseConfig reads a pipeline file and checks its structure: TOML syntax,
-// known tables and fields, field types, stage ids. It does not know the
-// stage kinds; Build checks params against them.
-func ParseConfig(path string) (*Config, error) {
+// ParseFile reads a pipeline file and checks its structure (see Parse).
+func ParseFile(path string) (*Config, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read pipeline: %w", err)
 	}
-	return parseConfig(path, src)
+	return Parse(path, src)
 }
 
-func parseConfig(path string, src []byte) (*Config, error) {
+// Parse checks the structure of the pipeline file src, read from path:
+// TOML syntax, known tables and fields, field types, stage ids. It does
+// not know the stage kinds; graph.Build checks params against them.
+func Parse(path string, src []byte) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -186,7 +219,7 @@ func parseConfig(path string, src []byte) (*Config, error) {
 	}
 	if c.Profile != "" {
 		if _, ok := c.Profiles[c.Profile]; !ok {
-			return nil, c.errAt("pipeline.profile", "no [profile.%s] table%s", c.Profile, suggest(c.Profile, keys(c.Profiles)))
+			return nil, c.ErrAt("pipeline.profile", "no [profile.%s] table%s", c.Profile, Suggest(c.Profile, keys(c.Profiles)))
 		}
 	}
 	return c, nil
@@ -230,7 +263,7 @@ func (c *Config) checkKeys(prefix string, t map[string]any, allowed []string) er
 	if prefix != "" {
 		where = "[" + prefix + "]"
 	}
-	return c.errAt(join(prefix, bad[0]), "unknown field in %s%s", where, suggest(bad[0], allowed))
+	return c.ErrAt(join(prefix, bad[0]), "unknown field in %s%s", where, Suggest(bad[0], allowed))
 }
 
 func join(prefix, k string) string {
@@ -246,7 +279,7 @@ func (c *Config) table(path string, v any) (map[string]any, error) {
 	}
 	t, ok := v.(map[string]any)
 	if !ok {
-		return nil, c.errAt(path, "want a table, have %s", describe(v))
+		return nil, c.ErrAt(path, "want a table, have %s", describe(v))
 	}
 	return t, nil
 }
@@ -272,7 +305,7 @@ func describe(v any) string {
 func (c *Config) str(path string, v any) (string, error) {
 	s, ok := v.(string)
 	if !ok {
-		return "", c.errAt(path, "want a string, have %s", describe(v))
+		return "", c.ErrAt(path, "want a string, have %s", describe(v))
 	}
 	return s, nil
 }
@@ -280,7 +313,7 @@ func (c *Config) str(path string, v any) (string, error) {
 func (c *Config) integer(path string, v any) (int64, error) {
 	i, ok := v.(int64)
 	if !ok {
-		return 0, c.errAt(path, "want an integer, have %s", describe(v))
+		return 0, c.ErrAt(path, "want an integer, have %s", describe(v))
 	}
 	return i, nil
 }
@@ -288,13 +321,13 @@ func (c *Config) integer(path string, v any) (int64, error) {
 func (c *Config) strList(path string, v any) ([]string, error) {
 	list, ok := v.([]any)
 	if !ok {
-		return nil, c.errAt(path, "want an array of strings, have %s", describe(v))
+		return nil, c.ErrAt(path, "want an array of strings, have %s", describe(v))
 	}
 	out := make([]string, len(list))
 	for i, e := range list {
 		s, ok := e.(string)
 		if !ok {
-			return nil, c.errAt(path, "element %d: want a string, have %s", i, describe(e))
+			return nil, c.ErrAt(path, "element %d: want a string, have %s", i, describe(e))
 		}
 		out[i] = s
 	}
@@ -305,14 +338,14 @@ func (c *Config) strList(path string, v any) ([]string, error) {
 // pipeline file; it must stay inside the project.
 func (c *Config) projectPath(path, rel string) (string, error) {
 	if rel == "" {
-		return "", c.errAt(path, "empty path")
+		return "", c.ErrAt(path, "empty path")
 	}
 	if filepath.IsAbs(rel) {
-		return "", c.errAt(path, "%q: give a path relative to the project, not an absolute one", rel)
+		return "", c.ErrAt(path, "%q: give a path relative to the project, not an absolute one", rel)
 	}
 	p := filepath.Join(c.Dir, rel)
 	if !inside(c.Dir, p) {
-		return "", c.errAt(path, "%q leads outside the project directory %s", rel, c.Dir)
+		return "", c.ErrAt(path, "%q leads outside the project directory %s", rel, c.Dir)
 	}
 	return p, nil
 }
@@ -343,7 +376,7 @@ func (c *Config) parsePipeline(raw map[string]any) error {
 		case "seed":
 			c.Seed, err = c.integer(path, v)
 			if err == nil && c.Seed < 0 {
-				err = c.errAt(path, "must be >= 0, have %d", c.Seed)
+				err = c.ErrAt(path, "must be >= 0, have %d", c.Seed)
 			}
 		case "store":
 			store, err = c.str(path, v)
@@ -357,7 +390,7 @@ func (c *Config) parsePipeline(raw map[string]any) error {
 			c.DataRoot, err = c.strList(path, v)
 			for _, r := range c.DataRoot {
 				if err == nil && !filepath.IsAbs(r) {
-					err = c.errAt(path, "%q: data roots must be absolute paths", r)
+					err = c.ErrAt(path, "%q: data roots must be absolute paths", r)
 				}
 			}
 		}
@@ -371,7 +404,7 @@ func (c *Config) parsePipeline(raw map[string]any) error {
 func (c *Config) setDirs(store, figures, paper, table string) error {
 	var err error
 	if store == "" {
-		return c.errAt(table+".store", "empty path")
+		return c.ErrAt(table+".store", "empty path")
 	}
 	if filepath.IsAbs(store) {
 		c.Store = filepath.Clean(store)
@@ -401,7 +434,7 @@ func (c *Config) parseExecutor(raw map[string]any) error {
 		case "kind":
 			e.Kind, err = c.str(path, v)
 			if err == nil && e.Kind != "local" && e.Kind != "slurm" {
-				err = c.errAt(path, "%q is not an executor; use \"local\" or \"slurm\"", e.Kind)
+				err = c.ErrAt(path, "%q is not an executor; use \"local\" or \"slurm\"", e.Kind)
 			}
 		case "partition":
 			e.Partition, err = c.str(path, v)
@@ -413,7 +446,7 @@ func (c *Config) parseExecutor(raw map[string]any) error {
 			var n int64
 			n, err = c.integer(path, v)
 			if err == nil && (n < 1 || n > 1024) {
-				err = c.errAt(path, "%d is out of range [1, 1024]", n)
+				err = c.ErrAt(path, "%d is out of range [1, 1024]", n)
 			}
 			e.CPUs = int(n)
 		case "sbatch_flags":
@@ -425,10 +458,10 @@ func (c *Config) parseExecutor(raw map[string]any) error {
 			case float64:
 				e.Poll = x
 			default:
-				err = c.errAt(path, "want a number, have %s", describe(v))
+				err = c.ErrAt(path, "want a number, have %s", describe(v))
 			}
 			if err == nil && (e.Poll < 0.1 || e.Poll > 600) {
-				err = c.errAt(path, "%v is out of range [0.1, 600]", e.Poll)
+				err = c.ErrAt(path, "%v is out of range [0.1, 600]", e.Poll)
 			}
 		case "kinds":
 			var kt map[string]any
@@ -484,7 +517,7 @@ var stageFields = []string{"kind", "inputs", "gather", "seed", "params", "grid",
 func (c *Config) parseStage(id string, v any) (*StageDecl, error) {
 	path := "stage." + id
 	if !idRE.MatchString(id) {
-		return nil, c.errAt(path, "stage id %q: use 1-64 letters, digits, '_' or '-', starting with a letter", id)
+		return nil, c.ErrAt(path, "stage id %q: use 1-64 letters, digits, '_' or '-', starting with a letter", id)
 	}
 	t, err := c.table(path, v)
 	if err != nil {
@@ -496,7 +529,7 @@ func (c *Config) parseStage(id string, v any) (*StageDecl, error) {
 	d := &StageDecl{ID: id, Line: c.line(path), Params: map[string]any{}, src: map[string]string{}}
 	kv, ok := t["kind"]
 	if !ok {
-		return nil, c.errAt(path+".kind", "missing: every stage needs a kind")
+		return nil, c.ErrAt(path+".kind", "missing: every stage needs a kind")
 	}
 	if d.Kind, err = c.str(path+".kind", kv); err != nil {
 		return nil, err
@@ -517,7 +550,7 @@ func (c *Config) parseStage(id string, v any) (*StageDecl, error) {
 			return nil, err
 		}
 		if s < 0 {
-			return nil, c.errAt(path+".seed", "must be >= 0, have %d", s)
+			return nil, c.ErrAt(path+".seed", "must be >= 0, have %d", s)
 		}
 		d.Seed = &s
 	}
@@ -556,23 +589,23 @@ func (c *Config) parseGrid(path string, v any) ([]Axis, error) {
 	for _, name := range keys(t) {
 		list, ok := t[name].([]any)
 		if !ok {
-			return nil, c.errAt(path+"."+name, "a grid axis is an array of values, have %s", describe(t[name]))
+			return nil, c.ErrAt(path+"."+name, "a grid axis is an array of values, have %s", describe(t[name]))
 		}
 		if len(list) == 0 {
-			return nil, c.errAt(path+"."+name, "grid axis is empty: a stage with an empty grid has no points")
+			return nil, c.ErrAt(path+"."+name, "grid axis is empty: a stage with an empty grid has no points")
 		}
 		seen := map[string]bool{}
 		for _, x := range list {
-			s := labelValue(x)
+			s := Label(x)
 			if seen[s] {
-				return nil, c.errAt(path+"."+name, "value %s appears twice", s)
+				return nil, c.ErrAt(path+"."+name, "value %s appears twice", s)
 			}
 			seen[s] = true
 		}
 		axes = append(axes, Axis{Name: name, Values: list})
 	}
 	if len(axes) == 0 {
-		return nil, c.errAt(path, "grid has no axes: remove it, or give at least one axis with values")
+		return nil, c.ErrAt(path, "grid has no axes: remove it, or give at least one axis with values")
 	}
 	return axes, nil
 }
@@ -580,7 +613,7 @@ func (c *Config) parseGrid(path string, v any) ([]Axis, error) {
 func (c *Config) parseProfile(name string, v any) (*Profile, error) {
 	path := "profile." + name
 	if !idRE.MatchString(name) {
-		return nil, c.errAt(path, "profile name %q: use letters, digits, '_' or '-', starting with a letter", name)
+		return nil, c.ErrAt(path, "profile name %q: use letters, digits, '_' or '-', starting with a letter", name)
 	}
 	t, err := c.table(path, v)
 	if err != nil {

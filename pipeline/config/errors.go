@@ -1,4 +1,4 @@
-package pipeline
+package config
 
 import (
 	"fmt"
@@ -28,9 +28,9 @@ func (e *ConfigError) Error() string {
 	return loc + ": " + e.Field + ": " + e.Msg
 }
 
-// suggest returns ` (did you mean "x"?)` for the closest candidate to s,
-// or "" if none is close.
-func suggest(s string, candidates []string) string {
+// Suggest returns ` (did you mean "x"?)` for the closest candidate to s,
+// or the list of candidates when there are few and none is close, or "".
+func Suggest(s string, candidates []string) string {
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
 		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {

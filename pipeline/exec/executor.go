@@ -1,4 +1,4 @@
-package pipeline
+package exec
 
 import (
 	"bufio"
@@ -14,7 +14,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/graph"
 )
 
 // Executor runs jobs. When Run returns a Result without Error, the job's
@@ -26,9 +27,9 @@ type Executor interface {
 
 // InProcess runs jobs inside the calling process (tests, and `bfc exec`).
 type InProcess struct {
-	Store *artifacts.Store
-	Kinds Registry
-	Code  CodeIdentity
+	Store *store.Store
+	Kinds graph.Registry
+	Code  graph.CodeIdentity
 }
 
 func (x *InProcess) Name() string { return "inprocess" }
@@ -42,7 +43,7 @@ func (x *InProcess) Run(ctx context.Context, job *Job, events func(Event)) Resul
 // of one stage cannot take the run down, and GOMAXPROCS is the stage's
 // CPU grant. The child dies with its parent.
 type Local struct {
-	Store   *artifacts.Store
+	Store   *store.Store
 	Program string   // path of the bfc binary
 	Args    []string // arguments before the job file, default ["exec"]
 }

@@ -1,4 +1,4 @@
-package pipeline_test
+package exec_test
 
 import (
 	"context"
@@ -9,10 +9,13 @@ import (
 	"testing"
 
 	bfc "github.com/bfc-repro/bfc"
-	"github.com/bfc-repro/bfc/artifacts"
-	"github.com/bfc-repro/bfc/pipeline"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/config"
+	"github.com/bfc-repro/bfc/pipeline/exec"
+	"github.com/bfc-repro/bfc/pipeline/graph"
 	"github.com/bfc-repro/bfc/pipeline/internal/testkinds"
 	"github.com/bfc-repro/bfc/pipeline/internal/testkinds/sum"
+	"github.com/bfc-repro/bfc/pipeline/view"
 	"github.com/bfc-repro/bfc/stages/all"
 )
 
@@ -27,25 +30,25 @@ import (
 // package), so that the synthetic benchmark times the engine alone.
 type constCode struct{}
 
-func (constCode) Components(pkg string) ([]artifacts.Component, error) {
-	return []artifacts.Component{artifacts.NewComponent("code.pkg:"+pkg, "v1")}, nil
+func (constCode) Components(pkg string) ([]store.Component, error) {
+	return []store.Component{store.NewComponent("code.pkg:"+pkg, "v1")}, nil
 }
 
 // noopRun runs every point of the pipeline in file (all cached, so nothing
 // executes) and fails the benchmark unless it was a no-op. With check set
 // it first makes sure, without running anything, that every point is fresh
 // (a stale point could mean hours of training).
-func noopRun(b *testing.B, file string, kinds pipeline.Registry, code func() (pipeline.CodeIdentity, error), wantCached int, check bool) {
+func noopRun(b *testing.B, file string, kinds graph.Registry, code func() (graph.CodeIdentity, error), wantCached int, check bool) {
 	b.Helper()
-	cfg, err := pipeline.ParseConfig(file)
+	cfg, err := config.ParseFile(file)
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := pipeline.Build(cfg, kinds, "")
+	g, err := graph.Build(cfg, kinds, "")
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := artifacts.Open(cfg.Store, false)
+	st, err := store.Open(g.Config.Store, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -53,15 +56,15 @@ func noopRun(b *testing.B, file string, kinds pipeline.Registry, code func() (pi
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := pipeline.NewEngine(g, st, cb)
+	e := graph.NewEngine(g, st, cb)
 	pts, err := g.Select(nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	if check {
 		notFresh := 0
-		for _, ps := range e.Status(pts) {
-			if ps.State != pipeline.StateFresh {
+		for _, ps := range view.Status(e, pts) {
+			if ps.State != view.StateFresh {
 				notFresh++
 			}
 		}
@@ -70,7 +73,7 @@ func noopRun(b *testing.B, file string, kinds pipeline.Registry, code func() (pi
 		}
 		return
 	}
-	r := &pipeline.Runner{Engine: e, Exec: &pipeline.InProcess{Store: st, Kinds: kinds, Code: cb}, Jobs: 2, Display: pipeline.NopDisplay{}, Publish: true}
+	r := &exec.Runner{Engine: e, Exec: &exec.InProcess{Store: st, Kinds: kinds, Code: cb}, Jobs: 2, Display: exec.NopDisplay{}, Publish: true}
 	s, err := r.Run(context.Background(), pts)
 	if err != nil {
 		b.Fatal(err)
@@ -107,24 +110,24 @@ gather = ["a"]
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	kinds := pipeline.NewRegistry(testkinds.Src{}, sum.Kind{})
-	code := func() (pipeline.CodeIdentity, error) { return constCode{}, nil }
+	kinds := graph.NewRegistry(testkinds.Src{}, sum.Kind{})
+	code := func() (graph.CodeIdentity, error) { return constCode{}, nil }
 
 	// First run computes every point.
-	cfg, err := pipeline.ParseConfig(file)
+	cfg, err := config.ParseFile(file)
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := pipeline.Build(cfg, kinds, "")
+	g, err := graph.Build(cfg, kinds, "")
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := artifacts.Open(cfg.Store, true)
+	st, err := store.Open(g.Config.Store, true)
 	if err != nil {
 		b.Fatal(err)
 	}
 	pts, _ := g.Select(nil)
-	r := &pipeline.Runner{Engine: pipeline.NewEngine(g, st, constCode{}), Exec: &pipeline.InProcess{Store: st, Kinds: kinds, Code: constCode{}}, Jobs: 2, Display: pipeline.NopDisplay{}}
+	r := &exec.Runner{Engine: graph.NewEngine(g, st, constCode{}), Exec: &exec.InProcess{Store: st, Kinds: kinds, Code: constCode{}}, Jobs: 2, Display: exec.NopDisplay{}}
 	if s, err := r.Run(context.Background(), pts); err != nil || s.Ran != points {
 		b.Fatalf("first run: %v (ran %d of %d)", err, s.Ran, points)
 	}
@@ -140,14 +143,14 @@ gather = ["a"]
 // computed store (cmd/bfcbench makes such a copy; never point it at a
 // store that other runs are writing). Skipped otherwise.
 //
-//	BFC_BENCH_PROJECT=/tmp/copy go test -run '^$' -bench NoopRunProject -cpuprofile cpu.out ./pipeline
+//	BFC_BENCH_PROJECT=/tmp/copy go test -run '^$' -bench NoopRunProject -cpuprofile cpu.out ./pipeline/exec
 func BenchmarkNoopRunProject(b *testing.B) {
 	dir := os.Getenv("BFC_BENCH_PROJECT")
 	if dir == "" {
 		b.Skip("set BFC_BENCH_PROJECT to a copy of a project whose store is fully computed")
 	}
-	kinds := pipeline.NewRegistry(all.Kinds()...)
-	code := func() (pipeline.CodeIdentity, error) { return pipeline.NewCodeBase(bfc.Source, bfc.ModulePath) }
+	kinds := graph.NewRegistry(all.Kinds()...)
+	code := func() (graph.CodeIdentity, error) { return graph.NewCodeBase(bfc.Source, bfc.ModulePath) }
 	file := filepath.Join(dir, "pipeline.toml")
 	noopRun(b, file, kinds, code, 0, true)
 	for b.Loop() {
@@ -161,12 +164,12 @@ func BenchmarkNoopRunProject(b *testing.B) {
 func BenchmarkCodeIdentity(b *testing.B) {
 	kinds := all.Kinds()
 	for b.Loop() {
-		cb, err := pipeline.NewCodeBase(bfc.Source, bfc.ModulePath)
+		cb, err := graph.NewCodeBase(bfc.Source, bfc.ModulePath)
 		if err != nil {
 			b.Fatal(err)
 		}
 		for _, k := range kinds {
-			if _, err := cb.Components(pipeline.KindPackage(k)); err != nil {
+			if _, err := cb.Components(graph.KindPackage(k)); err != nil {
 				b.Fatal(err)
 			}
 		}

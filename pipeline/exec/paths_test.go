@@ -1,4 +1,4 @@
-package pipeline_test
+package exec_test
 
 import (
 	"context"
@@ -7,8 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bfc-repro/bfc/artifacts"
-	"github.com/bfc-repro/bfc/pipeline"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/config"
+	"github.com/bfc-repro/bfc/pipeline/exec"
+	"github.com/bfc-repro/bfc/pipeline/graph"
+	"github.com/bfc-repro/bfc/pipeline/internal/enginetest"
 	"github.com/bfc-repro/bfc/pipeline/internal/testkinds"
 )
 
@@ -18,15 +21,15 @@ import (
 func TestFilesStayInsideProjectAndDataRoots(t *testing.T) {
 	outside := t.TempDir()
 	os.WriteFile(filepath.Join(outside, "secret"), []byte("x"), 0o644)
-	reg := pipeline.NewRegistry(testkinds.File{})
+	reg := graph.NewRegistry(testkinds.File{})
 	build := func(dir, path string) error {
 		src := "[pipeline]\ndata_roots = [\"/usr/share/datasets\"]\n[stage.f]\nkind = \"file\"\nparams = { path = \"" + path + "\" }\n"
 		os.WriteFile(filepath.Join(dir, "pipeline.toml"), []byte(src), 0o644)
-		cfg, err := pipeline.ParseConfig(filepath.Join(dir, "pipeline.toml"))
+		cfg, err := config.ParseFile(filepath.Join(dir, "pipeline.toml"))
 		if err != nil {
 			return err
 		}
-		_, err = pipeline.Build(cfg, reg, "")
+		_, err = graph.Build(cfg, reg, "")
 		return err
 	}
 	dir := t.TempDir()
@@ -43,15 +46,15 @@ func TestFilesStayInsideProjectAndDataRoots(t *testing.T) {
 	}
 	run := func() int {
 		testkinds.Reset()
-		cfg, _ := pipeline.ParseConfig(filepath.Join(dir, "pipeline.toml"))
-		g, err := pipeline.Build(cfg, reg, "")
+		cfg, _ := config.ParseFile(filepath.Join(dir, "pipeline.toml"))
+		g, err := graph.Build(cfg, reg, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, _ := artifacts.Open(cfg.Store, true)
-		code := &fakeCode{ver: map[string]string{}}
-		e := pipeline.NewEngine(g, st, code)
-		r := &pipeline.Runner{Engine: e, Exec: &pipeline.InProcess{Store: st, Kinds: reg, Code: code}, Jobs: 1}
+		st, _ := store.Open(g.Config.Store, true)
+		code := enginetest.NewFakeCode()
+		e := graph.NewEngine(g, st, code)
+		r := &exec.Runner{Engine: e, Exec: &exec.InProcess{Store: st, Kinds: reg, Code: code}, Jobs: 1}
 		s, err := r.Run(context.Background(), g.Points)
 		if err != nil || s.Err() != nil {
 			t.Fatalf("run: %v %v", err, s.Err())

@@ -1,4 +1,4 @@
-package pipeline
+package exec
 
 import (
 	"context"
@@ -7,12 +7,16 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/artifacts/atomicfile"
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/graph"
 	"github.com/bfc-repro/bfc/stages/kit"
 )
 
@@ -20,7 +24,7 @@ import (
 // points in parallel within a CPU budget, each either found fresh in the
 // store (cached) or handed to the executor.
 type Runner struct {
-	Engine  *Engine
+	Engine  *graph.Engine
 	Exec    Executor
 	Jobs    int // CPU budget (tokens); 0 = number of CPUs
 	Display Display
@@ -39,17 +43,17 @@ const (
 
 // PointResult is what happened to one point.
 type PointResult struct {
-	Point    *Point
+	Point    *graph.Point
 	Status   string
-	Key      string
-	Manifest *artifacts.Manifest
+	Key      id.Key
+	Manifest *store.Manifest
 	Err      error
 	Elapsed  time.Duration
 }
 
 // Summary is the outcome of a run.
 type Summary struct {
-	Results   map[*Point]*PointResult
+	Results   map[*graph.Point]*PointResult
 	Ran       int
 	Cached    int
 	Failed    int
@@ -72,7 +76,7 @@ type pstate struct {
 }
 
 // Run computes targets and everything they depend on.
-func (r *Runner) Run(ctx context.Context, targets []*Point) (*Summary, error) {
+func (r *Runner) Run(ctx context.Context, targets []*graph.Point) (*Summary, error) {
 	e := r.Engine
 	g := e.Graph
 	start := time.Now()
@@ -96,19 +100,19 @@ func (r *Runner) Run(ctx context.Context, targets []*Point) (*Summary, error) {
 	defer e.Store.SaveChecked()
 
 	pts := g.Closure(targets)
-	states := map[*Point]*pstate{}
+	states := map[*graph.Point]*pstate{}
 	for _, p := range pts {
 		states[p] = &pstate{done: make(chan struct{}), res: &PointResult{Point: p}}
 	}
 	tokens := semaphore.NewWeighted(int64(jobs))
 	checks := semaphore.NewWeighted(int64(runtime.NumCPU()))
 	var mu sync.Mutex
-	sum := &Summary{Results: map[*Point]*PointResult{}}
+	sum := &Summary{Results: map[*graph.Point]*PointResult{}}
 	var wg sync.WaitGroup
 	disp.Begin(len(pts))
 	for _, p := range pts {
 		wg.Add(1)
-		go func(p *Point) {
+		go func(p *graph.Point) {
 			defer wg.Done()
 			st := states[p]
 			defer close(st.done)
@@ -131,7 +135,7 @@ func (r *Runner) Run(ctx context.Context, targets []*Point) (*Summary, error) {
 					disp.Printf("warning: record ref of %s: %v", p.ID, err)
 				}
 				if r.Publish {
-					files, err := e.PublishFiles(st.res.Manifest)
+					files, err := r.publish(st.res.Manifest)
 					if err != nil {
 						disp.Printf("warning: publish files of %s: %v", p.ID, err)
 					}
@@ -150,11 +154,11 @@ func (r *Runner) Run(ctx context.Context, targets []*Point) (*Summary, error) {
 	return sum, nil
 }
 
-func (r *Runner) handle(ctx context.Context, p *Point, res *PointResult, states map[*Point]*pstate,
+func (r *Runner) handle(ctx context.Context, p *graph.Point, res *PointResult, states map[*graph.Point]*pstate,
 	tokens, checks *semaphore.Weighted, jobs int, disp Display) {
 	e := r.Engine
 	t0 := time.Now()
-	inputs := make([]*artifacts.Manifest, len(p.Inputs))
+	inputs := make([]*store.Manifest, len(p.Inputs))
 	for i, in := range p.Inputs {
 		st := states[in]
 		<-st.done
@@ -170,12 +174,7 @@ func (r *Runner) handle(ctx context.Context, p *Point, res *PointResult, states 
 		res.Status, res.Err, res.Elapsed = StatusFailed, err, time.Since(t0)
 		disp.Finished(res)
 	}
-	comps, err := e.Components(p, inputs)
-	if err != nil {
-		fail(err)
-		return
-	}
-	key, err := artifacts.KeyOf(comps)
+	comps, key, err := e.Key(p, inputs)
 	if err != nil {
 		fail(err)
 		return
@@ -192,7 +191,7 @@ func (r *Runner) handle(ctx context.Context, p *Point, res *PointResult, states 
 		disp.Finished(res)
 		return
 	}
-	if !errors.Is(ferr, artifacts.ErrNotFound) {
+	if !errors.Is(ferr, store.ErrNotFound) {
 		disp.Printf("%s: %v; recomputing", p.ID, ferr)
 	}
 	want := 1
@@ -204,7 +203,7 @@ func (r *Runner) handle(ctx context.Context, p *Point, res *PointResult, states 
 		return
 	}
 	defer tokens.Release(int64(want))
-	job, err := e.NewJob(p, comps, key, inputs, want)
+	job, err := NewJob(e, p, comps, key, inputs, want)
 	if err != nil {
 		fail(err)
 		return
@@ -229,60 +228,40 @@ func (r *Runner) handle(ctx context.Context, p *Point, res *PointResult, states 
 	disp.Finished(res)
 }
 
-// Fresh returns the manifest of key if it is committed and every output
-// object rehashes to its name. A manifest with damaged outputs is reported
-// as an error that does not wrap ErrNotFound.
-func (e *Engine) Fresh(key string) (*artifacts.Manifest, error) {
-	m, err := e.Store.Manifest(key)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.Store.CheckOutputs(m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// PublishFiles copies the published files of m into the project, writing
+// publish copies the published files of m into the project, writing
 // only files whose content differs, and returns the paths it wrote.
-func (e *Engine) PublishFiles(m *artifacts.Manifest) ([]string, error) {
+func (r *Runner) publish(m *store.Manifest) ([]string, error) {
+	cfg, st := r.Engine.Graph.Config, r.Engine.Store
 	var wrote []string
 	for _, o := range m.Outputs {
-		if len(o.Name) <= len(PublishPrefix) || o.Name[:len(PublishPrefix)] != PublishPrefix {
+		if !strings.HasPrefix(o.Name, store.PublishPrefix) {
 			continue
 		}
-		b, err := e.Store.ReadObject(o.File)
+		b, err := st.ReadObject(o.File)
 		if err != nil {
 			return wrote, err
 		}
-		rec, _, err := artifacts.DecodeTable(b)
+		dirName, name, data, err := store.PublishedFile(b)
 		if err != nil {
-			return wrote, err
-		}
-		dirs, err1 := kit.ReadStrings(rec, "dir")
-		names, err2 := kit.ReadStrings(rec, "name")
-		data, err3 := kit.ReadBinaries(rec, "bytes")
-		rec.Release()
-		if err := errors.Join(err1, err2, err3); err != nil || len(dirs) != 1 || len(names) != 1 || len(data) != 1 {
-			return wrote, fmt.Errorf("published file %s: malformed table", o.Name)
+			return wrote, fmt.Errorf("published file %s: %w", o.Name, err)
 		}
 		var dir string
-		switch kit.PublishDir(dirs[0]) {
+		switch kit.PublishDir(dirName) {
 		case kit.Figures:
-			dir = e.Graph.Config.Figures
+			dir = cfg.Figures
 		case kit.Paper:
-			dir = e.Graph.Config.Paper
+			dir = cfg.Paper
 		default:
-			return wrote, fmt.Errorf("published file %s: unknown directory %q", o.Name, dirs[0])
+			return wrote, fmt.Errorf("published file %s: unknown directory %q", o.Name, dirName)
 		}
-		if !fileNameRE.MatchString(names[0]) {
-			return wrote, fmt.Errorf("published file %s: bad name %q", o.Name, names[0])
+		if !plainNameRE.MatchString(name) {
+			return wrote, fmt.Errorf("published file %s: bad name %q", o.Name, name)
 		}
-		path := filepath.Join(dir, names[0])
-		if artifacts.SameFileContent(path, data[0]) {
+		path := filepath.Join(dir, name)
+		if store.SameFileContent(path, data) {
 			continue
 		}
-		if err := artifacts.WriteFileAtomic(path, data[0], 0o644); err != nil {
+		if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 			return wrote, err
 		}
 		wrote = append(wrote, path)
@@ -292,7 +271,7 @@ func (e *Engine) PublishFiles(m *artifacts.Manifest) ([]string, error) {
 
 // cpuGrant is how many of the run's jobs CPU tokens a point gets: what its
 // kind asks for (kit.Threader; 0 means all), else one.
-func cpuGrant(p *Point, jobs int) int {
+func cpuGrant(p *graph.Point, jobs int) int {
 	th, ok := p.Stage.Kind.(kit.Threader)
 	if !ok {
 		return 1

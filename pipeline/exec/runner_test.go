@@ -1,145 +1,49 @@
-package pipeline_test
+package exec_test
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/bfc-repro/bfc/artifacts"
-	"github.com/bfc-repro/bfc/pipeline"
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/exec"
+	"github.com/bfc-repro/bfc/pipeline/graph"
+	"github.com/bfc-repro/bfc/pipeline/internal/enginetest"
 	"github.com/bfc-repro/bfc/pipeline/internal/testkinds"
-	"github.com/bfc-repro/bfc/pipeline/internal/testkinds/sum"
+	"github.com/bfc-repro/bfc/pipeline/view"
 )
 
-// fakeCode is a code identity whose per-package versions tests can edit.
-type fakeCode struct {
-	mu  sync.Mutex
-	ver map[string]string
-}
+const basePipeline = enginetest.BasePipeline
 
-func (f *fakeCode) Components(pkg string) ([]artifacts.Component, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return []artifacts.Component{artifacts.NewComponent("code.pkg:"+pkg, f.ver[pkg])}, nil
-}
+var kinds = enginetest.Kinds
 
-func (f *fakeCode) bump(pkg string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ver[pkg] += "+"
-}
-
-var kinds = pipeline.NewRegistry(testkinds.Src{}, sum.Kind{})
-
-const basePipeline = `
-[pipeline]
-name = "test"
-seed = 3
-
-[stage.a]
-kind = "src"
-params = { n = 5, scale = 2.0 }
-grid = { seed = [1, 2] }
-
-[stage.b]
-kind = "src"
-params = { n = 3 }
-
-[stage.total]
-kind = "sum"
-gather = ["a", "b"]
-params = { offset = 1.5 }
-
-[profile.small]
-kind.src = { n = 2 }
-`
-
-type fixture struct {
-	t    *testing.T
-	dir  string
-	code *fakeCode
-}
-
-func newFixture(t *testing.T, src string) *fixture {
-	t.Helper()
-	testkinds.Reset()
-	dir := t.TempDir()
-	f := &fixture{t: t, dir: dir, code: &fakeCode{ver: map[string]string{}}}
-	f.write(src)
-	return f
-}
-
-func (f *fixture) write(src string) {
-	f.t.Helper()
-	if err := os.WriteFile(filepath.Join(f.dir, "pipeline.toml"), []byte(src), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func (f *fixture) engine(profile string) *pipeline.Engine {
-	f.t.Helper()
-	cfg, err := pipeline.ParseConfig(filepath.Join(f.dir, "pipeline.toml"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	g, err := pipeline.Build(cfg, kinds, profile)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	st, err := artifacts.Open(cfg.Store, true)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return pipeline.NewEngine(g, st, f.code)
-}
-
-func (f *fixture) run(profile string, targets ...string) *pipeline.Summary {
-	f.t.Helper()
-	e := f.engine(profile)
-	pts, err := e.Graph.Select(targets)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	r := &pipeline.Runner{Engine: e, Exec: &pipeline.InProcess{Store: e.Store, Kinds: kinds, Code: f.code}, Jobs: 2, Publish: true}
-	s, err := r.Run(context.Background(), pts)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return s
-}
-
-// keys returns point id -> key after a run.
-func keysOf(s *pipeline.Summary) map[string]string {
-	out := map[string]string{}
-	for p, r := range s.Results {
-		out[p.ID] = r.Key
-	}
-	return out
-}
+func newFixture(t *testing.T, src string) *enginetest.Fixture { return enginetest.New(t, src) }
 
 func TestRunThenNothingToDo(t *testing.T) {
 	f := newFixture(t, basePipeline)
-	s := f.run("")
+	s := f.Run("")
 	if s.Ran != 4 || s.Cached != 0 || s.Failed != 0 {
 		t.Fatalf("first run: ran %d cached %d failed %d, want 4/0/0", s.Ran, s.Cached, s.Failed)
 	}
 	if got := testkinds.Runs("src") + testkinds.Runs("sum"); got != 4 {
 		t.Fatalf("executions = %d, want 4", got)
 	}
-	if b, err := os.ReadFile(filepath.Join(f.dir, "figures", "sum.txt")); err != nil || len(b) == 0 {
+	if b, err := os.ReadFile(filepath.Join(f.Dir, "figures", "sum.txt")); err != nil || len(b) == 0 {
 		t.Fatalf("published figure missing: %v", err)
 	}
-	s2 := f.run("")
+	s2 := f.Run("")
 	if s2.Ran != 0 || s2.Cached != 4 {
 		t.Fatalf("second run: ran %d cached %d, want 0/4", s2.Ran, s2.Cached)
 	}
 	if got := testkinds.Runs("src") + testkinds.Runs("sum"); got != 4 {
 		t.Fatalf("second run executed something: %d executions in total", got)
 	}
-	rep, err := f.engine("").Store.Verify()
+	rep, err := f.Engine("").Store.Verify()
 	if err != nil || len(rep.Problems) != 0 {
 		t.Fatalf("verify: %v %v", err, rep.Problems)
 	}
@@ -147,7 +51,7 @@ func TestRunThenNothingToDo(t *testing.T) {
 
 func TestFormattingChangesNothing(t *testing.T) {
 	f := newFixture(t, basePipeline)
-	k1 := keysOf(f.run(""))
+	k1 := enginetest.Keys(f.Run(""))
 	reordered := `
 # the same pipeline, keys reordered, other whitespace and comments
 [stage.total]
@@ -171,47 +75,35 @@ params = { scale = 2.0, n = 5, label = "x" }   # label spelled out at its defaul
 seed = 3
 name = "test"
 `
-	f.write(reordered)
-	s := f.run("")
+	f.Write(reordered)
+	s := f.Run("")
 	if s.Ran != 0 {
 		t.Fatalf("reformatted pipeline reran %d points", s.Ran)
 	}
-	if k2 := keysOf(s); !mapsEqual(k1, k2) {
+	if k2 := enginetest.Keys(s); !maps.Equal(k1, k2) {
 		t.Fatalf("keys changed:\n%v\n%v", k1, k2)
 	}
 }
 
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 func TestParamChangeRerunsStageAndDependentsOnly(t *testing.T) {
 	f := newFixture(t, basePipeline)
-	f.run("")
+	f.Run("")
 	testkinds.Reset()
-	f.write(strings.Replace(basePipeline, "params = { n = 3 }", "params = { n = 4 }", 1))
-	e := f.engine("")
+	f.Write(strings.Replace(basePipeline, "params = { n = 3 }", "params = { n = 4 }", 1))
+	e := f.Engine("")
 	var explained []string
-	for _, st := range e.Status(e.Graph.Points) {
+	for _, st := range view.Status(e, e.Graph.Points) {
 		if st.Point.ID == "b" {
 			explained = st.Reasons
 		}
-		if st.Point.ID == "a[seed=1]" && st.State != pipeline.StateFresh {
+		if st.Point.ID == "a[seed=1]" && st.State != view.StateFresh {
 			t.Errorf("a[seed=1] is %s, want fresh", st.State)
 		}
 	}
 	if len(explained) != 1 || explained[0] != "param n 3 -> 4" {
 		t.Errorf("explain b = %q, want [\"param n 3 -> 4\"]", explained)
 	}
-	s := f.run("")
+	s := f.Run("")
 	if s.Ran != 2 || s.Cached != 2 {
 		t.Fatalf("ran %d cached %d, want 2 (b, total) and 2 (a)", s.Ran, s.Cached)
 	}
@@ -222,20 +114,20 @@ func TestParamChangeRerunsStageAndDependentsOnly(t *testing.T) {
 
 func TestEarlyCutoff(t *testing.T) {
 	f := newFixture(t, basePipeline)
-	f.run("")
+	f.Run("")
 	testkinds.Reset()
 	// The src kind's code changes but its output does not: src reruns,
 	// sum does not.
-	f.code.bump(pipeline.KindPackage(testkinds.Src{}))
-	e := f.engine("")
-	for _, st := range e.Status(e.Graph.Points) {
+	f.Code.Bump(graph.KindPackage(testkinds.Src{}))
+	e := f.Engine("")
+	for _, st := range view.Status(e, e.Graph.Points) {
 		if st.Point.ID == "b" {
 			if len(st.Reasons) != 1 || !strings.Contains(st.Reasons[0], "code of package") {
 				t.Errorf("explain b: %q, want a code change", st.Reasons)
 			}
 		}
 	}
-	s := f.run("")
+	s := f.Run("")
 	if testkinds.Runs("src") != 3 || testkinds.Runs("sum") != 0 {
 		t.Fatalf("src ran %d (want 3), sum ran %d (want 0: same upstream data)", testkinds.Runs("src"), testkinds.Runs("sum"))
 	}
@@ -244,8 +136,8 @@ func TestEarlyCutoff(t *testing.T) {
 	}
 	// A param that does not change src's output reruns src only.
 	testkinds.Reset()
-	f.write(strings.Replace(basePipeline, "params = { n = 3 }", `params = { n = 3, label = "renamed" }`, 1))
-	f.run("")
+	f.Write(strings.Replace(basePipeline, "params = { n = 3 }", `params = { n = 3, label = "renamed" }`, 1))
+	f.Run("")
 	if testkinds.Runs("src") != 1 || testkinds.Runs("sum") != 0 {
 		t.Fatalf("src ran %d (want 1), sum ran %d (want 0)", testkinds.Runs("src"), testkinds.Runs("sum"))
 	}
@@ -253,9 +145,9 @@ func TestEarlyCutoff(t *testing.T) {
 
 func TestProfileOverridesAndKeepsDefaultFresh(t *testing.T) {
 	f := newFixture(t, basePipeline)
-	f.run("")
+	f.Run("")
 	testkinds.Reset()
-	s := f.run("small")
+	s := f.Run("small")
 	if testkinds.Runs("src") != 3 || testkinds.Runs("sum") != 1 {
 		t.Fatalf("profile run executed src %d, sum %d times", testkinds.Runs("src"), testkinds.Runs("sum"))
 	}
@@ -264,7 +156,7 @@ func TestProfileOverridesAndKeepsDefaultFresh(t *testing.T) {
 			t.Errorf("%s has n=%d under profile small, want 2", p.ID, p.Params.Int("n"))
 		}
 	}
-	if s := f.run(""); s.Ran != 0 {
+	if s := f.Run(""); s.Ran != 0 {
 		t.Fatalf("default profile reran %d after a profile run", s.Ran)
 	}
 }
@@ -277,10 +169,10 @@ func TestProfileOverridesAndKeepsDefaultFresh(t *testing.T) {
 func TestDamagedStoreIsDetectedAndRecomputed(t *testing.T) {
 	cases := []struct {
 		name      string
-		damage    func(st *artifacts.Store, m *artifacts.Manifest) string // returns the path verify must name ("" = none)
+		damage    func(st *store.Store, m *store.Manifest) string // returns the path verify must name ("" = none)
 		verifyBad bool
 	}{
-		{"flipped byte", func(st *artifacts.Store, m *artifacts.Manifest) string {
+		{"flipped byte", func(st *store.Store, m *store.Manifest) string {
 			p := st.ObjectPath(m.Outputs[0].File)
 			os.Chmod(p, 0o644)
 			b, _ := os.ReadFile(p)
@@ -288,24 +180,24 @@ func TestDamagedStoreIsDetectedAndRecomputed(t *testing.T) {
 			os.WriteFile(p, b, 0o444)
 			return p
 		}, true},
-		{"truncated object", func(st *artifacts.Store, m *artifacts.Manifest) string {
+		{"truncated object", func(st *store.Store, m *store.Manifest) string {
 			p := st.ObjectPath(m.Outputs[0].File)
 			os.Chmod(p, 0o644)
 			os.Truncate(p, 100)
 			return p
 		}, true},
-		{"deleted object", func(st *artifacts.Store, m *artifacts.Manifest) string {
+		{"deleted object", func(st *store.Store, m *store.Manifest) string {
 			os.Remove(st.ObjectPath(m.Outputs[0].File))
 			return st.ManifestPath(m.Key)
 		}, true},
-		{"deleted manifest", func(st *artifacts.Store, m *artifacts.Manifest) string {
+		{"deleted manifest", func(st *store.Store, m *store.Manifest) string {
 			os.Remove(st.ManifestPath(m.Key))
 			return ""
 		}, false},
-		{"manifest naming a missing object", func(st *artifacts.Store, m *artifacts.Manifest) string {
+		{"manifest naming a missing object", func(st *store.Store, m *store.Manifest) string {
 			m2 := *m
-			m2.Outputs = append([]artifacts.Output(nil), m.Outputs...)
-			m2.Outputs[0].File = strings.Repeat("0", 64)
+			m2.Outputs = append([]store.Output(nil), m.Outputs...)
+			m2.Outputs[0].File = id.ObjectOf([]byte("no such object"))
 			os.Remove(st.ManifestPath(m.Key))
 			if err := st.PutManifest(&m2); err != nil {
 				t.Fatal(err)
@@ -316,14 +208,14 @@ func TestDamagedStoreIsDetectedAndRecomputed(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, basePipeline)
-			s := f.run("")
-			var m *artifacts.Manifest
+			s := f.Run("")
+			var m *store.Manifest
 			for p, r := range s.Results {
 				if p.ID == "b" {
 					m = r.Manifest
 				}
 			}
-			st := f.engine("").Store
+			st := f.Engine("").Store
 			path := c.damage(st, m)
 			rep, err := st.Verify()
 			if err != nil {
@@ -337,7 +229,7 @@ func TestDamagedStoreIsDetectedAndRecomputed(t *testing.T) {
 				t.Fatalf("verify problems %v, want none", rep.Problems)
 			}
 			testkinds.Reset()
-			f.run("")
+			f.Run("")
 			if testkinds.Runs("src") != 1 {
 				t.Fatalf("src ran %d times after the damage, want 1 (b recomputed)", testkinds.Runs("src"))
 			}
@@ -367,8 +259,8 @@ kind = "sum"
 inputs = ["good"]
 `
 	f := newFixture(t, src)
-	e := f.engine("")
-	r := &pipeline.Runner{Engine: e, Exec: &pipeline.InProcess{Store: e.Store, Kinds: kinds, Code: f.code}, Jobs: 2}
+	e := f.Engine("")
+	r := &exec.Runner{Engine: e, Exec: &exec.InProcess{Store: e.Store, Kinds: kinds, Code: f.Code}, Jobs: 2}
 	s, err := r.Run(context.Background(), e.Graph.Points)
 	if err != nil {
 		t.Fatal(err)
@@ -377,7 +269,7 @@ inputs = ["good"]
 		t.Fatalf("failed %d skipped %d ran %d, want 3/3/2", s.Failed, s.Skipped, s.Ran)
 	}
 	for p, res := range s.Results {
-		if res.Status != pipeline.StatusFailed {
+		if res.Status != exec.StatusFailed {
 			continue
 		}
 		if _, err := e.Store.Manifest(res.Key); err == nil {
@@ -399,15 +291,61 @@ func TestConcurrentRunsComputeEachKeyOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f.run("")
+			f.Run("")
 		}()
 	}
 	wg.Wait()
 	if got := testkinds.Runs("src") + testkinds.Runs("sum"); got != 4 {
 		t.Fatalf("3 concurrent runs executed %d stage points, want each of the 4 once", got)
 	}
-	rep, _ := f.engine("").Store.Verify()
+	rep, _ := f.Engine("").Store.Verify()
 	if len(rep.Problems) != 0 {
 		t.Fatalf("verify: %v", rep.Problems)
+	}
+}
+
+// TestWritesAreCheckedAgainstDeclaredSchemas runs src (a kit.Producer of
+// values@v1 with column v) writing a conforming table, a table with
+// another column and an undeclared table: the first commits a file that
+// names its schema, the others fail their point and commit nothing.
+func TestWritesAreCheckedAgainstDeclaredSchemas(t *testing.T) {
+	f := newFixture(t, "[stage.s]\nkind = \"src\"\ngrid = { mode = [\"ok\", \"nonconforming\", \"undeclared\"] }\n")
+	s := f.Run("")
+	st := f.Engine("").Store
+	want := map[string]string{
+		"s[mode=ok]":            "",
+		"s[mode=nonconforming]": `output "values": table values column 0 is "w", schema src/values@v1 declares "v"`,
+		"s[mode=undeclared]":    `output "extra": kind src does not declare this table (it declares [values])`,
+	}
+	for p, res := range s.Results {
+		w, ok := want[p.ID]
+		if !ok {
+			t.Fatalf("unexpected point %s", p.ID)
+		}
+		if w == "" {
+			if res.Status != exec.StatusRan {
+				t.Fatalf("%s: %s (%v)", p.ID, res.Status, res.Err)
+			}
+			o, _ := res.Manifest.Output("values")
+			b, err := st.ReadObject(o.File)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, meta, err := store.DecodeTable(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.Release()
+			if meta["bfc.schema"] != "src/values@v1" {
+				t.Fatalf("%s: metadata bfc.schema = %q, want src/values@v1", p.ID, meta["bfc.schema"])
+			}
+			continue
+		}
+		if res.Status != exec.StatusFailed || res.Err == nil || !strings.Contains(res.Err.Error(), w) {
+			t.Fatalf("%s: %s %v, want a failure saying %q", p.ID, res.Status, res.Err, w)
+		}
+		if _, err := st.Manifest(res.Key); err == nil {
+			t.Fatalf("%s failed but its key is committed", p.ID)
+		}
 	}
 }

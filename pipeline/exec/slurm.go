@@ -1,4 +1,4 @@
-package pipeline
+package exec
 
 import (
 	"bufio"
@@ -15,7 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/config"
 )
 
 // Slurm runs each job as a Slurm batch job that executes `bfc exec` on a
@@ -31,9 +33,9 @@ import (
 // job that ends FAILED, CANCELLED or TIMEOUT fails its stage with Slurm's
 // state and reason and the path of its log.
 type Slurm struct {
-	Store   *artifacts.Store
+	Store   *store.Store
 	Program string // bfc binary, reachable from the nodes
-	Config  ExecutorConfig
+	Config  config.ExecutorConfig
 	Kinds   map[string]string // point id -> kind name, for per-kind resources
 	// Batch is how long to wait for more ready jobs of the same stage
 	// before submitting them together as an array (default 300 ms).
@@ -117,11 +119,11 @@ func (x *Slurm) Run(ctx context.Context, job *Job, events func(Event)) Result {
 
 // logPattern is the output file of a job ("123") or array task ("123_4"),
 // as set by submit's --output.
-func (x *Slurm) logPattern(key, id string) string {
-	if base, task, ok := strings.Cut(id, "_"); ok {
+func (x *Slurm) logPattern(key id.Key, job string) string {
+	if base, task, ok := strings.Cut(job, "_"); ok {
 		return filepath.Join(x.Store.Dir, "logs", "array-"+base+"."+task+".out")
 	}
-	return filepath.Join(x.Store.Dir, "logs", key+".slurm-"+id+".out")
+	return filepath.Join(x.Store.Dir, "logs", key.String()+".slurm-"+job+".out")
 }
 
 // enqueue adds t to its stage's batch; the batch is submitted when no new
@@ -220,7 +222,7 @@ func (x *Slurm) submit(tasks []*slurmTask) error {
 	fmt.Fprintf(&script, "export GOMAXPROCS=%d OPENBLAS_NUM_THREADS=1\n", cpus)
 	if len(tasks) == 1 {
 		t := tasks[0]
-		args = append(args, "--comment=bfc:"+t.job.Key, "--output="+filepath.Join(x.Store.Dir, "logs", t.job.Key+".slurm-%j.out"))
+		args = append(args, "--comment=bfc:"+t.job.Key.String(), "--output="+filepath.Join(x.Store.Dir, "logs", t.job.Key.String()+".slurm-%j.out"))
 		fmt.Fprintf(&script, "exec %s exec %s\n", shellQuote(x.Program), shellQuote(t.file))
 	} else {
 		// One array: task i runs job file i. The comment lists every key
@@ -228,7 +230,7 @@ func (x *Slurm) submit(tasks []*slurmTask) error {
 		keys := make([]string, len(tasks))
 		script.WriteString("case \"$SLURM_ARRAY_TASK_ID\" in\n")
 		for i, t := range tasks {
-			keys[i] = t.job.Key
+			keys[i] = t.job.Key.String()
 			fmt.Fprintf(&script, "%d) exec %s exec %s ;;\n", i, shellQuote(x.Program), shellQuote(t.file))
 		}
 		script.WriteString("esac\nexit 99\n")
@@ -281,19 +283,22 @@ func (x *Slurm) cmd(ctx context.Context, stdin, name string, args ...string) (st
 type existingJob struct{ id, state string }
 
 // findExisting maps stage keys to the queued or running jobs whose
-// comments name them.
-func (x *Slurm) findExisting(ctx context.Context) (map[string]existingJob, error) {
+// comments name them. Comments that do not name keys are not bfc's.
+func (x *Slurm) findExisting(ctx context.Context) (map[id.Key]existingJob, error) {
 	out, err := x.cmd(ctx, "", "squeue", "-h", "-r", "-t", "PENDING,RUNNING,CONFIGURING,COMPLETING,SUSPENDED,REQUEUED", "-o", "%i|%T|%k")
 	if err != nil {
 		return nil, err
 	}
-	found := map[string]existingJob{}
+	found := map[id.Key]existingJob{}
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.SplitN(line, "|", 3)
 		if len(f) != 3 || !strings.HasPrefix(f[2], "bfc:") {
 			continue
 		}
-		keys := strings.Split(strings.TrimPrefix(f[2], "bfc:"), ",")
+		keys, err := parseKeys(strings.Split(strings.TrimPrefix(f[2], "bfc:"), ","))
+		if err != nil {
+			continue
+		}
 		if len(keys) == 1 {
 			found[keys[0]] = existingJob{f[0], f[1]}
 			continue
@@ -307,6 +312,18 @@ func (x *Slurm) findExisting(ctx context.Context) (map[string]existingJob, error
 		}
 	}
 	return found, nil
+}
+
+// parseKeys parses the keys of a job comment.
+func parseKeys(ss []string) ([]id.Key, error) {
+	keys := make([]id.Key, len(ss))
+	for i, s := range ss {
+		var err error
+		if keys[i], err = id.ParseKey(s); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
 }
 
 func (x *Slurm) track(t *slurmTask) {

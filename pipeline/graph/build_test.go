@@ -1,4 +1,4 @@
-package pipeline_test
+package graph_test
 
 import (
 	"errors"
@@ -7,22 +7,26 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bfc-repro/bfc/pipeline"
+	"github.com/bfc-repro/bfc/pipeline/config"
+	"github.com/bfc-repro/bfc/pipeline/graph"
+	"github.com/bfc-repro/bfc/pipeline/internal/enginetest"
 )
 
+var kinds = enginetest.Kinds
+
 // buildFile parses and builds src as pipeline.toml in a fresh directory.
-func buildFile(t *testing.T, src, profile string) (*pipeline.Graph, error) {
+func buildFile(t *testing.T, src, profile string) (*graph.Graph, error) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "pipeline.toml")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := pipeline.ParseConfig(path)
+	cfg, err := config.ParseFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return pipeline.Build(cfg, kinds, profile)
+	return graph.Build(cfg, kinds, profile)
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -65,7 +69,7 @@ func TestConfigErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error; want %q", c.want)
 			}
-			var ce *pipeline.ConfigError
+			var ce *config.ConfigError
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %v is not a ConfigError", err)
 			}

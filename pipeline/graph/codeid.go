@@ -1,14 +1,16 @@
-package pipeline
+package graph
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"go/ast"
 	"go/parser"
+	"go/scanner"
 	"go/token"
+	"hash"
 	"io/fs"
+	"maps"
 	"path"
 	"runtime"
 	"slices"
@@ -16,7 +18,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"golang.org/x/mod/modfile"
+
+	"github.com/bfc-repro/bfc/artifacts/store"
 )
 
 // BLASBackend names the BLAS implementation linked into this binary; the
@@ -29,9 +33,16 @@ var BLASBackend = "gonum"
 // embedded sources (package bfc). The identity of a kind is:
 //
 //   - one component per package of this module that the kind's package
-//     imports, transitively (hash of its non-test .go files, all build tags);
-//   - one component per external module those packages import (version
-//     and go.sum hash from the embedded go.mod and go.sum);
+//     imports, transitively: the hash of the Go token streams of its
+//     non-test .go files (all build tags), without comments, so that
+//     editing a comment or reformatting reruns nothing while any change to
+//     the code does (see hashGoFile for the comments that are code);
+//   - one component per external module those packages import: its
+//     version and go.sum hash from the embedded go.mod and go.sum, read
+//     with golang.org/x/mod/modfile, after the go.mod's replace directives
+//     (a module replaced by another version has that version's identity; one
+//     replaced by a local directory is named by the directory, whose
+//     content is not embedded and so not part of the identity);
 //   - the Go version and GOARCH (floating-point code generation), and the
 //     BLAS backend for kinds that use gonum.
 //
@@ -40,7 +51,7 @@ var BLASBackend = "gonum"
 type CodeBase struct {
 	modPath string
 	pkgs    map[string]*pkgInfo // module-relative dir -> info
-	mods    map[string]string   // module path -> "version sum"
+	mods    map[string]string   // module path -> component value
 	goVer   string
 	arch    string
 }
@@ -54,12 +65,13 @@ type pkgInfo struct {
 
 // NewCodeBase indexes the module sources in fsys, whose root holds go.mod.
 func NewCodeBase(fsys fs.FS, modPath string) (*CodeBase, error) {
-	cb := &CodeBase{modPath: modPath, pkgs: map[string]*pkgInfo{}, mods: map[string]string{}, goVer: runtime.Version(), arch: runtime.GOARCH}
-	if err := cb.readModules(fsys); err != nil {
-		return nil, err
+	cb := &CodeBase{modPath: modPath, pkgs: map[string]*pkgInfo{}, goVer: runtime.Version(), arch: runtime.GOARCH}
+	var err error
+	if cb.mods, err = readModules(fsys); err != nil {
+		return nil, fmt.Errorf("code identity: %w", err)
 	}
 	files := map[string][]string{}
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -73,51 +85,130 @@ func NewCodeBase(fsys fs.FS, modPath string) (*CodeBase, error) {
 		return nil, fmt.Errorf("code identity: %w", err)
 	}
 	for dir, fl := range files {
-		sort.Strings(fl)
-		info := &pkgInfo{dir: dir}
-		h := sha256.New()
-		fset := token.NewFileSet()
-		intSet, extSet := map[string]bool{}, map[string]bool{}
-		for _, f := range fl {
-			src, err := fs.ReadFile(fsys, f)
-			if err != nil {
-				return nil, fmt.Errorf("code identity: %w", err)
-			}
-			fmt.Fprintf(h, "%s %d\n", path.Base(f), len(src))
-			h.Write(src)
-			af, err := parser.ParseFile(fset, f, src, parser.ImportsOnly)
-			if err != nil {
-				return nil, fmt.Errorf("code identity: %w", err)
-			}
-			for _, imp := range af.Imports {
-				ip, _ := strconv.Unquote(imp.Path.Value)
-				switch {
-				case ip == modPath:
-					intSet["."] = true
-				case strings.HasPrefix(ip, modPath+"/"):
-					intSet[strings.TrimPrefix(ip, modPath+"/")] = true
-				case isStd(ip):
-				default:
-					extSet[ip] = true
-				}
-			}
+		info, err := cb.indexPackage(fsys, dir, fl)
+		if err != nil {
+			return nil, fmt.Errorf("code identity: %w", err)
 		}
-		info.hash = hex.EncodeToString(h.Sum(nil))
-		info.internal = slices.Sorted(mapKeys(intSet))
-		info.external = slices.Sorted(mapKeys(extSet))
 		cb.pkgs[dir] = info
 	}
 	return cb, nil
 }
 
-func mapKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
+// indexPackage hashes the files of one package and lists its imports.
+func (cb *CodeBase) indexPackage(fsys fs.FS, dir string, files []string) (*pkgInfo, error) {
+	sort.Strings(files)
+	h := sha256.New()
+	fset := token.NewFileSet()
+	intSet, extSet := map[string]bool{}, map[string]bool{}
+	for _, f := range files {
+		src, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, err
+		}
+		af, err := parser.ParseFile(fset, f, src, parser.ImportsOnly|parser.ParseComments)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(h, "%s\n", path.Base(f))
+		if err := hashGoFile(h, fset, af, src); err != nil {
+			return nil, err
+		}
+		for _, imp := range af.Imports {
+			ip, _ := strconv.Unquote(imp.Path.Value)
+			switch {
+			case ip == cb.modPath:
+				intSet["."] = true
+			case strings.HasPrefix(ip, cb.modPath+"/"):
+				intSet[strings.TrimPrefix(ip, cb.modPath+"/")] = true
+			case isStd(ip):
+			default:
+				extSet[ip] = true
 			}
 		}
 	}
+	return &pkgInfo{dir: dir, hash: hex.EncodeToString(h.Sum(nil)),
+		internal: slices.Sorted(maps.Keys(intSet)), external: slices.Sorted(maps.Keys(extSet))}, nil
+}
+
+// hashGoFile writes the token stream of a Go file to h: every token with
+// its text, each written with its length so that no two streams write the
+// same bytes. What gofmt or a reader may change without changing the code
+// is left out: comments, except those that are code (directives such as
+// "//go:build", "//go:embed", "//go:noinline", "//line", "//export" and the
+// old "// +build", and the cgo preamble, the comment above `import "C"`);
+// the difference between explicit and automatic semicolons; and a
+// semicolon or comma just before a closing bracket, which Go ignores
+// (`f(a, b,\n)` is `f(a, b)`, and `{ x }` on one line has no semicolon
+// where the same block over three lines has one).
+func hashGoFile(h hash.Hash, fset *token.FileSet, af *ast.File, src []byte) error {
+	keep := cgoPreamble(af)
+	var s scanner.Scanner
+	var errs scanner.ErrorList
+	s.Init(fset.File(af.Pos()), src, func(pos token.Position, msg string) { errs.Add(pos, msg) }, scanner.ScanComments)
+	write := func(tok token.Token, text string) { fmt.Fprintf(h, "%d %d %s\n", tok, len(text), text) }
+	pending := token.ILLEGAL // a separator not yet written: SEMICOLON or COMMA
+	for {
+		pos, tok, lit := s.Scan()
+		if tok == token.COMMENT {
+			if keep[pos] || isDirective(lit) {
+				write(tok, lit)
+			}
+			continue
+		}
+		if pending != token.ILLEGAL && tok != token.RPAREN && tok != token.RBRACE && tok != token.RBRACK && tok != token.EOF {
+			write(pending, pending.String())
+		}
+		pending = token.ILLEGAL
+		switch {
+		case tok == token.EOF:
+			errs.Sort()
+			return errs.Err()
+		case tok == token.SEMICOLON || tok == token.COMMA:
+			pending = tok
+		case lit != "":
+			write(tok, lit)
+		default:
+			write(tok, tok.String())
+		}
+	}
+}
+
+// isDirective reports whether a comment is read by the go command or the
+// compiler.
+func isDirective(c string) bool {
+	for _, p := range []string{"//go:", "//line ", "//export ", "// +build"} {
+		if strings.HasPrefix(c, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// cgoPreamble returns the positions of the comments that form the cgo
+// preamble of f: the doc comment of `import "C"`.
+func cgoPreamble(f *ast.File) map[token.Pos]bool {
+	keep := map[token.Pos]bool{}
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.IMPORT {
+			continue
+		}
+		for _, sp := range gd.Specs {
+			is := sp.(*ast.ImportSpec)
+			if is.Path.Value != `"C"` {
+				continue
+			}
+			for _, g := range []*ast.CommentGroup{gd.Doc, is.Doc} {
+				if g == nil {
+					continue
+				}
+				for _, c := range g.List {
+					keep[c.Slash] = true
+				}
+			}
+		}
+	}
+	return keep
 }
 
 // isStd reports whether an import path belongs to the standard library
@@ -127,54 +218,63 @@ func isStd(ip string) bool {
 	return !strings.Contains(first, ".")
 }
 
-// readModules reads required module versions from go.mod and their
-// hashes from go.sum.
-func (cb *CodeBase) readModules(fsys fs.FS) error {
+// readModules reads the required modules from go.mod, after its replace
+// directives, and their hashes from go.sum. It returns, for each required
+// module path, the value of its code.mod component: "VERSION SUM" (the
+// form this had before replace directives were honoured, so that keys of
+// modules that are not replaced do not change), or for a replaced module
+// "VERSION SUM => PATH VERSION SUM" with the replacement's version and sum,
+// or "VERSION SUM => DIR" for a local directory.
+func readModules(fsys fs.FS) (map[string]string, error) {
 	mod, err := fs.ReadFile(fsys, "go.mod")
 	if err != nil {
-		return fmt.Errorf("code identity: %w", err)
+		return nil, err
 	}
 	sum, err := fs.ReadFile(fsys, "go.sum")
 	if err != nil {
-		return fmt.Errorf("code identity: %w", err)
+		return nil, err
 	}
-	versions := map[string]string{}
-	inBlock := false
-	sc := bufio.NewScanner(bytes.NewReader(mod))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if i := strings.Index(line, "//"); i >= 0 {
-			line = strings.TrimSpace(line[:i])
-		}
-		switch {
-		case line == "require (":
-			inBlock = true
-			continue
-		case inBlock && line == ")":
-			inBlock = false
-			continue
-		case strings.HasPrefix(line, "require "):
-			line = strings.TrimPrefix(line, "require ")
-		case !inBlock:
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) >= 2 {
-			versions[f[0]] = f[1]
-		}
+	mf, err := modfile.Parse("go.mod", mod, nil)
+	if err != nil {
+		return nil, err
 	}
 	sums := map[string]string{}
-	sc = bufio.NewScanner(bytes.NewReader(sum))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	for _, line := range strings.Split(string(sum), "\n") {
+		f := strings.Fields(line)
 		if len(f) == 3 && !strings.HasSuffix(f[1], "/go.mod") {
 			sums[f[0]+" "+f[1]] = f[2]
 		}
 	}
-	for m, v := range versions {
-		cb.mods[m] = strings.TrimSpace(v + " " + sums[m+" "+v])
+	withSum := func(p, v string) string { return strings.TrimSpace(v + " " + sums[p+" "+v]) }
+	mods := map[string]string{}
+	for _, r := range mf.Require {
+		p, v := r.Mod.Path, r.Mod.Version
+		mods[p] = withSum(p, v)
+		if rep := replacement(mf, p, v); rep != nil {
+			if modfile.IsDirectoryPath(rep.New.Path) {
+				mods[p] += " => " + rep.New.Path
+			} else {
+				mods[p] += " => " + rep.New.Path + " " + withSum(rep.New.Path, rep.New.Version)
+			}
+		}
 	}
-	return nil
+	return mods, nil
+}
+
+// replacement returns the replace directive that applies to module path
+// at version v: one for that exact version wins over one for all versions.
+func replacement(mf *modfile.File, p, v string) *modfile.Replace {
+	var all *modfile.Replace
+	for _, r := range mf.Replace {
+		switch {
+		case r.Old.Path != p:
+		case r.Old.Version == v:
+			return r
+		case r.Old.Version == "":
+			all = r
+		}
+	}
+	return all
 }
 
 // moduleOf returns the required module that provides import path ip.
@@ -190,40 +290,21 @@ func (cb *CodeBase) moduleOf(ip string) (string, bool) {
 
 // Components returns the code-identity key components of the kind
 // implemented in package pkgPath (a full import path).
-func (cb *CodeBase) Components(pkgPath string) ([]artifacts.Component, error) {
+func (cb *CodeBase) Components(pkgPath string) ([]store.Component, error) {
 	rel := strings.TrimPrefix(pkgPath, cb.modPath+"/")
 	if rel == pkgPath {
 		return nil, fmt.Errorf("code identity: package %s is not in module %s", pkgPath, cb.modPath)
 	}
-	seen := map[string]bool{}
-	var order []string
-	var visit func(dir, from string) error
-	visit = func(dir, from string) error {
-		if seen[dir] {
-			return nil
-		}
-		if _, ok := cb.pkgs[dir]; !ok {
-			return fmt.Errorf("code identity: package %s/%s (imported by %s) is not embedded in the binary; add its directory to the go:embed list in source.go", cb.modPath, dir, from)
-		}
-		seen[dir] = true
-		order = append(order, dir)
-		for _, d := range cb.pkgs[dir].internal {
-			if err := visit(d, dir); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := visit(rel, "the kind"); err != nil {
+	order, err := cb.closure(rel)
+	if err != nil {
 		return nil, err
 	}
-	sort.Strings(order)
-	var cs []artifacts.Component
+	var cs []store.Component
 	mods := map[string]bool{}
 	usesGonum := false
 	for _, dir := range order {
 		info := cb.pkgs[dir]
-		cs = append(cs, artifacts.NewComponent("code.pkg:"+dir, info.hash))
+		cs = append(cs, store.NewComponent("code.pkg:"+dir, info.hash))
 		for _, ip := range info.external {
 			m, ok := cb.moduleOf(ip)
 			if !ok {
@@ -235,12 +316,38 @@ func (cb *CodeBase) Components(pkgPath string) ([]artifacts.Component, error) {
 			}
 		}
 	}
-	for _, m := range slices.Sorted(mapKeys(mods)) {
-		cs = append(cs, artifacts.NewComponent("code.mod:"+m, cb.mods[m]))
+	for _, m := range slices.Sorted(maps.Keys(mods)) {
+		cs = append(cs, store.NewComponent("code.mod:"+m, cb.mods[m]))
 	}
-	cs = append(cs, artifacts.NewComponent("code.go", cb.goVer), artifacts.NewComponent("code.arch", cb.arch))
+	cs = append(cs, store.NewComponent("code.go", cb.goVer), store.NewComponent("code.arch", cb.arch))
 	if usesGonum {
-		cs = append(cs, artifacts.NewComponent("code.blas", BLASBackend))
+		cs = append(cs, store.NewComponent("code.blas", BLASBackend))
 	}
 	return cs, nil
+}
+
+// closure returns the module-relative package dir and every package of the
+// module it imports, transitively, in order.
+func (cb *CodeBase) closure(dir string) ([]string, error) {
+	seen := map[string]bool{}
+	var visit func(dir, from string) error
+	visit = func(dir, from string) error {
+		if seen[dir] {
+			return nil
+		}
+		if _, ok := cb.pkgs[dir]; !ok {
+			return fmt.Errorf("code identity: package %s/%s (imported by %s) is not embedded in the binary; add its directory to the go:embed list in source.go", cb.modPath, dir, from)
+		}
+		seen[dir] = true
+		for _, d := range cb.pkgs[dir].internal {
+			if err := visit(d, dir); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := visit(dir, "the kind"); err != nil {
+		return nil, err
+	}
+	return slices.Sorted(maps.Keys(seen)), nil
 }

@@ -1,16 +1,17 @@
-package pipeline_test
+package graph_test
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"testing/fstest"
 
 	bfc "github.com/bfc-repro/bfc"
-	"github.com/bfc-repro/bfc/artifacts"
-	"github.com/bfc-repro/bfc/pipeline"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/graph"
 )
 
-func compNames(cs []artifacts.Component) map[string]string {
+func compNames(cs []store.Component) map[string]string {
 	m := map[string]string{}
 	for _, c := range cs {
 		m[c.Name] = c.Hash
@@ -19,7 +20,7 @@ func compNames(cs []artifacts.Component) map[string]string {
 }
 
 func TestCodeIdentityOfRealKind(t *testing.T) {
-	cb, err := pipeline.NewCodeBase(bfc.Source, bfc.ModulePath)
+	cb, err := graph.NewCodeBase(bfc.Source, bfc.ModulePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestCodeIdentityIsNarrow(t *testing.T) {
 		"stages/figure/f.go":     {Data: []byte("package figure\nimport \"github.com/ext/lib/sub\"\n")},
 	}
 	ids := func(fsys fstest.MapFS) (train, figure map[string]string) {
-		cb, err := pipeline.NewCodeBase(fsys, "example.com/m")
+		cb, err := graph.NewCodeBase(fsys, "example.com/m")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,23 +79,23 @@ func TestCodeIdentityIsNarrow(t *testing.T) {
 		t.Fatalf("train does not import gonum but has a BLAS component")
 	}
 	// Editing the figure package changes only the figure kind.
-	fs["stages/figure/f.go"] = &fstest.MapFile{Data: []byte("package figure\nimport \"github.com/ext/lib/sub\"\n// new colours\n")}
+	fs["stages/figure/f.go"] = &fstest.MapFile{Data: []byte("package figure\nimport \"github.com/ext/lib/sub\"\nvar colours = 3\n")}
 	t1, f1 := ids(fs)
-	if !mapsEqual(t0, t1) {
+	if !maps.Equal(t0, t1) {
 		t.Fatal("editing figure code changed the identity of train")
 	}
-	if mapsEqual(f0, f1) {
+	if maps.Equal(f0, f1) {
 		t.Fatal("editing figure code did not change the identity of figure")
 	}
 	// Editing a test file changes nothing; editing the learner changes train.
 	fs["stages/train/t_test.go"] = &fstest.MapFile{Data: []byte("package train\n// more tests\n")}
 	t2, _ := ids(fs)
-	if !mapsEqual(t1, t2) {
+	if !maps.Equal(t1, t2) {
 		t.Fatal("editing a _test.go file changed the identity of train")
 	}
 	fs["stages/learn/l.go"] = &fstest.MapFile{Data: []byte("package learn\nimport \"example.com/m/stages/kit\"\nvar _ = kit.Y\n")}
 	t3, f3 := ids(fs)
-	if t3["code.pkg:stages/learn"] == t2["code.pkg:stages/learn"] || !mapsEqual(f1, f3) {
+	if t3["code.pkg:stages/learn"] == t2["code.pkg:stages/learn"] || !maps.Equal(f1, f3) {
 		t.Fatal("editing the learner must change train's identity and only train's")
 	}
 }
@@ -105,11 +106,142 @@ func TestCodeIdentityRefusesUnembeddedPackage(t *testing.T) {
 		"go.sum":            {Data: []byte("")},
 		"stages/train/t.go": {Data: []byte("package train\nimport \"example.com/m/internal/secret\"\n")},
 	}
-	cb, err := pipeline.NewCodeBase(fs, "example.com/m")
+	cb, err := graph.NewCodeBase(fs, "example.com/m")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cb.Components("example.com/m/stages/train"); err == nil || !strings.Contains(err.Error(), "not embedded") {
 		t.Fatalf("want a not-embedded error, have %v", err)
+	}
+}
+
+// pkgHash returns the code.pkg component of stages/p in a module whose
+// only package is stages/p with the given file.
+func pkgHash(t *testing.T, src string) string {
+	t.Helper()
+	fsys := fstest.MapFS{
+		"go.mod":        {Data: []byte(modFile)},
+		"go.sum":        {Data: []byte("")},
+		"stages/p/p.go": {Data: []byte(src)},
+	}
+	cb, err := graph.NewCodeBase(fsys, "example.com/m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := cb.Components("example.com/m/stages/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compNames(cs)["code.pkg:stages/p"]
+}
+
+// TestCodeIdentityIgnoresCommentsAndFormatting edits one file in ways that
+// change no code (comments, layout, gofmt) and in ways that do, and checks
+// that exactly the latter change the package's identity.
+func TestCodeIdentityIgnoresCommentsAndFormatting(t *testing.T) {
+	const base = `// Package p computes.
+package p
+
+import "fmt"
+
+// F says hello.
+func F(n int) string {
+	x := n * 2 // double it
+	return fmt.Sprint(x)
+}
+`
+	cases := []struct {
+		name    string
+		src     string
+		changes bool
+	}{
+		{"edited comment", strings.Replace(base, "// double it", "// twice n, as the paper says", 1), false},
+		{"removed doc comment", strings.Replace(base, "// F says hello.\n", "", 1), false},
+		{"block comment", strings.Replace(base, "x := n * 2", "x := n /* the input */ * 2", 1), false},
+		{"reformatted", "package p\nimport \"fmt\"\nfunc F(n int) string {\n\tx := n*2; return fmt.Sprint(x) }\n", false},
+		{"trailing comma", strings.Replace(base, "fmt.Sprint(x)", "fmt.Sprint(\n\t\tx,\n\t)", 1), false},
+		{"no final newline", strings.TrimSuffix(base, "\n"), false},
+		{"changed semicolon to nothing", strings.Replace(base, "x := n * 2 // double it\n\treturn", "x := n * 2; return", 1), false},
+		{"blank lines", strings.Replace(base, "\treturn", "\n\n\treturn", 1), false},
+		{"changed constant", strings.Replace(base, "n * 2", "n * 3", 1), true},
+		{"renamed variable", strings.ReplaceAll(base, "x", "y"), true},
+		{"changed string", strings.Replace(base, "fmt.Sprint(x)", `fmt.Sprint(x, "")`, 1), true},
+		{"changed operator", strings.Replace(base, "n * 2", "n + 2", 1), true},
+		{"added build constraint", "//go:build linux\n\n" + base, true},
+		{"added compiler directive", strings.Replace(base, "func F", "//go:noinline\nfunc F", 1), true},
+	}
+	h0 := pkgHash(t, base)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := pkgHash(t, c.src) != h0; got != c.changes {
+				t.Fatalf("identity changed = %v, want %v", got, c.changes)
+			}
+		})
+	}
+}
+
+// TestCodeIdentityKeepsTheCgoPreamble checks that the comment above
+// import "C", which is C code, counts, while other comments do not.
+func TestCodeIdentityKeepsTheCgoPreamble(t *testing.T) {
+	const base = "package p\n\n// #cgo LDFLAGS: -lopenblas\n// void f(int);\nimport \"C\"\n\n// G calls f.\nfunc G() { C.f(1) }\n"
+	h0 := pkgHash(t, base)
+	if pkgHash(t, strings.Replace(base, "-lopenblas", "-lblas", 1)) == h0 {
+		t.Error("editing the cgo preamble did not change the identity")
+	}
+	if pkgHash(t, strings.Replace(base, "// G calls f.", "// G calls f, once.", 1)) != h0 {
+		t.Error("editing a comment that is not the preamble changed the identity")
+	}
+}
+
+// TestCodeIdentityHonoursReplace checks the code.mod component of a module
+// that go.mod replaces by another version and by a local directory, and
+// that a module without a replace keeps the value it always had.
+func TestCodeIdentityHonoursReplace(t *testing.T) {
+	sum := "github.com/ext/lib v1.2.3 h1:abc=\ngithub.com/ext/lib v1.2.4 h1:new=\ngithub.com/fork/lib v0.9.0 h1:fork=\n"
+	cases := []struct {
+		name, replace, want string
+	}{
+		{"none", "", "v1.2.3 h1:abc="},
+		{"other version", "replace github.com/ext/lib => github.com/ext/lib v1.2.4\n", "v1.2.3 h1:abc= => github.com/ext/lib v1.2.4 h1:new="},
+		{"other module", "replace github.com/ext/lib v1.2.3 => github.com/fork/lib v0.9.0\n", "v1.2.3 h1:abc= => github.com/fork/lib v0.9.0 h1:fork="},
+		{"other version of another", "replace github.com/ext/lib v1.0.0 => ../old\n", "v1.2.3 h1:abc="},
+		{"local directory", "replace github.com/ext/lib => ../lib\n", "v1.2.3 h1:abc= => ../lib"},
+		{"block", "replace (\n\tgithub.com/ext/lib => ./third_party/lib\n)\n", "v1.2.3 h1:abc= => ./third_party/lib"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fsys := fstest.MapFS{
+				"go.mod":        {Data: []byte(modFile + c.replace)},
+				"go.sum":        {Data: []byte(sum)},
+				"stages/f/f.go": {Data: []byte("package f\nimport \"github.com/ext/lib/sub\"\n")},
+			}
+			cb, err := graph.NewCodeBase(fsys, "example.com/m")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := cb.Components("example.com/m/stages/f")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, comp := range cs {
+				if comp.Name == "code.mod:github.com/ext/lib" {
+					if comp.Value != c.want {
+						t.Fatalf("value %q, want %q", comp.Value, c.want)
+					}
+					return
+				}
+			}
+			t.Fatalf("no code.mod component in %v", cs)
+		})
+	}
+}
+
+func TestCodeIdentityRejectsABadGoMod(t *testing.T) {
+	fsys := fstest.MapFS{
+		"go.mod": {Data: []byte("module example.com/m\nrequire github.com/ext/lib\n")},
+		"go.sum": {Data: []byte("")},
+	}
+	if _, err := graph.NewCodeBase(fsys, "example.com/m"); err == nil || !strings.Contains(err.Error(), "go.mod:2") {
+		t.Fatalf("want an error naming go.mod:2, have %v", err)
 	}
 }

@@ -1,14 +1,39 @@
-package pipeline
+// Package graph is the second layer of the bfc engine: what a pipeline
+// means in terms of stage kinds, and the keys of its points.
+//
+// Build checks a parsed file (package config) under a profile against
+// the stage kinds of a Registry: every parameter is declared by its kind
+// and has the declared type and range, grid axes are parameters or the
+// seed, inputs exist and form no cycle, and each consumer's inputs write
+// the tables it reads (kit.CheckWiring, see wiring.go). It expands stages
+// into points: a stage with a grid becomes one point per grid coordinate
+// and a stage inherits the axes of its inputs (see Stage). Every error is
+// a *config.ConfigError at the line of the offending field.
+//
+// An Engine ties a graph to a store and a CodeIdentity and derives the key
+// of each point from its key components (key.go): the kind, each declared
+// parameter in canonical JSON, the seed, the data hashes of its inputs'
+// outputs (not their keys, so a rerun that reproduces the same data
+// changes nothing downstream), the hashes of the external files it reads
+// and its code identity. CodeBase is the code identity of the real kinds
+// (codeid.go): the comment-free token streams of the Go packages a kind
+// depends on in this module, the versions of the modules they import (from
+// go.mod with its replace directives), the Go version, the architecture and
+// the BLAS backend.
+//
+// Live (live.go) is the reachability rule of `bfc gc`: what every
+// profile's graph, the refs and the pins keep alive.
+package graph
 
 import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/bfc-repro/bfc/pipeline/config"
 	"github.com/bfc-repro/bfc/stages/kit"
 )
 
@@ -24,11 +49,14 @@ func NewRegistry(kinds ...kit.Kind) Registry {
 	return r
 }
 
+// Names returns the kind names in order.
+func (r Registry) Names() []string { return slices.Sorted(maps.Keys(r)) }
+
 // Graph is a validated pipeline under one profile, expanded into points:
 // a stage with a grid becomes one point per grid coordinate, and a stage
 // whose inputs have grids inherits their axes (see Stage).
 type Graph struct {
-	Config  *Config
+	Config  *config.Config // the file under Profile (config.Config.Apply)
 	Profile string
 	Stages  []*Stage // topological order
 	Points  []*Point // topological order
@@ -48,7 +76,7 @@ type Graph struct {
 type Stage struct {
 	ID     string
 	Kind   kit.Kind
-	Decl   *StageDecl
+	Decl   *config.StageDecl
 	Inputs []*Stage
 	Gather []*Stage
 	Points []*Point
@@ -94,7 +122,7 @@ func (g *Graph) Select(names []string) ([]*Point, error) {
 		} else if p, ok := g.byPoint[n]; ok {
 			pts = []*Point{p}
 		} else {
-			return nil, fmt.Errorf("no stage or point %q in %s%s", n, g.Config.File, suggest(n, keys(g.byID)))
+			return nil, fmt.Errorf("no stage or point %q in %s%s", n, g.Config.File, config.Suggest(n, slices.Sorted(maps.Keys(g.byID))))
 		}
 		for _, p := range pts {
 			if !seen[p] {
@@ -132,21 +160,6 @@ func (g *Graph) Closure(pts []*Point) []*Point {
 	return out
 }
 
-// labelValue is the canonical text of a grid value.
-func labelValue(v any) string {
-	switch x := v.(type) {
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case string:
-		return x
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	return fmt.Sprint(v)
-}
-
 // pointID formats "stage[a=1,b=x]" with axes in name order.
 func pointID(stage string, labels map[string]string) string {
 	if len(labels) == 0 {
@@ -160,23 +173,26 @@ func pointID(stage string, labels map[string]string) string {
 	return stage + "[" + strings.Join(parts, ",") + "]"
 }
 
-// Build checks cfg against the kinds under profile ("" = the file's
-// default profile) and expands it into points.
-func Build(cfg *Config, kinds Registry, profile string) (*Graph, error) {
+// Build checks cfg under profile ("" = the file's default profile)
+// against the kinds and expands it into points. cfg is not modified: the
+// graph holds the profile's own Config.
+func Build(cfg *config.Config, kinds Registry, profile string) (*Graph, error) {
 	if profile == "" {
 		profile = cfg.Profile
 	}
-	g := &Graph{Config: cfg, Profile: profile, byID: map[string]*Stage{}, byPoint: map[string]*Point{}}
-	decls, err := cfg.applyProfile(profile, kinds)
+	applied, err := cfg.Apply(profile, kinds.Names())
 	if err != nil {
 		return nil, err
 	}
+	cfg = applied
+	decls := cfg.Stages
+	g := &Graph{Config: cfg, Profile: profile, byID: map[string]*Stage{}, byPoint: map[string]*Point{}}
 	stages := map[string]*Stage{}
 	var ids []string
 	for _, d := range decls {
 		k, ok := kinds[d.Kind]
 		if !ok {
-			return nil, cfg.errAt("stage."+d.ID+".kind", "unknown stage kind %q%s", d.Kind, suggest(d.Kind, keys(kinds)))
+			return nil, cfg.ErrAt("stage."+d.ID+".kind", "unknown stage kind %q%s", d.Kind, config.Suggest(d.Kind, kinds.Names()))
 		}
 		stages[d.ID] = &Stage{ID: d.ID, Kind: k, Decl: d}
 		ids = append(ids, d.ID)
@@ -189,15 +205,15 @@ func Build(cfg *Config, kinds Registry, profile string) (*Graph, error) {
 			for _, in := range list {
 				path := "stage." + id + "." + field
 				if in == id {
-					return nil, cfg.errAt(path, "stage %s lists itself as an input", id)
+					return nil, cfg.ErrAt(path, "stage %s lists itself as an input", id)
 				}
 				if seen[in] {
-					return nil, cfg.errAt(path, "input %q is listed twice (in inputs or gather)", in)
+					return nil, cfg.ErrAt(path, "input %q is listed twice (in inputs or gather)", in)
 				}
 				seen[in] = true
 				u, ok := stages[in]
 				if !ok {
-					return nil, cfg.errAt(path, "no stage %q%s", in, suggest(in, ids))
+					return nil, cfg.ErrAt(path, "no stage %q%s", in, config.Suggest(in, ids))
 				}
 				out = append(out, u)
 			}
@@ -219,6 +235,9 @@ func Build(cfg *Config, kinds Registry, profile string) (*Graph, error) {
 		if err := g.expand(s); err != nil {
 			return nil, err
 		}
+		if err := g.checkWiring(s); err != nil {
+			return nil, err
+		}
 		g.Stages = append(g.Stages, s)
 		g.byID[id] = s
 		for _, p := range s.Points {
@@ -231,7 +250,7 @@ func Build(cfg *Config, kinds Registry, profile string) (*Graph, error) {
 
 // topoSort orders stages so inputs come first, keeping file order among
 // independent stages, and names a cycle if there is one.
-func topoSort(cfg *Config, ids []string, stages map[string]*Stage) ([]string, error) {
+func topoSort(cfg *config.Config, ids []string, stages map[string]*Stage) ([]string, error) {
 	const (
 		white = iota
 		grey
@@ -248,7 +267,7 @@ func topoSort(cfg *Config, ids []string, stages map[string]*Stage) ([]string, er
 		case grey:
 			i := slices.Index(stack, id)
 			cycle := append(slices.Clone(stack[i:]), id)
-			return cfg.errAt("stage."+cycle[0]+".inputs", "cycle: %s", strings.Join(reverse(cycle), " -> "))
+			return cfg.ErrAt("stage."+cycle[0]+".inputs", "cycle: %s", strings.Join(reverse(cycle), " -> "))
 		}
 		color[id] = grey
 		stack = append(stack, id)
@@ -278,105 +297,6 @@ func reverse(s []string) []string {
 	return out
 }
 
-// applyProfile returns the stage declarations with the profile's
-// overrides merged in (base params < profile kind params < profile
-// stage params; kind params skip a stage's grid axes), and checks that the
-// profile names existing things.
-func (c *Config) applyProfile(name string, kinds Registry) ([]*StageDecl, error) {
-	var decls []*StageDecl
-	for _, d := range c.Stages {
-		cp := *d
-		cp.Params = maps.Clone(d.Params)
-		cp.src = maps.Clone(d.src)
-		cp.Grid = slices.Clone(d.Grid)
-		decls = append(decls, &cp)
-	}
-	if name == "" {
-		return decls, nil
-	}
-	p, ok := c.Profiles[name]
-	if !ok {
-		return nil, &ConfigError{File: c.File, Field: "--profile", Msg: fmt.Sprintf("no [profile.%s] in the file%s", name, suggest(name, keys(c.Profiles)))}
-	}
-	base := "profile." + name
-	if len(p.Pipeline) > 0 {
-		store, figures, paper := c.Store, c.Figures, c.Paper
-		get := func(k, cur string) string {
-			if v, ok := p.Pipeline[k].(string); ok {
-				return v
-			}
-			rel, err := filepath.Rel(c.Dir, cur)
-			if err != nil {
-				return cur
-			}
-			return rel
-		}
-		cs := *c
-		if err := cs.setDirs(get("store", store), get("figures", figures), get("paper", paper), base+".pipeline"); err != nil {
-			return nil, err
-		}
-		c.Store, c.Figures, c.Paper = cs.Store, cs.Figures, cs.Paper
-	}
-	// Stage overrides first fix the grid, so that kind-wide params skip
-	// the parameters a stage sweeps over (`kind.target = { d = 6 }` must
-	// not collide with a stage whose grid is over d); then kind-wide
-	// params; then the stage's own params, which win.
-	for _, id := range keys(p.Stages) {
-		i := slices.IndexFunc(decls, func(d *StageDecl) bool { return d.ID == id })
-		if i < 0 {
-			return nil, c.errAt(base+".stage."+id, "no stage %q to override%s", id, suggest(id, declIDs(decls)))
-		}
-		d, o := decls[i], p.Stages[id]
-		for _, a := range o.Grid {
-			j := slices.IndexFunc(d.Grid, func(b Axis) bool { return b.Name == a.Name })
-			if j >= 0 {
-				d.Grid[j] = a
-			} else {
-				d.Grid = append(d.Grid, a)
-			}
-			d.src["grid:"+a.Name] = base + ".stage." + id + ".grid." + a.Name
-		}
-		if o.Seed != nil {
-			d.Seed = o.Seed
-			d.src["seed"] = base + ".stage." + id + ".seed"
-		}
-	}
-	for _, kind := range keys(p.Kinds) {
-		if _, ok := kinds[kind]; !ok {
-			return nil, c.errAt(base+".kind."+kind, "unknown stage kind %q%s", kind, suggest(kind, keys(kinds)))
-		}
-		for _, d := range decls {
-			if d.Kind != kind {
-				continue
-			}
-			for k, v := range p.Kinds[kind] {
-				if slices.ContainsFunc(d.Grid, func(a Axis) bool { return a.Name == k }) {
-					continue
-				}
-				d.Params[k] = v
-				d.src[k] = base + ".kind." + kind + "." + k
-			}
-		}
-	}
-	for _, id := range keys(p.Stages) {
-		i := slices.IndexFunc(decls, func(d *StageDecl) bool { return d.ID == id })
-		d, o := decls[i], p.Stages[id]
-		for k, v := range o.Params {
-			d.Params[k] = v
-			d.src[k] = base + ".stage." + id + ".params." + k
-		}
-	}
-	return decls, nil
-}
-
-func declIDs(ds []*StageDecl) []string {
-	out := make([]string, len(ds))
-	for i, d := range ds {
-		out[i] = d.ID
-	}
-	return out
-}
-
 func consistent(a, b map[string]string) bool {
 	for k, v := range b {
 		if w, ok := a[k]; ok && w != v {
@@ -402,14 +322,14 @@ func (g *Graph) expand(s *Stage) error {
 		names = append(names, p.Name)
 	}
 	srcOf := func(key string, fallback string) string {
-		if p, ok := d.src[key]; ok {
+		if p, ok := d.Source(key); ok {
 			return p
 		}
 		return fallback
 	}
-	for _, k := range keys(d.Params) {
+	for _, k := range slices.Sorted(maps.Keys(d.Params)) {
 		if _, ok := declared[k]; !ok {
-			return cfg.errAt(srcOf(k, sp+".params."+k), "unknown parameter of kind %q%s", d.Kind, suggest(k, names))
+			return cfg.ErrAt(srcOf(k, sp+".params."+k), "unknown parameter of kind %q%s", d.Kind, config.Suggest(k, names))
 		}
 	}
 	parts := []partial{{labels: map[string]string{}}}
@@ -426,7 +346,7 @@ func (g *Graph) expand(s *Stage) error {
 			}
 		}
 		if len(next) == 0 {
-			return cfg.errAt(sp+".inputs", "input %s shares no grid point with the inputs before it (their axes disagree on every point)", u.ID)
+			return cfg.ErrAt(sp+".inputs", "input %s shares no grid point with the inputs before it (their axes disagree on every point)", u.ID)
 		}
 		parts = next
 	}
@@ -434,20 +354,20 @@ func (g *Graph) expand(s *Stage) error {
 		path := srcOf("grid:"+a.Name, sp+".grid."+a.Name)
 		if a.Name != "seed" {
 			if _, ok := declared[a.Name]; !ok {
-				return cfg.errAt(path, "grid axis must be \"seed\" or a parameter of kind %q%s", d.Kind, suggest(a.Name, append(names, "seed")))
+				return cfg.ErrAt(path, "grid axis must be \"seed\" or a parameter of kind %q%s", d.Kind, config.Suggest(a.Name, append(names, "seed")))
 			}
 			if _, ok := d.Params[a.Name]; ok {
-				return cfg.errAt(path, "parameter %s is set both in params and in grid; keep one", a.Name)
+				return cfg.ErrAt(path, "parameter %s is set both in params and in grid; keep one", a.Name)
 			}
 		}
 		if _, ok := parts[0].labels[a.Name]; ok {
-			return cfg.errAt(path, "axis %s already comes from an input; a stage cannot redefine an inherited axis", a.Name)
+			return cfg.ErrAt(path, "axis %s already comes from an input; a stage cannot redefine an inherited axis", a.Name)
 		}
 		var next []partial
 		for _, pa := range parts {
 			for _, v := range a.Values {
 				l := maps.Clone(pa.labels)
-				l[a.Name] = labelValue(v)
+				l[a.Name] = config.Label(v)
 				next = append(next, partial{labels: l, inputs: pa.inputs})
 			}
 		}
@@ -457,7 +377,7 @@ func (g *Graph) expand(s *Stage) error {
 		for _, a := range d.Grid {
 			if a.Name == name {
 				for _, v := range a.Values {
-					if labelValue(v) == label {
+					if config.Label(v) == label {
 						return v
 					}
 				}
@@ -499,15 +419,15 @@ func (g *Graph) expand(s *Stage) error {
 				}
 			}
 			if len(got) == 0 {
-				return cfg.errAt(sp+".gather", "no point of %s matches %s", gs.ID, p.ID)
+				return cfg.ErrAt(sp+".gather", "no point of %s matches %s", gs.ID, p.ID)
 			}
 			p.Inputs = append(p.Inputs, got...)
 		}
 		if filer != nil {
 			for _, f := range filer.Files(params) {
-				abs, err := g.externalFile(f)
+				abs, err := cfg.ExternalFile(f)
 				if err != nil {
-					return cfg.errAt(sp+".params", "%v", err)
+					return cfg.ErrAt(sp+".params", "%v", err)
 				}
 				p.Files = append(p.Files, FileRef{Path: f, Abs: abs})
 			}
@@ -521,20 +441,20 @@ func (g *Graph) paramError(s *Stage, err error, gridSet map[string]bool, labels 
 	sp := "stage." + s.ID
 	var fe *kit.FieldError
 	if !errors.As(err, &fe) {
-		return g.Config.errAt(sp+".params", "%v", err)
+		return g.Config.ErrAt(sp+".params", "%v", err)
 	}
 	path := sp + ".params." + fe.Field
 	if gridSet[fe.Field] {
 		path = sp + ".grid." + fe.Field
-		if src, ok := s.Decl.src["grid:"+fe.Field]; ok {
+		if src, ok := s.Decl.Source("grid:" + fe.Field); ok {
 			path = src
 		}
-		return g.Config.errAt(path, "value %s: %s", labels[fe.Field], fe.Msg)
+		return g.Config.ErrAt(path, "value %s: %s", labels[fe.Field], fe.Msg)
 	}
-	if src, ok := s.Decl.src[fe.Field]; ok {
+	if src, ok := s.Decl.Source(fe.Field); ok {
 		path = src
 	}
-	return g.Config.errAt(path, "%s", fe.Msg)
+	return g.Config.ErrAt(path, "%s", fe.Msg)
 }
 
 func (g *Graph) pointSeed(s *Stage, labels map[string]string) (int64, error) {
@@ -553,42 +473,11 @@ func (g *Graph) pointSeed(s *Stage, labels map[string]string) (int64, error) {
 		}
 	}
 	if inherited && s.Decl.Seed != nil {
-		return 0, g.Config.errAt(sp+".seed", "the stage sets seed, but its inputs give it a seed axis; remove one")
+		return 0, g.Config.ErrAt(sp+".seed", "the stage sets seed, but its inputs give it a seed axis; remove one")
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return 0, g.Config.errAt(sp+".grid.seed", "seed %q is not a non-negative integer", v)
+		return 0, g.Config.ErrAt(sp+".grid.seed", "seed %q is not a non-negative integer", v)
 	}
 	return n, nil
-}
-
-// externalFile resolves a file a kind reads: relative paths are inside the
-// project; absolute paths must lie under one of the data roots. Symbolic
-// links are resolved before the check, so a link cannot lead outside.
-func (g *Graph) externalFile(f string) (string, error) {
-	cfg := g.Config
-	var p string
-	if filepath.IsAbs(f) {
-		p = filepath.Clean(f)
-	} else {
-		p = filepath.Join(cfg.Dir, f)
-	}
-	real, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		// A file that does not exist yet is checked lexically here; the
-		// stage fails with a clear message when it needs the file.
-		real = p
-	}
-	roots := []string{cfg.Dir}
-	roots = append(roots, cfg.DataRoot...)
-	for _, r := range roots {
-		rr, err := filepath.EvalSymlinks(r)
-		if err != nil {
-			rr = r
-		}
-		if inside(rr, real) {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("file %s is outside the project and the data roots %v", p, cfg.DataRoot)
 }

@@ -1,4 +1,4 @@
-package pipeline
+package review
 
 import (
 	"fmt"
@@ -6,14 +6,18 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/artifacts/bundle"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/config"
+	"github.com/bfc-repro/bfc/pipeline/graph"
+	"github.com/bfc-repro/bfc/pipeline/view"
 )
 
 // noCode is a code identity without components, for computing the
 // declared part of a key (kind, params, seed).
 type noCode struct{}
 
-func (noCode) Components(string) ([]artifacts.Component, error) { return nil, nil }
+func (noCode) Components(string) ([]store.Component, error) { return nil, nil }
 
 // CheckBundle checks what hashes alone cannot: that a bundle's manifests
 // follow from the pipeline it declares. It finds
@@ -32,15 +36,15 @@ func (noCode) Components(string) ([]artifacts.Component, error) { return nil, ni
 // may declare other parameters or defaults) is a warning, not a problem;
 // so is a pipeline.toml this binary cannot build. b must be extracted
 // (b.Dir set) for the declaration check.
-func CheckBundle(b *artifacts.Bundle, kinds Registry, code CodeIdentity) (problems, warnings []artifacts.Problem) {
+func CheckBundle(b *bundle.Bundle, kinds graph.Registry, code graph.CodeIdentity) (problems, warnings []store.Problem) {
 	idx := b.Index
-	manifests := map[string]*artifacts.Manifest{}
+	manifests := map[string]*store.Manifest{}
 	for _, p := range idx.Points {
 		if m, err := b.Manifest(p.Key); err == nil {
 			manifests[p.Point] = m
 		}
 	}
-	points := map[string]artifacts.BundlePoint{}
+	points := map[string]bundle.Point{}
 	for _, p := range idx.Points {
 		points[p.Point] = p
 	}
@@ -49,16 +53,16 @@ func CheckBundle(b *artifacts.Bundle, kinds Registry, code CodeIdentity) (proble
 		if m == nil {
 			continue // Verify reports it
 		}
-		var inputs []artifacts.Component
+		var inputs []store.Component
 		for _, c := range m.Components {
 			if strings.HasPrefix(c.Name, "input:") {
 				inputs = append(inputs, c)
 			}
 		}
-		slices.SortFunc(inputs, func(a, b artifacts.Component) int { return strings.Compare(a.Name, b.Name) })
-		path := artifacts.ManifestMember(p.Key)
+		slices.SortFunc(inputs, func(a, b store.Component) int { return strings.Compare(a.Name, b.Name) })
+		path := bundle.ManifestMember(p.Key)
 		if len(inputs) != len(p.Inputs) {
-			problems = append(problems, artifacts.Problem{Path: path, What: fmt.Sprintf("point %s: %d input components, the index lists %d inputs", p.Point, len(inputs), len(p.Inputs))})
+			problems = append(problems, store.Problem{Path: path, What: fmt.Sprintf("point %s: %d input components, the index lists %d inputs", p.Point, len(inputs), len(p.Inputs))})
 			continue
 		}
 		for i, in := range p.Inputs {
@@ -68,31 +72,31 @@ func CheckBundle(b *artifacts.Bundle, kinds Registry, code CodeIdentity) (proble
 			}
 			want := InputValue(InputCandidate{Point: q.Point, Kind: q.Kind, Labels: q.Labels, Manifest: qm})
 			if inputs[i].Value != want {
-				problems = append(problems, artifacts.Problem{Path: path, What: fmt.Sprintf("point %s: input %d is not the data of its input %s in the bundle (%s)", p.Point, i, in, inputChange(want, inputs[i].Value))})
+				problems = append(problems, store.Problem{Path: path, What: fmt.Sprintf("point %s: input %d is not the data of its input %s in the bundle (%s)", p.Point, i, in, view.InputChange(want, inputs[i].Value))})
 			}
 		}
 	}
 	if b.Dir == "" {
 		return problems, warnings
 	}
-	cfg, err := ParseConfig(filepath.Join(b.Dir, "pipeline.toml"))
-	var g *Graph
+	cfg, err := config.ParseFile(filepath.Join(b.Dir, "pipeline.toml"))
+	var g *graph.Graph
 	if err == nil {
-		g, err = Build(cfg, kinds, idx.Profile)
+		g, err = graph.Build(cfg, kinds, idx.Profile)
 	}
 	if err != nil {
-		warnings = append(warnings, artifacts.Problem{Path: "pipeline.toml", What: fmt.Sprintf("this bfc cannot build its graph (%v); manifests not checked against it", err)})
+		warnings = append(warnings, store.Problem{Path: "pipeline.toml", What: fmt.Sprintf("this bfc cannot build its graph (%v); manifests not checked against it", err)})
 		return problems, warnings
 	}
-	e := NewEngine(g, nil, noCode{})
+	e := graph.NewEngine(g, nil, noCode{})
 	for _, gp := range g.Points {
 		p, ok := points[gp.ID]
 		if !ok && slices.Contains(idx.Missing, gp.ID) {
-			warnings = append(warnings, artifacts.Problem{Path: artifacts.BundleIndexName, What: fmt.Sprintf("point %s was not computed when the bundle was written", gp.ID)})
+			warnings = append(warnings, store.Problem{Path: bundle.IndexName, What: fmt.Sprintf("point %s was not computed when the bundle was written", gp.ID)})
 			continue
 		}
 		if !ok {
-			problems = append(problems, artifacts.Problem{Path: artifacts.BundleIndexName, What: fmt.Sprintf("pipeline.toml (profile %q) declares point %s, which the index does not list", idx.Profile, gp.ID)})
+			problems = append(problems, store.Problem{Path: bundle.IndexName, What: fmt.Sprintf("pipeline.toml (profile %q) declares point %s, which the index does not list", idx.Profile, gp.ID)})
 			continue
 		}
 		var ins []string
@@ -100,7 +104,7 @@ func CheckBundle(b *artifacts.Bundle, kinds Registry, code CodeIdentity) (proble
 			ins = append(ins, in.ID)
 		}
 		if p.Kind != gp.Stage.Kind.Name() || !slices.Equal(ins, p.Inputs) {
-			problems = append(problems, artifacts.Problem{Path: artifacts.BundleIndexName, What: fmt.Sprintf("point %s: the index gives kind %s and inputs %v, pipeline.toml %s and %v", p.Point, p.Kind, p.Inputs, gp.Stage.Kind.Name(), ins)})
+			problems = append(problems, store.Problem{Path: bundle.IndexName, What: fmt.Sprintf("point %s: the index gives kind %s and inputs %v, pipeline.toml %s and %v", p.Point, p.Kind, p.Inputs, gp.Stage.Kind.Name(), ins)})
 			continue
 		}
 		m := manifests[p.Point]
@@ -111,35 +115,28 @@ func CheckBundle(b *artifacts.Bundle, kinds Registry, code CodeIdentity) (proble
 		bare.Files = nil
 		declared, err := e.Components(&bare, nil)
 		if err != nil {
-			problems = append(problems, artifacts.Problem{Path: artifacts.ManifestMember(p.Key), What: err.Error()})
+			problems = append(problems, store.Problem{Path: bundle.ManifestMember(p.Key), What: err.Error()})
 			continue
 		}
-		got := slices.DeleteFunc(slices.Clone(m.Components), func(c artifacts.Component) bool {
+		got := slices.DeleteFunc(slices.Clone(m.Components), func(c store.Component) bool {
 			return c.Name != "kind" && c.Name != "seed" && !strings.HasPrefix(c.Name, "param:")
 		})
-		diff := DiffComponents(got, declared, false)
+		diff := view.DiffComponents(got, declared, false)
 		if len(diff) == 0 {
 			continue
 		}
 		what := fmt.Sprintf("point %s: the manifest disagrees with pipeline.toml: %s", p.Point, strings.Join(diff, "; "))
-		mine, err := code.Components(KindPackage(gp.Stage.Kind))
+		mine, err := code.Components(graph.KindPackage(gp.Stage.Kind))
 		if cd := CodeDiff(m.Components, mine); err != nil || len(cd) > 0 {
-			warnings = append(warnings, artifacts.Problem{Path: artifacts.ManifestMember(p.Key), What: what + fmt.Sprintf(" (this bfc's code of kind %s differs from the bundle's: %s)", p.Kind, strings.Join(firstReasons(cd, 2), "; "))})
+			warnings = append(warnings, store.Problem{Path: bundle.ManifestMember(p.Key), What: what + fmt.Sprintf(" (this bfc's code of kind %s differs from the bundle's: %s)", p.Kind, strings.Join(view.FirstN(cd, 2), "; "))})
 			continue
 		}
-		problems = append(problems, artifacts.Problem{Path: artifacts.ManifestMember(p.Key), What: what})
+		problems = append(problems, store.Problem{Path: bundle.ManifestMember(p.Key), What: what})
 	}
 	for _, p := range idx.Points {
 		if _, ok := g.Point(p.Point); !ok {
-			problems = append(problems, artifacts.Problem{Path: artifacts.BundleIndexName, What: fmt.Sprintf("the index lists point %s, which pipeline.toml (profile %q) does not declare", p.Point, idx.Profile)})
+			problems = append(problems, store.Problem{Path: bundle.IndexName, What: fmt.Sprintf("the index lists point %s, which pipeline.toml (profile %q) does not declare", p.Point, idx.Profile)})
 		}
 	}
 	return problems, warnings
-}
-
-func firstReasons(s []string, n int) []string {
-	if len(s) <= n {
-		return s
-	}
-	return append(slices.Clone(s[:n]), fmt.Sprintf("and %d more", len(s)-n))
 }

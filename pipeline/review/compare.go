@@ -1,16 +1,19 @@
-package pipeline
+package review
 
 import (
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/artifacts/bundle"
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/view"
 )
 
 // Comparing results: `bfc reproduce` compares a rerun with a bundle and
 // `bfc diff` two bundles or a bundle and the store. Both say, per output,
-// whether it changed and, for tables, by how much (artifacts.CompareTables),
+// whether it changed and, for tables, by how much (bundle.CompareTables),
 // and per point why its key changed (DiffComponents).
 
 // States of an output or point in a comparison.
@@ -29,10 +32,10 @@ const (
 type OutputDiff struct {
 	Name  string
 	State string // OutputSame, OutputChanged, OnlyInA or OnlyInB
-	A, B  string // the hashes compared (file or data hashes)
+	A, B  string // the hashes compared (file or data hashes), in hex
 	// Table compares the two tables value by value when the output is a
 	// changed table and both objects are at hand.
-	Table *artifacts.TableDiff
+	Table *bundle.TableDiff
 	// Note says why there is no table comparison, or how a published
 	// file changed.
 	Note string
@@ -41,14 +44,14 @@ type OutputDiff struct {
 // CompareOutputs compares the outputs a (objects in srcA) with b (objects
 // in srcB), matched by name: by file hash when byFile is set, else by data
 // hash (the table without the metadata that names the key).
-func CompareOutputs(a, b []artifacts.Output, srcA, srcB ManifestSource, byFile bool) []OutputDiff {
-	hash := func(o artifacts.Output) string {
+func CompareOutputs(a, b []store.Output, srcA, srcB ManifestSource, byFile bool) []OutputDiff {
+	hash := func(o store.Output) string {
 		if byFile {
-			return o.File
+			return o.File.String()
 		}
-		return o.Data
+		return o.Data.String()
 	}
-	inB := map[string]artifacts.Output{}
+	inB := map[string]store.Output{}
 	for _, o := range b {
 		inB[o.Name] = o
 	}
@@ -77,22 +80,22 @@ func CompareOutputs(a, b []artifacts.Output, srcA, srcB ManifestSource, byFile b
 }
 
 // compareObjects compares the contents of two versions of an output.
-func compareObjects(oa, ob artifacts.Output, srcA, srcB ManifestSource) (*artifacts.TableDiff, string) {
+func compareObjects(oa, ob store.Output, srcA, srcB ManifestSource) (*bundle.TableDiff, string) {
 	da, errA := srcA.ReadObject(oa.File)
 	db, errB := srcB.ReadObject(ob.File)
 	switch {
-	case errA != nil && errors.Is(errA, artifacts.ErrNotFound):
+	case errA != nil && errors.Is(errA, store.ErrNotFound):
 		return nil, "A holds its hash only, no values to compare"
-	case errB != nil && errors.Is(errB, artifacts.ErrNotFound):
+	case errB != nil && errors.Is(errB, store.ErrNotFound):
 		return nil, "B holds its hash only, no values to compare"
 	case errA != nil:
 		return nil, "A: " + errA.Error()
 	case errB != nil:
 		return nil, "B: " + errB.Error()
 	}
-	if strings.HasPrefix(oa.Name, PublishPrefix) {
-		dir, name, ca, err1 := artifacts.PublishedFile(da)
-		_, _, cb, err2 := artifacts.PublishedFile(db)
+	if strings.HasPrefix(oa.Name, store.PublishPrefix) {
+		dir, name, ca, err1 := store.PublishedFile(da)
+		_, _, cb, err2 := store.PublishedFile(db)
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, err.Error()
 		}
@@ -101,24 +104,24 @@ func compareObjects(oa, ob artifacts.Output, srcA, srcB ManifestSource) (*artifa
 		}
 		return nil, fmt.Sprintf("published file %s/%s changed: %d -> %d bytes", dir, name, len(ca), len(cb))
 	}
-	ra, _, err1 := artifacts.DecodeTable(da)
+	ra, _, err1 := store.DecodeTable(da)
 	if err1 != nil {
 		return nil, "A: " + err1.Error()
 	}
 	defer ra.Release()
-	rb, _, err2 := artifacts.DecodeTable(db)
+	rb, _, err2 := store.DecodeTable(db)
 	if err2 != nil {
 		return nil, "B: " + err2.Error()
 	}
 	defer rb.Release()
-	return artifacts.CompareTables(ra, rb), ""
+	return bundle.CompareTables(ra, rb), ""
 }
 
 // A Side is one of the two things `bfc diff` compares: the points of a
 // bundle, or of the current graph with the keys the store holds for them.
 type Side struct {
 	Name   string
-	Points []artifacts.BundlePoint
+	Points []bundle.Point
 	Src    ManifestSource
 }
 
@@ -126,8 +129,8 @@ type Side struct {
 type PointDiff struct {
 	Point   string
 	State   string // OutputSame, PointSameData, OutputChanged, OnlyInA or OnlyInB
-	KeyA    string
-	KeyB    string
+	KeyA    id.Key
+	KeyB    id.Key
 	Reasons []string // how the key components differ, from A to B
 	Outputs []OutputDiff
 	Err     error // a manifest that could not be read
@@ -142,7 +145,7 @@ func (d PointDiff) Differs() bool {
 // differ, why (the key components, old value and new), and for every
 // output whose data changed, how (CompareOutputs by data hash).
 func DiffSides(a, b Side) []PointDiff {
-	inB := map[string]artifacts.BundlePoint{}
+	inB := map[string]bundle.Point{}
 	for _, p := range b.Points {
 		inB[p.Point] = p
 	}
@@ -177,7 +180,7 @@ func diffPoint(d PointDiff, a, b Side) PointDiff {
 		d.Err = err
 		return d
 	}
-	d.Reasons = DiffComponents(ma.Components, mb.Components, false)
+	d.Reasons = view.DiffComponents(ma.Components, mb.Components, false)
 	d.Outputs = CompareOutputs(ma.Outputs, mb.Outputs, a.Src, b.Src, false)
 	d.State = PointSameData
 	for _, o := range d.Outputs {

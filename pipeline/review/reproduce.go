@@ -1,9 +1,19 @@
-package pipeline
+// Package review is the top layer of the bfc engine: what a reviewer does
+// with a pipeline's results.
+//
+// Archive writes a review bundle (package bundle) of a graph's fresh
+// points and pins its keys in the store. CheckBundle checks what hashes
+// alone cannot: that a bundle's manifests follow from the pipeline file it
+// carries (lineage of inputs, declared params and seeds). A Reproducer
+// reruns a bundle's points with this binary from the bundle's copies of
+// their inputs and compares the outputs bit for bit (or by data, when the
+// code differs); DiffSides compares two bundles, or a bundle and the
+// store, point by point and table by table.
+package review
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -11,7 +21,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/artifacts/bundle"
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/exec"
+	"github.com/bfc-repro/bfc/pipeline/graph"
+	"github.com/bfc-repro/bfc/pipeline/view"
 	"github.com/bfc-repro/bfc/stages/kit"
 )
 
@@ -34,8 +49,8 @@ import (
 // ManifestSource is where manifests and objects are read from: a bundle
 // or a store.
 type ManifestSource interface {
-	Manifest(key string) (*artifacts.Manifest, error)
-	ReadObject(h string) ([]byte, error)
+	Manifest(key id.Key) (*store.Manifest, error)
+	ReadObject(o id.Object) ([]byte, error)
 }
 
 // InputCandidate is a point that may be the input a manifest names.
@@ -43,28 +58,17 @@ type InputCandidate struct {
 	Point    string
 	Kind     string
 	Labels   map[string]string
-	Manifest *artifacts.Manifest
-}
-
-// kindName stands in for a kind of which only the name is known.
-type kindName string
-
-func (k kindName) Name() string      { return string(k) }
-func (kindName) Doc() string         { return "" }
-func (kindName) Params() []kit.Param { return nil }
-func (kindName) Run(kit.Env) error   { return errors.New("not runnable") }
-func candidatePoint(c InputCandidate) *Point {
-	return &Point{ID: c.Point, Stage: &Stage{Kind: kindName(c.Kind)}, Labels: c.Labels}
+	Manifest *store.Manifest
 }
 
 // InputValue is the value of the input component that c gives a point
-// reading it (see inputComponent).
-func InputValue(c InputCandidate) string { return inputComponent(candidatePoint(c), c.Manifest) }
+// reading it (graph.InputValue).
+func InputValue(c InputCandidate) string { return graph.InputValue(c.Kind, c.Labels, c.Manifest) }
 
 // RebuiltJob is a job rebuilt from a manifest, with what could not be
 // carried over exactly.
 type RebuiltJob struct {
-	Job *Job
+	Job *exec.Job
 	// CodeSame reports whether this binary's code identity of the kind
 	// equals the manifest's; if not, CodeDiff says how, and the job has
 	// this binary's code components and so another key.
@@ -83,7 +87,7 @@ type RebuiltJob struct {
 // candidate whose kind, labels and output data hashes it names
 // (preferring preferred[i], a candidate point id, when it matches). The
 // job runs in store st under pipeline name pipeline.
-func RebuildJob(m *artifacts.Manifest, kinds Registry, code CodeIdentity, candidates []InputCandidate, preferred []string, pipeline string, st *artifacts.Store, threads int) (*RebuiltJob, error) {
+func RebuildJob(m *store.Manifest, kinds graph.Registry, code graph.CodeIdentity, candidates []InputCandidate, preferred []string, pipeline string, st *store.Store, threads int) (*RebuiltJob, error) {
 	kind, ok := kinds[m.Kind]
 	if !ok {
 		return nil, fmt.Errorf("%s: this bfc has no stage kind %q", m.Stage, m.Kind)
@@ -102,14 +106,14 @@ func RebuildJob(m *artifacts.Manifest, kinds Registry, code CodeIdentity, candid
 	if _, err := fmt.Sscanf(sc.Value, "master=%d seed=%d", &master, &seed); err != nil {
 		return nil, fmt.Errorf("%s: seed component %q: %v", m.Stage, sc.Value, err)
 	}
-	job := &Job{Format: 1, Point: m.Stage, Kind: m.Kind, Params: params, Seed: seed, MasterSeed: master,
+	job := &exec.Job{Format: 1, Point: m.Stage, Kind: m.Kind, Params: params, Seed: seed, MasterSeed: master,
 		Pipeline: pipeline, Threads: max(1, threads), Store: st.Dir}
 
 	byID := map[string]InputCandidate{}
 	for _, c := range candidates {
 		byID[c.Point] = c
 	}
-	var comps []artifacts.Component
+	var comps []store.Component
 	inputs := map[int]InputCandidate{}
 	for _, c := range m.Components {
 		switch {
@@ -119,7 +123,7 @@ func RebuildJob(m *artifacts.Manifest, kinds Registry, code CodeIdentity, candid
 			// Relative paths are resolved against the working directory.
 			p := strings.TrimPrefix(c.Name, "file:")
 			abs, _ := filepath.Abs(p)
-			job.Files = append(job.Files, FileRef{Path: p, Abs: abs})
+			job.Files = append(job.Files, graph.FileRef{Path: p, Abs: abs})
 		case strings.HasPrefix(c.Name, "input:"):
 			var i int
 			if _, err := fmt.Sscanf(c.Name, "input:%d", &i); err != nil || c.Name != fmt.Sprintf("input:%03d", i) {
@@ -153,11 +157,11 @@ func RebuildJob(m *artifacts.Manifest, kinds Registry, code CodeIdentity, candid
 		if c, ok := in.Manifest.Component("seed"); ok {
 			fmt.Sscanf(c.Value, "master=%d seed=%d", new(int64), &s)
 		}
-		job.Inputs = append(job.Inputs, JobInput{Point: in.Point, Kind: in.Kind, Labels: in.Labels, Params: ip,
+		job.Inputs = append(job.Inputs, exec.JobInput{Point: in.Point, Kind: in.Kind, Labels: in.Labels, Params: ip,
 			Seed: s, Key: in.Manifest.Key, Outputs: in.Manifest.Outputs})
 	}
 
-	mine, err := code.Components(KindPackage(kind))
+	mine, err := code.Components(graph.KindPackage(kind))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", m.Stage, err)
 	}
@@ -167,7 +171,7 @@ func RebuildJob(m *artifacts.Manifest, kinds Registry, code CodeIdentity, candid
 		job.Components, job.Key = m.Components, m.Key
 	} else {
 		job.Components = append(comps, mine...)
-		if job.Key, err = artifacts.KeyOf(job.Components); err != nil {
+		if job.Key, err = store.KeyOf(job.Components); err != nil {
 			return nil, fmt.Errorf("%s: %w", m.Stage, err)
 		}
 	}
@@ -177,11 +181,11 @@ func RebuildJob(m *artifacts.Manifest, kinds Registry, code CodeIdentity, candid
 
 // CodeDiff words how the code components of a manifest's key differ from
 // mine (this binary's for the same kind); nil when they are the same.
-func CodeDiff(manifest, mine []artifacts.Component) []string {
-	code := func(cs []artifacts.Component) []artifacts.Component {
-		return slices.DeleteFunc(slices.Clone(cs), func(c artifacts.Component) bool { return !strings.HasPrefix(c.Name, "code.") })
+func CodeDiff(manifest, mine []store.Component) []string {
+	code := func(cs []store.Component) []store.Component {
+		return slices.DeleteFunc(slices.Clone(cs), func(c store.Component) bool { return !strings.HasPrefix(c.Name, "code.") })
 	}
-	return DiffComponents(code(manifest), code(mine), false)
+	return view.DiffComponents(code(manifest), code(mine), false)
 }
 
 // matchInput finds the candidate that input component i (value v) names.
@@ -196,7 +200,7 @@ func matchInput(v string, i int, candidates []InputCandidate, byID map[string]In
 			return c, nil
 		}
 	}
-	return InputCandidate{}, fmt.Errorf("input %d (%s) matches no point of the bundle", i, clip(v))
+	return InputCandidate{}, fmt.Errorf("input %d (%s) matches no point of the bundle", i, view.Clip(v))
 }
 
 // paramsFromComponents rebuilds a job's params (a JSON object, as NewJob
@@ -205,7 +209,7 @@ func matchInput(v string, i int, candidates []InputCandidate, byID map[string]In
 // a manifest param the kind does not know is dropped; both are noted.
 // The values must pass the kind's ranges and Validate, as in a pipeline
 // file: a bundle is untrusted input.
-func paramsFromComponents(kind kit.Kind, cs []artifacts.Component) (json.RawMessage, []string, error) {
+func paramsFromComponents(kind kit.Kind, cs []store.Component) (json.RawMessage, []string, error) {
 	decl := kind.Params()
 	vals := map[string]json.RawMessage{}
 	for _, c := range cs {
@@ -224,7 +228,7 @@ func paramsFromComponents(kind kit.Kind, cs []artifacts.Component) (json.RawMess
 			if d.Default == nil {
 				return nil, nil, fmt.Errorf("this bfc's kind requires param %s, which the manifest lacks", d.Name)
 			}
-			v = json.RawMessage(CanonicalJSON(d.Default))
+			v = json.RawMessage(graph.CanonicalJSON(d.Default))
 			notes = append(notes, fmt.Sprintf("param %s is not in the manifest; using this bfc's default %s", d.Name, v))
 		}
 		out[d.Name] = v
@@ -237,7 +241,7 @@ func paramsFromComponents(kind kit.Kind, cs []artifacts.Component) (json.RawMess
 	if err != nil {
 		return nil, nil, err
 	}
-	typed, err := decodeParams(decl, b)
+	typed, err := exec.DecodeParams(decl, b)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -256,8 +260,8 @@ func paramsFromComponents(kind kit.Kind, cs []artifacts.Component) (json.RawMess
 // ReproduceResult is the outcome of reproducing one point.
 type ReproduceResult struct {
 	Point    string
-	Key      string // the bundle's key
-	NewKey   string // the key of the rerun (equal when the code is the same)
+	Key      id.Key // the bundle's key
+	NewKey   id.Key // the key of the rerun (equal when the code is the same)
 	CodeSame bool
 	CodeDiff []string
 	// ByFile is set when outputs were compared by file hash (same key),
@@ -278,12 +282,12 @@ const (
 
 // Reproducer reruns the points of a bundle with this binary.
 type Reproducer struct {
-	Bundle  *artifacts.Bundle
-	Kinds   Registry
-	Code    CodeIdentity
-	Store   *artifacts.Store // scratch store the reruns compute in
+	Bundle  *bundle.Bundle
+	Kinds   graph.Registry
+	Code    graph.CodeIdentity
+	Store   *store.Store // scratch store the reruns compute in
 	Threads int
-	Events  func(Event) // may be nil
+	Events  func(exec.Event) // may be nil
 }
 
 // candidates are the bundle's points with their manifests.
@@ -301,10 +305,10 @@ func (r *Reproducer) candidates() []InputCandidate {
 
 // Select resolves stage or point names to the bundle's points; with no
 // names, every point whose inputs are in the bundle.
-func (r *Reproducer) Select(names []string) ([]artifacts.BundlePoint, error) {
+func (r *Reproducer) Select(names []string) ([]bundle.Point, error) {
 	pts := r.Bundle.Index.Points
 	if len(names) == 0 {
-		var out []artifacts.BundlePoint
+		var out []bundle.Point
 		for _, p := range pts {
 			if r.Reproducible(p) == nil {
 				out = append(out, p)
@@ -312,7 +316,7 @@ func (r *Reproducer) Select(names []string) ([]artifacts.BundlePoint, error) {
 		}
 		return out, nil
 	}
-	var out []artifacts.BundlePoint
+	var out []bundle.Point
 	seen := map[string]bool{}
 	for _, n := range names {
 		found := false
@@ -332,12 +336,12 @@ func (r *Reproducer) Select(names []string) ([]artifacts.BundlePoint, error) {
 
 // Reproducible says why p cannot be rerun from the bundle, or nil: its
 // manifest and the output objects of every input must be in the bundle.
-func (r *Reproducer) Reproducible(p artifacts.BundlePoint) error {
+func (r *Reproducer) Reproducible(p bundle.Point) error {
 	_, err := r.rebuild(p, r.candidates())
 	return err
 }
 
-func (r *Reproducer) rebuild(p artifacts.BundlePoint, cands []InputCandidate) (*RebuiltJob, error) {
+func (r *Reproducer) rebuild(p bundle.Point, cands []InputCandidate) (*RebuiltJob, error) {
 	m, err := r.Bundle.Manifest(p.Key)
 	if err != nil {
 		return nil, err
@@ -358,7 +362,7 @@ func (r *Reproducer) rebuild(p artifacts.BundlePoint, cands []InputCandidate) (*
 
 // Run reruns point p of the bundle from the bundle's copies of its inputs
 // and compares its outputs with the bundle's.
-func (r *Reproducer) Run(ctx context.Context, p artifacts.BundlePoint) *ReproduceResult {
+func (r *Reproducer) Run(ctx context.Context, p bundle.Point) *ReproduceResult {
 	res := &ReproduceResult{Point: p.Point, Key: p.Key, Status: ReproFailed}
 	fail := func(err error) *ReproduceResult {
 		res.Err = err
@@ -381,7 +385,7 @@ func (r *Reproducer) Run(ctx context.Context, p artifacts.BundlePoint) *Reproduc
 			}
 		}
 	}
-	out := ExecuteJob(ctx, r.Store, rj.Job, ExecOptions{Executor: "reproduce", Events: r.Events, Kinds: r.Kinds, Code: r.Code})
+	out := exec.ExecuteJob(ctx, r.Store, rj.Job, exec.ExecOptions{Executor: "reproduce", Events: r.Events, Kinds: r.Kinds, Code: r.Code})
 	if out.Error != "" {
 		log, _ := os.ReadFile(r.Store.LogPath(rj.Job.Key))
 		return fail(fmt.Errorf("%s%s", out.Error, tail(string(log), 600)))
@@ -418,12 +422,12 @@ func tail(s string, n int) string {
 
 // ScratchStore opens a new store in a temporary directory under dir ("" for
 // the system's), for reruns whose results must not mix with a real store.
-func ScratchStore(dir string) (*artifacts.Store, func(), error) {
+func ScratchStore(dir string) (*store.Store, func(), error) {
 	tmp, err := os.MkdirTemp(dir, "bfc-reproduce-")
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := artifacts.Open(filepath.Join(tmp, "store"), true)
+	st, err := store.Open(filepath.Join(tmp, "store"), true)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return nil, nil, err

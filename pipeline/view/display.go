@@ -1,4 +1,4 @@
-package pipeline
+package view
 
 import (
 	"fmt"
@@ -10,27 +10,16 @@ import (
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/pipeline/exec"
+	"github.com/bfc-repro/bfc/pipeline/graph"
 )
 
-// Display shows a run as it happens.
-type Display interface {
-	Begin(points int)
-	Started(p *Point, key string)
-	Event(ev Event)
-	Finished(res *PointResult)
-	Printf(format string, args ...any)
-	End(sum *Summary)
-}
-
-// NopDisplay shows nothing.
-type NopDisplay struct{}
-
-func (NopDisplay) Begin(int)              {}
-func (NopDisplay) Started(*Point, string) {}
-func (NopDisplay) Event(Event)            {}
-func (NopDisplay) Finished(*PointResult)  {}
-func (NopDisplay) Printf(string, ...any)  {}
-func (NopDisplay) End(*Summary)           {}
+// The two displays say the same things (a line per finished point, notes
+// and log lines, the summary) and differ in how a running point shows:
+// LineDisplay prints throttled progress lines, BarDisplay draws a bar.
+// What they share lives in tracker and the line functions below.
 
 // progressState tracks one running point for ETA estimates.
 type progressState struct {
@@ -50,6 +39,62 @@ func eta(ps *progressState, done, total int, now time.Time) string {
 	return "eta " + left.Round(time.Second).String()
 }
 
+// tracker counts finished points and keeps the state of running ones.
+type tracker struct {
+	mu    sync.Mutex
+	state map[string]*progressState
+	total int
+	seen  int
+}
+
+func (t *tracker) begin(n int) {
+	t.total, t.state = n, map[string]*progressState{}
+}
+
+// finish forgets a point and returns its state and the count of finished
+// points. The caller holds t.mu.
+func (t *tracker) finish(point string) (*progressState, int) {
+	ps := t.state[point]
+	delete(t.state, point)
+	t.seen++
+	return ps, t.seen
+}
+
+// finishedLine is the line a finished point gets, or "" for none.
+func finishedLine(res *exec.PointResult, seen, total int, verbose bool) string {
+	switch res.Status {
+	case exec.StatusRan:
+		return fmt.Sprintf("done    %s  %s  [%d/%d]\n", res.Point.ID, res.Elapsed.Round(time.Millisecond), seen, total)
+	case exec.StatusCached:
+		if verbose {
+			return fmt.Sprintf("cached  %s\n", res.Point.ID)
+		}
+	case exec.StatusFailed:
+		return fmt.Sprintf("FAILED  %s: %v\n", res.Point.ID, res.Err)
+	case exec.StatusSkipped:
+		return fmt.Sprintf("skipped %s: %v\n", res.Point.ID, res.Err)
+	}
+	return ""
+}
+
+// eventLine is the line an event other than progress gets, or "".
+func eventLine(ev exec.Event, verbose bool) string {
+	if ev.Type == "log" {
+		if verbose {
+			return fmt.Sprintf("        %s: %s\n", ev.Point, ev.Msg)
+		}
+		return ""
+	}
+	return fmt.Sprintf("note    %s: %s\n", ev.Point, ev.Msg)
+}
+
+// writeLine writes a line unless it is empty.
+func writeLine(w io.Writer, line string) {
+	if line != "" {
+		io.WriteString(w, line)
+	}
+}
+
 // LineDisplay writes plain lines, for logs and non-terminals: starts,
 // throttled progress with ETA, finishes, failures and the summary.
 type LineDisplay struct {
@@ -57,74 +102,54 @@ type LineDisplay struct {
 	Verbose bool          // also show cached points and stage log lines
 	Every   time.Duration // minimum time between progress lines of one point
 
-	mu    sync.Mutex
-	state map[string]*progressState
-	total int
-	seen  int
+	tracker
 }
 
 func (d *LineDisplay) Begin(n int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.total, d.state = n, map[string]*progressState{}
+	d.begin(n)
 	if d.Every == 0 {
 		d.Every = 5 * time.Second
 	}
 }
 
-func (d *LineDisplay) Started(p *Point, key string) {
+func (d *LineDisplay) Started(p *graph.Point, key id.Key) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := time.Now()
 	d.state[p.ID] = &progressState{first: now, last: now}
-	fmt.Fprintf(d.W, "run     %s  (key %s)\n", p.ID, key[:12])
+	fmt.Fprintf(d.W, "run     %s  (key %s)\n", p.ID, key.Short())
 }
 
-func (d *LineDisplay) Event(ev Event) {
+func (d *LineDisplay) Event(ev exec.Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	switch ev.Type {
-	case "progress":
-		ps := d.state[ev.Point]
-		if ps == nil {
-			ps = &progressState{first: time.Now()}
-			d.state[ev.Point] = ps
-		}
-		now := time.Now()
-		if ps.firstDone == 0 && ev.Done > 0 && ps.first.IsZero() {
-			ps.first, ps.firstDone = now, ev.Done
-		}
-		if now.Sub(ps.last) < d.Every && ev.Done < ev.Total {
-			return
-		}
-		ps.last = now
-		fmt.Fprintf(d.W, "        %s  %d/%d  %s  %s\n", ev.Point, ev.Done, ev.Total, ev.Msg, eta(ps, ev.Done, ev.Total, now))
-	case "log":
-		if d.Verbose {
-			fmt.Fprintf(d.W, "        %s: %s\n", ev.Point, ev.Msg)
-		}
-	default:
-		fmt.Fprintf(d.W, "note    %s: %s\n", ev.Point, ev.Msg)
+	if ev.Type != "progress" {
+		writeLine(d.W, eventLine(ev, d.Verbose))
+		return
 	}
+	ps := d.state[ev.Point]
+	if ps == nil {
+		ps = &progressState{first: time.Now()}
+		d.state[ev.Point] = ps
+	}
+	now := time.Now()
+	if ps.firstDone == 0 && ev.Done > 0 && ps.first.IsZero() {
+		ps.first, ps.firstDone = now, ev.Done
+	}
+	if now.Sub(ps.last) < d.Every && ev.Done < ev.Total {
+		return
+	}
+	ps.last = now
+	fmt.Fprintf(d.W, "        %s  %d/%d  %s  %s\n", ev.Point, ev.Done, ev.Total, ev.Msg, eta(ps, ev.Done, ev.Total, now))
 }
 
-func (d *LineDisplay) Finished(res *PointResult) {
+func (d *LineDisplay) Finished(res *exec.PointResult) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.seen++
-	delete(d.state, res.Point.ID)
-	switch res.Status {
-	case StatusRan:
-		fmt.Fprintf(d.W, "done    %s  %s  [%d/%d]\n", res.Point.ID, res.Elapsed.Round(time.Millisecond), d.seen, d.total)
-	case StatusCached:
-		if d.Verbose {
-			fmt.Fprintf(d.W, "cached  %s\n", res.Point.ID)
-		}
-	case StatusFailed:
-		fmt.Fprintf(d.W, "FAILED  %s: %v\n", res.Point.ID, res.Err)
-	case StatusSkipped:
-		fmt.Fprintf(d.W, "skipped %s: %v\n", res.Point.ID, res.Err)
-	}
+	_, seen := d.finish(res.Point.ID)
+	writeLine(d.W, finishedLine(res, seen, d.total, d.Verbose))
 }
 
 func (d *LineDisplay) Printf(format string, args ...any) {
@@ -133,13 +158,13 @@ func (d *LineDisplay) Printf(format string, args ...any) {
 	fmt.Fprintf(d.W, format+"\n", args...)
 }
 
-func (d *LineDisplay) End(s *Summary) {
+func (d *LineDisplay) End(s *exec.Summary) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	writeSummary(d.W, s)
 }
 
-func writeSummary(w io.Writer, s *Summary) {
+func writeSummary(w io.Writer, s *exec.Summary) {
 	for _, p := range s.Published {
 		fmt.Fprintf(w, "wrote   %s\n", relPath(p))
 	}
@@ -166,21 +191,18 @@ type BarDisplay struct {
 	W       io.Writer
 	Verbose bool
 
-	mu    sync.Mutex
-	p     *mpb.Progress
-	state map[string]*progressState
-	total int
-	seen  int
+	tracker
+	p *mpb.Progress
 }
 
 func (d *BarDisplay) Begin(n int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.total, d.state = n, map[string]*progressState{}
+	d.begin(n)
 	d.p = mpb.New(mpb.WithOutput(d.W), mpb.WithWidth(30), mpb.WithRefreshRate(200*time.Millisecond))
 }
 
-func (d *BarDisplay) Started(pt *Point, key string) {
+func (d *BarDisplay) Started(pt *graph.Point, _ id.Key) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	ps := &progressState{}
@@ -203,61 +225,42 @@ func (d *BarDisplay) Started(pt *Point, key string) {
 	)
 }
 
-func (d *BarDisplay) Event(ev Event) {
+func (d *BarDisplay) Event(ev exec.Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	switch ev.Type {
-	case "progress":
-		ps := d.state[ev.Point]
-		if ps == nil || ps.bar == nil {
-			return
-		}
-		now := time.Now()
-		if ps.first.IsZero() {
-			ps.first, ps.firstDone = now, ev.Done
-		}
-		ps.msg = strings.TrimSpace(ev.Msg + "  " + eta(ps, ev.Done, ev.Total, now))
-		ps.bar.SetTotal(int64(ev.Total), false)
-		ps.bar.SetCurrent(int64(min(ev.Done, ev.Total)))
-	case "log":
-		if d.Verbose {
-			fmt.Fprintf(d.p, "        %s: %s\n", ev.Point, ev.Msg)
-		}
-	default:
-		fmt.Fprintf(d.p, "note    %s: %s\n", ev.Point, ev.Msg)
+	if ev.Type != "progress" {
+		writeLine(d.p, eventLine(ev, d.Verbose))
+		return
 	}
+	ps := d.state[ev.Point]
+	if ps == nil || ps.bar == nil {
+		return
+	}
+	now := time.Now()
+	if ps.first.IsZero() {
+		ps.first, ps.firstDone = now, ev.Done
+	}
+	ps.msg = strings.TrimSpace(ev.Msg + "  " + eta(ps, ev.Done, ev.Total, now))
+	ps.bar.SetTotal(int64(ev.Total), false)
+	ps.bar.SetCurrent(int64(min(ev.Done, ev.Total)))
 }
 
-func (d *BarDisplay) Finished(res *PointResult) {
+func (d *BarDisplay) Finished(res *exec.PointResult) {
 	d.mu.Lock()
-	ps := d.state[res.Point.ID]
-	delete(d.state, res.Point.ID)
-	d.seen++
-	seen := d.seen
+	ps, seen := d.finish(res.Point.ID)
 	d.mu.Unlock()
 	if ps != nil && ps.bar != nil {
 		ps.bar.Abort(true)
 		ps.bar.Wait()
 	}
-	switch res.Status {
-	case StatusRan:
-		fmt.Fprintf(d.p, "done    %s  %s  [%d/%d]\n", res.Point.ID, res.Elapsed.Round(time.Millisecond), seen, d.total)
-	case StatusCached:
-		if d.Verbose {
-			fmt.Fprintf(d.p, "cached  %s\n", res.Point.ID)
-		}
-	case StatusFailed:
-		fmt.Fprintf(d.p, "FAILED  %s: %v\n", res.Point.ID, res.Err)
-	case StatusSkipped:
-		fmt.Fprintf(d.p, "skipped %s: %v\n", res.Point.ID, res.Err)
-	}
+	writeLine(d.p, finishedLine(res, seen, d.total, d.Verbose))
 }
 
 func (d *BarDisplay) Printf(format string, args ...any) {
 	fmt.Fprintf(d.p, format+"\n", args...)
 }
 
-func (d *BarDisplay) End(s *Summary) {
+func (d *BarDisplay) End(s *exec.Summary) {
 	d.p.Wait()
 	writeSummary(d.W, s)
 }

@@ -1,13 +1,15 @@
-package pipeline
+package view
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/bfc-repro/bfc/pipeline/graph"
 )
 
 // DOT renders the graph in Graphviz's language: one node per stage (with
 // its kind and number of points), or one per point.
-func DOT(g *Graph, points bool) string {
+func DOT(g *graph.Graph, points bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n", g.Config.Name)
 	if points {

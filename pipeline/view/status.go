@@ -1,11 +1,24 @@
-package pipeline
+// Package view is the fourth layer of the bfc engine: what a user sees of
+// a pipeline and its runs.
+//
+// Status says of every point whether it is fresh (committed for its
+// current key, outputs intact), stale (computed before, but its key
+// changed or its result is damaged or gone) or missing, without running
+// anything, and Explain-style reasons say why: DiffComponents compares two
+// sets of key components and words each difference ("param n_train 1000
+// -> 2000", "code of package stages/train changed", "upstream
+// target[seed=1] output changed (train, test)"). LineDisplay and
+// BarDisplay show a run as it happens (exec.Display): plain lines for logs,
+// live progress bars on a terminal. DOT draws the graph.
+package view
 
 import (
 	"errors"
 	"fmt"
-	"strings"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/graph"
 )
 
 // States reported by Status.
@@ -17,21 +30,21 @@ const (
 
 // PointStatus says whether a point is up to date, and why not.
 type PointStatus struct {
-	Point    *Point
+	Point    *graph.Point
 	State    string
-	Key      string // "" when it cannot be known before upstream points run
+	Key      id.Key // zero when it cannot be known before upstream points run
 	Reasons  []string
-	Manifest *artifacts.Manifest // when fresh
+	Manifest *store.Manifest // when fresh
 }
 
 // Status computes the state of pts (and, internally, of what they need)
 // without running anything.
-func (e *Engine) Status(pts []*Point) []*PointStatus {
+func Status(e *graph.Engine, pts []*graph.Point) []*PointStatus {
 	defer e.Store.SaveChecked()
-	memo := map[*Point]*PointStatus{}
+	memo := map[*graph.Point]*PointStatus{}
 	var out []*PointStatus
 	for _, p := range e.Graph.Closure(pts) {
-		memo[p] = e.status(p, memo)
+		memo[p] = status(e, p, memo)
 	}
 	for _, p := range pts {
 		out = append(out, memo[p])
@@ -39,14 +52,14 @@ func (e *Engine) Status(pts []*Point) []*PointStatus {
 	return out
 }
 
-func (e *Engine) status(p *Point, memo map[*Point]*PointStatus) *PointStatus {
+func status(e *graph.Engine, p *graph.Point, memo map[*graph.Point]*PointStatus) *PointStatus {
 	ps := &PointStatus{Point: p}
 	ref, rerr := e.Store.GetRef(e.Graph.Profile, p.ID)
-	var old *artifacts.Manifest
+	var old *store.Manifest
 	if rerr == nil {
 		old, _ = e.Store.Manifest(ref.Key)
 	}
-	inputs := make([]*artifacts.Manifest, len(p.Inputs))
+	inputs := make([]*store.Manifest, len(p.Inputs))
 	var waiting []string
 	for i, in := range p.Inputs {
 		st := memo[in]
@@ -69,12 +82,11 @@ func (e *Engine) status(p *Point, memo map[*Point]*PointStatus) *PointStatus {
 		}
 		return ps
 	}
-	cs, err := e.Components(p, inputs)
+	cs, key, err := e.Key(p, inputs)
 	if err != nil {
 		ps.State, ps.Reasons = StateStale, []string{err.Error()}
 		return ps
 	}
-	key, _ := artifacts.KeyOf(cs)
 	ps.Key = key
 	m, ferr := e.Fresh(key)
 	switch {
@@ -83,7 +95,7 @@ func (e *Engine) status(p *Point, memo map[*Point]*PointStatus) *PointStatus {
 		if rerr == nil && ref.Key != key {
 			ps.Reasons = []string{"computed for this key elsewhere (another stage or profile)"}
 		}
-	case !errors.Is(ferr, artifacts.ErrNotFound):
+	case !errors.Is(ferr, store.ErrNotFound):
 		ps.State, ps.Reasons = StateStale, []string{"stored result damaged: " + ferr.Error()}
 	case rerr != nil:
 		ps.State, ps.Reasons = StateMissing, []string{"never computed"}
@@ -97,118 +109,4 @@ func (e *Engine) status(p *Point, memo map[*Point]*PointStatus) *PointStatus {
 		}
 	}
 	return ps
-}
-
-// DiffComponents explains how the key components new differ from old, in
-// words. With partial set, new lacks input components and inputs are not compared.
-func DiffComponents(old, new []artifacts.Component, partial bool) []string {
-	om := map[string]artifacts.Component{}
-	for _, c := range old {
-		om[c.Name] = c
-	}
-	nm := map[string]artifacts.Component{}
-	for _, c := range new {
-		nm[c.Name] = c
-	}
-	var out []string
-	for _, c := range new {
-		o, ok := om[c.Name]
-		if !ok {
-			out = append(out, describeAdded(c))
-			continue
-		}
-		if o.Hash != c.Hash {
-			out = append(out, describeChange(o, c))
-		}
-	}
-	for _, c := range old {
-		if _, ok := nm[c.Name]; ok {
-			continue
-		}
-		if partial && strings.HasPrefix(c.Name, "input:") {
-			continue
-		}
-		out = append(out, "removed "+label(c.Name)+" (was "+clip(c.Value)+")")
-	}
-	return out
-}
-
-func label(name string) string {
-	kind, rest, _ := strings.Cut(name, ":")
-	switch kind {
-	case "param":
-		return "param " + rest
-	case "input":
-		return "input " + strings.TrimLeft(rest, "0")
-	case "file":
-		return "file " + rest
-	case "code.pkg":
-		return "code of package " + rest
-	case "code.mod":
-		return "module " + rest
-	}
-	return name
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:57] + "..."
-	}
-	return s
-}
-
-func describeAdded(c artifacts.Component) string {
-	return "new " + label(c.Name) + " = " + clip(c.Value)
-}
-
-func describeChange(o, c artifacts.Component) string {
-	kind, rest, _ := strings.Cut(c.Name, ":")
-	switch kind {
-	case "param":
-		return fmt.Sprintf("param %s %s -> %s", rest, clip(o.Value), clip(c.Value))
-	case "input":
-		return "upstream " + inputChange(o.Value, c.Value)
-	case "file":
-		return "file " + rest + " changed"
-	case "code.pkg":
-		return "code of package " + rest + " changed"
-	case "code.mod":
-		return fmt.Sprintf("module %s %s -> %s", rest, strings.Fields(o.Value + " ?")[0], strings.Fields(c.Value + " ?")[0])
-	case "code.go":
-		return fmt.Sprintf("Go version %s -> %s", o.Value, c.Value)
-	case "code.arch":
-		return fmt.Sprintf("architecture %s -> %s", o.Value, c.Value)
-	case "code.blas":
-		return fmt.Sprintf("BLAS backend %s -> %s", o.Value, c.Value)
-	case "seed":
-		return fmt.Sprintf("seed %s -> %s", o.Value, c.Value)
-	case "kind":
-		return fmt.Sprintf("kind %s -> %s", o.Value, c.Value)
-	}
-	return fmt.Sprintf("%s %s -> %s", c.Name, clip(o.Value), clip(c.Value))
-}
-
-// inputChange words the change of an input component: "kind[labels]
-// name=hash ...".
-func inputChange(old, new string) string {
-	of, nf := strings.Fields(old), strings.Fields(new)
-	if len(of) == 0 || len(nf) == 0 {
-		return "input changed"
-	}
-	if of[0] != nf[0] {
-		return fmt.Sprintf("input %s replaced by %s", of[0], nf[0])
-	}
-	oo := map[string]string{}
-	for _, f := range of[1:] {
-		n, h, _ := strings.Cut(f, "=")
-		oo[n] = h
-	}
-	var changed []string
-	for _, f := range nf[1:] {
-		n, h, _ := strings.Cut(f, "=")
-		if oo[n] != h {
-			changed = append(changed, n)
-		}
-	}
-	return fmt.Sprintf("%s output changed (%s)", nf[0], strings.Join(changed, ", "))
 }
