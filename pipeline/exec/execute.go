@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
 
+	"github.com/bfc-repro/bfc/artifacts/bundle"
 	"github.com/bfc-repro/bfc/artifacts/store"
 	"github.com/bfc-repro/bfc/pipeline/graph"
 	"github.com/bfc-repro/bfc/stages/kit"
@@ -189,19 +189,13 @@ func rusage() usage {
 // fillBuild records the program in a run record: Go version, module
 // version, VCS state and build tags (the BLAS backend without tags).
 func fillBuild(r *store.RunRecord) {
-	r.GoVersion = runtime.Version()
-	r.BuildTags = graph.BLASBackend
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		r.Program = bi.Main.Path + "@" + bi.Main.Version
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				r.VCSRevision = s.Value
-			case "vcs.modified":
-				r.VCSDirty = s.Value == "true"
-			case "-tags":
-				r.BuildTags = s.Value
-			}
-		}
+	b := bundle.ReadBuildInfo(graph.BLASBackend)
+	r.GoVersion, r.BuildTags = b.GoVersion, b.BuildTags
+	if r.BuildTags == "" {
+		r.BuildTags = graph.BLASBackend
 	}
+	if b.Module.Path != "" {
+		r.Program = b.Module.Path + "@" + b.Module.Version
+	}
+	r.VCSRevision, r.VCSDirty = b.VCSRevision, b.VCSDirty
 }

@@ -40,23 +40,12 @@ func (constCode) Components(pkg string) ([]store.Component, error) {
 // (a stale point could mean hours of training).
 func noopRun(b *testing.B, file string, kinds graph.Registry, code func() (graph.CodeIdentity, error), wantCached int, check bool) {
 	b.Helper()
-	cfg, err := config.ParseFile(file)
-	if err != nil {
-		b.Fatal(err)
-	}
-	g, err := graph.Build(cfg, kinds, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := store.Open(g.Config.Store, false)
-	if err != nil {
-		b.Fatal(err)
-	}
 	cb, err := code()
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := graph.NewEngine(g, st, cb)
+	e := engineOf(b, file, kinds, cb, false)
+	g, st := e.Graph, e.Store
 	pts, err := g.Select(nil)
 	if err != nil {
 		b.Fatal(err)
@@ -81,6 +70,24 @@ func noopRun(b *testing.B, file string, kinds graph.Registry, code func() (graph
 	if s.Ran != 0 || s.Failed != 0 || (wantCached > 0 && s.Cached != wantCached) {
 		b.Fatalf("not a no-op: ran %d, failed %d, cached %d (want %d cached)", s.Ran, s.Failed, s.Cached, wantCached)
 	}
+}
+
+// engineOf parses and builds the pipeline in file and opens its store.
+func engineOf(b *testing.B, file string, kinds graph.Registry, code graph.CodeIdentity, create bool) *graph.Engine {
+	b.Helper()
+	cfg, err := config.ParseFile(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := graph.Build(cfg, kinds, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := store.Open(g.Config.Store, create)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return graph.NewEngine(g, st, code)
 }
 
 // BenchmarkNoopRunSynthetic times a no-op run of 160 cached points of the
@@ -114,20 +121,9 @@ gather = ["a"]
 	code := func() (graph.CodeIdentity, error) { return constCode{}, nil }
 
 	// First run computes every point.
-	cfg, err := config.ParseFile(file)
-	if err != nil {
-		b.Fatal(err)
-	}
-	g, err := graph.Build(cfg, kinds, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := store.Open(g.Config.Store, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pts, _ := g.Select(nil)
-	r := &exec.Runner{Engine: graph.NewEngine(g, st, constCode{}), Exec: &exec.InProcess{Store: st, Kinds: kinds, Code: constCode{}}, Jobs: 2, Display: exec.NopDisplay{}}
+	e := engineOf(b, file, kinds, constCode{}, true)
+	pts, _ := e.Graph.Select(nil)
+	r := &exec.Runner{Engine: e, Exec: &exec.InProcess{Store: e.Store, Kinds: kinds, Code: constCode{}}, Jobs: 2, Display: exec.NopDisplay{}}
 	if s, err := r.Run(context.Background(), pts); err != nil || s.Ran != points {
 		b.Fatalf("first run: %v (ran %d of %d)", err, s.Ran, points)
 	}

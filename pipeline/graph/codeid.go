@@ -2,6 +2,7 @@ package graph
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"go/ast"
@@ -17,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/modfile"
 
@@ -48,24 +50,32 @@ var BLASBackend = "gonum"
 //
 // So editing figure code changes only the identity of the figure kind,
 // while editing the learner changes the identity of every kind built on it.
+//
+// Packages are indexed (their imports) when the CodeBase is made and hashed
+// when a kind that depends on them first asks, so that `bfc exec` hashes
+// only its own kind's packages. A CodeBase is safe for concurrent use.
 type CodeBase struct {
 	modPath string
+	fsys    fs.FS
 	pkgs    map[string]*pkgInfo // module-relative dir -> info
 	mods    map[string]string   // module path -> component value
 	goVer   string
 	arch    string
+
+	mu sync.Mutex // guards pkgInfo.hash
 }
 
 type pkgInfo struct {
 	dir      string
-	hash     string
+	files    []string // sorted
+	hash     string   // "" until hashed
 	internal []string // module-relative dirs imported
 	external []string // import paths outside the module (non-std)
 }
 
 // NewCodeBase indexes the module sources in fsys, whose root holds go.mod.
 func NewCodeBase(fsys fs.FS, modPath string) (*CodeBase, error) {
-	cb := &CodeBase{modPath: modPath, pkgs: map[string]*pkgInfo{}, goVer: runtime.Version(), arch: runtime.GOARCH}
+	cb := &CodeBase{modPath: modPath, fsys: fsys, pkgs: map[string]*pkgInfo{}, goVer: runtime.Version(), arch: runtime.GOARCH}
 	var err error
 	if cb.mods, err = readModules(fsys); err != nil {
 		return nil, fmt.Errorf("code identity: %w", err)
@@ -85,7 +95,7 @@ func NewCodeBase(fsys fs.FS, modPath string) (*CodeBase, error) {
 		return nil, fmt.Errorf("code identity: %w", err)
 	}
 	for dir, fl := range files {
-		info, err := cb.indexPackage(fsys, dir, fl)
+		info, err := cb.indexPackage(dir, fl)
 		if err != nil {
 			return nil, fmt.Errorf("code identity: %w", err)
 		}
@@ -94,23 +104,18 @@ func NewCodeBase(fsys fs.FS, modPath string) (*CodeBase, error) {
 	return cb, nil
 }
 
-// indexPackage hashes the files of one package and lists its imports.
-func (cb *CodeBase) indexPackage(fsys fs.FS, dir string, files []string) (*pkgInfo, error) {
+// indexPackage lists the imports of one package.
+func (cb *CodeBase) indexPackage(dir string, files []string) (*pkgInfo, error) {
 	sort.Strings(files)
-	h := sha256.New()
 	fset := token.NewFileSet()
 	intSet, extSet := map[string]bool{}, map[string]bool{}
 	for _, f := range files {
-		src, err := fs.ReadFile(fsys, f)
+		src, err := fs.ReadFile(cb.fsys, f)
 		if err != nil {
 			return nil, err
 		}
-		af, err := parser.ParseFile(fset, f, src, parser.ImportsOnly|parser.ParseComments)
+		af, err := parser.ParseFile(fset, f, src, parser.ImportsOnly)
 		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(h, "%s\n", path.Base(f))
-		if err := hashGoFile(h, fset, af, src); err != nil {
 			return nil, err
 		}
 		for _, imp := range af.Imports {
@@ -126,13 +131,40 @@ func (cb *CodeBase) indexPackage(fsys fs.FS, dir string, files []string) (*pkgIn
 			}
 		}
 	}
-	return &pkgInfo{dir: dir, hash: hex.EncodeToString(h.Sum(nil)),
-		internal: slices.Sorted(maps.Keys(intSet)), external: slices.Sorted(maps.Keys(extSet))}, nil
+	return &pkgInfo{dir: dir, files: files, internal: slices.Sorted(maps.Keys(intSet)), external: slices.Sorted(maps.Keys(extSet))}, nil
+}
+
+// pkgHash returns the hash of a package's files (hashGoFile of each, after
+// its name), computing it once.
+func (cb *CodeBase) pkgHash(info *pkgInfo) (string, error) {
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	if info.hash != "" {
+		return info.hash, nil
+	}
+	h := sha256.New()
+	fset := token.NewFileSet()
+	for _, f := range info.files {
+		src, err := fs.ReadFile(cb.fsys, f)
+		if err != nil {
+			return "", fmt.Errorf("code identity: %w", err)
+		}
+		af, err := parser.ParseFile(fset, f, src, parser.ImportsOnly|parser.ParseComments)
+		if err != nil {
+			return "", fmt.Errorf("code identity: %w", err)
+		}
+		fmt.Fprintf(h, "%s\n", path.Base(f))
+		if err := hashGoFile(h, fset, af, src); err != nil {
+			return "", fmt.Errorf("code identity: %w", err)
+		}
+	}
+	info.hash = hex.EncodeToString(h.Sum(nil))
+	return info.hash, nil
 }
 
 // hashGoFile writes the token stream of a Go file to h: every token with
-// its text, each written with its length so that no two streams write the
-// same bytes. What gofmt or a reader may change without changing the code
+// its text, each written as (token, length, text), so that no two streams
+// write the same bytes. What gofmt or a reader may change without changing the code
 // is left out: comments, except those that are code (directives such as
 // "//go:build", "//go:embed", "//go:noinline", "//line", "//export" and the
 // old "// +build", and the cgo preamble, the comment above `import "C"`);
@@ -145,7 +177,12 @@ func hashGoFile(h hash.Hash, fset *token.FileSet, af *ast.File, src []byte) erro
 	var s scanner.Scanner
 	var errs scanner.ErrorList
 	s.Init(fset.File(af.Pos()), src, func(pos token.Position, msg string) { errs.Add(pos, msg) }, scanner.ScanComments)
-	write := func(tok token.Token, text string) { fmt.Fprintf(h, "%d %d %s\n", tok, len(text), text) }
+	buf := make([]byte, 0, 2*len(src))
+	write := func(tok token.Token, text string) {
+		buf = binary.AppendUvarint(buf, uint64(tok))
+		buf = binary.AppendUvarint(buf, uint64(len(text)))
+		buf = append(buf, text...)
+	}
 	pending := token.ILLEGAL // a separator not yet written: SEMICOLON or COMMA
 	for {
 		pos, tok, lit := s.Scan()
@@ -161,6 +198,7 @@ func hashGoFile(h hash.Hash, fset *token.FileSet, af *ast.File, src []byte) erro
 		pending = token.ILLEGAL
 		switch {
 		case tok == token.EOF:
+			h.Write(buf)
 			errs.Sort()
 			return errs.Err()
 		case tok == token.SEMICOLON || tok == token.COMMA:
@@ -304,7 +342,11 @@ func (cb *CodeBase) Components(pkgPath string) ([]store.Component, error) {
 	usesGonum := false
 	for _, dir := range order {
 		info := cb.pkgs[dir]
-		cs = append(cs, store.NewComponent("code.pkg:"+dir, info.hash))
+		hash, err := cb.pkgHash(info)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, store.NewComponent("code.pkg:"+dir, hash))
 		for _, ip := range info.external {
 			m, ok := cb.moduleOf(ip)
 			if !ok {

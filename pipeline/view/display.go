@@ -60,6 +60,23 @@ func (t *tracker) finish(point string) (*progressState, int) {
 	return ps, t.seen
 }
 
+// progress handles an event for both displays: any event but progress is
+// written to w as a line (eventLine) and gives nil; a progress event gives
+// the state of its point, created if the point was not started. The caller
+// holds t.mu.
+func (t *tracker) progress(w io.Writer, ev exec.Event, verbose bool) *progressState {
+	if ev.Type != "progress" {
+		writeLine(w, eventLine(ev, verbose))
+		return nil
+	}
+	ps := t.state[ev.Point]
+	if ps == nil {
+		ps = &progressState{first: time.Now()}
+		t.state[ev.Point] = ps
+	}
+	return ps
+}
+
 // finishedLine is the line a finished point gets, or "" for none.
 func finishedLine(res *exec.PointResult, seen, total int, verbose bool) string {
 	switch res.Status {
@@ -125,14 +142,9 @@ func (d *LineDisplay) Started(p *graph.Point, key id.Key) {
 func (d *LineDisplay) Event(ev exec.Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if ev.Type != "progress" {
-		writeLine(d.W, eventLine(ev, d.Verbose))
-		return
-	}
-	ps := d.state[ev.Point]
+	ps := d.progress(d.W, ev, d.Verbose)
 	if ps == nil {
-		ps = &progressState{first: time.Now()}
-		d.state[ev.Point] = ps
+		return
 	}
 	now := time.Now()
 	if ps.firstDone == 0 && ev.Done > 0 && ps.first.IsZero() {
@@ -228,11 +240,7 @@ func (d *BarDisplay) Started(pt *graph.Point, _ id.Key) {
 func (d *BarDisplay) Event(ev exec.Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if ev.Type != "progress" {
-		writeLine(d.p, eventLine(ev, d.Verbose))
-		return
-	}
-	ps := d.state[ev.Point]
+	ps := d.progress(d.p, ev, d.Verbose)
 	if ps == nil || ps.bar == nil {
 		return
 	}
