@@ -534,6 +534,9 @@ func TestHostileBundlesAreRejected(t *testing.T) {
 		})}, small, IndexName, `".." component`},
 		{"unknown index field", []rawEntry{regular(IndexName, []byte(`{"format":"bfc-bundle/1","evil":1}`))}, small, IndexName, "unknown field"},
 		{"other format", []rawEntry{indexFor(t, nil, func(i *Index) { i.Format = "bfc-bundle/9" })}, small, IndexName, "format"},
+		{"malformed point key", []rawEntry{editedIndex(t, withPoint, `"key":"`+pointKey, `"key":"../../etc/passwd`)}, small, IndexName, `stage key "../../etc/passwd" is not a SHA-256`},
+		{"missing point key", []rawEntry{editedIndex(t, withPoint, `"key":"`+pointKey+`",`, ``)}, small, IndexName, "without kind and key"},
+		{"malformed root", []rawEntry{indexFor(t, nil, func(i *Index) { i.Root = "XYZ" })}, small, IndexName, "merkle root"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -546,7 +549,7 @@ func TestHostileBundlesAreRejected(t *testing.T) {
 			_, _, err := Extract(src, dst, tc.lim)
 			var be *Error
 			if !errors.As(err, &be) || be.Member != tc.member || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want a Error on %q containing %q", err, tc.member, tc.want)
+				t.Fatalf("error %v, want an *Error on %q containing %q", err, tc.member, tc.want)
 			}
 			assertOnly(t, parent, "b.tar.zst", "into")
 			filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
@@ -557,6 +560,21 @@ func TestHostileBundlesAreRejected(t *testing.T) {
 			})
 		})
 	}
+}
+
+// pointKey is the key of the point withPoint adds to an index.
+var pointKey = id.Key{1}.String()
+
+func withPoint(i *Index) { i.Points = []Point{{Point: "a", Stage: "a", Kind: "src", Key: id.Key{1}}} }
+
+// editedIndex is an index (see indexFor) whose JSON has from replaced by to,
+// as someone editing the file by hand would.
+func editedIndex(t testing.TB, edit func(*Index), from, to string) rawEntry {
+	e := indexFor(t, nil, edit)
+	if !bytes.Contains(e.data, []byte(from)) {
+		t.Fatalf("index %s does not contain %s", e.data, from)
+	}
+	return regular(IndexName, bytes.Replace(e.data, []byte(from), []byte(to), 1))
 }
 
 // assertOnly checks that dir holds exactly the named entries.

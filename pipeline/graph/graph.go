@@ -311,27 +311,48 @@ type partial struct {
 	inputs []*Point
 }
 
-// expand computes s's points from its inputs' points and its own grid.
+// expand computes s's points from its inputs' points and its own grid:
+// the join of the inputs' points (joinInputs), crossed with the grid
+// (crossGrid), each with its params, seed, gathered inputs and files
+// (newPoint).
 func (g *Graph) expand(s *Stage) error {
-	cfg, d := g.Config, s.Decl
-	sp := "stage." + s.ID
-	declared := map[string]kit.Param{}
-	var names []string
+	d := s.Decl
+	names := make([]string, 0, len(s.Kind.Params()))
 	for _, p := range s.Kind.Params() {
-		declared[p.Name] = p
 		names = append(names, p.Name)
 	}
-	srcOf := func(key string, fallback string) string {
-		if p, ok := d.Source(key); ok {
-			return p
-		}
-		return fallback
-	}
 	for _, k := range slices.Sorted(maps.Keys(d.Params)) {
-		if _, ok := declared[k]; !ok {
-			return cfg.ErrAt(srcOf(k, sp+".params."+k), "unknown parameter of kind %q%s", d.Kind, config.Suggest(k, names))
+		if !slices.Contains(names, k) {
+			return g.Config.ErrAt(srcOf(d, k, "stage."+s.ID+".params."+k), "unknown parameter of kind %q%s", d.Kind, config.Suggest(k, names))
 		}
 	}
+	parts, err := g.joinInputs(s)
+	if err != nil {
+		return err
+	}
+	if parts, err = g.crossGrid(s, names, parts); err != nil {
+		return err
+	}
+	for _, pa := range parts {
+		p, err := g.newPoint(s, pa)
+		if err != nil {
+			return err
+		}
+		s.Points = append(s.Points, p)
+	}
+	return nil
+}
+
+// srcOf is the TOML path that set key of d, else fallback.
+func srcOf(d *config.StageDecl, key, fallback string) string {
+	if p, ok := d.Source(key); ok {
+		return p
+	}
+	return fallback
+}
+
+// joinInputs joins the points of s's inputs on their shared axes.
+func (g *Graph) joinInputs(s *Stage) ([]partial, error) {
 	parts := []partial{{labels: map[string]string{}}}
 	for _, u := range s.Inputs {
 		var next []partial
@@ -346,22 +367,30 @@ func (g *Graph) expand(s *Stage) error {
 			}
 		}
 		if len(next) == 0 {
-			return cfg.ErrAt(sp+".inputs", "input %s shares no grid point with the inputs before it (their axes disagree on every point)", u.ID)
+			return nil, g.Config.ErrAt("stage."+s.ID+".inputs", "input %s shares no grid point with the inputs before it (their axes disagree on every point)", u.ID)
 		}
 		parts = next
 	}
+	return parts, nil
+}
+
+// crossGrid crosses parts with every axis of s's grid, whose names must be
+// the seed or parameters of the kind (names) not set in params nor
+// inherited from an input.
+func (g *Graph) crossGrid(s *Stage, names []string, parts []partial) ([]partial, error) {
+	d := s.Decl
 	for _, a := range d.Grid {
-		path := srcOf("grid:"+a.Name, sp+".grid."+a.Name)
+		path := srcOf(d, "grid:"+a.Name, "stage."+s.ID+".grid."+a.Name)
 		if a.Name != "seed" {
-			if _, ok := declared[a.Name]; !ok {
-				return cfg.ErrAt(path, "grid axis must be \"seed\" or a parameter of kind %q%s", d.Kind, config.Suggest(a.Name, append(names, "seed")))
+			if !slices.Contains(names, a.Name) {
+				return nil, g.Config.ErrAt(path, "grid axis must be \"seed\" or a parameter of kind %q%s", d.Kind, config.Suggest(a.Name, append(names, "seed")))
 			}
 			if _, ok := d.Params[a.Name]; ok {
-				return cfg.ErrAt(path, "parameter %s is set both in params and in grid; keep one", a.Name)
+				return nil, g.Config.ErrAt(path, "parameter %s is set both in params and in grid; keep one", a.Name)
 			}
 		}
 		if _, ok := parts[0].labels[a.Name]; ok {
-			return cfg.ErrAt(path, "axis %s already comes from an input; a stage cannot redefine an inherited axis", a.Name)
+			return nil, g.Config.ErrAt(path, "axis %s already comes from an input; a stage cannot redefine an inherited axis", a.Name)
 		}
 		var next []partial
 		for _, pa := range parts {
@@ -373,68 +402,64 @@ func (g *Graph) expand(s *Stage) error {
 		}
 		parts = next
 	}
-	axisValue := func(name string, label string) any {
-		for _, a := range d.Grid {
-			if a.Name == name {
-				for _, v := range a.Values {
-					if config.Label(v) == label {
-						return v
-					}
-				}
+	return parts, nil
+}
+
+// newPoint makes the point of s at one grid coordinate: its params
+// (resolved and validated by the kind), seed, gathered inputs and the
+// external files its kind reads.
+func (g *Graph) newPoint(s *Stage, pa partial) (*Point, error) {
+	cfg, d := g.Config, s.Decl
+	raw := maps.Clone(d.Params)
+	gridSet := map[string]bool{}
+	for _, a := range d.Grid {
+		if a.Name == "seed" {
+			continue
+		}
+		for _, v := range a.Values {
+			if config.Label(v) == pa.labels[a.Name] {
+				raw[a.Name] = v
 			}
 		}
-		return nil
+		gridSet[a.Name] = true
 	}
-	filer, _ := s.Kind.(kit.Filer)
-	validator, _ := s.Kind.(kit.Validator)
-	for _, pa := range parts {
-		raw := maps.Clone(d.Params)
-		gridSet := map[string]bool{}
-		for _, a := range d.Grid {
-			if a.Name != "seed" {
-				raw[a.Name] = axisValue(a.Name, pa.labels[a.Name])
-				gridSet[a.Name] = true
-			}
-		}
-		params, err := kit.Resolve(s.Kind.Params(), raw)
-		if err != nil {
-			return g.paramError(s, err, gridSet, pa.labels)
-		}
-		if validator != nil {
-			if err := validator.Validate(params); err != nil {
-				return g.paramError(s, err, gridSet, pa.labels)
-			}
-		}
-		seed, err := g.pointSeed(s, pa.labels)
-		if err != nil {
-			return err
-		}
-		p := &Point{Stage: s, Labels: pa.labels, Params: params, Seed: seed, Inputs: pa.inputs}
-		p.ID = pointID(s.ID, pa.labels)
-		for _, gs := range s.Gather {
-			var got []*Point
-			for _, gp := range gs.Points {
-				if consistent(pa.labels, gp.Labels) {
-					got = append(got, gp)
-				}
-			}
-			if len(got) == 0 {
-				return cfg.ErrAt(sp+".gather", "no point of %s matches %s", gs.ID, p.ID)
-			}
-			p.Inputs = append(p.Inputs, got...)
-		}
-		if filer != nil {
-			for _, f := range filer.Files(params) {
-				abs, err := cfg.ExternalFile(f)
-				if err != nil {
-					return cfg.ErrAt(sp+".params", "%v", err)
-				}
-				p.Files = append(p.Files, FileRef{Path: f, Abs: abs})
-			}
-		}
-		s.Points = append(s.Points, p)
+	params, err := kit.Resolve(s.Kind.Params(), raw)
+	if err != nil {
+		return nil, g.paramError(s, err, gridSet, pa.labels)
 	}
-	return nil
+	if v, ok := s.Kind.(kit.Validator); ok {
+		if err := v.Validate(params); err != nil {
+			return nil, g.paramError(s, err, gridSet, pa.labels)
+		}
+	}
+	seed, err := g.pointSeed(s, pa.labels)
+	if err != nil {
+		return nil, err
+	}
+	p := &Point{Stage: s, Labels: pa.labels, Params: params, Seed: seed, Inputs: pa.inputs}
+	p.ID = pointID(s.ID, pa.labels)
+	for _, gs := range s.Gather {
+		var got []*Point
+		for _, gp := range gs.Points {
+			if consistent(pa.labels, gp.Labels) {
+				got = append(got, gp)
+			}
+		}
+		if len(got) == 0 {
+			return nil, cfg.ErrAt("stage."+s.ID+".gather", "no point of %s matches %s", gs.ID, p.ID)
+		}
+		p.Inputs = append(p.Inputs, got...)
+	}
+	if filer, ok := s.Kind.(kit.Filer); ok {
+		for _, f := range filer.Files(params) {
+			abs, err := cfg.ExternalFile(f)
+			if err != nil {
+				return nil, cfg.ErrAt("stage."+s.ID+".params", "%v", err)
+			}
+			p.Files = append(p.Files, FileRef{Path: f, Abs: abs})
+		}
+	}
+	return p, nil
 }
 
 func (g *Graph) paramError(s *Stage, err error, gridSet map[string]bool, labels map[string]string) error {
