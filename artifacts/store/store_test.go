@@ -296,3 +296,30 @@ func TestCheckedCacheNeverHidesAChange(t *testing.T) {
 		t.Fatal("a changed object passed the cached check")
 	}
 }
+
+func TestQuarantineKeepsACopyAndFreesTheName(t *testing.T) {
+	s, _ := Open(t.TempDir(), true)
+	o, err := s.PutObject([]byte("damaged soon"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.ObjectPath(o)
+	os.Chmod(p, 0o644)
+	os.WriteFile(p, []byte("damaged now"), 0o444)
+	if err := s.Quarantine(o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Fatalf("the damaged object is still at %s: %v", p, err)
+	}
+	kept, err := os.ReadFile(filepath.Join(s.Dir, "quarantine", filepath.Base(p)))
+	if err != nil || string(kept) != "damaged now" {
+		t.Fatalf("quarantine holds %q (%v), want the damaged bytes", kept, err)
+	}
+	if err := s.Quarantine(o); err != nil {
+		t.Fatalf("quarantining a missing object: %v", err)
+	}
+	if _, err := s.PutObject([]byte("damaged soon")); err != nil || s.CheckObject(o) != nil {
+		t.Fatalf("the object cannot be stored again: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -153,5 +154,33 @@ func TestProfileKindParamsSkipGridAxes(t *testing.T) {
 	if len(a.Points) != 2 || a.Points[0].Params.Int("n") != 3 || b.Points[0].Params.Int("n") != 2 {
 		t.Fatalf("a has %d points (n=%d), b has n=%d; want the grid to win for a and the profile for b",
 			len(a.Points), a.Points[0].Params.Int("n"), b.Points[0].Params.Int("n"))
+	}
+}
+
+// TestBuildLeavesTheConfigAlone builds a parsed file under a profile that
+// changes directories, params and grids, and checks that the config is
+// deeply equal to a fresh parse afterwards, while the graph has the
+// profile's values.
+func TestBuildLeavesTheConfigAlone(t *testing.T) {
+	src := "[stage.a]\nkind = \"src\"\ngrid = { n = [3, 4] }\n[stage.b]\nkind = \"src\"\n[profile.p]\npipeline = { figures = \"p/figures\" }\nkind.src = { scale = 3.0 }\nstage.a = { grid = { n = [5] } }\n"
+	path := filepath.Join(t.TempDir(), "pipeline.toml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := config.ParseFile(path)
+	g, err := graph.Build(cfg, kinds, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg, fresh) {
+		t.Fatal("Build modified the config it was given")
+	}
+	a, _ := g.Stage("a")
+	if g.Config == cfg || g.Config.Figures != filepath.Join(cfg.Dir, "p", "figures") || len(a.Points) != 1 || a.Points[0].Params.Float("scale") != 3 {
+		t.Fatalf("graph under the profile: figures %s, %d points of a", g.Config.Figures, len(a.Points))
 	}
 }

@@ -51,9 +51,10 @@ var BLASBackend = "gonum"
 // So editing figure code changes only the identity of the figure kind,
 // while editing the learner changes the identity of every kind built on it.
 //
-// Packages are indexed (their imports) when the CodeBase is made and hashed
-// when a kind that depends on them first asks, so that `bfc exec` hashes
-// only its own kind's packages. A CodeBase is safe for concurrent use.
+// Packages are indexed (their imports) when the CodeBase is made and hashed,
+// in parallel, when a kind that depends on them first asks, so that `bfc
+// exec` hashes only its own kind's packages. A CodeBase is safe for
+// concurrent use.
 type CodeBase struct {
 	modPath string
 	fsys    fs.FS
@@ -61,16 +62,17 @@ type CodeBase struct {
 	mods    map[string]string   // module path -> component value
 	goVer   string
 	arch    string
-
-	mu sync.Mutex // guards pkgInfo.hash
 }
 
 type pkgInfo struct {
 	dir      string
 	files    []string // sorted
-	hash     string   // "" until hashed
 	internal []string // module-relative dirs imported
 	external []string // import paths outside the module (non-std)
+
+	once sync.Once
+	hash string
+	err  error
 }
 
 // NewCodeBase indexes the module sources in fsys, whose root holds go.mod.
@@ -134,14 +136,33 @@ func (cb *CodeBase) indexPackage(dir string, files []string) (*pkgInfo, error) {
 	return &pkgInfo{dir: dir, files: files, internal: slices.Sorted(maps.Keys(intSet)), external: slices.Sorted(maps.Keys(extSet))}, nil
 }
 
-// pkgHash returns the hash of a package's files (hashGoFile of each, after
-// its name), computing it once.
-func (cb *CodeBase) pkgHash(info *pkgInfo) (string, error) {
-	cb.mu.Lock()
-	defer cb.mu.Unlock()
-	if info.hash != "" {
-		return info.hash, nil
+// hashPackages computes the hash of every package in dirs not hashed yet
+// (hashPackage), on as many goroutines as there are CPUs.
+func (cb *CodeBase) hashPackages(dirs []string) error {
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, dir := range dirs {
+		info := cb.pkgs[dir]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			info.once.Do(func() { info.hash, info.err = cb.hashPackage(info) })
+		}()
 	}
+	wg.Wait()
+	for _, dir := range dirs {
+		if err := cb.pkgs[dir].err; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hashPackage hashes a package's files: the name and the token stream
+// (hashGoFile) of each.
+func (cb *CodeBase) hashPackage(info *pkgInfo) (string, error) {
 	h := sha256.New()
 	fset := token.NewFileSet()
 	for _, f := range info.files {
@@ -158,8 +179,7 @@ func (cb *CodeBase) pkgHash(info *pkgInfo) (string, error) {
 			return "", fmt.Errorf("code identity: %w", err)
 		}
 	}
-	info.hash = hex.EncodeToString(h.Sum(nil))
-	return info.hash, nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // hashGoFile writes the token stream of a Go file to h: every token with
@@ -337,16 +357,15 @@ func (cb *CodeBase) Components(pkgPath string) ([]store.Component, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cb.hashPackages(order); err != nil {
+		return nil, err
+	}
 	var cs []store.Component
 	mods := map[string]bool{}
 	usesGonum := false
 	for _, dir := range order {
 		info := cb.pkgs[dir]
-		hash, err := cb.pkgHash(info)
-		if err != nil {
-			return nil, err
-		}
-		cs = append(cs, store.NewComponent("code.pkg:"+dir, hash))
+		cs = append(cs, store.NewComponent("code.pkg:"+dir, info.hash))
 		for _, ip := range info.external {
 			m, ok := cb.moduleOf(ip)
 			if !ok {
