@@ -22,8 +22,9 @@ RUN      := $(BFC) $(if $(PROFILE),--profile $(PROFILE)) -j $(JOBS) $(BFCFLAGS)
 .PHONY: help build figures data smoke status test test-short vet fmt clean archive fuzz paper latex check-figures approve-figures bench bench-deps interop
 FUZZTIME ?= 10s
 # Every fuzz target, as package:Target.
-FUZZ_TARGETS := ./pipeline:FuzzLoad ./pipeline:FuzzJob ./artifacts:FuzzParseManifest \
-	./artifacts:FuzzDecodeTable ./artifacts:FuzzReadBundle ./artifacts:FuzzReadBundleTar
+FUZZ_TARGETS := ./pipeline/graph:FuzzLoad ./pipeline/config:FuzzLocateKeys ./pipeline/exec:FuzzJob \
+	./artifacts/store:FuzzParseManifest ./artifacts/store:FuzzDecodeTable \
+	./artifacts/bundle:FuzzReadBundle ./artifacts/bundle:FuzzReadBundleTar
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

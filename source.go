@@ -5,7 +5,7 @@
 // module, plus the versions of the external modules they import. Embedding
 // the sources (rather than asking the go command or a generated list) ties
 // that identity to exactly the code compiled into the running binary, so
-// it can never be stale. See pipeline.CodeBase.
+// it can never be stale. See graph.CodeBase (pipeline/graph).
 package bfc
 
 import "embed"

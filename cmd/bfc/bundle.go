@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
+	osexec "os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,20 +14,25 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bfc-repro/bfc/artifacts"
-	"github.com/bfc-repro/bfc/pipeline"
+	"github.com/bfc-repro/bfc/artifacts/atomicfile"
+	"github.com/bfc-repro/bfc/artifacts/bundle"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/exec"
+	"github.com/bfc-repro/bfc/pipeline/graph"
+	"github.com/bfc-repro/bfc/pipeline/review"
+	"github.com/bfc-repro/bfc/pipeline/view"
 )
 
 // Review bundles: bfc archive, bfc verify BUNDLE, bfc reproduce, bfc diff.
-// The format is defined in artifacts/bundle.go; collecting a graph's
-// results, rebuilding jobs and comparing results in pipeline/reproduce*.go.
+// The format is defined in package artifacts/bundle; collecting a graph's
+// results, rebuilding jobs and comparing results in package pipeline/review.
 
 // bundleLimitFlags adds --max-size and returns the limits it sets.
-func bundleLimitFlags(c *cobra.Command) func() (artifacts.BundleLimits, error) {
+func bundleLimitFlags(c *cobra.Command) func() (bundle.Limits, error) {
 	var size string
 	c.Flags().StringVar(&size, "max-size", "16G", "refuse bundles whose members add up to more than this (bytes, or with K, M, G suffix)")
-	return func() (artifacts.BundleLimits, error) {
-		lim := artifacts.DefaultBundleLimits()
+	return func() (bundle.Limits, error) {
+		lim := bundle.DefaultLimits()
 		n, err := parseSize(size)
 		if err != nil {
 			return lim, usageError{fmt.Errorf("--max-size %q: %v", size, err)}
@@ -79,7 +82,7 @@ pinned in the store so that gc keeps them. Every point must be computed (bfc
 run) unless --allow-missing is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if outputs != artifacts.OutputsAll && outputs != artifacts.OutputsFinal {
+			if outputs != bundle.OutputsAll && outputs != bundle.OutputsFinal {
 				return usageError{fmt.Errorf("--outputs %q: use all or final", outputs)}
 			}
 			p, err := g.load(false)
@@ -93,13 +96,13 @@ run) unless --allow-missing is given.`,
 				}
 				out += ".tar.zst"
 			}
-			var res *pipeline.ArchiveResult
-			size, err := writeFileAtomic(out, func(w io.Writer) error {
+			var res *review.ArchiveResult
+			size, err := atomicfile.Write(out, "", 0o644, func(w io.Writer) error {
 				var aerr error
-				build := artifacts.ReadBuildInfo(pipeline.BLASBackend)
+				build := bundle.ReadBuildInfo(graph.BLASBackend)
 				build.Tree = gitTree(cmd.Context(), p.graph.Config.Dir)
-				res, aerr = p.engine.Archive(cmd.Context(), w, pipeline.ArchiveOptions{Outputs: outputs, AllowMissing: allowMissing,
-					Build: build, Machine: artifacts.ReadMachineInfo(),
+				res, aerr = review.Archive(cmd.Context(), p.engine, w, review.ArchiveOptions{Outputs: outputs, AllowMissing: allowMissing,
+					Build: build, Machine: bundle.ReadMachineInfo(),
 					Warn: func(s string) { fmt.Fprintln(os.Stderr, "bfc archive: "+s) }})
 				return aerr
 			})
@@ -115,20 +118,20 @@ run) unless --allow-missing is given.`,
 		},
 	}
 	c.Flags().StringVarP(&out, "output", "o", "", "bundle file to write (default NAME[-PROFILE].tar.zst)")
-	c.Flags().StringVar(&outputs, "outputs", artifacts.OutputsAll, "which output tables to include: all, or final (with the hashes of intermediates)")
+	c.Flags().StringVar(&outputs, "outputs", bundle.OutputsAll, "which output tables to include: all, or final (with the hashes of intermediates)")
 	c.Flags().BoolVar(&allowMissing, "allow-missing", false, "archive the computed points and list the others as missing")
 	return c
 }
 
 // gitTree describes the git working tree of dir, or nil outside one (or
 // without git).
-func gitTree(ctx context.Context, dir string) *artifacts.TreeInfo {
-	rev, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
+func gitTree(ctx context.Context, dir string) *bundle.TreeInfo {
+	rev, err := osexec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
 	if err != nil {
 		return nil
 	}
-	t := &artifacts.TreeInfo{Revision: strings.TrimSpace(string(rev))}
-	st, err := exec.CommandContext(ctx, "git", "-C", dir, "status", "--porcelain").Output()
+	t := &bundle.TreeInfo{Revision: strings.TrimSpace(string(rev))}
+	st, err := osexec.CommandContext(ctx, "git", "-C", dir, "status", "--porcelain").Output()
 	if err != nil {
 		return t
 	}
@@ -142,45 +145,6 @@ func gitTree(ctx context.Context, dir string) *artifacts.TreeInfo {
 		}
 	}
 	return t
-}
-
-// writeFileAtomic writes path through a synced temporary file beside it.
-func writeFileAtomic(path string, write func(io.Writer) error) (int64, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return 0, err
-	}
-	fail := func(err error) (int64, error) {
-		f.Close()
-		os.Remove(f.Name())
-		return 0, err
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := write(bw); err != nil {
-		return fail(err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return 0, err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return 0, err
-	}
-	return fi.Size(), nil
 }
 
 // withBundleVerify extends `bfc verify` (which rehashes the store) with
@@ -227,7 +191,7 @@ status is 1 if there is any.`
 
 // openBundle unpacks a bundle into dir, or into a temporary directory
 // that the returned cleanup removes.
-func openBundle(path, dir string, lim artifacts.BundleLimits) (*artifacts.Bundle, []artifacts.Problem, func(), error) {
+func openBundle(path, dir string, lim bundle.Limits) (*bundle.Bundle, []store.Problem, func(), error) {
 	cleanup := func() {}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "bfc-bundle-")
@@ -236,7 +200,7 @@ func openBundle(path, dir string, lim artifacts.BundleLimits) (*artifacts.Bundle
 		}
 		dir, cleanup = tmp, func() { os.RemoveAll(tmp) }
 	}
-	b, problems, err := artifacts.ExtractBundle(path, dir, lim)
+	b, problems, err := bundle.Extract(path, dir, lim)
 	if err != nil {
 		cleanup()
 		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
@@ -244,7 +208,7 @@ func openBundle(path, dir string, lim artifacts.BundleLimits) (*artifacts.Bundle
 	return b, problems, func() { b.Close(); cleanup() }, nil
 }
 
-func verifyBundle(path, into string, lim artifacts.BundleLimits) error {
+func verifyBundle(path, into string, lim bundle.Limits) error {
 	b, problems, cleanup, err := openBundle(path, into, lim)
 	if err != nil {
 		return err
@@ -255,7 +219,7 @@ func verifyBundle(path, into string, lim artifacts.BundleLimits) error {
 	if err != nil {
 		return err
 	}
-	more, warnings := pipeline.CheckBundle(b, registry(), cb)
+	more, warnings := review.CheckBundle(b, registry(), cb)
 	problems = append(problems, more...)
 	for _, p := range problems {
 		fmt.Println("BAD  " + p.String())
@@ -297,7 +261,7 @@ otherwise the code difference is shown and outputs are compared by data hash
 compared value by value. Exit status 1 if any point differs or fails.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lim := artifacts.DefaultBundleLimits()
+			lim := bundle.DefaultLimits()
 			b, problems, cleanup, err := openBundle(args[0], "", lim)
 			if err != nil {
 				return err
@@ -314,12 +278,12 @@ compared value by value. Exit status 1 if any point differs or fails.`,
 			if err != nil {
 				return err
 			}
-			st, done, err := pipeline.ScratchStore(into)
+			st, done, err := review.ScratchStore(into)
 			if err != nil {
 				return err
 			}
 			defer done()
-			r := &pipeline.Reproducer{Bundle: b, Kinds: registry(), Code: cb, Store: st, Threads: g.jobs, Events: progressLines(os.Stderr, 5*time.Second)}
+			r := &review.Reproducer{Bundle: b, Kinds: registry(), Code: cb, Store: st, Threads: g.jobs, Events: progressLines(os.Stderr, 5*time.Second)}
 			pts, err := r.Select(args[1:])
 			if err != nil {
 				return usageError{err}
@@ -332,7 +296,7 @@ compared value by value. Exit status 1 if any point differs or fails.`,
 				fmt.Fprintf(os.Stderr, "reproducing %s\n", p.Point)
 				res := r.Run(cmd.Context(), p)
 				printReproduce(res)
-				if res.Status != pipeline.ReproIdentical {
+				if res.Status != review.ReproIdentical {
 					bad++
 				}
 				if cmd.Context().Err() != nil {
@@ -352,10 +316,10 @@ compared value by value. Exit status 1 if any point differs or fails.`,
 
 // progressLines prints a running stage's progress as a line at most
 // every interval.
-func progressLines(w io.Writer, interval time.Duration) func(pipeline.Event) {
+func progressLines(w io.Writer, interval time.Duration) func(exec.Event) {
 	var mu sync.Mutex
 	var last time.Time
-	return func(e pipeline.Event) {
+	return func(e exec.Event) {
 		if e.Type != "progress" || e.Total <= 0 {
 			return
 		}
@@ -369,12 +333,12 @@ func progressLines(w io.Writer, interval time.Duration) func(pipeline.Event) {
 	}
 }
 
-func printReproduce(res *pipeline.ReproduceResult) {
+func printReproduce(res *review.ReproduceResult) {
 	how := "same key, output files compared by file hash"
 	if !res.ByFile {
-		how = "code identity differs (" + strings.Join(firstN(res.CodeDiff, 3), "; ") + "), so the key differs; outputs compared by data hash"
+		how = "code identity differs (" + strings.Join(view.FirstN(res.CodeDiff, 3), "; ") + "), so the key differs; outputs compared by data hash"
 	}
-	if res.Status == pipeline.ReproFailed {
+	if res.Status == review.ReproFailed {
 		fmt.Printf("failed     %s: %v\n", res.Point, res.Err)
 		return
 	}
@@ -386,15 +350,15 @@ func printReproduce(res *pipeline.ReproduceResult) {
 }
 
 // printOutputs lists the outputs of a comparison that are not the same.
-func printOutputs(outs []pipeline.OutputDiff, a, b string) {
+func printOutputs(outs []review.OutputDiff, a, b string) {
 	for _, o := range outs {
 		switch o.State {
-		case pipeline.OutputSame:
+		case review.OutputSame:
 			continue
-		case pipeline.OnlyInA:
+		case review.OnlyInA:
 			fmt.Printf("  output %s: only in %s\n", o.Name, a)
 			continue
-		case pipeline.OnlyInB:
+		case review.OnlyInB:
 			fmt.Printf("  output %s: only in %s\n", o.Name, b)
 			continue
 		}
@@ -447,13 +411,13 @@ figure data, and the size of changed figures. Exit status 1 if any point's
 data differs or a point is on one side only.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lim := artifacts.DefaultBundleLimits()
+			lim := bundle.DefaultLimits()
 			sideA, doneA, err := bundleSide(args[0], lim)
 			if err != nil {
 				return err
 			}
 			defer doneA()
-			var sideB pipeline.Side
+			var sideB review.Side
 			if args[1] == "store" {
 				p, err := g.load(false)
 				if err != nil {
@@ -471,15 +435,15 @@ data differs or a point is on one side only.`,
 				defer doneB()
 				sideB = sb.Side
 			}
-			diffs := pipeline.DiffSides(sideA.Side, sideB)
+			diffs := review.DiffSides(sideA.Side, sideB)
 			counts := map[string]int{}
 			for _, d := range diffs {
 				counts[d.State]++
 				printPointDiff(d, all)
 			}
-			differ := counts[pipeline.OutputChanged] + counts[pipeline.OnlyInA] + counts[pipeline.OnlyInB]
+			differ := counts[review.OutputChanged] + counts[review.OnlyInA] + counts[review.OnlyInB]
 			fmt.Printf("%d points: %d same, %d same data (other key), %d changed, %d only in A, %d only in B\n", len(diffs),
-				counts[pipeline.OutputSame], counts[pipeline.PointSameData], counts[pipeline.OutputChanged], counts[pipeline.OnlyInA], counts[pipeline.OnlyInB])
+				counts[review.OutputSame], counts[review.PointSameData], counts[review.OutputChanged], counts[review.OnlyInA], counts[review.OnlyInB])
 			if differ > 0 {
 				return fmt.Errorf("%s and %s differ in %d point(s)", args[0], args[1], differ)
 			}
@@ -492,11 +456,11 @@ data differs or a point is on one side only.`,
 
 // namedSide is a diff side with the profile it was taken under.
 type namedSide struct {
-	pipeline.Side
+	review.Side
 	Profile string
 }
 
-func bundleSide(path string, lim artifacts.BundleLimits) (namedSide, func(), error) {
+func bundleSide(path string, lim bundle.Limits) (namedSide, func(), error) {
 	b, problems, cleanup, err := openBundle(path, "", lim)
 	if err != nil {
 		return namedSide{}, nil, err
@@ -505,16 +469,16 @@ func bundleSide(path string, lim artifacts.BundleLimits) (namedSide, func(), err
 		cleanup()
 		return namedSide{}, nil, fmt.Errorf("%s: member %s", path, problems[0])
 	}
-	return namedSide{Side: pipeline.Side{Name: path, Points: b.Index.Points, Src: b}, Profile: b.Index.Profile}, cleanup, nil
+	return namedSide{Side: review.Side{Name: path, Points: b.Index.Points, Src: b}, Profile: b.Index.Profile}, cleanup, nil
 }
 
 // storeSide takes the points of the graph with the key each has in the
 // store: the current key when fresh, else the key of its last run.
-func storeSide(p *project) pipeline.Side {
-	s := pipeline.Side{Name: "store", Src: p.store}
-	for _, st := range p.engine.Status(p.graph.Points) {
+func storeSide(p *project) review.Side {
+	s := review.Side{Name: "store", Src: p.store}
+	for _, st := range view.Status(p.engine, p.graph.Points) {
 		key := st.Key
-		if st.State != pipeline.StateFresh {
+		if st.State != view.StateFresh {
 			ref, err := p.store.GetRef(p.graph.Profile, st.Point.ID)
 			if err != nil {
 				continue
@@ -525,23 +489,23 @@ func storeSide(p *project) pipeline.Side {
 			key = ref.Key
 			fmt.Printf("note: %s is %s in the store; comparing its last run\n", st.Point.ID, st.State)
 		}
-		s.Points = append(s.Points, artifacts.BundlePoint{Point: st.Point.ID, Stage: st.Point.Stage.ID, Kind: st.Point.Stage.Kind.Name(), Key: key})
+		s.Points = append(s.Points, bundle.Point{Point: st.Point.ID, Stage: st.Point.Stage.ID, Kind: st.Point.Stage.Kind.Name(), Key: key})
 	}
 	return s
 }
 
-func printPointDiff(d pipeline.PointDiff, all bool) {
+func printPointDiff(d review.PointDiff, all bool) {
 	switch d.State {
-	case pipeline.OutputSame:
+	case review.OutputSame:
 		if all {
 			fmt.Printf("same       %s\n", d.Point)
 		}
 		return
-	case pipeline.OnlyInA, pipeline.OnlyInB:
+	case review.OnlyInA, review.OnlyInB:
 		fmt.Printf("%-10s %s\n", d.State, d.Point)
 		return
 	}
-	fmt.Printf("%-10s %s (key %s -> %s)\n", d.State, d.Point, shortHash(d.KeyA), shortHash(d.KeyB))
+	fmt.Printf("%-10s %s (key %s -> %s)\n", d.State, d.Point, d.KeyA.Short(), d.KeyB.Short())
 	if d.Err != nil {
 		fmt.Printf("  error: %v\n", d.Err)
 	}

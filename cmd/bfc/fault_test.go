@@ -76,7 +76,7 @@ func TestGCWaitsForARunningRun(t *testing.T) {
 }
 
 // TestCrashAtEachFaultPoint kills the stage process at exact moments of
-// the commit protocol (BFC_FAULT, see artifacts.FaultPoint): after an
+// the commit protocol (BFC_FAULT, see store.FaultPoint): after an
 // output object is written, just before and just after the manifest. Each
 // time the store must verify, and a rerun must finish with the outputs of
 // an undisturbed run.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/artifacts/store"
 	"github.com/bfc-repro/bfc/stages/paper"
 )
 
@@ -67,7 +67,7 @@ func figureCSV(rec arrow.Record) ([][]string, error) {
 
 // smokeFigures returns the data of every figure point of the smoke run,
 // by figure name (the file stem it publishes).
-func smokeFigures(t *testing.T, st *artifacts.Store) map[string][][]string {
+func smokeFigures(t *testing.T, st *store.Store) map[string][][]string {
 	t.Helper()
 	refs, _, err := st.AllRefs()
 	if err != nil {

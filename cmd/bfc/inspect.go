@@ -16,8 +16,9 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/spf13/cobra"
 
-	"github.com/bfc-repro/bfc/artifacts"
-	"github.com/bfc-repro/bfc/pipeline"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/graph"
+	"github.com/bfc-repro/bfc/pipeline/view"
 )
 
 func statusCmd(g *globals) *cobra.Command {
@@ -38,30 +39,23 @@ Only points that are not fresh are listed unless --all is given.`,
 			if err != nil {
 				return usageError{err}
 			}
-			sts := p.engine.Status(pts)
+			sts := view.Status(p.engine, pts)
 			counts := map[string]int{}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			for _, s := range sts {
 				counts[s.State]++
-				if s.State == pipeline.StateFresh && !all {
+				if s.State == view.StateFresh && !all {
 					continue
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\n", s.State, s.Point.ID, strings.Join(firstN(s.Reasons, 3), "; "))
+				fmt.Fprintf(w, "%s\t%s\t%s\n", s.State, s.Point.ID, strings.Join(view.FirstN(s.Reasons, 3), "; "))
 			}
 			w.Flush()
-			fmt.Printf("%d fresh, %d stale, %d missing (profile %q)\n", counts[pipeline.StateFresh], counts[pipeline.StateStale], counts[pipeline.StateMissing], p.graph.Profile)
+			fmt.Printf("%d fresh, %d stale, %d missing (profile %q)\n", counts[view.StateFresh], counts[view.StateStale], counts[view.StateMissing], p.graph.Profile)
 			return nil
 		},
 	}
 	c.Flags().BoolVarP(&all, "all", "a", false, "list fresh points too")
 	return c
-}
-
-func firstN(s []string, n int) []string {
-	if len(s) <= n {
-		return s
-	}
-	return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
 }
 
 func explainCmd(g *globals) *cobra.Command {
@@ -83,12 +77,10 @@ upstream points names them.`,
 			if err != nil {
 				return usageError{err}
 			}
-			for _, s := range p.engine.Status(pts) {
-				key := s.Key
-				if key == "" {
-					key = "unknown until upstream runs"
-				} else {
-					key = key[:12]
+			for _, s := range view.Status(p.engine, pts) {
+				key := "unknown until upstream runs"
+				if !s.Key.IsZero() {
+					key = s.Key.Short()
 				}
 				fmt.Printf("%s: %s (key %s)\n", s.Point.ID, s.State, key)
 				for _, r := range s.Reasons {
@@ -107,15 +99,11 @@ func dagCmd(g *globals) *cobra.Command {
 		Use:   "dag",
 		Short: "Print the DAG as Graphviz DOT (or render SVG with --svg FILE)",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := pipeline.ParseConfig(g.file)
+			_, gr, _, err := g.build()
 			if err != nil {
 				return err
 			}
-			graph, err := pipeline.Build(cfg, registry(), g.profile)
-			if err != nil {
-				return err
-			}
-			dot := pipeline.DOT(graph, points)
+			dot := view.DOT(gr, points)
 			if svg == "" {
 				_, err := io.WriteString(os.Stdout, dot)
 				return err
@@ -140,21 +128,21 @@ func dagCmd(g *globals) *cobra.Command {
 
 // freshManifests returns the manifests of the fresh points of a stage (or
 // one point), failing if any is not fresh.
-func freshManifests(p *project, name string) ([]*pipeline.PointStatus, error) {
+func freshManifests(p *project, name string) ([]*view.PointStatus, error) {
 	pts, err := p.graph.Select([]string{name})
 	if err != nil {
 		return nil, usageError{err}
 	}
-	sts := p.engine.Status(pts)
+	sts := view.Status(p.engine, pts)
 	for _, s := range sts {
-		if s.State != pipeline.StateFresh {
-			return nil, fmt.Errorf("%s is %s (%s); run `bfc run %s` first", s.Point.ID, s.State, strings.Join(firstN(s.Reasons, 2), "; "), name)
+		if s.State != view.StateFresh {
+			return nil, fmt.Errorf("%s is %s (%s); run `bfc run %s` first", s.Point.ID, s.State, strings.Join(view.FirstN(s.Reasons, 2), "; "), name)
 		}
 	}
 	return sts, nil
 }
 
-func readOutput(st *artifacts.Store, m *artifacts.Manifest, name string) (arrow.Record, map[string]string, error) {
+func readOutput(st *store.Store, m *store.Manifest, name string) (arrow.Record, map[string]string, error) {
 	o, ok := m.Output(name)
 	if !ok {
 		var names []string
@@ -167,7 +155,7 @@ func readOutput(st *artifacts.Store, m *artifacts.Manifest, name string) (arrow.
 	if err != nil {
 		return nil, nil, err
 	}
-	return artifacts.DecodeTable(b)
+	return store.DecodeTable(b)
 }
 
 func showCmd(g *globals) *cobra.Command {
@@ -197,12 +185,12 @@ func showCmd(g *globals) *cobra.Command {
 					return err
 				}
 				fmt.Printf("\n== %s  (%d rows, %d bytes, %s)\n", o.Name, o.Rows, o.Size, p.store.ObjectPath(o.File))
-				fmt.Printf("metadata: bfc.key=%s… bfc.params=%s\n", meta["bfc.key"][:12], meta["bfc.params"])
+				fmt.Printf("metadata: bfc.key=%.12s… bfc.params=%s\n", meta["bfc.key"], meta["bfc.params"])
 				for _, f := range rec.Schema().Fields() {
 					fmt.Printf("  %-16s %s\n", f.Name, f.Type)
 				}
-				if !strings.HasPrefix(o.Name, pipeline.PublishPrefix) {
-					writeRows(os.Stdout, rec, rows, nil, nil, true)
+				if !strings.HasPrefix(o.Name, store.PublishPrefix) {
+					writeRows(os.Stdout, rec, rows)
 				}
 				rec.Release()
 			}
@@ -284,7 +272,7 @@ point's stage key in the column "key".`,
 				for _, l := range shown {
 					pre = append(pre, s.Point.Labels[l])
 				}
-				pre = append(pre, s.Key)
+				pre = append(pre, s.Key.String())
 				for r := 0; r < int(rec.NumRows()); r++ {
 					row := append([]string(nil), pre...)
 					for c := 0; c < int(rec.NumCols()); c++ {
@@ -303,10 +291,10 @@ point's stage key in the column "key".`,
 	return c
 }
 
-func defaultOutput(m *artifacts.Manifest) (string, error) {
+func defaultOutput(m *store.Manifest) (string, error) {
 	var tables []string
 	for _, o := range m.Outputs {
-		if !strings.HasPrefix(o.Name, pipeline.PublishPrefix) {
+		if !strings.HasPrefix(o.Name, store.PublishPrefix) {
 			tables = append(tables, o.Name)
 		}
 	}
@@ -350,15 +338,14 @@ func cell(col arrow.Array, i int) string {
 	return col.ValueStr(i)
 }
 
-func writeRows(w io.Writer, rec arrow.Record, n int, _ []string, _ []string, header bool) {
+// writeRows prints the column names and the first n rows of rec.
+func writeRows(w io.Writer, rec arrow.Record, n int) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	if header {
-		var h []string
-		for _, f := range rec.Schema().Fields() {
-			h = append(h, f.Name)
-		}
-		fmt.Fprintln(tw, "  "+strings.Join(h, "\t"))
+	var h []string
+	for _, f := range rec.Schema().Fields() {
+		h = append(h, f.Name)
 	}
+	fmt.Fprintln(tw, "  "+strings.Join(h, "\t"))
 	for r := 0; r < int(rec.NumRows()) && r < n; r++ {
 		var row []string
 		for c := 0; c < int(rec.NumCols()); c++ {
@@ -387,16 +374,13 @@ listed with the file they concern; the exit status is 1 if there are any.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := g.store
 			if dir == "" {
-				cfg, err := pipeline.ParseConfig(g.file)
+				_, _, d, err := g.build()
 				if err != nil {
 					return err
 				}
-				if _, err := pipeline.Build(cfg, registry(), g.profile); err != nil {
-					return err
-				}
-				dir = cfg.Store
+				dir = d
 			}
-			st, err := artifacts.Open(dir, false)
+			st, err := store.Open(dir, false)
 			if err != nil {
 				return err
 			}
@@ -429,30 +413,11 @@ manifests, unreferenced objects, refs of stage points that no longer exist,
 and leftovers of killed runs. It waits for running bfc processes to finish
 (they hold the store lock shared), so it never removes what a run uses.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := pipeline.ParseConfig(g.file)
+			cfg, _, dir, err := g.build()
 			if err != nil {
 				return err
 			}
-			kinds := registry()
-			current := map[string]map[string]bool{} // profile -> point ids
-			profiles := append([]string{""}, keysOf(cfg.Profiles)...)
-			for _, prof := range profiles {
-				c2, _ := pipeline.ParseConfig(g.file)
-				gr, err := pipeline.Build(c2, kinds, prof)
-				if err != nil {
-					return err
-				}
-				ids := map[string]bool{}
-				for _, p := range gr.Points {
-					ids[p.ID] = true
-				}
-				current[prof] = ids
-			}
-			dir := cfg.Store
-			if g.store != "" {
-				dir = g.store
-			}
-			st, err := artifacts.Open(dir, false)
+			st, err := store.Open(dir, false)
 			if err != nil {
 				return err
 			}
@@ -461,31 +426,11 @@ and leftovers of killed runs. It waits for running bfc processes to finish
 				return err
 			}
 			defer lock.Unlock()
-			live := map[string]bool{}
-			keep := func(r artifacts.Ref) bool {
-				ok := current[r.Profile][r.Point]
-				if ok {
-					live[r.Key] = true
-				}
-				return ok
-			}
-			refs, _, err := st.AllRefs()
+			live, err := graph.Live(cfg, registry(), st)
 			if err != nil {
 				return err
 			}
-			for _, r := range refs {
-				keep(r)
-			}
-			pins, err := st.Pins()
-			if err != nil {
-				return err
-			}
-			for _, p := range pins {
-				for _, k := range p.Keys {
-					live[k] = true
-				}
-			}
-			rep, err := st.GC(live, keep, dry)
+			rep, err := st.GC(live.Keys, live.KeepRef, dry)
 			if err != nil {
 				return err
 			}
@@ -499,21 +444,12 @@ and leftovers of killed runs. It waits for running bfc processes to finish
 				}
 			}
 			fmt.Printf("gc %s %d manifests, %d objects, %d refs, %d other files (%.1f MB); kept %d keys\n", verb,
-				len(rep.Manifests), len(rep.Objects), len(rep.Refs), len(rep.Other), float64(rep.Bytes)/1e6, len(live))
+				len(rep.Manifests), len(rep.Objects), len(rep.Refs), len(rep.Other), float64(rep.Bytes)/1e6, len(live.Keys))
 			return nil
 		},
 	}
 	c.Flags().BoolVarP(&dry, "dry-run", "n", false, "list what would be removed, remove nothing")
 	return c
-}
-
-func keysOf[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func kindsCmd(g *globals) *cobra.Command {
@@ -525,7 +461,7 @@ func kindsCmd(g *globals) *cobra.Command {
 			reg := registry()
 			names := args
 			if len(names) == 0 {
-				names = keysOf(reg)
+				names = reg.Names()
 			}
 			for _, n := range names {
 				k, ok := reg[n]
@@ -537,12 +473,12 @@ func kindsCmd(g *globals) *cobra.Command {
 					fmt.Printf("%s %s\n", n, b)
 					continue
 				}
-				fmt.Printf("%s  (package %s)\n  %s\n", n, pipeline.KindPackage(k), k.Doc())
+				fmt.Printf("%s  (package %s)\n  %s\n", n, graph.KindPackage(k), k.Doc())
 				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 				for _, p := range k.Params() {
 					def := "required"
 					if p.Default != nil {
-						def = pipeline.CanonicalJSON(p.Default)
+						def = graph.CanonicalJSON(p.Default)
 					}
 					fmt.Fprintf(w, "    %s\t%s\t%s\t%s\n", p.Name, p.Type, def, p.Doc)
 				}

@@ -28,7 +28,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/bfc-repro/bfc/pipeline"
+	"github.com/bfc-repro/bfc/pipeline/config"
 )
 
 func main() {
@@ -37,7 +37,7 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bfc: "+err.Error())
-		var ce *pipeline.ConfigError
+		var ce *config.ConfigError
 		var ue usageError
 		switch {
 		case errors.As(err, &ce), errors.As(err, &ue):

@@ -13,7 +13,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/artifacts/store"
 	"github.com/bfc-repro/bfc/stages/paper"
 )
 
@@ -36,7 +37,7 @@ func projectPipeline(t *testing.T) (root, file string) {
 
 // smokeRun runs stages (all if none) of the project's pipeline under the
 // smoke profile into a fresh store and returns the store and its directory.
-func smokeRun(t *testing.T, stages ...string) (*artifacts.Store, string) {
+func smokeRun(t *testing.T, stages ...string) (*store.Store, string) {
 	t.Helper()
 	root, file := projectPipeline(t)
 	dir := t.TempDir()
@@ -44,7 +45,7 @@ func smokeRun(t *testing.T, stages ...string) (*artifacts.Store, string) {
 	if r.code != 0 {
 		t.Fatalf("smoke run failed (exit %d):\n%s", r.code, lastLines(r.stderr, 30))
 	}
-	st, err := artifacts.Open(dir, false)
+	st, err := store.Open(dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func smokeRun(t *testing.T, stages ...string) (*artifacts.Store, string) {
 }
 
 // smokeManifest returns the manifest of a point of the last smoke run.
-func smokeManifest(t *testing.T, st *artifacts.Store, point string) *artifacts.Manifest {
+func smokeManifest(t *testing.T, st *store.Store, point string) *store.Manifest {
 	t.Helper()
 	ref, err := st.GetRef("smoke", point)
 	if err != nil {
@@ -66,7 +67,7 @@ func smokeManifest(t *testing.T, st *artifacts.Store, point string) *artifacts.M
 }
 
 // readTable decodes output name of a manifest (the caller releases it).
-func readTable(st *artifacts.Store, m *artifacts.Manifest, name string) (arrow.Record, error) {
+func readTable(st *store.Store, m *store.Manifest, name string) (arrow.Record, error) {
 	o, ok := m.Output(name)
 	if !ok {
 		return nil, fmt.Errorf("%s has no output %q", m.Stage, name)
@@ -75,13 +76,13 @@ func readTable(st *artifacts.Store, m *artifacts.Manifest, name string) (arrow.R
 	if err != nil {
 		return nil, err
 	}
-	rec, _, err := artifacts.DecodeTable(b)
+	rec, _, err := store.DecodeTable(b)
 	return rec, err
 }
 
 // storeLookup reads source cells from the store: table cells from the
 // point's outputs, parameters from its key components, files from disk.
-func storeLookup(st *artifacts.Store, root string) paper.Lookup {
+func storeLookup(st *store.Store, root string) paper.Lookup {
 	return func(c paper.Cell) (paper.Cell, error) {
 		var err error
 		if c.Kind == "file" {
@@ -91,7 +92,11 @@ func storeLookup(st *artifacts.Store, root string) paper.Lookup {
 			}
 			return paper.FileCell(raw, c)
 		}
-		m, err := st.Manifest(c.Key)
+		key, err := id.ParseKey(c.Key)
+		if err != nil {
+			return c, err
+		}
+		m, err := st.Manifest(key)
 		if err != nil {
 			return c, err
 		}
@@ -154,7 +159,7 @@ func TestPaperNumbersMatchStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, name, tex, err := artifacts.PublishedFile(b)
+	_, name, tex, err := store.PublishedFile(b)
 	if err != nil || name != "numbers.tex" {
 		t.Fatalf("published numbers.tex: %q, %v", name, err)
 	}

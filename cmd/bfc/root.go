@@ -10,8 +10,11 @@ import (
 	"github.com/spf13/cobra"
 
 	bfc "github.com/bfc-repro/bfc"
-	"github.com/bfc-repro/bfc/artifacts"
-	"github.com/bfc-repro/bfc/pipeline"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/config"
+	"github.com/bfc-repro/bfc/pipeline/exec"
+	"github.com/bfc-repro/bfc/pipeline/graph"
+	"github.com/bfc-repro/bfc/pipeline/view"
 	"github.com/bfc-repro/bfc/stages/all"
 	"github.com/bfc-repro/bfc/stages/linalg"
 )
@@ -19,7 +22,7 @@ import (
 func init() {
 	// The BLAS backend linked into this binary is part of the code
 	// identity of every kind that uses gonum.
-	pipeline.BLASBackend = linalg.Backend()
+	graph.BLASBackend = linalg.Backend()
 }
 
 // globals are the flags every command takes.
@@ -60,35 +63,43 @@ of its inputs, or the code it runs.`,
 
 // project is a loaded pipeline: graph, store, code base.
 type project struct {
-	graph  *pipeline.Graph
-	store  *artifacts.Store
-	engine *pipeline.Engine
-	kinds  pipeline.Registry
+	graph  *graph.Graph
+	store  *store.Store
+	engine *graph.Engine
+	kinds  graph.Registry
 }
 
-func registry() pipeline.Registry { return pipeline.NewRegistry(all.Kinds()...) }
+func registry() graph.Registry { return graph.NewRegistry(all.Kinds()...) }
 
-func codeBase() (*pipeline.CodeBase, error) { return pipeline.NewCodeBase(bfc.Source, bfc.ModulePath) }
+func codeBase() (*graph.CodeBase, error) { return graph.NewCodeBase(bfc.Source, bfc.ModulePath) }
+
+// build parses and validates the pipeline file under the profile and
+// returns its graph and the store directory (--store, else the profile's).
+func (g *globals) build() (*config.Config, *graph.Graph, string, error) {
+	cfg, err := config.ParseFile(g.file)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	gr, err := graph.Build(cfg, registry(), g.profile)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	dir := gr.Config.Store
+	if g.store != "" {
+		if dir, err = filepath.Abs(g.store); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	return cfg, gr, dir, nil
+}
 
 // load parses and validates the pipeline file and opens the store.
 func (g *globals) load(create bool) (*project, error) {
-	cfg, err := pipeline.ParseConfig(g.file)
+	_, gr, dir, err := g.build()
 	if err != nil {
 		return nil, err
 	}
-	kinds := registry()
-	graph, err := pipeline.Build(cfg, kinds, g.profile)
-	if err != nil {
-		return nil, err
-	}
-	dir := cfg.Store
-	if g.store != "" {
-		if dir, err = filepath.Abs(g.store); err != nil {
-			return nil, err
-		}
-		cfg.Store = dir
-	}
-	st, err := artifacts.Open(dir, create)
+	st, err := store.Open(dir, create)
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +107,10 @@ func (g *globals) load(create bool) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &project{graph: graph, store: st, engine: pipeline.NewEngine(graph, st, cb), kinds: kinds}, nil
+	return &project{graph: gr, store: st, engine: graph.NewEngine(gr, st, cb), kinds: registry()}, nil
 }
 
-func (g *globals) display() pipeline.Display {
+func (g *globals) display() exec.Display {
 	mode := g.progress
 	if mode == "auto" {
 		mode = "lines"
@@ -109,11 +120,11 @@ func (g *globals) display() pipeline.Display {
 	}
 	switch mode {
 	case "bars":
-		return &pipeline.BarDisplay{W: os.Stderr, Verbose: g.verbose}
+		return &view.BarDisplay{W: os.Stderr, Verbose: g.verbose}
 	case "none":
-		return pipeline.NopDisplay{}
+		return exec.NopDisplay{}
 	default:
-		return &pipeline.LineDisplay{W: os.Stderr, Verbose: g.verbose}
+		return &view.LineDisplay{W: os.Stderr, Verbose: g.verbose}
 	}
 }
 
@@ -149,18 +160,18 @@ its points.`,
 			if executor != "" {
 				kind = executor
 			}
-			var ex pipeline.Executor
+			var ex exec.Executor
 			switch {
 			case inprocess:
-				ex = &pipeline.InProcess{Store: p.store, Kinds: p.kinds, Code: p.engine.Code}
+				ex = &exec.InProcess{Store: p.store, Kinds: p.kinds, Code: p.engine.Code}
 			case kind == "slurm":
-				ex = &pipeline.Slurm{Store: p.store, Program: exe, Config: p.graph.Config.Executor}
+				ex = &exec.Slurm{Store: p.store, Program: exe, Config: p.graph.Config.Executor}
 			case kind == "local":
-				ex = &pipeline.Local{Store: p.store, Program: exe}
+				ex = &exec.Local{Store: p.store, Program: exe}
 			default:
 				return usageError{fmt.Errorf("--executor %q: use local or slurm", kind)}
 			}
-			r := &pipeline.Runner{Engine: p.engine, Exec: ex, Jobs: g.jobs, Display: g.display(), Publish: !noPublish}
+			r := &exec.Runner{Engine: p.engine, Exec: ex, Jobs: g.jobs, Display: g.display(), Publish: !noPublish}
 			sum, err := r.Run(cmd.Context(), targets)
 			if err != nil {
 				return err
@@ -181,11 +192,11 @@ func execCmd(g *globals) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			job, err := pipeline.ReadJob(args[0])
+			job, err := exec.ReadJob(args[0])
 			if err != nil {
 				return err
 			}
-			st, err := artifacts.Open(job.Store, false)
+			st, err := store.Open(job.Store, false)
 			if err != nil {
 				return err
 			}
@@ -193,8 +204,8 @@ func execCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			events, result := pipeline.ChildReporter(os.Stdout)
-			res := pipeline.ExecuteJob(cmd.Context(), st, job, pipeline.ExecOptions{Executor: executorName(), Events: events, Kinds: registry(), Code: cb})
+			events, result := exec.ChildReporter(os.Stdout)
+			res := exec.ExecuteJob(cmd.Context(), st, job, exec.ExecOptions{Executor: executorName(), Events: events, Kinds: registry(), Code: cb})
 			result(res)
 			if res.Error != "" {
 				return fmt.Errorf("%s: %s", job.Point, res.Error)

@@ -112,10 +112,10 @@ func (h *harness) build(ctx context.Context) error {
 		}
 	}
 	if h.cfg.section("store") {
-		targets = append(targets, target{"artifacts", "./artifacts", "", true, true})
+		targets = append(targets, target{"artifacts", "./artifacts/store", "", true, true})
 	}
 	if h.cfg.section("pipeline") {
-		targets = append(targets, target{"pipeline", "./pipeline", "", true, true})
+		targets = append(targets, target{"pipeline", "./pipeline/exec", "", true, true})
 		if h.cfg.bfc == "" {
 			targets = append(targets, target{"bfc", "./cmd/bfc", "", false, true})
 		} else {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/artifacts/store"
 	"github.com/bfc-repro/bfc/stages/target"
 )
 
@@ -292,19 +292,19 @@ func TestReportRatiosAndVerdicts(t *testing.T) {
 }
 
 func TestStageMemory(t *testing.T) {
-	st, err := artifacts.Open(t.TempDir(), true)
+	st, err := store.Open(t.TempDir(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	put := func(profile, point, kind string, rss int64) {
 		t.Helper()
-		comps := []artifacts.Component{artifacts.NewComponent("kind", kind), artifacts.NewComponent("point", profile+point)}
-		key, err := artifacts.KeyOf(comps)
+		comps := []store.Component{store.NewComponent("kind", kind), store.NewComponent("point", profile+point)}
+		key, err := store.KeyOf(comps)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := &artifacts.Manifest{Format: artifacts.FormatVersion, Key: key, Kind: kind, Stage: point, Components: comps,
-			Run: artifacts.RunRecord{MaxRSSBytes: rss}}
+		m := &store.Manifest{Format: store.FormatVersion, Key: key, Kind: kind, Stage: point, Components: comps,
+			Run: store.RunRecord{MaxRSSBytes: rss}}
 		if err := st.PutManifest(m); err != nil {
 			t.Fatal(err)
 		}

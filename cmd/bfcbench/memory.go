@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/bfc-repro/bfc/artifacts"
+	"github.com/bfc-repro/bfc/artifacts/store"
 )
 
 // memoryLimit is the most a default stage may use (issue 6).
@@ -22,7 +22,7 @@ type kindMemory struct {
 // each point of the default profile last resolved to, and returns the
 // maximum per stage kind, sorted by kind.
 func stageMemory(storeDir string) ([]kindMemory, error) {
-	st, err := artifacts.Open(storeDir, false)
+	st, err := store.Open(storeDir, false)
 	if err != nil {
 		return nil, err
 	}

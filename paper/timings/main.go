@@ -31,8 +31,11 @@ import (
 	"strings"
 
 	bfc "github.com/bfc-repro/bfc"
-	"github.com/bfc-repro/bfc/artifacts"
-	"github.com/bfc-repro/bfc/pipeline"
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/config"
+	"github.com/bfc-repro/bfc/pipeline/graph"
+	"github.com/bfc-repro/bfc/pipeline/view"
 	"github.com/bfc-repro/bfc/stages/all"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/linalg"
@@ -65,8 +68,8 @@ type group struct {
 }
 
 func run(file, profile, storeDir, out string) error {
-	pipeline.BLASBackend = linalg.Backend()
-	cfg, err := pipeline.ParseConfig(file)
+	graph.BLASBackend = linalg.Backend()
+	cfg, err := config.ParseFile(file)
 	if err != nil {
 		return err
 	}
@@ -74,22 +77,22 @@ func run(file, profile, storeDir, out string) error {
 	if !slices.ContainsFunc(kinds, func(k kit.Kind) bool { return k.Name() == "paper" }) {
 		kinds = append(kinds, paper.Kind{})
 	}
-	g, err := pipeline.Build(cfg, pipeline.NewRegistry(kinds...), profile)
+	g, err := graph.Build(cfg, graph.NewRegistry(kinds...), profile)
 	if err != nil {
 		return err
 	}
 	if storeDir == "" {
-		storeDir = cfg.Store
+		storeDir = g.Config.Store
 	}
-	st, err := artifacts.Open(storeDir, false)
+	st, err := store.Open(storeDir, false)
 	if err != nil {
 		return err
 	}
-	cb, err := pipeline.NewCodeBase(bfc.Source, bfc.ModulePath)
+	cb, err := graph.NewCodeBase(bfc.Source, bfc.ModulePath)
 	if err != nil {
 		return err
 	}
-	var pts []*pipeline.Point
+	var pts []*graph.Point
 	for _, p := range g.Points {
 		if p.Stage.Kind.Name() != "paper" {
 			pts = append(pts, p)
@@ -97,9 +100,9 @@ func run(file, profile, storeDir, out string) error {
 	}
 	groups := map[string]*group{}
 	total := &group{name: "all", rank: 1}
-	seen := map[string]bool{}
-	for i, s := range pipeline.NewEngine(g, st, cb).Status(pts) {
-		if s.State != pipeline.StateFresh {
+	seen := map[id.Key]bool{}
+	for i, s := range view.Status(graph.NewEngine(g, st, cb), pts) {
+		if s.State != view.StateFresh {
 			return fmt.Errorf("%s is %s: run the pipeline first (bfc run)", s.Point.ID, s.State)
 		}
 		if seen[s.Key] {

@@ -1,7 +1,9 @@
 // Package testkinds holds tiny stage kinds for the engine's tests: "src"
-// writes a table computed from its params, "fail" fails on request, and
-// sum.Kind (in a separate package, so that its code identity is separate)
-// adds up its inputs. Every execution is counted.
+// writes a table computed from its params (and fails, panics or writes a
+// wrong table on request), "file" reads a file, "read" reads a table it
+// names from its inputs (to test wiring), and sum.Kind (in a separate
+// package, so that its code identity is separate) adds up its inputs.
+// Every execution is counted.
 package testkinds
 
 import (
@@ -57,7 +59,8 @@ func (Src) Params() []kit.Param {
 		kit.IntParam("n", 4, "rows").In(1, 1000),
 		kit.FloatParam("scale", 1, "slope").In(-100, 100),
 		kit.StringParam("label", "x", "a label that does not change the output"),
-		kit.StringParam("mode", "ok", "ok, error, panic or nan").OneOf("ok", "error", "panic", "nan"),
+		kit.StringParam("mode", "ok", "ok, error, panic or nan; nonconforming or undeclared write a table against the declared schema").
+			OneOf("ok", "error", "panic", "nan", "nonconforming", "undeclared"),
 	}
 }
 
@@ -80,11 +83,67 @@ func (Src) Run(env kit.Env) error {
 		return fmt.Errorf("value 0 is NaN")
 	}
 	env.Progress(1, 1, "done")
-	rec, err := kit.NewTable().Float64("v", v).Record()
+	name, col := "values", "v"
+	switch p.String("mode") {
+	case "nonconforming":
+		col = "w"
+	case "undeclared":
+		name = "extra"
+	}
+	rec, err := kit.NewTable().Float64(col, v).Record()
 	if err != nil {
 		return err
 	}
-	return env.Write("values", rec)
+	return env.Write(name, rec)
+}
+
+// ValuesTable is the one table src writes.
+var ValuesTable = kit.TableDesc{Kind: "src", Version: 1, Name: "values", Columns: []kit.ColumnDesc{{Name: "v", Type: kit.ColFloat64}}}
+
+// Produces declares the table src writes.
+func (Src) Produces(kit.Params) []kit.TableDesc { return []kit.TableDesc{ValuesTable} }
+
+// Read is a consumer of the table its params name, for the wiring tests:
+// it reads column of src's table values at version (required unless
+// optional is set) and writes how many values it read.
+type Read struct{}
+
+func (Read) Name() string { return "read" }
+func (Read) Doc() string  { return "test consumer" }
+func (Read) Params() []kit.Param {
+	return []kit.Param{
+		kit.StringParam("column", "v", "column of src/values to read"),
+		kit.IntParam("version", 1, "schema version of src/values read").In(1, 9),
+		kit.BoolParam("optional", false, "read src/values only if an input writes it"),
+	}
+}
+
+// Consumes declares what read reads.
+func (Read) Consumes(p kit.Params) []kit.TableNeed {
+	return []kit.TableNeed{{Kind: "src", Version: p.Int("version"), Name: "values", Optional: p.Bool("optional"),
+		Columns: []kit.ColumnDesc{{Name: p.String("column"), Type: kit.ColFloat64}}}}
+}
+
+func (Read) Run(env kit.Env) error {
+	Count("read")
+	n := 0
+	for _, in := range kit.InputsOfKind(env, "src") {
+		rec, err := in.Read("values")
+		if err != nil {
+			return err
+		}
+		v, err := kit.ReadFloat64s(rec, env.Params().String("column"))
+		rec.Release()
+		if err != nil {
+			return err
+		}
+		n += len(v)
+	}
+	rec, err := kit.NewTable().Int64("n", []int64{int64(n)}).Record()
+	if err != nil {
+		return err
+	}
+	return env.Write("count", rec)
 }
 
 // File reads the file named by its param path (kit.Filer).
@@ -108,3 +167,20 @@ func (File) Run(env kit.Env) error {
 	}
 	return env.Write("values", rec)
 }
+
+// Typed is a kind with one parameter of every type, for the fuzz tests of
+// the loader and of job files.
+type Typed struct{}
+
+func (Typed) Name() string { return "k" }
+func (Typed) Doc() string  { return "" }
+func (Typed) Params() []kit.Param {
+	return []kit.Param{
+		kit.IntParam("n", 1, "").In(0, 100),
+		kit.FloatParam("x", 0.5, "").In(0, 1),
+		kit.StringParam("s", "a", "").OneOf("a", "b"),
+		kit.BoolParam("b", false, ""),
+		kit.FloatsParam("xs", []float64{1}, "").NonEmpty(1),
+	}
+}
+func (Typed) Run(kit.Env) error { return nil }

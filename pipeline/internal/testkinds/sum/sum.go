@@ -17,6 +17,19 @@ func (Kind) Params() []kit.Param {
 	return []kit.Param{kit.FloatParam("offset", 0, "added to the total").In(-1e9, 1e9)}
 }
 
+// Produces declares the table sum writes.
+func (Kind) Produces(kit.Params) []kit.TableDesc {
+	return []kit.TableDesc{{Kind: "sum", Version: 1, Name: "values", Columns: []kit.ColumnDesc{
+		{Name: "total", Type: kit.ColFloat64}, {Name: "inputs", Type: kit.ColInt64}}}}
+}
+
+// Consumes declares that sum reads column v of the values of its src
+// inputs (optional: a sum may gather other stages too).
+func (Kind) Consumes(kit.Params) []kit.TableNeed {
+	return []kit.TableNeed{{Kind: "src", Version: testkinds.ValuesTable.Version, Name: "values", Optional: true,
+		Columns: []kit.ColumnDesc{{Name: "v", Type: kit.ColFloat64}}}}
+}
+
 func (Kind) Run(env kit.Env) error {
 	testkinds.Count("sum")
 	total := env.Params().Float("offset")

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bfc-repro/bfc/artifacts/id"
+)
+
+// VerifyReport is the outcome of Verify.
+type VerifyReport struct {
+	Objects   int
+	Manifests int
+	Bytes     int64
+	Elapsed   time.Duration
+	Problems  []Problem
+}
+
+// Verify trusts nothing: it rehashes every object against its name,
+// parses every manifest (whose key must recompute from its components)
+// and checks that every output a manifest names exists with its recorded
+// size. It never changes the store.
+func (s *Store) Verify() (*VerifyReport, error) {
+	start := time.Now()
+	rep := &VerifyReport{}
+	var paths []string
+	err := filepath.WalkDir(filepath.Join(s.Dir, "objects"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	var mu sync.Mutex
+	add := func(p Problem) {
+		mu.Lock()
+		rep.Problems = append(rep.Problems, p)
+		mu.Unlock()
+	}
+	sizes := map[id.Object]int64{}
+	bad := map[id.Object]bool{} // objects already reported
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.NumCPU(); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				h, ok := objectName(p)
+				if !ok {
+					add(Problem{p, "stray file in objects/ (not named by a content hash)"})
+					continue
+				}
+				fi, err := os.Stat(p)
+				if err != nil {
+					add(Problem{p, err.Error()})
+					continue
+				}
+				got, err := hashFile(p)
+				if err != nil {
+					add(Problem{p, "unreadable: " + err.Error()})
+					continue
+				}
+				mu.Lock()
+				rep.Objects++
+				rep.Bytes += fi.Size()
+				sizes[h] = fi.Size()
+				mu.Unlock()
+				if got != h {
+					add(Problem{p, fmt.Sprintf("content hash %s does not match its name", got.Short())})
+					mu.Lock()
+					bad[h] = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, p := range paths {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+	keys, err := s.ListManifests()
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	for _, k := range keys {
+		m, err := s.Manifest(k)
+		if err != nil {
+			add(Problem{s.ManifestPath(k), err.Error()})
+			continue
+		}
+		rep.Manifests++
+		for _, o := range m.Outputs {
+			size, ok := sizes[o.File]
+			switch {
+			case !ok:
+				add(Problem{s.ManifestPath(k), fmt.Sprintf("output %q of %s: object %s is missing", o.Name, m.Stage, o.File.Short())})
+			case size != o.Size && !bad[o.File]:
+				add(Problem{s.ObjectPath(o.File), fmt.Sprintf("size %d, manifest of %s says %d", size, m.Stage, o.Size)})
+			}
+		}
+	}
+	sort.Slice(rep.Problems, func(i, j int) bool { return rep.Problems[i].Path < rep.Problems[j].Path })
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+// objectName returns the object a file under objects/ is named for: the
+// file must be objects/ab/ab….arrow.
+func objectName(p string) (id.Object, bool) {
+	h, ok := strings.CutSuffix(filepath.Base(p), ".arrow")
+	if !ok {
+		return id.Object{}, false
+	}
+	o, err := id.ParseObject(h)
+	return o, err == nil && filepath.Base(filepath.Dir(p)) == h[:2]
+}

@@ -1,0 +1,508 @@
+// Package graph is the second layer of the bfc engine: what a pipeline
+// means in terms of stage kinds, and the keys of its points.
+//
+// Build checks a parsed file (package config) under a profile against
+// the stage kinds of a Registry: every parameter is declared by its kind
+// and has the declared type and range, grid axes are parameters or the
+// seed, inputs exist and form no cycle, and each consumer's inputs write
+// the tables it reads (kit.CheckWiring, see wiring.go). It expands stages
+// into points: a stage with a grid becomes one point per grid coordinate
+// and a stage inherits the axes of its inputs (see Stage). Every error is
+// a *config.ConfigError at the line of the offending field.
+//
+// An Engine ties a graph to a store and a CodeIdentity and derives the key
+// of each point from its key components (key.go): the kind, each declared
+// parameter in canonical JSON, the seed, the data hashes of its inputs'
+// outputs (not their keys, so a rerun that reproduces the same data
+// changes nothing downstream), the hashes of the external files it reads
+// and its code identity. CodeBase is the code identity of the real kinds
+// (codeid.go): the comment-free token streams of the Go packages a kind
+// depends on in this module, the versions of the modules they import (from
+// go.mod with its replace directives), the Go version, the architecture and
+// the BLAS backend.
+//
+// Live (live.go) is the reachability rule of `bfc gc`: what every
+// profile's graph, the refs and the pins keep alive.
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bfc-repro/bfc/pipeline/config"
+	"github.com/bfc-repro/bfc/stages/kit"
+)
+
+// Registry maps kind names to stage kinds.
+type Registry map[string]kit.Kind
+
+// NewRegistry indexes kinds by name.
+func NewRegistry(kinds ...kit.Kind) Registry {
+	r := Registry{}
+	for _, k := range kinds {
+		r[k.Name()] = k
+	}
+	return r
+}
+
+// Names returns the kind names in order.
+func (r Registry) Names() []string { return slices.Sorted(maps.Keys(r)) }
+
+// Graph is a validated pipeline under one profile, expanded into points:
+// a stage with a grid becomes one point per grid coordinate, and a stage
+// whose inputs have grids inherits their axes (see Stage).
+type Graph struct {
+	Config  *config.Config // the file under Profile (config.Config.Apply)
+	Profile string
+	Stages  []*Stage // topological order
+	Points  []*Point // topological order
+	byID    map[string]*Stage
+	byPoint map[string]*Point
+}
+
+// Stage is a [stage.ID] table after profile overrides.
+//
+// Grid semantics: a stage's points are the join of the points of its
+// `inputs` on shared axis names (as in a database natural join), crossed
+// with its own `grid`. Axes of inputs are inherited, so a training stage
+// whose target has a grid over seed has one point per seed. A `gather`
+// input is not joined: each point receives every point of the gathered
+// stage that agrees with it on the axes they share (a figure gathering
+// all seeds and schedules). The `seed` axis sets the point's seed.
+type Stage struct {
+	ID     string
+	Kind   kit.Kind
+	Decl   *config.StageDecl
+	Inputs []*Stage
+	Gather []*Stage
+	Points []*Point
+}
+
+// FileRef is an external file a kind reads: Path as the kind declared it
+// (relative to the project, or absolute under a data root), which names
+// it in the stage key so that moving the project changes no key, and Abs,
+// where it is on this machine.
+type FileRef struct {
+	Path string `json:"path"`
+	Abs  string `json:"abs"`
+}
+
+// Point is one unit of work: a stage at one grid coordinate.
+type Point struct {
+	ID     string // "stage" or "stage[axis=value,...]"
+	Stage  *Stage
+	Labels map[string]string
+	Params kit.Params
+	Seed   int64
+	Inputs []*Point
+	Files  []FileRef // external files the kind reads
+}
+
+// Stage returns the stage with id.
+func (g *Graph) Stage(id string) (*Stage, bool) { s, ok := g.byID[id]; return s, ok }
+
+// Point returns the point with id.
+func (g *Graph) Point(id string) (*Point, bool) { p, ok := g.byPoint[id]; return p, ok }
+
+// Select resolves command-line names (stage ids or point ids) to points.
+func (g *Graph) Select(names []string) ([]*Point, error) {
+	if len(names) == 0 {
+		return g.Points, nil
+	}
+	var out []*Point
+	seen := map[*Point]bool{}
+	for _, n := range names {
+		var pts []*Point
+		if s, ok := g.byID[n]; ok {
+			pts = s.Points
+		} else if p, ok := g.byPoint[n]; ok {
+			pts = []*Point{p}
+		} else {
+			return nil, fmt.Errorf("no stage or point %q in %s%s", n, g.Config.File, config.Suggest(n, slices.Sorted(maps.Keys(g.byID))))
+		}
+		for _, p := range pts {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Closure returns the given points and everything they depend on, in
+// topological order.
+func (g *Graph) Closure(pts []*Point) []*Point {
+	need := map[*Point]bool{}
+	var visit func(p *Point)
+	visit = func(p *Point) {
+		if need[p] {
+			return
+		}
+		need[p] = true
+		for _, in := range p.Inputs {
+			visit(in)
+		}
+	}
+	for _, p := range pts {
+		visit(p)
+	}
+	var out []*Point
+	for _, p := range g.Points {
+		if need[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// pointID formats "stage[a=1,b=x]" with axes in name order.
+func pointID(stage string, labels map[string]string) string {
+	if len(labels) == 0 {
+		return stage
+	}
+	names := slices.Sorted(maps.Keys(labels))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + "=" + labels[n]
+	}
+	return stage + "[" + strings.Join(parts, ",") + "]"
+}
+
+// Build checks cfg under profile ("" = the file's default profile)
+// against the kinds and expands it into points. cfg is not modified: the
+// graph holds the profile's own Config.
+func Build(cfg *config.Config, kinds Registry, profile string) (*Graph, error) {
+	if profile == "" {
+		profile = cfg.Profile
+	}
+	applied, err := cfg.Apply(profile, kinds.Names())
+	if err != nil {
+		return nil, err
+	}
+	cfg = applied
+	decls := cfg.Stages
+	g := &Graph{Config: cfg, Profile: profile, byID: map[string]*Stage{}, byPoint: map[string]*Point{}}
+	stages := map[string]*Stage{}
+	var ids []string
+	for _, d := range decls {
+		k, ok := kinds[d.Kind]
+		if !ok {
+			return nil, cfg.ErrAt("stage."+d.ID+".kind", "unknown stage kind %q%s", d.Kind, config.Suggest(d.Kind, kinds.Names()))
+		}
+		stages[d.ID] = &Stage{ID: d.ID, Kind: k, Decl: d}
+		ids = append(ids, d.ID)
+	}
+	for _, id := range ids {
+		s := stages[id]
+		seen := map[string]bool{}
+		link := func(field string, list []string) ([]*Stage, error) {
+			var out []*Stage
+			for _, in := range list {
+				path := "stage." + id + "." + field
+				if in == id {
+					return nil, cfg.ErrAt(path, "stage %s lists itself as an input", id)
+				}
+				if seen[in] {
+					return nil, cfg.ErrAt(path, "input %q is listed twice (in inputs or gather)", in)
+				}
+				seen[in] = true
+				u, ok := stages[in]
+				if !ok {
+					return nil, cfg.ErrAt(path, "no stage %q%s", in, config.Suggest(in, ids))
+				}
+				out = append(out, u)
+			}
+			return out, nil
+		}
+		if s.Inputs, err = link("inputs", s.Decl.Inputs); err != nil {
+			return nil, err
+		}
+		if s.Gather, err = link("gather", s.Decl.Gather); err != nil {
+			return nil, err
+		}
+	}
+	order, err := topoSort(cfg, ids, stages)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range order {
+		s := stages[id]
+		if err := g.expand(s); err != nil {
+			return nil, err
+		}
+		if err := g.checkWiring(s); err != nil {
+			return nil, err
+		}
+		g.Stages = append(g.Stages, s)
+		g.byID[id] = s
+		for _, p := range s.Points {
+			g.Points = append(g.Points, p)
+			g.byPoint[p.ID] = p
+		}
+	}
+	return g, nil
+}
+
+// topoSort orders stages so inputs come first, keeping file order among
+// independent stages, and names a cycle if there is one.
+func topoSort(cfg *config.Config, ids []string, stages map[string]*Stage) ([]string, error) {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var order []string
+	var stack []string
+	var visit func(id string) error
+	visit = func(id string) error {
+		switch color[id] {
+		case black:
+			return nil
+		case grey:
+			i := slices.Index(stack, id)
+			cycle := append(slices.Clone(stack[i:]), id)
+			return cfg.ErrAt("stage."+cycle[0]+".inputs", "cycle: %s", strings.Join(reverse(cycle), " -> "))
+		}
+		color[id] = grey
+		stack = append(stack, id)
+		s := stages[id]
+		for _, u := range slices.Concat(s.Inputs, s.Gather) {
+			if err := visit(u.ID); err != nil {
+				return err
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[id] = black
+		order = append(order, id)
+		return nil
+	}
+	for _, id := range ids {
+		if err := visit(id); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
+
+// reverse turns an input-chain (a needs b needs a) into data-flow order.
+func reverse(s []string) []string {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
+}
+
+func consistent(a, b map[string]string) bool {
+	for k, v := range b {
+		if w, ok := a[k]; ok && w != v {
+			return false
+		}
+	}
+	return true
+}
+
+type partial struct {
+	labels map[string]string
+	inputs []*Point
+}
+
+// expand computes s's points from its inputs' points and its own grid:
+// the join of the inputs' points (joinInputs), crossed with the grid
+// (crossGrid), each with its params, seed, gathered inputs and files
+// (newPoint).
+func (g *Graph) expand(s *Stage) error {
+	d := s.Decl
+	names := make([]string, 0, len(s.Kind.Params()))
+	for _, p := range s.Kind.Params() {
+		names = append(names, p.Name)
+	}
+	for _, k := range slices.Sorted(maps.Keys(d.Params)) {
+		if !slices.Contains(names, k) {
+			return g.Config.ErrAt(srcOf(d, k, "stage."+s.ID+".params."+k), "unknown parameter of kind %q%s", d.Kind, config.Suggest(k, names))
+		}
+	}
+	parts, err := g.joinInputs(s)
+	if err != nil {
+		return err
+	}
+	if parts, err = g.crossGrid(s, names, parts); err != nil {
+		return err
+	}
+	for _, pa := range parts {
+		p, err := g.newPoint(s, pa)
+		if err != nil {
+			return err
+		}
+		s.Points = append(s.Points, p)
+	}
+	return nil
+}
+
+// srcOf is the TOML path that set key of d, else fallback.
+func srcOf(d *config.StageDecl, key, fallback string) string {
+	if p, ok := d.Source(key); ok {
+		return p
+	}
+	return fallback
+}
+
+// joinInputs joins the points of s's inputs on their shared axes.
+func (g *Graph) joinInputs(s *Stage) ([]partial, error) {
+	parts := []partial{{labels: map[string]string{}}}
+	for _, u := range s.Inputs {
+		var next []partial
+		for _, pa := range parts {
+			for _, up := range u.Points {
+				if !consistent(pa.labels, up.Labels) {
+					continue
+				}
+				l := maps.Clone(pa.labels)
+				maps.Copy(l, up.Labels)
+				next = append(next, partial{labels: l, inputs: append(slices.Clone(pa.inputs), up)})
+			}
+		}
+		if len(next) == 0 {
+			return nil, g.Config.ErrAt("stage."+s.ID+".inputs", "input %s shares no grid point with the inputs before it (their axes disagree on every point)", u.ID)
+		}
+		parts = next
+	}
+	return parts, nil
+}
+
+// crossGrid crosses parts with every axis of s's grid, whose names must be
+// the seed or parameters of the kind (names) not set in params nor
+// inherited from an input.
+func (g *Graph) crossGrid(s *Stage, names []string, parts []partial) ([]partial, error) {
+	d := s.Decl
+	for _, a := range d.Grid {
+		path := srcOf(d, "grid:"+a.Name, "stage."+s.ID+".grid."+a.Name)
+		if a.Name != "seed" {
+			if !slices.Contains(names, a.Name) {
+				return nil, g.Config.ErrAt(path, "grid axis must be \"seed\" or a parameter of kind %q%s", d.Kind, config.Suggest(a.Name, append(names, "seed")))
+			}
+			if _, ok := d.Params[a.Name]; ok {
+				return nil, g.Config.ErrAt(path, "parameter %s is set both in params and in grid; keep one", a.Name)
+			}
+		}
+		if _, ok := parts[0].labels[a.Name]; ok {
+			return nil, g.Config.ErrAt(path, "axis %s already comes from an input; a stage cannot redefine an inherited axis", a.Name)
+		}
+		var next []partial
+		for _, pa := range parts {
+			for _, v := range a.Values {
+				l := maps.Clone(pa.labels)
+				l[a.Name] = config.Label(v)
+				next = append(next, partial{labels: l, inputs: pa.inputs})
+			}
+		}
+		parts = next
+	}
+	return parts, nil
+}
+
+// newPoint makes the point of s at one grid coordinate: its params
+// (resolved and validated by the kind), seed, gathered inputs and the
+// external files its kind reads.
+func (g *Graph) newPoint(s *Stage, pa partial) (*Point, error) {
+	cfg, d := g.Config, s.Decl
+	raw := maps.Clone(d.Params)
+	gridSet := map[string]bool{}
+	for _, a := range d.Grid {
+		if a.Name == "seed" {
+			continue
+		}
+		for _, v := range a.Values {
+			if config.Label(v) == pa.labels[a.Name] {
+				raw[a.Name] = v
+			}
+		}
+		gridSet[a.Name] = true
+	}
+	params, err := kit.Resolve(s.Kind.Params(), raw)
+	if err != nil {
+		return nil, g.paramError(s, err, gridSet, pa.labels)
+	}
+	if v, ok := s.Kind.(kit.Validator); ok {
+		if err := v.Validate(params); err != nil {
+			return nil, g.paramError(s, err, gridSet, pa.labels)
+		}
+	}
+	seed, err := g.pointSeed(s, pa.labels)
+	if err != nil {
+		return nil, err
+	}
+	p := &Point{Stage: s, Labels: pa.labels, Params: params, Seed: seed, Inputs: pa.inputs}
+	p.ID = pointID(s.ID, pa.labels)
+	for _, gs := range s.Gather {
+		var got []*Point
+		for _, gp := range gs.Points {
+			if consistent(pa.labels, gp.Labels) {
+				got = append(got, gp)
+			}
+		}
+		if len(got) == 0 {
+			return nil, cfg.ErrAt("stage."+s.ID+".gather", "no point of %s matches %s", gs.ID, p.ID)
+		}
+		p.Inputs = append(p.Inputs, got...)
+	}
+	if filer, ok := s.Kind.(kit.Filer); ok {
+		for _, f := range filer.Files(params) {
+			abs, err := cfg.ExternalFile(f)
+			if err != nil {
+				return nil, cfg.ErrAt("stage."+s.ID+".params", "%v", err)
+			}
+			p.Files = append(p.Files, FileRef{Path: f, Abs: abs})
+		}
+	}
+	return p, nil
+}
+
+func (g *Graph) paramError(s *Stage, err error, gridSet map[string]bool, labels map[string]string) error {
+	sp := "stage." + s.ID
+	var fe *kit.FieldError
+	if !errors.As(err, &fe) {
+		return g.Config.ErrAt(sp+".params", "%v", err)
+	}
+	path := sp + ".params." + fe.Field
+	if gridSet[fe.Field] {
+		path = sp + ".grid." + fe.Field
+		if src, ok := s.Decl.Source("grid:" + fe.Field); ok {
+			path = src
+		}
+		return g.Config.ErrAt(path, "value %s: %s", labels[fe.Field], fe.Msg)
+	}
+	if src, ok := s.Decl.Source(fe.Field); ok {
+		path = src
+	}
+	return g.Config.ErrAt(path, "%s", fe.Msg)
+}
+
+func (g *Graph) pointSeed(s *Stage, labels map[string]string) (int64, error) {
+	sp := "stage." + s.ID
+	v, ok := labels["seed"]
+	if !ok {
+		if s.Decl.Seed != nil {
+			return *s.Decl.Seed, nil
+		}
+		return 0, nil
+	}
+	inherited := true
+	for _, a := range s.Decl.Grid {
+		if a.Name == "seed" {
+			inherited = false
+		}
+	}
+	if inherited && s.Decl.Seed != nil {
+		return 0, g.Config.ErrAt(sp+".seed", "the stage sets seed, but its inputs give it a seed axis; remove one")
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, g.Config.ErrAt(sp+".grid.seed", "seed %q is not a non-negative integer", v)
+	}
+	return n, nil
+}

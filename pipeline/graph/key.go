@@ -1,0 +1,187 @@
+package graph
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/bfc-repro/bfc/artifacts/id"
+	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/stages/kit"
+)
+
+// Engine computes stage keys and freshness for a graph over a store. It is
+// safe for concurrent use.
+type Engine struct {
+	Graph *Graph
+	Store *store.Store
+	Code  CodeIdentity
+
+	mu        sync.Mutex
+	codeComps map[string][]store.Component // by kind package
+	fileHash  map[string]string
+}
+
+// CodeIdentity gives the code-identity key components of the kind
+// implemented in a Go package. CodeBase is the real one; tests substitute
+// their own to simulate code changes.
+type CodeIdentity interface {
+	Components(pkgPath string) ([]store.Component, error)
+}
+
+// NewEngine ties a graph, a store and the code identity together.
+func NewEngine(g *Graph, s *store.Store, cb CodeIdentity) *Engine {
+	return &Engine{Graph: g, Store: s, Code: cb, codeComps: map[string][]store.Component{}, fileHash: map[string]string{}}
+}
+
+// KindPackage is the import path of the package that implements k.
+func KindPackage(k kit.Kind) string {
+	t := reflect.TypeOf(k)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.PkgPath()
+}
+
+// CodeComponents returns (and caches) the code identity of a kind.
+func (e *Engine) CodeComponents(k kit.Kind) ([]store.Component, error) {
+	pkg := KindPackage(k)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if cs, ok := e.codeComps[pkg]; ok {
+		return cs, nil
+	}
+	cs, err := e.Code.Components(pkg)
+	if err != nil {
+		return nil, fmt.Errorf("kind %s: %w", k.Name(), err)
+	}
+	e.codeComps[pkg] = cs
+	return cs, nil
+}
+
+func (e *Engine) hashFile(path string) (string, error) {
+	e.mu.Lock()
+	h, ok := e.fileHash[path]
+	e.mu.Unlock()
+	if ok {
+		return h, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("file %s does not exist", path)
+		}
+		return "", err
+	}
+	h = id.HexSum(b)
+	e.mu.Lock()
+	e.fileHash[path] = h
+	e.mu.Unlock()
+	return h, nil
+}
+
+// CanonicalJSON encodes a parameter value so that equal values give equal
+// text (maps have sorted keys; floats use the shortest exact form).
+func CanonicalJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%#v", v)
+	}
+	return string(b)
+}
+
+// inputComponent describes one input point by what its outputs contain
+// (InputValue). The upstream key is deliberately absent, so a rerun that
+// yields identical data does not change this stage's key (early cutoff).
+func inputComponent(in *Point, m *store.Manifest) string {
+	return InputValue(in.Stage.Kind.Name(), in.Labels, m)
+}
+
+// InputValue is the value of the key component ("input:NNN") that an input
+// point of kind with labels, whose result is m, gives a point reading it:
+// the kind, the labels and the data hash of every output, as in
+// "src[seed=1] values=ab12…".
+func InputValue(kind string, labels map[string]string, m *store.Manifest) string {
+	var b strings.Builder
+	b.WriteString(kind)
+	if len(labels) > 0 {
+		b.WriteString(pointID("", labels))
+	}
+	outs := slices.Clone(m.Outputs)
+	sort.Slice(outs, func(i, j int) bool { return outs[i].Name < outs[j].Name })
+	for _, o := range outs {
+		fmt.Fprintf(&b, " %s=%s", o.Name, o.Data.String())
+	}
+	return b.String()
+}
+
+// Components computes the key components of p, given the manifests of
+// its inputs (in p.Inputs order). With inputs nil it returns every
+// component except the inputs' (for explaining a point whose inputs are
+// not computed yet).
+func (e *Engine) Components(p *Point, inputs []*store.Manifest) ([]store.Component, error) {
+	k := p.Stage.Kind
+	cs := []store.Component{store.NewComponent("kind", k.Name())}
+	for _, d := range k.Params() {
+		cs = append(cs, store.NewComponent("param:"+d.Name, CanonicalJSON(p.Params[d.Name])))
+	}
+	cs = append(cs, store.NewComponent("seed", fmt.Sprintf("master=%d seed=%d", e.Graph.Config.Seed, p.Seed)))
+	for i, in := range p.Inputs {
+		if inputs == nil {
+			break
+		}
+		cs = append(cs, store.NewComponent(fmt.Sprintf("input:%03d", i), inputComponent(in, inputs[i])))
+	}
+	for _, f := range p.Files {
+		h, err := e.hashFile(f.Abs)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, store.NewComponent("file:"+f.Path, h))
+	}
+	code, err := e.CodeComponents(k)
+	if err != nil {
+		return nil, err
+	}
+	return append(cs, code...), nil
+}
+
+// Fresh returns the manifest of key if it is committed and every output
+// object rehashes to its name. A manifest with damaged outputs is reported
+// as an error that does not wrap store.ErrNotFound.
+func (e *Engine) Fresh(key id.Key) (*store.Manifest, error) {
+	m, err := e.Store.Manifest(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Store.CheckOutputs(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Key computes the key components of p (see Components) and the key they
+// hash to.
+func (e *Engine) Key(p *Point, inputs []*store.Manifest) ([]store.Component, id.Key, error) {
+	cs, err := e.Components(p, inputs)
+	if err != nil {
+		return nil, id.Key{}, err
+	}
+	key, err := store.KeyOf(cs)
+	return cs, key, err
+}
+
+// EffectiveSeed mixes the pipeline's master seed with a point's seed.
+func EffectiveSeed(master, seed int64) uint64 {
+	h := sha256.New()
+	fmt.Fprintf(h, "bfc-seed %d %d", master, seed)
+	return binary.LittleEndian.Uint64(h.Sum(nil)[:8])
+}

@@ -1,0 +1,75 @@
+package graph
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/bfc-repro/bfc/stages/kit"
+)
+
+// Wiring. A kind that reads tables of its inputs (kit.Consumer) declares
+// what it reads; a kind that writes tables (kit.Producer) declares their
+// schemas. Build checks every point of a consumer against the declarations
+// of the points it reads (kit.CheckWiring), each under its own parameters,
+// so that a consumer wired to the wrong stage, or to a producer whose
+// schema changed, is a config error at the stage's inputs or gather line
+// before anything runs. At run time package exec checks every table a
+// producer writes against its declaration.
+
+// checkWiring checks the points of s if its kind is a consumer.
+func (g *Graph) checkWiring(s *Stage) error {
+	cons, ok := s.Kind.(kit.Consumer)
+	if !ok {
+		return nil
+	}
+	for _, p := range s.Points {
+		needs := cons.Consumes(p.Params)
+		if len(needs) == 0 {
+			continue
+		}
+		joined, gathered := upstreams(p.Inputs[:len(s.Inputs)]), upstreams(p.Inputs[len(s.Inputs):])
+		err := kit.CheckWiring(p.ID, needs, slices.Concat(joined, gathered))
+		if err == nil {
+			continue
+		}
+		// Name the field whose upstream is at fault: a mismatch is found
+		// by checking each field's upstreams alone with every need
+		// optional; a need no input meets is the fault of gather when the
+		// stage gathers and has no inputs, else of inputs.
+		optional := slices.Clone(needs)
+		for i := range optional {
+			optional[i].Optional = true
+		}
+		field := "inputs"
+		if len(s.Inputs) == 0 && len(s.Gather) > 0 {
+			field = "gather"
+		}
+		if ferr := kit.CheckWiring(p.ID, optional, joined); ferr != nil {
+			field, err = "inputs", ferr
+		} else if ferr := kit.CheckWiring(p.ID, optional, gathered); ferr != nil {
+			field, err = "gather", ferr
+		}
+		return g.Config.ErrAt("stage."+s.ID+"."+field, "%v", err)
+	}
+	return nil
+}
+
+// upstreams describes input points as kit.Upstreams: the stage, its kind
+// and the tables it declares under the point's parameters. Points of one
+// stage that declare the same tables are listed once.
+func upstreams(pts []*Point) []kit.Upstream {
+	var out []kit.Upstream
+	seen := map[string]bool{}
+	for _, p := range pts {
+		u := kit.Upstream{Stage: p.Stage.ID, Kind: p.Stage.Kind.Name()}
+		if prod, ok := p.Stage.Kind.(kit.Producer); ok {
+			u.Produces, u.Declared = prod.Produces(p.Params), true
+		}
+		sig := fmt.Sprint(u)
+		if !seen[sig] {
+			seen[sig] = true
+			out = append(out, u)
+		}
+	}
+	return out
+}
