@@ -13,7 +13,7 @@ import (
 	"github.com/bfc-repro/bfc/artifacts"
 	"github.com/bfc-repro/bfc/pipeline"
 	"github.com/bfc-repro/bfc/stages/all"
-	"github.com/bfc-repro/bfc/stages/linalg"
+	"github.com/bfc-repro/bfc/stages/lib/linalg"
 )
 
 func init() {

@@ -9,7 +9,7 @@ type learnerSize struct {
 
 // torchStepFlops counts the floating-point operations of one training
 // step as ../shared/peers/torch_learner.py formulates it, with the
-// convention of stages/learner's stepFlops: 2 per multiply-add of each
+// convention of stages/lib/learner's stepFlops: 2 per multiply-add of each
 // matrix product, elementwise work, the loss reduction, clipping and the
 // optimiser left out.
 //

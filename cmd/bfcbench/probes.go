@@ -11,7 +11,7 @@ import (
 )
 
 // The sizes of the learner comparison: the default E1 size and the large
-// size of issue 6 (the sizes BenchmarkStep in stages/learner runs).
+// size of issue 6 (the sizes BenchmarkStep in stages/lib/learner runs).
 var learnerSizes = []learnerSize{
 	{Name: "E1", D: 16, K: 3, L: 3, M: 64, Batch: 256},
 	{Name: "large", D: 16, K: 3, L: 3, M: 1024, Batch: 1024},
@@ -29,7 +29,7 @@ type learnerRunner struct {
 const executorBLAS = "openblas-executor"
 
 // learnerRunners are the ways ours runs on c cores: each build with one
-// OpenBLAS thread (stages/linalg's default: the learner parallelises over
+// OpenBLAS thread (stages/lib/linalg's default: the learner parallelises over
 // samples itself), and on several cores also the OpenBLAS build with one
 // OpenBLAS thread per core, as the executors run stages.
 func learnerRunners(c int) []learnerRunner {

@@ -1,0 +1,279 @@
+// Package classify implements the stage kind "classify": a deep, fully
+// connected classifier with skip connections from the input, trained on
+// the images of an "fmnist" stage under the staged schedules of the
+// synthetic experiments (joint, layerwise, bfc-x, end2end, lower-only;
+// SCIENCE.md §4). It is the real-data experiment E8: does layerwise
+// training fall behind joint training (claim 3), does correcting a few
+// blocks below the newest one recover most of the gap (claim 5), and do
+// the first layer's features change when higher layers train with them
+// (backward feature correction, claim 2)?
+//
+// # Model
+//
+// L blocks of width M on inputs x in R^D (the normalised pixels), C = 10
+// classes. Block l sees the previous block's output and the input, like
+// the synthetic learner's layers (SCIENCE.md §3, J_l = {l-1, 0}):
+//
+//	h_1 = x,  h_l = [S_{l-1}; x]  (l >= 2),  P_l = dim h_l
+//	Z_l = K_l h_l + b_l,  S_l = sigma(Z_l)     K_l is M x P_l
+//	logits = sum over active l of (A_l S_l + a_l)    A_l is C x M
+//	loss = mean over the batch of -log softmax(logits)_y
+//
+// sigma is ReLU, max(z, 0), or the centred square (z^2 - 1)/sqrt(2) of the
+// synthetic learner ("quad"), optionally with z clipped to [-c, c] before
+// squaring (act_clip, a truncated activation). Every block has its own
+// linear head (A_l, a_l), so blocks can be switched on one at a time as
+// the learner's layers are: the output is the sum of the active blocks'
+// heads, and a block's four parameter arrays are trained or frozen
+// together. K_l starts N(0, g/P_l) (g = 2 for ReLU, He; g = 1 for quad),
+// biases at zero, heads at zero by default (init_head), so that switching
+// a block on does not change the output. Block l is drawn from its own
+// random stream "classify/init/<l>", so a network's blocks do not depend on
+// its depth.
+//
+// Fully connected blocks rather than convolutions: on two CPU cores and in
+// pure Go a step is a handful of dense matrix products (gonum blas64.Gemm
+// over the whole minibatch), and 14x14 inputs (pool = 2 in the fmnist
+// stage) keep the first layer, the costliest product, at 196 inputs per
+// unit. The skip from the input also makes the first layer's weights
+// images of the input size, which is what E8c draws.
+//
+// # Gradients
+//
+// With G = (softmax(logits) - onehot(y)) / B over a batch of B samples, for
+// the active blocks from the top down to the lowest trainable one:
+//
+//	dA_l = G^T S_l,  da_l = 1^T G
+//	dS_l = G A_l + dZ_{l+1} K_{l+1}[:, :M]   (the second term if l+1 is active)
+//	dZ_l = dS_l * sigma'(Z_l)
+//	dK_l = dZ_l^T h_l,  db_l = 1^T dZ_l
+//
+// Blocks that are frozen pass gradients through but get none. The tests
+// check every parameter array against central finite differences.
+//
+// # Training
+//
+// The schedule (package schedule, layers First = 1 .. Last = L) gives the
+// phases; stage s switches block s on. Each epoch visits the training
+// images in a fresh random order (stream "classify/shuffle/<epoch>") in
+// minibatches (a last partial one is dropped), each one optimiser step
+// (package optim: Adam or SGD with momentum, global gradient-norm
+// clipping, coupled weight decay), with a learning rate that follows its
+// schedule within each phase and restarts at every phase. After every
+// epoch the whole test split is evaluated. The first block's weights after
+// stage 1 are kept, and k1_drift measures how far the first layer moves
+// from them afterwards (0 under layerwise training, where block 1 is
+// frozen).
+//
+// A run can continue an upstream "classify" stage (a checkpoint: same data,
+// same configuration except schedule, x, L, last_stage and
+// epochs_per_stage; its phases a prefix of this run's). Because the random
+// streams depend only on the root seed, the block and the epoch, a
+// continued run gives exactly the numbers of an uninterrupted one, so the
+// schedules and depths of one seed can share a single stage-1 run
+// (last_stage = 1). Results are bit-identical whatever GOMAXPROCS is: gonum's
+// pure-Go Dgemm computes each output block in one goroutine in a fixed
+// order, and all other sums are sequential.
+//
+// # Outputs
+//
+//	history      one row per epoch (including a checkpoint's): epoch, stage,
+//	             active, trainable (block lists "1,2"), lr, train_loss,
+//	             train_acc, test_loss, test_acc, grad_norm, k1_drift,
+//	             clipped_steps
+//	summary      one row: schedule, x, L, last_stage, width, activation,
+//	             epochs, epochs_first, epochs_per_stage, n_train, n_test,
+//	             params, test_acc, test_loss, train_acc, train_loss,
+//	             test_acc_stage1, k1_drift, root_seed (hex), data_key
+//	first_layer  one row per unit of block 1: unit, w (D values, an image of
+//	             rows x cols), w_init (w at initialisation), bias, rows, cols
+//	weights      the checkpoint: block, layer, rows, cols, w, opt_steps,
+//	             opt_m, opt_v (arrays as little-endian float64 bytes)
+package classify
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+
+	"github.com/bfc-repro/bfc/stages/kinds/fmnist"
+	"github.com/bfc-repro/bfc/stages/kit"
+	"github.com/bfc-repro/bfc/stages/lib/optim"
+	"github.com/bfc-repro/bfc/stages/lib/schedule"
+)
+
+// Kind is the stage kind "classify".
+type Kind struct{}
+
+// Name implements kit.Kind.
+func (Kind) Name() string { return "classify" }
+
+// Doc implements kit.Kind.
+func (Kind) Doc() string {
+	return "Trains a deep fully connected classifier (L blocks, skip connections from the input, one linear head per " +
+		"block) on an fmnist stage under a staged schedule (joint, layerwise, bfc-x, end2end, lower-only), optionally " +
+		"continuing an upstream classify stage. Outputs: history, summary, first_layer, weights."
+}
+
+// Params implements kit.Kind. The defaults are ours, chosen so that E8
+// fits its time budget on two cores (see the report).
+func (Kind) Params() []kit.Param {
+	return []kit.Param{
+		kit.IntParam("L", 3, "number of blocks").In(1, 8),
+		kit.IntParam("width", 128, "width M of every block").In(1, 4096),
+		kit.StringParam("activation", ReLU, "relu or quad (the centred square (z^2-1)/sqrt(2))").OneOf(Activations()...),
+		kit.FloatParam("act_clip", 0, "quad only: clip pre-activations to [-c, c] before squaring (0: off)").In(0, 1e6),
+		kit.FloatParam("init_head", 0, "initial heads A_l entries N(0, init_head^2/width) (0: zero heads)").In(0, 100),
+		kit.StringParam("schedule", schedule.Joint, "training schedule: joint, layerwise, bfc-x, end2end or lower-only").
+			OneOf(schedule.Names()...),
+		kit.IntParam("x", 1, "bfc-x only: how many blocks below the newest keep training (0 = layerwise, >= L-1 = joint)").In(0, 8),
+		kit.IntParam("epochs_first", 4, "epochs of stage 1 (block 1 alone)").In(1, 100000),
+		kit.IntParam("epochs_per_stage", 4, "epochs of every later stage").In(1, 100000),
+		kit.IntParam("last_stage", 0, "last block switched on (0: L; 1 makes a stage-1 checkpoint)").In(0, 8),
+		kit.IntParam("batch", 128, "minibatch size (capped at the number of training images)").In(1, 1<<20),
+		kit.StringParam("optimizer", string(optim.Adam), "adam (beta1 0.9, beta2 0.999) or sgd (heavy-ball momentum)").
+			OneOf(optim.Methods()...),
+		kit.FloatParam("lr", 1e-3, "base learning rate").In(1e-12, 100),
+		kit.FloatParam("momentum", 0.9, "SGD momentum (ignored by adam)").In(0, 0.999),
+		kit.StringParam("lr_schedule", "cosine", "learning-rate schedule within each phase, restarted at every stage").
+			OneOf(optim.ScheduleKinds()...),
+		kit.FloatParam("warmup_epochs", 0, "linear learning-rate warm-up at the start of every phase, in epochs").In(0, 1000),
+		kit.FloatParam("lr_final", 0, "cosine: final learning rate as a fraction of lr").In(0, 1),
+		kit.FloatParam("clip", 5, "global gradient-norm clipping bound (0: off)").In(0, 1e12),
+		kit.FloatParam("weight_decay", 0, "coupled L2 weight decay on every parameter").In(0, 1e3),
+	}
+}
+
+// configFromParams fills a Config from resolved "classify" parameters.
+func configFromParams(p kit.Params) Config {
+	return Config{L: p.Int("L"), Width: p.Int("width"), Activation: p.String("activation"), ActClip: p.Float("act_clip"),
+		InitHead: p.Float("init_head"), Schedule: p.String("schedule"), X: p.Int("x"), EpochsFirst: p.Int("epochs_first"),
+		EpochsPerStage: p.Int("epochs_per_stage"), LastStage: p.Int("last_stage"), Batch: p.Int("batch"),
+		Optimizer: p.String("optimizer"), LR: p.Float("lr"), Momentum: p.Float("momentum"), LRSchedule: p.String("lr_schedule"),
+		WarmupEpochs: p.Float("warmup_epochs"), LRFinal: p.Float("lr_final"), Clip: p.Float("clip"), WeightDecay: p.Float("weight_decay")}
+}
+
+// Validate implements kit.Validator.
+func (Kind) Validate(p kit.Params) error {
+	if ls, L := p.Int("last_stage"), p.Int("L"); ls > L {
+		return kit.Errorf("last_stage", "%d exceeds L = %d", ls, L)
+	}
+	if err := configFromParams(p).Validate(); err != nil {
+		return kit.Errorf("schedule", "%v", err)
+	}
+	return nil
+}
+
+// Threads implements kit.Threader: a run asks for one CPU and the engine
+// runs the many independent runs of E8 side by side. (gonum's Dgemm may
+// still split a large product over goroutines; results never depend on it.)
+func (Kind) Threads(kit.Params) int { return 1 }
+
+// Run implements kit.Kind.
+func (Kind) Run(env kit.Env) error {
+	in, err := kit.OneInput(env, "fmnist")
+	if err != nil {
+		return fmt.Errorf("classify: %w", err)
+	}
+	data, err := fmnist.Load(in)
+	if err != nil {
+		return fmt.Errorf("classify: %w", err)
+	}
+	cfg := configFromParams(env.Params())
+	var ck *Checkpoint
+	switch cks := kit.InputsOfKind(env, "classify"); len(cks) {
+	case 0:
+	case 1:
+		if ck, err = LoadCheckpoint(cks[0], data.Train.D); err != nil {
+			return fmt.Errorf("classify: checkpoint %s: %w", cks[0].Key(), err)
+		}
+	default:
+		return fmt.Errorf("classify: at most one classify input (a checkpoint) allowed, have %d", len(cks))
+	}
+	start := time.Now() // for the log line only; never written to an output
+	res, err := Fit(env.Context(), data, in.Key(), cfg, env.Seed(), ck, Hooks{Progress: env.Progress, Logf: env.Logf})
+	if err != nil {
+		return err
+	}
+	trained := len(res.History)
+	if ck != nil {
+		trained -= len(ck.History)
+	}
+	sec := time.Since(start).Seconds()
+	last := res.History[len(res.History)-1]
+	env.Logf("trained %d epochs in %.1fs (%.2fs per epoch of %d images): test accuracy %.4f, k1 drift %.3f",
+		trained, sec, sec/float64(max(trained, 1)), data.Train.N, last.TestAcc, last.K1Drift)
+	return writeOutputs(env, res, data)
+}
+
+func writeOutputs(env kit.Env, res *Result, data *fmnist.Data) error {
+	outs := []struct {
+		name  string
+		build func() (arrow.Record, error)
+	}{
+		{"history", func() (arrow.Record, error) { return historyTable(res.History) }},
+		{"summary", func() (arrow.Record, error) { return summaryTable(res, data.Train.N, data.Test.N) }},
+		{"first_layer", func() (arrow.Record, error) {
+			init, err := K1Init(res.Net.Shape, res.RootSeed)
+			if err != nil {
+				return nil, err
+			}
+			return firstLayerTable(res.Net, init, data.Rows, data.Cols)
+		}},
+		{"weights", func() (arrow.Record, error) { return weightsTable(res.Net, res.Opt, res.K1Stage1) }},
+	}
+	for _, o := range outs {
+		rec, err := o.build()
+		if err != nil {
+			return fmt.Errorf("classify: table %s: %w", o.name, err)
+		}
+		if err := env.Write(o.name, rec); err != nil {
+			return fmt.Errorf("classify: write %s: %w", o.name, err)
+		}
+	}
+	return nil
+}
+
+// LoadCheckpoint reads the outputs of an upstream "classify" stage as a
+// checkpoint for data with d features.
+func LoadCheckpoint(in kit.Input, d int) (*Checkpoint, error) {
+	cfg := configFromParams(in.Params()).resolved()
+	ck := &Checkpoint{Config: cfg}
+	sum, err := in.Read("summary")
+	if err != nil {
+		return nil, err
+	}
+	defer sum.Release()
+	seed, err := kit.ReadStrings(sum, "root_seed")
+	if err != nil || len(seed) != 1 {
+		return nil, fmt.Errorf("summary.root_seed: %v", err)
+	}
+	if ck.RootSeed, err = strconv.ParseUint(seed[0], 16, 64); err != nil {
+		return nil, fmt.Errorf("summary.root_seed: %w", err)
+	}
+	key, err := kit.ReadStrings(sum, "data_key")
+	if err != nil || len(key) != 1 {
+		return nil, fmt.Errorf("summary.data_key: %v", err)
+	}
+	ck.DataKey = key[0]
+	hist, err := in.Read("history")
+	if err != nil {
+		return nil, err
+	}
+	defer hist.Release()
+	if ck.History, err = readHistory(hist); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	w, err := in.Read("weights")
+	if err != nil {
+		return nil, err
+	}
+	defer w.Release()
+	shape := Shape{D: d, M: cfg.Width, C: fmnist.Classes, L: cfg.L, Act: cfg.Activation, ActClip: cfg.ActClip}
+	if ck.Net, ck.Opt, ck.K1Stage1, err = readWeights(w, shape); err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	return ck, nil
+}

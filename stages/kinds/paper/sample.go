@@ -1,0 +1,657 @@
+package paper
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/bfc-repro/bfc/stages/kinds/sweep"
+	"github.com/bfc-repro/bfc/stages/kit"
+)
+
+// E5-E7: the sample complexity of non-hierarchical learners.
+//
+// The report reads E5 and E6 from the one gathered "scaling" point (its
+// tables curves, nstar and fits) and E7 from the one gathered "collect"
+// point (the two-layer networks and the deep learner against width).
+// Entries are named so that the template can lay out tables by ranging
+// over lists: a dimension has the prefix EFiveD<letters> (list EFiveD, in
+// ascending d), a learner EFiveLearner<letters> (list EFiveLearner, in
+// learnerOrder), and a cell of both is the dimension's prefix, a word, and
+// the learner's prefix (EFiveDEAtEFiveLearnerB: the median error of
+// learner B at dimension E). Lists EFiveSmallD and EFiveLargeD split the
+// dimensions into those where the monomial learner ran and the rest.
+
+// learnerOrder is the order in which the report presents the learners:
+// the deep learner first, then the fixed-feature learners the lower bound
+// covers, then the two-layer networks. Unknown methods follow, by name.
+var learnerOrder = []string{sweep.Deep, sweep.KRRPoly, sweep.KRRNTK, sweep.Monomial, sweep.TwoLayerReLU, sweep.TwoLayerQuad}
+
+func compareLearners(a, b string) int {
+	rank := func(m string) int {
+		if i := slices.Index(learnerOrder, m); i >= 0 {
+			return i
+		}
+		return len(learnerOrder)
+	}
+	return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b))
+}
+
+// curveKey names one point of a median curve.
+type curveKey struct {
+	method string
+	d, n   int
+}
+
+// scalingSet is the gathered scaling point's tables, indexed.
+type scalingSet struct {
+	in                  kit.Input
+	curves, nstar, fits *table
+	methods             []string // learners present, in learnerOrder
+	ds                  []int    // dimensions, ascending
+	small               map[int]bool
+	row                 map[curveKey]int         // curves row of (method, d, n)
+	ns                  map[string]map[int][]int // method -> d -> ascending n of its curve
+	dPre, lPre          map[string]string        // entry prefixes: "d" (decimal) and method -> prefix
+}
+
+// dPrefix returns the entry prefix of dimension d.
+func (s *scalingSet) dPrefix(d int) string { return s.dPre[fmt.Sprint(d)] }
+
+// readScaling opens and indexes the tables of a scaling point.
+func (bd *builder) readScaling(in kit.Input) (*scalingSet, error) {
+	s := &scalingSet{in: in, small: map[int]bool{}, row: map[curveKey]int{}, ns: map[string]map[int][]int{},
+		dPre: map[string]string{}, lPre: map[string]string{}}
+	var err error
+	for _, t := range []struct {
+		name string
+		dst  **table
+	}{{"curves", &s.curves}, {"nstar", &s.nstar}, {"fits", &s.fits}} {
+		if *t.dst, err = bd.open(in, t.name); err != nil {
+			return nil, err
+		}
+	}
+	rd := &bd.rd
+	for r := 0; r < s.curves.rows(); r++ {
+		k := curveKey{rd.cell(s.curves, r, "method").Str, int(rd.cell(s.curves, r, "d").Num), int(rd.cell(s.curves, r, "n").Num)}
+		if _, dup := s.row[k]; dup {
+			return nil, fmt.Errorf("scaling %s: curves has two rows for %s d=%d n=%d (the report describes one depth)",
+				shortKey(in.Key()), k.method, k.d, k.n)
+		}
+		s.row[k] = r
+		if !slices.Contains(s.methods, k.method) {
+			s.methods = append(s.methods, k.method)
+		}
+		if !slices.Contains(s.ds, k.d) {
+			s.ds = append(s.ds, k.d)
+		}
+		if s.ns[k.method] == nil {
+			s.ns[k.method] = map[int][]int{}
+		}
+		s.ns[k.method][k.d] = append(s.ns[k.method][k.d], k.n)
+		if k.method == sweep.Monomial {
+			s.small[k.d] = true
+		}
+	}
+	if rd.err != nil {
+		return nil, rd.err
+	}
+	if len(s.row) == 0 {
+		return nil, fmt.Errorf("scaling %s: the curves table is empty", shortKey(in.Key()))
+	}
+	slices.SortFunc(s.methods, compareLearners)
+	slices.Sort(s.ds)
+	for _, byD := range s.ns {
+		for _, n := range byD {
+			slices.Sort(n)
+		}
+	}
+	for i, d := range s.ds {
+		s.dPre[fmt.Sprint(d)] = "EFiveD" + letters(i)
+	}
+	for i, m := range s.methods {
+		s.lPre[m] = "EFiveLearner" + letters(i)
+	}
+	return s, nil
+}
+
+// median returns the median cell of a curve point; ok is false if the
+// learner has no point there.
+func (s *scalingSet) median(rd *reader, method string, d, n int) (Cell, bool) {
+	r, ok := s.row[curveKey{method, d, n}]
+	if !ok {
+		return Cell{}, false
+	}
+	return rd.cell(s.curves, r, "median"), true
+}
+
+// curveCell returns column col of a curve point (which must exist).
+func (s *scalingSet) curveCell(rd *reader, method string, d, n int, col string) Cell {
+	return rd.cell(s.curves, s.row[curveKey{method, d, n}], col)
+}
+
+// nstarRows returns the nstar rows of a learner at a threshold (all
+// dimensions), in table order.
+func (s *scalingSet) nstarRows(rd *reader, method string, tau float64) []int {
+	var out []int
+	for r := 0; r < s.nstar.rows(); r++ {
+		if rd.cell(s.nstar, r, "method").Str == method && rd.cell(s.nstar, r, "threshold").Num == tau {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// eFive: the setup of E5/E6 and the error curves (E5).
+func (bd *builder) eFive() {
+	if len(bd.scalings) == 0 {
+		return
+	}
+	rd, b := &bd.rd, bd.b
+	if len(bd.scalings) > 1 {
+		rd.fail(fmt.Errorf("E5: %d scaling points gathered; the report describes one", len(bd.scalings)))
+		return
+	}
+	s, err := bd.readScaling(bd.scalings[0])
+	if err != nil {
+		rd.fail(fmt.Errorf("E5: %w", err))
+		return
+	}
+	bd.scaling = s
+	var ls, counts, ns []Cell
+	for r := 0; r < s.curves.rows(); r++ {
+		ls, counts, ns = append(ls, rd.cell(s.curves, r, "L")), append(counts, rd.cell(s.curves, r, "count")), append(ns, rd.cell(s.curves, r, "n"))
+	}
+	b.Num("EFiveL", OpValue, "int", rd.uniformCell("E5 curves", ls))
+	b.Num("EFiveSeedsMin", OpMin, "int", counts...)
+	b.Num("EFiveSeedsMax", OpMax, "int", counts...)
+	b.Num("EFiveNMin", OpMin, "int", ns...)
+	b.Num("EFiveNMax", OpMax, "int", ns...)
+	b.Num("EFiveLevel", OpValue, "pct0", rd.param(s.in, "level"))
+
+	// The dimensions, with the number of monomials of degree <= 2^L.
+	var small, large []int
+	for _, d := range s.ds {
+		pre := s.dPrefix(d)
+		m := s.methods[slices.IndexFunc(s.methods, func(m string) bool { return len(s.ns[m][d]) > 0 })]
+		b.Num(pre+"D", OpValue, "int", s.curveCell(rd, m, d, s.ns[m][d][0], "d"))
+		for r := 0; r < s.nstar.rows(); r++ {
+			if int(rd.cell(s.nstar, r, "d").Num) == d {
+				b.Num(pre+"Monomials", OpValue, "int", rd.cell(s.nstar, r, "monomials"))
+				break
+			}
+		}
+		b.List("EFiveD", pre)
+		if s.small[d] {
+			small = append(small, d)
+			b.List("EFiveSmallD", pre)
+		} else {
+			large = append(large, d)
+			b.List("EFiveLargeD", pre)
+		}
+	}
+	if len(large) >= 2 {
+		m := sweep.Deep
+		if len(s.ns[m][large[0]]) == 0 || len(s.ns[m][large[len(large)-1]]) == 0 {
+			m = s.methods[0]
+		}
+		if len(s.ns[m][large[0]]) > 0 && len(s.ns[m][large[len(large)-1]]) > 0 {
+			b.Num("EFiveLargeDRatio", OpRatio, "g2", s.curveCell(rd, m, large[len(large)-1], s.ns[m][large[len(large)-1]][0], "d"),
+				s.curveCell(rd, m, large[0], s.ns[m][large[0]][0], "d"))
+		}
+	}
+
+	// The learners: their dimensions and n range.
+	for _, m := range s.methods {
+		pre := s.lPre[m]
+		var nc []Cell
+		for _, d := range s.ds {
+			if len(s.ns[m][d]) == 0 {
+				continue
+			}
+			b.List(pre+"Dims", s.dPrefix(d))
+			for _, n := range s.ns[m][d] {
+				nc = append(nc, s.curveCell(rd, m, d, n, "n"))
+			}
+		}
+		first := slices.IndexFunc(s.ds, func(d int) bool { return len(s.ns[m][d]) > 0 })
+		b.Text(pre+"Method", s.curveCell(rd, m, s.ds[first], s.ns[m][s.ds[first]][0], "method"))
+		b.Num(pre+"NMin", OpMin, "int", nc...)
+		b.Num(pre+"NMax", OpMax, "int", nc...)
+		b.List("EFiveLearner", pre)
+		if m != sweep.Deep {
+			b.List("EFiveOther", pre)
+		}
+	}
+
+	// Every learner at the deep learner's largest n, per dimension.
+	for _, d := range s.ds {
+		bd.atDeepN(s, d)
+		bd.lead(s, d)
+	}
+	for _, d := range small {
+		bd.smallD(s, d)
+	}
+}
+
+// atDeepN adds, for dimension d, the median error of every learner at the
+// largest n of the deep learner (entries <d>AtN, <d>At<learner>, and
+// <d>Over<learner>, the learner's median over the deep learner's), and
+// each learner's median at its own largest n where that lies beyond it
+// (<d>LastN<learner>, <d>Last<learner>).
+func (bd *builder) atDeepN(s *scalingSet, d int) {
+	rd, b := &bd.rd, bd.b
+	dn := s.ns[sweep.Deep][d]
+	if len(dn) == 0 {
+		return
+	}
+	pre, n := s.dPrefix(d), dn[len(dn)-1]
+	deep, _ := s.median(rd, sweep.Deep, d, n)
+	b.Num(pre+"AtN", OpValue, "int", s.curveCell(rd, sweep.Deep, d, n, "n"))
+	for _, m := range s.methods {
+		lp := s.lPre[m]
+		if c, ok := s.median(rd, m, d, n); ok {
+			b.Num(pre+"At"+lp, OpValue, "g2", c)
+			if m != sweep.Deep {
+				b.Num(pre+"Over"+lp, OpRatio, "g2", c, deep)
+			}
+		}
+		if mn := s.ns[m][d]; len(mn) > 0 && mn[len(mn)-1] > n {
+			last := mn[len(mn)-1]
+			c, _ := s.median(rd, m, d, last)
+			b.Num(pre+"LastN"+lp, OpValue, "int", s.curveCell(rd, m, d, last, "n"))
+			b.Num(pre+"Last"+lp, OpValue, "g2", c)
+		}
+	}
+	b.List("EFiveAt", pre)
+}
+
+// lead finds, on the n grid common to the deep learner and the
+// polynomial kernel at dimension d, the smallest n from which the learner
+// that is better at the largest common n stays better at every larger
+// common n: <d>DeepLeadsN or <d>PolyLeadsN, with <d>CommonN the smallest
+// common n (if the two are the same, one learner is better everywhere).
+func (bd *builder) lead(s *scalingSet, d int) {
+	rd, b := &bd.rd, bd.b
+	var common []int
+	for _, n := range s.ns[sweep.Deep][d] {
+		if _, ok := s.row[curveKey{sweep.KRRPoly, d, n}]; ok {
+			common = append(common, n)
+		}
+	}
+	if len(common) == 0 {
+		return
+	}
+	deepBelow := func(n int) bool {
+		a, _ := s.median(rd, sweep.Deep, d, n)
+		p, _ := s.median(rd, sweep.KRRPoly, d, n)
+		return a.Num < p.Num
+	}
+	last := deepBelow(common[len(common)-1])
+	k := len(common) - 1
+	for k > 0 && deepBelow(common[k-1]) == last {
+		k--
+	}
+	pre := s.dPrefix(d)
+	b.Num(pre+"CommonN", OpValue, "int", s.curveCell(rd, sweep.Deep, d, common[0], "n"))
+	name := pre + "PolyLeadsN"
+	if last {
+		name = pre + "DeepLeadsN"
+	}
+	b.Num(name, OpValue, "int", s.curveCell(rd, sweep.Deep, d, common[k], "n"))
+}
+
+// smallD adds, for a dimension where the monomial learner ran, the rows
+// of the small-d table (list EFiveSmall: the polynomial kernel, the
+// monomials and the deep learner at the largest n below the number of
+// monomials, the smallest n at or above it, and the largest n), and the
+// medians of the kernel and the deep learner at the largest n below the
+// number of monomials (<d>SmallBelowN, <d>SmallBelowPoly,
+// <d>SmallBelowDeep), the comparison at the largest n: <d>SmallLastN,
+// <d>SmallLast<learner> and
+// <d>SmallDeepOverPoly and <d>SmallDeepOverMono (the deep learner's median
+// over the kernel's and the monomials'); when some n reaches the number of
+// monomials, the first such n, <d>SmallAboveN, and, if it is not the
+// largest, the factors by which each learner's median falls from there to
+// the largest n (<d>SmallPolyFall, <d>SmallMonoFall, <d>SmallDeepFall).
+func (bd *builder) smallD(s *scalingSet, d int) {
+	rd, b := &bd.rd, bd.b
+	pre := s.dPrefix(d)
+	mono, ok := bd.b.Get(pre + "Monomials")
+	grid := s.ns[sweep.Monomial][d]
+	if !ok || len(grid) == 0 {
+		return
+	}
+	below, above := -1, -1
+	for _, n := range grid {
+		if float64(n) < mono.Value {
+			below = n
+		} else if above < 0 {
+			above = n
+		}
+	}
+	last := grid[len(grid)-1]
+	rows := slices.Compact(slices.DeleteFunc([]int{below, above, last}, func(n int) bool { return n < 0 }))
+	learners := []struct{ method, name string }{{sweep.KRRPoly, "Poly"}, {sweep.Monomial, "Mono"}, {sweep.Deep, "Deep"}}
+	for _, n := range rows {
+		rp := fmt.Sprintf("EFiveSmall%s", letters(len(bd.smallRows)))
+		bd.smallRows = append(bd.smallRows, rp)
+		b.Num(rp+"D", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, n, "d"))
+		b.Num(rp+"Monomials", OpValue, "int", mono.Sources[0])
+		b.Num(rp+"N", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, n, "n"))
+		for _, l := range learners {
+			if c, ok := s.median(rd, l.method, d, n); ok {
+				b.Num(rp+l.name, OpValue, "g2", c)
+			}
+		}
+		b.List("EFiveSmall", rp)
+	}
+	if below >= 0 {
+		// Below the monomial count: which of the kernel and the deep
+		// learner is better before exact representation is possible.
+		p, okP := s.median(rd, sweep.KRRPoly, d, below)
+		q, okQ := s.median(rd, sweep.Deep, d, below)
+		if okP && okQ {
+			b.Num(pre+"SmallBelowN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, below, "n"))
+			b.Num(pre+"SmallBelowPoly", OpValue, "g2", p)
+			b.Num(pre+"SmallBelowDeep", OpValue, "g2", q)
+		}
+	}
+	deepLast, okD := s.median(rd, sweep.Deep, d, last)
+	if !okD {
+		return
+	}
+	b.Num(pre+"SmallLastN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, last, "n"))
+	b.Num(pre+"SmallLastDeep", OpValue, "g2", deepLast)
+	for _, l := range learners[:2] {
+		if c, ok := s.median(rd, l.method, d, last); ok {
+			b.Num(pre+"SmallLast"+l.name, OpValue, "g2", c)
+			b.Num(pre+"SmallDeepOver"+l.name, OpRatio, "g2", deepLast, c)
+		}
+	}
+	if above < 0 {
+		return
+	}
+	b.Num(pre+"SmallAboveN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, above, "n"))
+	if above == last {
+		return
+	}
+	for _, l := range learners {
+		a, okA := s.median(rd, l.method, d, above)
+		z, okZ := s.median(rd, l.method, d, last)
+		if okA && okZ {
+			b.Num(pre+"Small"+l.name+"Fall", OpRatio, "g2", a, z)
+		}
+	}
+}
+
+// eSix: N* and the fitted exponents (E6), per threshold and learner, with
+// claim 4's exponent-gap rows, the censoring counts, and the table of N*
+// at the smallest threshold.
+func (bd *builder) eSix() {
+	s := bd.scaling
+	if s == nil {
+		return
+	}
+	rd, b := &bd.rd, bd.b
+	type fitRow struct {
+		r      int
+		method string
+		tau    float64
+	}
+	var rows []fitRow
+	var taus []float64
+	for r := 0; r < s.fits.rows(); r++ {
+		f := fitRow{r, rd.cell(s.fits, r, "method").Str, rd.cell(s.fits, r, "threshold").Num}
+		rows = append(rows, f)
+		if !slices.Contains(taus, f.tau) {
+			taus = append(taus, f.tau)
+		}
+	}
+	slices.Sort(taus)
+	slices.SortStableFunc(rows, func(a, c fitRow) int {
+		return cmp.Or(compareFloat(a.tau, c.tau), compareLearners(a.method, c.method))
+	})
+	for i, tau := range taus {
+		pre := "ESixTau" + letters(i)
+		r := rows[slices.IndexFunc(rows, func(f fitRow) bool { return f.tau == tau })].r
+		b.Num(pre+"Tau", OpValue, "exact", rd.cell(s.fits, r, "threshold"))
+		b.List("ESixTau", pre)
+	}
+	L := int(bd.valueOf("EFiveL"))
+	for k, f := range rows {
+		pre := "ESixFit" + letters(k)
+		t := s.fits
+		b.Text(pre+"Method", rd.cell(t, f.r, "method"))
+		b.Text(pre+"Dims", rd.cell(t, f.r, "dims"))
+		for _, c := range []struct{ col, suffix, format string }{
+			{"threshold", "Tau", "exact"}, {"points", "Points", "int"}, {"censored", "Censored", "int"},
+			{"slope", "Slope", "g3"}, {"slope_lo_boot", "LoBoot", "g3"}, {"slope_hi_boot", "HiBoot", "g3"},
+			{"slope_lo_t", "LoT", "g3"}, {"slope_hi_t", "HiT", "g3"}, {"theory_exponent", "Theory", "g3"},
+			{"monomial_slope", "MonoSlope", "g3"},
+		} {
+			b.Num(pre+c.suffix, OpValue, c.format, rd.cell(t, f.r, c.col))
+		}
+		// The censored N* of this fit, by side, with the grid edge.
+		var below, beyond, belowN, beyondN []Cell
+		for _, r := range s.nstarRows(rd, f.method, f.tau) {
+			switch rd.cell(s.nstar, r, "status").Str {
+			case "below_grid":
+				below, belowN = append(below, rd.cell(s.nstar, r, "d")), append(belowN, rd.cell(s.nstar, r, "bound"))
+			case "not_reached":
+				beyond, beyondN = append(beyond, rd.cell(s.nstar, r, "d")), append(beyondN, rd.cell(s.nstar, r, "bound"))
+			}
+		}
+		b.Num(pre+"Below", OpCount, "int", below...)
+		b.Num(pre+"Beyond", OpCount, "int", beyond...)
+		if len(belowN) > 0 {
+			b.Num(pre+"BelowN", OpMax, "int", belowN...)
+		}
+		if len(beyondN) > 0 {
+			b.Num(pre+"BeyondN", OpMin, "int", beyondN...)
+		}
+		if f.method != sweep.Deep {
+			stat := fmt.Sprintf("exponent_gap[%s-deep,L=%d,tau=%s]", f.method, L, formatG3(f.tau))
+			if r := bd.claimRowIndex("4", "E6", stat, false); r >= 0 {
+				bd.claimRow(pre+"Gap", r, "g3")
+				b.Text(pre+"GapPrimary", rd.cell(bd.ctable, r, "primary"))
+				b.List("ESixGap", pre)
+			}
+		} else {
+			b.List("ESixDeep", pre)
+		}
+		b.List("ESixFit", pre)
+		b.List("ESixTau"+letters(slices.Index(taus, f.tau))+"Fit", pre)
+		if !math.IsNaN(rd.cell(t, f.r, "theory_exponent").Num) && !has(b, "ESixTheory") {
+			b.Num("ESixTheory", OpValue, "g3", rd.cell(t, f.r, "theory_exponent"))
+		}
+	}
+	// The finite-d reference slope of the monomial count, over the
+	// dimensions of the first fit that has one (the deep learner's first).
+	for _, f := range rows {
+		if c := rd.cell(s.fits, f.r, "monomial_slope"); !math.IsNaN(c.Num) {
+			b.Num("ESixMonoSlope", OpValue, "g3", c)
+			b.Text("ESixMonoDims", rd.cell(s.fits, f.r, "dims"))
+			break
+		}
+	}
+	// Censoring over the whole nstar table (one d cell per N*).
+	var all, interp, below, beyond []Cell
+	for r := 0; r < s.nstar.rows(); r++ {
+		c := rd.cell(s.nstar, r, "d")
+		all = append(all, c)
+		switch rd.cell(s.nstar, r, "status").Str {
+		case "interpolated":
+			interp = append(interp, c)
+		case "below_grid":
+			below = append(below, c)
+		case "not_reached":
+			beyond = append(beyond, c)
+		}
+	}
+	b.Num("ESixNStar", OpCount, "int", all...)
+	b.Num("ESixInterp", OpCount, "int", interp...)
+	b.Num("ESixBelow", OpCount, "int", below...)
+	b.Num("ESixBeyond", OpCount, "int", beyond...)
+	if len(taus) > 0 {
+		bd.nstarTable(s, taus[0])
+	}
+}
+
+// formatG3 writes a threshold as the claims kind names it in a statistic.
+func formatG3(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
+
+// nstarTable adds, for threshold tau, the N* of every learner at every
+// dimension: <d>Star<learner> with suffixes Status (text), NStar, Bound
+// (the grid edge of a censored value), and Lo and Hi, the ends of the
+// bootstrap interval, present only where they lie inside the grid (the
+// scaling kind writes 0 for an end below it and +Inf for one beyond).
+func (bd *builder) nstarTable(s *scalingSet, tau float64) {
+	rd, b := &bd.rd, bd.b
+	for r := 0; r < s.nstar.rows(); r++ {
+		if c := rd.cell(s.nstar, r, "threshold"); c.Num == tau {
+			b.Num("ESixTableTau", OpValue, "exact", c)
+			break
+		}
+	}
+	for _, m := range s.methods {
+		for _, r := range s.nstarRows(rd, m, tau) {
+			d := int(rd.cell(s.nstar, r, "d").Num)
+			pre := s.dPrefix(d) + "Star" + s.lPre[m]
+			b.Text(pre+"Status", rd.cell(s.nstar, r, "status"))
+			b.Num(pre+"NStar", OpValue, "g3", rd.cell(s.nstar, r, "nstar"))
+			b.Num(pre+"Bound", OpValue, "int", rd.cell(s.nstar, r, "bound"))
+			if lo := rd.cell(s.nstar, r, "nstar_lo"); lo.Num > 0 {
+				b.Num(pre+"Lo", OpValue, "g3", lo)
+			}
+			if hi := rd.cell(s.nstar, r, "nstar_hi"); !math.IsInf(hi.Num, 1) {
+				b.Num(pre+"Hi", OpValue, "g3", hi)
+			}
+		}
+	}
+}
+
+// eSeven: two-layer networks against their width at one (d, n), with the
+// deep learner on the same samples (E7), from the gathered collect point.
+func (bd *builder) eSeven() {
+	rd, b := &bd.rd, bd.b
+	if len(bd.collects) == 0 {
+		return
+	}
+	if len(bd.collects) > 1 {
+		rd.fail(fmt.Errorf("E7: %d collect points gathered; the report describes one", len(bd.collects)))
+		return
+	}
+	t, err := bd.open(bd.collects[0], "table")
+	if err != nil {
+		rd.fail(fmt.Errorf("E7: %w", err))
+		return
+	}
+	type run struct {
+		r     int
+		seed  string
+		width int
+	}
+	byMethod := map[string][]run{}
+	var widths []int
+	for r := 0; r < t.rows(); r++ {
+		m := rd.cell(t, r, "method").Str
+		x := run{r: r, seed: rd.cell(t, r, "seed").Str, width: int(rd.cell(t, r, "width").Num)}
+		byMethod[m] = append(byMethod[m], x)
+		if m != sweep.Deep && !slices.Contains(widths, x.width) {
+			widths = append(widths, x.width)
+		}
+	}
+	slices.Sort(widths)
+	deep := byMethod[sweep.Deep]
+	if rd.err != nil || len(deep) == 0 || len(widths) == 0 {
+		rd.fail(fmt.Errorf("E7: collect %s needs deep and two-layer rows (have %d methods)", shortKey(bd.collects[0].Key()), len(byMethod)))
+		return
+	}
+	col := func(rs []run, c string) []Cell {
+		out := make([]Cell, len(rs))
+		for i, x := range rs {
+			out[i] = rd.cell(t, x.r, c)
+		}
+		return out
+	}
+	var nets []run
+	for _, m := range []string{sweep.TwoLayerReLU, sweep.TwoLayerQuad} {
+		nets = append(nets, byMethod[m]...)
+	}
+	all := append(slices.Clone(deep), nets...)
+	for _, c := range []struct{ col, name string }{{"d", "ESevenD"}, {"n", "ESevenN"}, {"L", "ESevenL"}, {"k", "ESevenK"}} {
+		b.Num(c.name, OpValue, "int", rd.uniformCell("E7 "+c.col, col(all, c.col)))
+	}
+	b.Num("ESevenGap", OpValue, "exact", rd.uniformCell("E7 gap", col(all, "gap")))
+	if len(nets) > 0 {
+		for _, c := range []struct{ col, name string }{{"steps", "ESevenSteps"}, {"n_fit", "ESevenNFit"}, {"n_val", "ESevenNVal"}} {
+			b.Num(c.name, OpValue, "int", rd.uniformCell("E7 two-layer "+c.col, col(nets, c.col)))
+		}
+	}
+	b.Num("ESevenDeepErr", OpMedian, "g2", col(deep, "test_rel_err")...)
+	b.Num("ESevenDeepMin", OpMin, "g2", col(deep, "test_rel_err")...)
+	b.Num("ESevenDeepMax", OpMax, "g2", col(deep, "test_rel_err")...)
+	b.Num("ESevenDeepTrain", OpMedian, "g2", col(deep, "train_rel_err")...)
+	b.Num("ESevenDeepSeeds", OpCount, "int", col(deep, "test_rel_err")...)
+	deepBySeed := map[string]run{}
+	for _, x := range deep {
+		deepBySeed[x.seed] = x
+	}
+	for i, w := range widths {
+		pre := "ESevenW" + letters(i)
+		var first Cell
+		for _, m := range []struct{ method, name string }{{sweep.TwoLayerReLU, "Relu"}, {sweep.TwoLayerQuad, "Quad"}} {
+			var rs []run
+			for _, x := range byMethod[m.method] {
+				if x.width == w {
+					rs = append(rs, x)
+				}
+			}
+			if len(rs) == 0 {
+				continue
+			}
+			first = rd.cell(t, rs[0].r, "width")
+			b.Num(pre+m.name+"Err", OpMedian, "g2", col(rs, "test_rel_err")...)
+			b.Num(pre+m.name+"Train", OpMedian, "g2", col(rs, "train_rel_err")...)
+			b.Num(pre+m.name+"Seeds", OpCount, "int", col(rs, "test_rel_err")...)
+			if i == len(widths)-1 {
+				// Paired by seed against the deep learner on the same target.
+				var pairs []Cell
+				for _, x := range rs {
+					if dx, ok := deepBySeed[x.seed]; ok {
+						pairs = append(pairs, rd.cell(t, x.r, "test_rel_err"), rd.cell(t, dx.r, "test_rel_err"))
+					}
+				}
+				if len(pairs) > 0 {
+					b.Num("ESeven"+m.name+"OverDeep", OpMedianRatio, "g2", pairs...)
+				}
+				b.Num("ESeven"+m.name+"BestMin", OpMin, "int", col(rs, "best_step")...)
+				b.Num("ESeven"+m.name+"BestMax", OpMax, "int", col(rs, "best_step")...)
+			}
+		}
+		b.Num(pre+"Width", OpValue, "int", first)
+		b.List("ESevenW", pre)
+	}
+}
+
+// uniformCell returns the first of cells and records an error if another
+// holds a different value: the report states one value.
+func (rd *reader) uniformCell(what string, cells []Cell) Cell {
+	if len(cells) == 0 {
+		rd.fail(fmt.Errorf("%s: no values", what))
+		return Cell{Num: math.NaN()}
+	}
+	for _, c := range cells[1:] {
+		if c.IsText != cells[0].IsText || c.Str != cells[0].Str || !sameFloat(c.Num, cells[0].Num) {
+			rd.fail(fmt.Errorf("%s: %s and %s differ; the report states one value", what, cells[0], c))
+			break
+		}
+	}
+	return cells[0]
+}
+
+// has reports whether the book has an entry.
+func has(b *Book, name string) bool { _, ok := b.Get(name); return ok }
