@@ -73,8 +73,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/apache/arrow/go/v15/arrow"
-
+	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/kit"
 )
 
@@ -111,8 +110,8 @@ func (Kind) Params() []kit.Param {
 
 // Validate implements kit.Validator.
 func (Kind) Validate(p kit.Params) error {
-	if p.Int("e1_depth") == p.Int("e3_depth") {
-		return kit.Errorf("e3_depth", "must differ from e1_depth (%d): the claims compare two depths", p.Int("e1_depth"))
+	if c := newConfig(p, 0); c.e1Depth == c.e3Depth {
+		return kit.Errorf("e3_depth", "must differ from e1_depth (%d): the claims compare two depths", c.e1Depth)
 	}
 	return nil
 }
@@ -165,7 +164,7 @@ func (c *config) add(r Row, dir Direction) {
 // Run implements kit.Kind.
 func (Kind) Run(env kit.Env) error {
 	c := newConfig(env.Params(), env.Seed())
-	runs, err := TrainRuns(env)
+	runs, err := train.FinalRuns(env.Inputs())
 	if err != nil {
 		return fmt.Errorf("claims: %w", err)
 	}
@@ -193,7 +192,7 @@ func (Kind) Run(env kit.Env) error {
 	if err != nil {
 		return fmt.Errorf("claims: claims table: %w", err)
 	}
-	return env.Write("claims", tab)
+	return env.Write(TableClaims, tab)
 }
 
 // overall inserts, before each claim's first row, a row combining the
@@ -247,20 +246,9 @@ func (c *config) overall() {
 	c.rows = out
 }
 
-// claimsTable is the output "claims".
-func claimsTable(rows []Row) (arrow.Record, error) {
-	var claim, exp, stat, verdict, rule, detail []string
-	var n []int
-	var prim []bool
-	var val, lo, hi, lvl, thr []float64
-	for _, r := range rows {
-		claim, exp, stat, verdict, rule, detail = append(claim, r.Claim), append(exp, r.Experiment), append(stat, r.Statistic),
-			append(verdict, r.Verdict), append(rule, r.Rule), append(detail, r.Detail)
-		n, prim = append(n, r.N), append(prim, r.Primary)
-		val, lo, hi, lvl, thr = append(val, r.Value), append(lo, r.Lo), append(hi, r.Hi), append(lvl, r.Level), append(thr, r.Threshold)
-	}
-	return kit.NewTable().String("claim", claim).String("experiment", exp).String("statistic", stat).
-		String("verdict", verdict).Float64("value", val).Float64("ci_low", lo).Float64("ci_high", hi).
-		Float64("level", lvl).Float64("threshold", thr).Ints("n", n).Bool("primary", prim).
-		String("rule", rule).String("detail", detail).Record()
+// DepthsOf returns the depths of E1 and E3 of resolved "claims"
+// parameters (this kind's or an upstream claims stage's).
+func DepthsOf(p kit.Params) (e1, e3 int) {
+	c := newConfig(p, 0)
+	return c.e1Depth, c.e3Depth
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 
+	"github.com/bfc-repro/bfc/stages/kinds/classify"
+	"github.com/bfc-repro/bfc/stages/kinds/scaling"
 	"github.com/bfc-repro/bfc/stages/kinds/target"
 	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/kit"
@@ -28,7 +30,7 @@ func (k fakeKind) Name() string        { return k.name }
 func (k fakeKind) Doc() string         { return "test fixture" }
 func (k fakeKind) Params() []kit.Param { return nil }
 func (k fakeKind) Run(env kit.Env) error {
-	for _, name := range []string{"summary", "fits", "nstar"} {
+	for _, name := range []string{"summary", "curves", "fits", "nstar"} {
 		if mk, ok := k.tables[name]; ok {
 			rec, err := mk()
 			if err != nil {
@@ -78,18 +80,18 @@ func trainInput(t *testing.T, r run) kit.Input {
 	}
 	target := fmt.Sprintf("target-L%d-gap%g-seed%d", r.L, r.gap, r.seed)
 	return fakeInput(t, "train", labels, map[string]func() (arrow.Record, error){"summary": func() (arrow.Record, error) {
-		tb := kit.NewTable().String("schedule", []string{r.schedule}).Ints("x", []int{r.x}).Ints("L", []int{r.L}).
-			Ints("last_stage", []int{r.last}).Ints("epochs", []int{120}).Ints("epochs_first", []int{80}).
-			Ints("n_train_used", []int{20000}).String("target_key", []string{target}).
-			Float64("test_rel_err", []float64{r.err}).Float64("test_rel_err_switch", []float64{r.errSw})
+		cols := map[string]any{train.ColSchedule: []string{r.schedule}, train.ColX: []int{r.x}, train.ColL: []int{r.L},
+			train.ColLastStage: []int{r.last}, train.ColEpochs: []int{120}, train.ColEpochsFirst: []int{80},
+			train.ColNTrainUsed: []int{20000}, train.ColTargetKey: []string{target},
+			train.ColTestRelErr: []float64{r.err}, train.ColTestRelErrSwitch: []float64{r.errSw}}
 		for l := 2; l <= r.L; l++ {
 			e, es := 0.5, 0.9
 			if l == 2 {
 				e, es = r.eps2, r.eps2Sw
 			}
-			tb.Float64(fmt.Sprintf("eps_%d", l), []float64{e}).Float64(fmt.Sprintf("eps_%d_switch", l), []float64{es})
+			cols[train.ColEps(l)], cols[train.ColEpsSwitch(l)] = []float64{e}, []float64{es}
 		}
-		return tb.Record()
+		return kittest.Fake(t, train.SummaryDesc(r.L), cols), nil
 	}})
 }
 
@@ -402,13 +404,15 @@ func scalingInput(t *testing.T, fits [][]any) kit.Input {
 		}
 	}
 	return fakeInput(t, "scaling", nil, map[string]func() (arrow.Record, error){
+		"curves": func() (arrow.Record, error) { return kittest.Fake(t, scaling.CurvesDesc, nil), nil },
 		"fits": func() (arrow.Record, error) {
-			return kit.NewTable().String("method", method).Ints("L", L).Float64("threshold", tau).String("dims", dims).
-				Float64("slope", slope).Float64("slope_lo_boot", lo).Float64("slope_hi_boot", hi).
-				Float64("slope_lo_t", nan).Float64("slope_hi_t", nan).Float64("theory_exponent", th).Float64("monomial_slope", mono).Record()
+			return kittest.Fake(t, scaling.FitsDesc, map[string]any{scaling.ColMethod: method, scaling.ColL: L, scaling.ColThreshold: tau,
+				scaling.ColDims: dims, scaling.ColSlope: slope, scaling.ColSlopeLoBoot: lo, scaling.ColSlopeHiBoot: hi,
+				scaling.ColSlopeLoT: nan, scaling.ColSlopeHiT: nan, scaling.ColTheoryExponent: th, scaling.ColMonomialSlope: mono}), nil
 		},
 		"nstar": func() (arrow.Record, error) {
-			return kit.NewTable().String("method", nm).Ints("L", nL).Float64("threshold", ntau).Ints("seeds", seeds).Record()
+			return kittest.Fake(t, scaling.NStarDesc, map[string]any{scaling.ColMethod: nm, scaling.ColL: nL, scaling.ColThreshold: ntau,
+				scaling.ColSeeds: seeds}), nil
 		},
 	})
 }
@@ -461,8 +465,8 @@ func classifyInput(t *testing.T, schedule string, x, L, last, seed int, acc floa
 	t.Helper()
 	return fakeInput(t, "classify", map[string]string{"seed": strconv.Itoa(seed)}, map[string]func() (arrow.Record, error){
 		"summary": func() (arrow.Record, error) {
-			return kit.NewTable().String("schedule", []string{schedule}).Ints("x", []int{x}).Ints("L", []int{L}).
-				Ints("last_stage", []int{last}).Float64("test_acc", []float64{acc}).Record()
+			return kittest.Fake(t, classify.SummaryDesc, map[string]any{classify.ColSchedule: []string{schedule}, classify.ColX: []int{x},
+				classify.ColL: []int{L}, classify.ColLastStage: []int{last}, classify.ColTestAcc: []float64{acc}}), nil
 		}})
 }
 
@@ -528,30 +532,6 @@ func TestDecide(t *testing.T) {
 	} {
 		if got := Decide(tc.lo, tc.hi, tc.t, tc.dir, tc.n, 3); got != tc.want {
 			t.Errorf("Decide(%v, %v, %v, %v, n=%d) = %q, want %q", tc.lo, tc.hi, tc.t, tc.dir, tc.n, got, tc.want)
-		}
-	}
-}
-
-func TestShareRecovered(t *testing.T) {
-	for _, tc := range []struct {
-		name          string
-		from, mid, to []float64
-		log           bool
-		want          float64
-	}{
-		{"half way", []float64{1, 2, 3}, []float64{0.5, 1, 1.5}, []float64{0, 0, 0}, false, 0.5},
-		{"medians of the paired differences", []float64{4, 4, 4}, []float64{3, 1, 4}, []float64{0, 2, 1}, false, 1.0 / 3},
-		{"log: one decade of two", []float64{1e-2, 1e-1}, []float64{1e-3, 1e-2}, []float64{1e-4, 1e-3}, true, 0.5},
-		{"no improvement", []float64{1, 1}, []float64{1, 1}, []float64{1, 1}, false, math.NaN()},
-		{"lengths differ", []float64{1, 1}, []float64{1}, []float64{1, 1}, false, math.NaN()},
-	} {
-		f := ShareRecovered
-		if tc.log {
-			f = LogShareRecovered
-		}
-		got := f(tc.from, tc.mid, tc.to)
-		if math.IsNaN(tc.want) != math.IsNaN(got) || (!math.IsNaN(got) && math.Abs(got-tc.want) > 1e-12) {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 
+	"github.com/bfc-repro/bfc/stages/kinds/classify"
+	"github.com/bfc-repro/bfc/stages/kinds/scaling"
+	"github.com/bfc-repro/bfc/stages/kinds/sweep"
 	sched "github.com/bfc-repro/bfc/stages/lib/schedule"
 
 	"github.com/bfc-repro/bfc/stages/kit"
@@ -28,13 +30,12 @@ type fit struct {
 // (L, threshold) with a fit of the deep learner, the exponent of each other
 // learner minus the deep learner's.
 func (c *config) scalingRows(in kit.Input) error {
-	fits, err := readFits(in)
+	fits, level, err := readFits(in)
 	if err != nil {
 		return err
 	}
-	level := in.Params().Float("level")
 	for _, f := range fits {
-		if f.method == "deep" {
+		if f.method == sweep.Deep {
 			continue
 		}
 		where := fmt.Sprintf("L=%d,tau=%s", f.L, fmtG(f.tau))
@@ -43,7 +44,7 @@ func (c *config) scalingRows(in kit.Input) error {
 		if theory {
 			desc += fmt.Sprintf("; theory d^Θ(2^L): 2^L = %s; finite-d reference slope of log C(d+2^L, 2^L): %s", fmtG(f.theory), fmtG(f.mono))
 		}
-		i := slices.IndexFunc(fits, func(g fit) bool { return g.method == "deep" && g.L == f.L && g.tau == f.tau })
+		i := slices.IndexFunc(fits, func(g fit) bool { return g.method == sweep.Deep && g.L == f.L && g.tau == f.tau })
 		if i < 0 {
 			c.add(Row{Claim: "4", Experiment: "E6", Statistic: fmt.Sprintf("exponent[%s,%s]", f.method, where), Primary: theory, N: f.seeds,
 				Value: f.slope, Lo: f.lo, Hi: f.hi, Level: level, Threshold: math.NaN(), Verdict: Inconclusive,
@@ -67,99 +68,46 @@ func (c *config) scalingRows(in kit.Input) error {
 	return nil
 }
 
-// readFits reads the fits table of a scaling input and the smallest
-// number of seeds per dimension of each fit from its nstar table.
-func readFits(in kit.Input) ([]fit, error) {
-	rec, err := in.Read("fits")
+// readFits reads the fits of a scaling input, each with the smallest
+// number of seeds of any of its dimensions (from the nstar table), and
+// the confidence level of their intervals.
+func readFits(in kit.Input) ([]fit, float64, error) {
+	a, level, err := scaling.Read(in)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	defer rec.Release()
-	var e error
-	str := func(col string) []string {
-		v, err := kit.ReadStrings(rec, col)
-		e = cmp.Or(e, err)
-		return v
+	seeds := map[string]int{}
+	key := func(method string, L int, tau float64) string { return fmt.Sprintf("%s/%d/%g", method, L, tau) }
+	for _, s := range a.NStar {
+		k := key(s.Method, s.L, s.Threshold)
+		if n, ok := seeds[k]; !ok || s.Reps < n {
+			seeds[k] = s.Reps
+		}
 	}
-	flt := func(col string) []float64 {
-		v, err := kit.ReadFloat64s(rec, col)
-		e = cmp.Or(e, err)
-		return v
-	}
-	method, dims := str("method"), str("dims")
-	Ls, err := kit.ReadInt64s(rec, "L")
-	e = cmp.Or(e, err)
-	tau, slope, lob, hib, lot, hit := flt("threshold"), flt("slope"), flt("slope_lo_boot"), flt("slope_hi_boot"), flt("slope_lo_t"), flt("slope_hi_t")
-	theory, mono := flt("theory_exponent"), flt("monomial_slope")
-	if e != nil {
-		return nil, fmt.Errorf("fits: %w", e)
-	}
-	seeds, err := minSeeds(in)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]fit, len(method))
-	for i := range out {
-		lo, hi := lob[i], hib[i]
+	out := make([]fit, len(a.Fits))
+	for i, f := range a.Fits {
+		lo, hi := f.SlopeLoBoot, f.SlopeHiBoot
 		if math.IsNaN(lo) || math.IsNaN(hi) {
-			lo, hi = lot[i], hit[i]
+			lo, hi = f.SlopeLoT, f.SlopeHiT
 		}
-		out[i] = fit{method: method[i], L: int(Ls[i]), tau: tau[i], slope: slope[i], lo: lo, hi: hi, dims: dims[i],
-			theory: theory[i], mono: mono[i], seeds: seeds[fmt.Sprintf("%s/%d/%g", method[i], Ls[i], tau[i])]}
+		out[i] = fit{method: f.Method, L: f.L, tau: f.Threshold, slope: f.Slope, lo: lo, hi: hi, dims: f.Dims,
+			theory: f.Theory, mono: f.MonomialSlope, seeds: seeds[key(f.Method, f.L, f.Threshold)]}
 	}
-	return out, nil
-}
-
-// minSeeds returns, per "method/L/threshold", the smallest number of
-// seeds of any dimension in the scaling input's nstar table.
-func minSeeds(in kit.Input) (map[string]int, error) {
-	rec, err := in.Read("nstar")
-	if err != nil {
-		return nil, err
-	}
-	defer rec.Release()
-	method, err1 := kit.ReadStrings(rec, "method")
-	Ls, err2 := kit.ReadInt64s(rec, "L")
-	tau, err3 := kit.ReadFloat64s(rec, "threshold")
-	seeds, err4 := kit.ReadInt64s(rec, "seeds")
-	if err := cmp.Or(err1, err2, err3, err4); err != nil {
-		return nil, fmt.Errorf("nstar: %w", err)
-	}
-	out := map[string]int{}
-	for i := range method {
-		k := fmt.Sprintf("%s/%d/%g", method[i], Ls[i], tau[i])
-		if n, ok := out[k]; !ok || int(seeds[i]) < n {
-			out[k] = int(seeds[i])
-		}
-	}
-	return out, nil
-}
-
-// classRun is what the E8 rows need of one classify stage.
-type classRun struct {
-	schedule string
-	x, L     int // x: 0 layerwise .. L-1 joint; -1 for lower-only and end2end
-	seed     string
-	acc      float64
+	return out, level, nil
 }
 
 // classifyRows adds the E8 rows (Fashion-MNIST): layerwise falls behind
 // joint (claim 3, supporting) and a small x recovers most of joint's
 // advantage (claim 5), measured on the log classification error.
 func (c *config) classifyRows(ins []kit.Input) error {
-	var runs []classRun
-	for _, in := range ins {
-		r, ok, err := readClassRun(in)
-		if err != nil {
-			return err
-		}
-		if ok {
-			runs = append(runs, r)
-		}
+	all, err := classify.Runs(ins)
+	if err != nil {
+		return err
 	}
-	slices.SortFunc(runs, func(a, b classRun) int {
-		return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.x, b.x), cmp.Compare(sched.Rank(a.schedule), sched.Rank(b.schedule)),
-			metrics.CompareSeeds(a.seed, b.seed))
+	runs := slices.DeleteFunc(all, func(r classify.Run) bool { return !r.Final })
+	slices.SortFunc(runs, func(a, b classify.Run) int {
+		return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.X, b.X), cmp.Compare(sched.Rank(a.Schedule), sched.Rank(b.Schedule)),
+			metrics.CompareSeeds(a.Seed, b.Seed))
 	})
 	var Ls []int
 	for _, r := range runs {
@@ -195,9 +143,9 @@ func (c *config) classifyRows(ins []kit.Input) error {
 			e0, ex, ej := errAt(lw, seeds), errAt(mid, seeds), errAt(jt, seeds)
 			stat := fmt.Sprintf("log_err_share_recovered[x=%d,L=%d]", x, L)
 			lo, hi := c.ci("5/E8/"+stat, len(seeds), func(idx []int) float64 {
-				return LogShareRecovered(pick(e0, idx), pick(ex, idx), pick(ej, idx))
+				return metrics.LogShareRecovered(pick(e0, idx), pick(ex, idx), pick(ej, idx))
 			})
-			c.add(Row{Claim: "5", Experiment: "E8", Statistic: stat, Primary: x == 1, N: len(seeds), Value: LogShareRecovered(e0, ex, ej),
+			c.add(Row{Claim: "5", Experiment: "E8", Statistic: stat, Primary: x == 1, N: len(seeds), Value: metrics.LogShareRecovered(e0, ex, ej),
 				Lo: lo, Hi: hi, Threshold: c.recoverFrac,
 				Rule: c.ruleText(fmt.Sprintf("Fashion-MNIST: share of the layerwise-to-joint improvement in log(1 - test accuracy) that "+
 					"bfc-%d recovers with %d blocks, median over paired seeds of (log e_layerwise - log e_bfc-%d) / median of "+
@@ -209,40 +157,14 @@ func (c *config) classifyRows(ins []kit.Input) error {
 	return nil
 }
 
-// readClassRun reads one classify input's summary; ok is false for a
-// checkpoint (last_stage < L).
-func readClassRun(in kit.Input) (r classRun, ok bool, err error) {
-	rec, err := in.Read("summary")
-	if err != nil {
-		return r, false, fmt.Errorf("classify %s: %w", in.Key(), err)
-	}
-	defer rec.Release()
-	if rec.NumRows() != 1 {
-		return r, false, fmt.Errorf("classify %s: summary has %d rows, want 1", in.Key(), rec.NumRows())
-	}
-	s := summaryReader{rec: rec}
-	r = classRun{schedule: s.str("schedule"), L: s.int("L"), acc: s.float("test_acc")}
-	x, last := s.int("x"), s.int("last_stage")
-	if s.err != nil {
-		return r, false, fmt.Errorf("classify %s: summary: %w", in.Key(), s.err)
-	}
-	// Blocks are numbered 1..L: joint corrects L-1 blocks below the newest.
-	r.x = effectiveX(r.schedule, x, r.L+1)
-	r.seed = in.Labels()["seed"]
-	if r.seed == "" {
-		r.seed = strconv.FormatInt(in.Seed(), 10)
-	}
-	return r, last == 0 || last >= r.L, nil
-}
-
 // pairedAcc returns the runs of depth L and correction depth x by seed
 // (the first run of a seed).
-func pairedAcc(runs []classRun, L, x int) map[string]float64 {
+func pairedAcc(runs []classify.Run, L, x int) map[string]float64 {
 	out := map[string]float64{}
 	for _, r := range runs {
-		if r.L == L && r.x == x {
-			if _, dup := out[r.seed]; !dup {
-				out[r.seed] = r.acc
+		if r.L == L && r.X == x {
+			if _, dup := out[r.Seed]; !dup {
+				out[r.Seed] = r.TestAcc
 			}
 		}
 	}

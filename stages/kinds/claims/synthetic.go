@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 )
 
@@ -14,11 +15,11 @@ type experiment struct {
 	name string // E1, E3, E4
 	L    int
 	gap  float64 // NaN unless a point of the gap sweep
-	runs []Run
+	runs []train.Run
 }
 
 // synthetic adds the rows of claims 1, 2, 3 and 5 from the train runs.
-func (c *config) synthetic(runs []Run) {
+func (c *config) synthetic(runs []train.Run) {
 	var e1, e3 experiment
 	e1 = experiment{name: "E1", L: c.e1Depth, gap: math.NaN()}
 	e3 = experiment{name: "E3", L: c.e3Depth, gap: math.NaN()}
@@ -71,8 +72,8 @@ func (c *config) synthetic(runs []Run) {
 }
 
 // sel returns the runs for which keep is true.
-func sel(runs []Run, keep func(Run) bool) []Run {
-	var out []Run
+func sel(runs []train.Run, keep func(train.Run) bool) []train.Run {
+	var out []train.Run
 	for _, r := range runs {
 		if keep(r) {
 			out = append(out, r)
@@ -82,17 +83,19 @@ func sel(runs []Run, keep func(Run) bool) []Run {
 }
 
 // atX selects the staged runs with correction depth x.
-func atX(runs []Run, x int) []Run {
-	return sel(runs, func(r Run) bool { return r.Staged() && r.X == x })
+func atX(runs []train.Run, x int) []train.Run {
+	return sel(runs, func(r train.Run) bool { return r.Staged() && r.X == x })
 }
 
-func schedule(name string) func(Run) bool { return func(r Run) bool { return r.Schedule == name } }
+func schedule(name string) func(train.Run) bool {
+	return func(r train.Run) bool { return r.Schedule == name }
+}
 
 // align keeps the replicates present in every group, in the order of the
 // first group, and returns each group's run for them (the first run of a
 // group if it has several for one replicate).
-func align(groups ...[]Run) [][]Run {
-	out := make([][]Run, len(groups))
+func align(groups ...[]train.Run) [][]train.Run {
+	out := make([][]train.Run, len(groups))
 	if len(groups) == 0 {
 		return out
 	}
@@ -102,10 +105,10 @@ func align(groups ...[]Run) [][]Run {
 			continue
 		}
 		seen = append(seen, r.Replicate)
-		row := make([]Run, len(groups))
+		row := make([]train.Run, len(groups))
 		ok := true
 		for g, grp := range groups {
-			i := slices.IndexFunc(grp, func(q Run) bool { return q.Replicate == r.Replicate })
+			i := slices.IndexFunc(grp, func(q train.Run) bool { return q.Replicate == r.Replicate })
 			if i < 0 {
 				ok = false
 				break
@@ -121,7 +124,7 @@ func align(groups ...[]Run) [][]Run {
 	return out
 }
 
-func field(rs []Run, f func(Run) float64) []float64 {
+func field(rs []train.Run, f func(train.Run) float64) []float64 {
 	out := make([]float64, len(rs))
 	for i, r := range rs {
 		out[i] = f(r)
@@ -129,12 +132,12 @@ func field(rs []Run, f func(Run) float64) []float64 {
 	return out
 }
 
-func testErr(r Run) float64 { return r.TestRelErr }
+func testErr(r train.Run) float64 { return r.TestRelErr }
 
-func eps2(r Run) float64 { return r.Eps[2] }
+func eps2(r train.Run) float64 { return r.Eps[2] }
 
 // labels returns the seed labels of rs.
-func labels(rs []Run) []string {
+func labels(rs []train.Run) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = r.Label()
@@ -142,7 +145,7 @@ func labels(rs []Run) []string {
 	return out
 }
 
-func schedules(rs []Run) string {
+func schedules(rs []train.Run) string {
 	var s []string
 	for _, r := range rs {
 		if !slices.Contains(s, r.Schedule) {
@@ -159,7 +162,7 @@ func (c *config) jointError(e experiment) {
 		return
 	}
 	v := field(joint, testErr)
-	sw := field(joint, func(r Run) float64 { return r.TestRelErrSwitch })
+	sw := field(joint, func(r train.Run) float64 { return r.TestRelErrSwitch })
 	name := fmt.Sprintf("joint_test_err[L=%d]", e.L)
 	lo, hi := c.ci("1/"+e.name+"/"+name, len(v), medianAt(v))
 	c.add(Row{Claim: "1", Experiment: e.name, Statistic: name, Primary: true, N: len(v), Value: metrics.Median(v), Lo: lo, Hi: hi,
@@ -179,20 +182,20 @@ type ratioResult struct {
 // logRatioRow adds a row whose statistic is exp(median_i log(a_i/b_i))
 // over the replicates paired between a and b (values f of each run), and
 // returns it.
-func (c *config) logRatioRow(r Row, a, b []Run, f func(Run) float64, aName, bName string, dir Direction, what string) ratioResult {
+func (c *config) logRatioRow(r Row, a, b []train.Run, f func(train.Run) float64, aName, bName string, dir Direction, what string) ratioResult {
 	al := align(a, b)
 	return c.ratioOf(r, al[0], field(al[0], f), field(al[1], f), aName, bName, dir, what)
 }
 
 // logRatioRowWith is logRatioRow for two quantities f and g of the same runs.
-func (c *config) logRatioRowWith(r Row, rs []Run, f, g func(Run) float64, fName, gName string, dir Direction, what string) ratioResult {
+func (c *config) logRatioRowWith(r Row, rs []train.Run, f, g func(train.Run) float64, fName, gName string, dir Direction, what string) ratioResult {
 	rs = align(rs)[0]
 	return c.ratioOf(r, rs, field(rs, f), field(rs, g), fName, gName, dir, what)
 }
 
 // ratioOf adds the ratio row of the paired values va and vb (one per
 // replicate of reps); r.Detail is appended to the generated detail.
-func (c *config) ratioOf(r Row, reps []Run, va, vb []float64, aName, bName string, dir Direction, what string) ratioResult {
+func (c *config) ratioOf(r Row, reps []train.Run, va, vb []float64, aName, bName string, dir Direction, what string) ratioResult {
 	lr := logRatios(va, vb)
 	lo, hi := c.ci(r.Claim+"/"+r.Experiment+"/"+r.Statistic, len(lr), medianAt(lr))
 	r.N, r.Value, r.Lo, r.Hi = len(lr), math.Exp(metrics.Median(lr)), math.Exp(lo), math.Exp(hi)
@@ -226,7 +229,7 @@ func (c *config) featureCorrection(e experiment) {
 		joint, lower, eps2, "joint", "lower-only", Below,
 		fmt.Sprintf("exp(median over paired seeds of log(final eps_2 under joint / final eps_2 under the lower-only control)) at L = %d: "+
 			"both continue the same stage-2 checkpoint for the same epochs, only joint switches the higher layers on", e.L))
-	sw := func(r Run) float64 { return r.EpsSwitch[2] }
+	sw := func(r train.Run) float64 { return r.EpsSwitch[2] }
 	c.logRatioRowWith(Row{Claim: "2", Experiment: e.name, Statistic: fmt.Sprintf("eps2_final/switch_joint[L=%d]", e.L), Threshold: c.bfcRatio},
 		joint, eps2, sw, "final", "at switch", Below,
 		fmt.Sprintf("exp(median over seeds of log(final eps_2 / eps_2 when layer 3 switches on)) under joint training at L = %d", e.L))
@@ -286,8 +289,8 @@ func (c *config) recovery(e experiment) {
 			share func(a, b, c []float64) float64
 			what  string
 		}{
-			{"log_err_share_recovered", LogShareRecovered, "log"},
-			{"err_share_recovered", ShareRecovered, "linear"},
+			{"log_err_share_recovered", metrics.LogShareRecovered, "log"},
+			{"err_share_recovered", metrics.ShareRecovered, "linear"},
 		} {
 			stat := s.name + where
 			n := len(e0)

@@ -12,32 +12,20 @@ import (
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/lib/optim"
 	"github.com/bfc-repro/bfc/stages/lib/schedule"
+	"github.com/bfc-repro/bfc/stages/lib/staged"
 )
 
 // Config is everything that determines a training run besides the data
-// and the seed (see Kind.Params for each field's parameter).
+// and the seed: the classifier's shape and the schedule and optimiser
+// (staged.Config; its weight decay is coupled L2 decay of every
+// parameter). See Kind.Params for each field's parameter.
 type Config struct {
 	L          int     // blocks
 	Width      int     // width M of every block
 	Activation string  // ReLU or Quad
 	ActClip    float64 // Quad: clip pre-activations before squaring (0: off)
 	InitHead   float64 // initial scale of the heads (0: zero heads)
-
-	Schedule       string // one of schedule.Names()
-	X              int    // bfc-x: blocks below the newest that keep training
-	EpochsFirst    int    // epochs of stage 1 (block 1 alone)
-	EpochsPerStage int    // epochs of every later stage
-	LastStage      int    // last block switched on (0: L)
-
-	Batch        int     // minibatch size (capped at the number of training samples)
-	Optimizer    string  // "adam" or "sgd"
-	LR           float64 // base learning rate
-	Momentum     float64 // SGD momentum
-	LRSchedule   string  // "cosine" or "constant", restarted at every phase
-	WarmupEpochs float64 // linear warm-up at the start of every phase, in epochs
-	LRFinal      float64 // cosine: final rate as a fraction of LR
-	Clip         float64 // global gradient-norm clipping (0: off)
-	WeightDecay  float64 // coupled L2 weight decay
+	staged.Config
 }
 
 // resolved fills the zero LastStage.
@@ -48,21 +36,12 @@ func (c Config) resolved() Config {
 	return c
 }
 
-func (c Config) spec() schedule.Spec {
-	return schedule.Spec{Name: c.Schedule, X: c.X, First: 1, Last: c.LastStage, EpochsFirst: c.EpochsFirst, EpochsPerStage: c.EpochsPerStage}
-}
+func (c Config) spec() schedule.Spec { return c.Spec(1, c.LastStage) }
 
 func (c Config) optimConfig() optim.Config {
-	oc := optim.DefaultAdam()
-	oc.Method = optim.Method(c.Optimizer)
-	oc.Momentum = c.Momentum
-	oc.Clip = c.Clip
+	oc := c.Optim()
 	oc.WeightDecay = c.WeightDecay
 	return oc
-}
-
-func (c Config) lrSchedule(stepsPerEpoch int) optim.Schedule {
-	return optim.Schedule{Kind: c.LRSchedule, Warmup: int(math.Round(c.WarmupEpochs * float64(stepsPerEpoch))), Final: c.LRFinal}
 }
 
 // Validate reports the first invalid field of c (after resolving LastStage).
@@ -71,16 +50,10 @@ func (c Config) Validate() error {
 	if c.LastStage < 1 || c.LastStage > c.L {
 		return fmt.Errorf("last stage %d outside 1..%d", c.LastStage, c.L)
 	}
-	if c.Batch < 1 || !(c.LR > 0) {
-		return fmt.Errorf("batch %d and learning rate %v must be positive", c.Batch, c.LR)
-	}
-	if err := c.spec().Validate(); err != nil {
+	if err := c.Config.Validate(1, c.LastStage); err != nil {
 		return err
 	}
-	if err := c.optimConfig().Validate(); err != nil {
-		return err
-	}
-	return c.lrSchedule(1).Validate()
+	return c.optimConfig().Validate()
 }
 
 // continuable blanks the fields in which a continued run may differ from
@@ -92,10 +65,7 @@ func (c Config) continuable() Config {
 
 // Epoch is one row of the training history.
 type Epoch struct {
-	Epoch        int   // 1-based, counted from the start of training
-	Stage        int   // the phase's stage (newest block switched on)
-	Active       []int // active blocks
-	Trainable    []int // trained blocks
+	staged.Phase // epoch (1-based, from the start of training), stage, active and trained blocks
 	LR           float64
 	TrainLoss    float64 // mean over the epoch's minibatches, before each step
 	TrainAcc     float64 // fraction of the epoch's minibatch samples classified correctly, before each step
@@ -138,10 +108,7 @@ type Result struct {
 }
 
 // Hooks receive progress reports; nil functions are skipped.
-type Hooks struct {
-	Progress func(done, total int, msg string)
-	Logf     func(format string, args ...any)
-}
+type Hooks = staged.Hooks
 
 // evalRows is the batch size of evaluation passes; a constant so that the
 // summation order of the test loss never changes.
@@ -216,15 +183,10 @@ func Fit(ctx context.Context, data *fmnist.Data, dataKey string, cfg Config, see
 	stepsPerEpoch := N / batch
 	ws := NewWorkspace(shape, batch)
 	ev := NewWorkspace(shape, min(evalRows, te.N))
-	lrs := cfg.lrSchedule(stepsPerEpoch)
+	lrs := cfg.Rates(stepsPerEpoch)
 	total := schedule.Total(phases)
 	perm := make([]int, N)
-	logf := func(format string, args ...any) {
-		if hooks.Logf != nil {
-			hooks.Logf(format, args...)
-		}
-	}
-	logf("schedule %s x=%d L=%d: %d phases, %d epochs (%d done), %d steps of %d per epoch", cfg.Schedule, cfg.X, cfg.L, len(phases), total, done, stepsPerEpoch, batch)
+	hooks.Log("schedule %s x=%d L=%d: %d phases, %d epochs (%d done), %d steps of %d per epoch", cfg.Schedule, cfg.X, cfg.L, len(phases), total, done, stepsPerEpoch, batch)
 	for epoch := done + 1; epoch <= total; epoch++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("classify: epoch %d: %w", epoch, err)
@@ -239,7 +201,7 @@ func Fit(ctx context.Context, data *fmnist.Data, dataKey string, cfg Config, see
 		}
 		rng := kit.RNG(res.RootSeed, "classify/shuffle/"+strconv.Itoa(epoch))
 		rng.Shuffle(N, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-		row := Epoch{Epoch: epoch, Stage: ph.Stage, Active: ph.Active, Trainable: ph.Trainable}
+		row := Epoch{Phase: staged.Phase{Epoch: epoch, Stage: ph.Stage, Active: ph.Active, Trainable: ph.Trainable}}
 		correct := 0
 		for s := range stepsPerEpoch {
 			step := (epoch-1-ph.Start)*stepsPerEpoch + s
@@ -275,7 +237,7 @@ func Fit(ctx context.Context, data *fmnist.Data, dataKey string, cfg Config, see
 		row.K1Drift = drift(net.K[1], res.K1Stage1)
 		res.History = append(res.History, row)
 		if hooks.Progress != nil {
-			hooks.Progress(epoch, total, fmt.Sprintf("stage %d loss %.4f test acc %.4f", ph.Stage, row.TrainLoss, row.TestAcc))
+			hooks.Report(epoch, total, fmt.Sprintf("stage %d loss %.4f test acc %.4f", ph.Stage, row.TrainLoss, row.TestAcc))
 		}
 	}
 	res.Net = net

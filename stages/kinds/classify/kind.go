@@ -93,15 +93,11 @@ package classify
 
 import (
 	"fmt"
-	"strconv"
 	"time"
-
-	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/bfc-repro/bfc/stages/kinds/fmnist"
 	"github.com/bfc-repro/bfc/stages/kit"
-	"github.com/bfc-repro/bfc/stages/lib/optim"
-	"github.com/bfc-repro/bfc/stages/lib/schedule"
+	"github.com/bfc-repro/bfc/stages/lib/staged"
 )
 
 // Kind is the stage kind "classify".
@@ -117,50 +113,39 @@ func (Kind) Doc() string {
 		"continuing an upstream classify stage. Outputs: history, summary, first_layer, weights."
 }
 
-// Params implements kit.Kind. The defaults are ours, chosen so that E8
-// fits its time budget on two cores (see the report).
+// scheduleDefaults are the classify kind's defaults of the schedule and
+// optimiser parameters: ours, chosen so that E8 fits its time budget on
+// two cores (see the report).
+var scheduleDefaults = staged.Defaults{Unit: "block", First: 1, MaxDepth: 8,
+	EpochsFirst: 4, EpochsFirstDoc: "block 1 alone", EpochsPerStage: 4,
+	Batch: 128, LR: 1e-3, Clip: 5, WeightDecay: 0, WeightDecayDoc: "coupled L2 weight decay on every parameter"}
+
+// Params implements kit.Kind: the classifier's shape, then the schedule
+// and optimiser parameters (package staged).
 func (Kind) Params() []kit.Param {
-	return []kit.Param{
+	return append([]kit.Param{
 		kit.IntParam("L", 3, "number of blocks").In(1, 8),
 		kit.IntParam("width", 128, "width M of every block").In(1, 4096),
 		kit.StringParam("activation", ReLU, "relu or quad (the centred square (z^2-1)/sqrt(2))").OneOf(Activations()...),
 		kit.FloatParam("act_clip", 0, "quad only: clip pre-activations to [-c, c] before squaring (0: off)").In(0, 1e6),
 		kit.FloatParam("init_head", 0, "initial heads A_l entries N(0, init_head^2/width) (0: zero heads)").In(0, 100),
-		kit.StringParam("schedule", schedule.Joint, "training schedule: joint, layerwise, bfc-x, end2end or lower-only").
-			OneOf(schedule.Names()...),
-		kit.IntParam("x", 1, "bfc-x only: how many blocks below the newest keep training (0 = layerwise, >= L-1 = joint)").In(0, 8),
-		kit.IntParam("epochs_first", 4, "epochs of stage 1 (block 1 alone)").In(1, 100000),
-		kit.IntParam("epochs_per_stage", 4, "epochs of every later stage").In(1, 100000),
-		kit.IntParam("last_stage", 0, "last block switched on (0: L; 1 makes a stage-1 checkpoint)").In(0, 8),
-		kit.IntParam("batch", 128, "minibatch size (capped at the number of training images)").In(1, 1<<20),
-		kit.StringParam("optimizer", string(optim.Adam), "adam (beta1 0.9, beta2 0.999) or sgd (heavy-ball momentum)").
-			OneOf(optim.Methods()...),
-		kit.FloatParam("lr", 1e-3, "base learning rate").In(1e-12, 100),
-		kit.FloatParam("momentum", 0.9, "SGD momentum (ignored by adam)").In(0, 0.999),
-		kit.StringParam("lr_schedule", "cosine", "learning-rate schedule within each phase, restarted at every stage").
-			OneOf(optim.ScheduleKinds()...),
-		kit.FloatParam("warmup_epochs", 0, "linear learning-rate warm-up at the start of every phase, in epochs").In(0, 1000),
-		kit.FloatParam("lr_final", 0, "cosine: final learning rate as a fraction of lr").In(0, 1),
-		kit.FloatParam("clip", 5, "global gradient-norm clipping bound (0: off)").In(0, 1e12),
-		kit.FloatParam("weight_decay", 0, "coupled L2 weight decay on every parameter").In(0, 1e3),
-	}
+	}, staged.Params(scheduleDefaults)...)
 }
 
-// configFromParams fills a Config from resolved "classify" parameters.
-func configFromParams(p kit.Params) Config {
+// ConfigOf decodes resolved "classify" parameters (this kind's or an
+// upstream checkpoint's).
+func ConfigOf(p kit.Params) Config {
 	return Config{L: p.Int("L"), Width: p.Int("width"), Activation: p.String("activation"), ActClip: p.Float("act_clip"),
-		InitHead: p.Float("init_head"), Schedule: p.String("schedule"), X: p.Int("x"), EpochsFirst: p.Int("epochs_first"),
-		EpochsPerStage: p.Int("epochs_per_stage"), LastStage: p.Int("last_stage"), Batch: p.Int("batch"),
-		Optimizer: p.String("optimizer"), LR: p.Float("lr"), Momentum: p.Float("momentum"), LRSchedule: p.String("lr_schedule"),
-		WarmupEpochs: p.Float("warmup_epochs"), LRFinal: p.Float("lr_final"), Clip: p.Float("clip"), WeightDecay: p.Float("weight_decay")}
+		InitHead: p.Float("init_head"), Config: staged.ConfigOf(p)}
 }
 
 // Validate implements kit.Validator.
 func (Kind) Validate(p kit.Params) error {
-	if ls, L := p.Int("last_stage"), p.Int("L"); ls > L {
-		return kit.Errorf("last_stage", "%d exceeds L = %d", ls, L)
+	cfg := ConfigOf(p)
+	if cfg.LastStage > cfg.L {
+		return kit.Errorf("last_stage", "%d exceeds L = %d", cfg.LastStage, cfg.L)
 	}
-	if err := configFromParams(p).Validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return kit.Errorf("schedule", "%v", err)
 	}
 	return nil
@@ -181,7 +166,7 @@ func (Kind) Run(env kit.Env) error {
 	if err != nil {
 		return fmt.Errorf("classify: %w", err)
 	}
-	cfg := configFromParams(env.Params())
+	cfg := ConfigOf(env.Params())
 	var ck *Checkpoint
 	switch cks := kit.InputsOfKind(env, "classify"); len(cks) {
 	case 0:
@@ -206,74 +191,4 @@ func (Kind) Run(env kit.Env) error {
 	env.Logf("trained %d epochs in %.1fs (%.2fs per epoch of %d images): test accuracy %.4f, k1 drift %.3f",
 		trained, sec, sec/float64(max(trained, 1)), data.Train.N, last.TestAcc, last.K1Drift)
 	return writeOutputs(env, res, data)
-}
-
-func writeOutputs(env kit.Env, res *Result, data *fmnist.Data) error {
-	outs := []struct {
-		name  string
-		build func() (arrow.Record, error)
-	}{
-		{"history", func() (arrow.Record, error) { return historyTable(res.History) }},
-		{"summary", func() (arrow.Record, error) { return summaryTable(res, data.Train.N, data.Test.N) }},
-		{"first_layer", func() (arrow.Record, error) {
-			init, err := K1Init(res.Net.Shape, res.RootSeed)
-			if err != nil {
-				return nil, err
-			}
-			return firstLayerTable(res.Net, init, data.Rows, data.Cols)
-		}},
-		{"weights", func() (arrow.Record, error) { return weightsTable(res.Net, res.Opt, res.K1Stage1) }},
-	}
-	for _, o := range outs {
-		rec, err := o.build()
-		if err != nil {
-			return fmt.Errorf("classify: table %s: %w", o.name, err)
-		}
-		if err := env.Write(o.name, rec); err != nil {
-			return fmt.Errorf("classify: write %s: %w", o.name, err)
-		}
-	}
-	return nil
-}
-
-// LoadCheckpoint reads the outputs of an upstream "classify" stage as a
-// checkpoint for data with d features.
-func LoadCheckpoint(in kit.Input, d int) (*Checkpoint, error) {
-	cfg := configFromParams(in.Params()).resolved()
-	ck := &Checkpoint{Config: cfg}
-	sum, err := in.Read("summary")
-	if err != nil {
-		return nil, err
-	}
-	defer sum.Release()
-	seed, err := kit.ReadStrings(sum, "root_seed")
-	if err != nil || len(seed) != 1 {
-		return nil, fmt.Errorf("summary.root_seed: %v", err)
-	}
-	if ck.RootSeed, err = strconv.ParseUint(seed[0], 16, 64); err != nil {
-		return nil, fmt.Errorf("summary.root_seed: %w", err)
-	}
-	key, err := kit.ReadStrings(sum, "data_key")
-	if err != nil || len(key) != 1 {
-		return nil, fmt.Errorf("summary.data_key: %v", err)
-	}
-	ck.DataKey = key[0]
-	hist, err := in.Read("history")
-	if err != nil {
-		return nil, err
-	}
-	defer hist.Release()
-	if ck.History, err = readHistory(hist); err != nil {
-		return nil, fmt.Errorf("history: %w", err)
-	}
-	w, err := in.Read("weights")
-	if err != nil {
-		return nil, err
-	}
-	defer w.Release()
-	shape := Shape{D: d, M: cfg.Width, C: fmnist.Classes, L: cfg.L, Act: cfg.Activation, ActClip: cfg.ActClip}
-	if ck.Net, ck.Opt, ck.K1Stage1, err = readWeights(w, shape); err != nil {
-		return nil, fmt.Errorf("weights: %w", err)
-	}
-	return ck, nil
 }

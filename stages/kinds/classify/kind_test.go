@@ -234,7 +234,11 @@ func TestWeightsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Release()
-	got, opt, snap, err := readWeights(rec, s)
+	rows, err := WeightsDesc.Open(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, opt, snap, err := readWeights(rows, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +250,7 @@ func TestWeightsRoundTrip(t *testing.T) {
 	if !slices.Equal(snap, k1) || len(opt) != 1 || opt[0].Steps != 3 || opt[0].M[5] != -1 || opt[0].V[7] != 2 {
 		t.Fatalf("snapshot or optimiser state lost: %v %+v", snap[:2], opt)
 	}
-	if _, _, _, err := readWeights(rec, Shape{D: 5, M: 6, C: 3, L: 2, Act: ReLU}); err == nil || !strings.Contains(err.Error(), "does not fit") {
+	if _, _, _, err := readWeights(rows, Shape{D: 5, M: 6, C: 3, L: 2, Act: ReLU}); err == nil || !strings.Contains(err.Error(), "does not fit") {
 		t.Fatalf("wrong shape: %v", err)
 	}
 }

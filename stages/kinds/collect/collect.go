@@ -20,13 +20,16 @@ import (
 // Kind is the stage kind "collect".
 type Kind struct{}
 
+// Name implements kit.Kind.
 func (Kind) Name() string { return "collect" }
 
+// Doc implements kit.Kind.
 func (Kind) Doc() string {
 	return "Concatenates one output table (param output) of every input point into one table, " +
 		"with the points' grid labels as string columns and their stage keys in column \"key\". Output: table."
 }
 
+// Params implements kit.Kind.
 func (Kind) Params() []kit.Param {
 	return []kit.Param{
 		kit.StringParam("output", "result", "name of the output table to read from every input"),
@@ -34,10 +37,70 @@ func (Kind) Params() []kit.Param {
 	}
 }
 
+// config is the typed form of a collect stage's parameters.
+type config struct{ output, kind string }
+
+func configOf(p kit.Params) config { return config{output: p.String("output"), kind: p.String("kind")} }
+
+// Version is that of the collect table's schema.
+const Version = 1
+
+// The table a collect stage writes and its column of stage keys; the
+// label columns before it are named after the grid axes of the points.
+const (
+	TableName = "table"
+	ColKey    = "key"
+)
+
+// Desc is the schema of a collect table that carries the rows of tables
+// declared by d: label columns, the key, then d's columns.
+func Desc(d kit.TableDesc) kit.TableDesc {
+	return kit.TableDesc{Kind: "collect", Version: Version, Name: TableName,
+		Columns: append([]kit.ColumnDesc{kit.StringCol(ColKey)}, d.Columns...), Labels: true, Relays: d.ID()}
+}
+
+// Read reads the table of a collect input that carries rows of d's
+// schema. The rows' own columns are read with d's producer's typed
+// reader; Rows.Labels gives a label column, ColKey the points' keys.
+func Read(in kit.Input, d kit.TableDesc) (*kit.Rows, error) { return Desc(d).Read(in) }
+
+// Need is the kit.TableNeed of a consumer of a collect table that carries
+// rows of d's schema.
+func Need(d kit.TableDesc) kit.TableNeed { return Desc(d).Need() }
+
+// ProducesFrom implements kit.InputProducer: the table carries the rows of
+// the collected table, which every collected input must declare alike.
+func (Kind) ProducesFrom(p kit.Params, ups []kit.Upstream) ([]kit.TableDesc, error) {
+	cfg := configOf(p)
+	var first *kit.TableDesc
+	for _, u := range ups {
+		if cfg.kind != "" && u.Kind != cfg.kind {
+			continue
+		}
+		if !u.Declared {
+			return nil, fmt.Errorf("input %s (kind %s): %w", u.Stage, u.Kind, kit.ErrUndeclared)
+		}
+		i := slices.IndexFunc(u.Produces, func(d kit.TableDesc) bool { return d.Name == cfg.output })
+		if i < 0 {
+			return nil, fmt.Errorf("input %s (kind %s) does not write table %q", u.Stage, u.Kind, cfg.output)
+		}
+		d := u.Produces[i]
+		if first == nil {
+			first = &d
+		} else if d.ID() != first.ID() || !slices.Equal(d.Columns, first.Columns) {
+			return nil, fmt.Errorf("input %s writes %s, another input %s: collect needs one schema", u.Stage, d.ID(), first.ID())
+		}
+	}
+	if first == nil {
+		return nil, fmt.Errorf("no input of kind %q to collect", cfg.kind)
+	}
+	return []kit.TableDesc{Desc(*first)}, nil
+}
+
 // Run implements kit.Kind.
 func (Kind) Run(env kit.Env) error {
-	p := env.Params()
-	name, only := p.String("output"), p.String("kind")
+	cfg := configOf(env.Params())
+	name, only := cfg.output, cfg.kind
 	var ins []kit.Input
 	for _, in := range env.Inputs() {
 		if only == "" || in.Kind() == only {
@@ -78,7 +141,7 @@ func (Kind) Run(env kit.Env) error {
 	}
 	var labelCols []string
 	for _, a := range sortedKeys(axes) {
-		if len(schema.FieldIndices(a)) == 0 && a != "key" {
+		if len(schema.FieldIndices(a)) == 0 && a != ColKey {
 			labelCols = append(labelCols, a)
 		}
 	}
@@ -99,7 +162,7 @@ func (Kind) Run(env kit.Env) error {
 			keys = append(keys, in.Key())
 		}
 	}
-	t.String("key", keys)
+	t.String(ColKey, keys)
 	head, err := t.Record()
 	if err != nil {
 		return err
@@ -121,7 +184,7 @@ func (Kind) Run(env kit.Env) error {
 		cols = append(cols, col)
 	}
 	out := array.NewRecord(arrow.NewSchema(fields, nil), cols, int64(len(keys)))
-	return env.Write("table", out)
+	return env.Write(TableName, out)
 }
 
 func sortedKeys(m map[string]bool) []string {

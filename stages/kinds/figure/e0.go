@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/bfc-repro/bfc/stages/kinds/target"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 )
@@ -13,8 +14,9 @@ import (
 // E0 figures describe the target networks themselves, from any number of
 // "target" inputs (typically a grid over gap, L and seed).
 func init() {
-	Register("E0-information-gap", informationGap)
-	Register("E0-label-distribution", labelDistribution)
+	Register("E0-information-gap", Plot{Build: informationGap, Reads: []kit.TableNeed{target.LayersDesc.Need()}})
+	Register("E0-label-distribution", Plot{Build: labelDistribution, Reads: []kit.TableNeed{
+		target.SplitDesc(target.TableTrain, 2).Of(target.ColY), target.SummaryDesc.Need()}})
 }
 
 // setting identifies a target configuration up to its seed.
@@ -37,7 +39,8 @@ func targetsBySetting(env kit.Env) ([]setting, map[setting][]kit.Input, error) {
 	groups := map[setting][]kit.Input{}
 	var keys []setting
 	for _, in := range ins {
-		s := setting{in.Params().Int("L"), in.Params().Float("gap")}
+		c := target.ConfigOf(in.Params())
+		s := setting{c.L, c.Gap}
 		if _, ok := groups[s]; !ok {
 			keys = append(keys, s)
 		}
@@ -45,32 +48,6 @@ func targetsBySetting(env kit.Env) ([]setting, map[setting][]kit.Input, error) {
 	}
 	slices.SortFunc(keys, compareSettings)
 	return keys, groups, nil
-}
-
-// readColumn reads one float64 column of one output of in.
-func readColumn(in kit.Input, table, col string) ([]float64, error) {
-	rec, err := in.Read(table)
-	if err != nil {
-		return nil, fmt.Errorf("target %s: %w", in.Key(), err)
-	}
-	defer rec.Release()
-	v, err := kit.ReadFloat64s(rec, col)
-	if err != nil {
-		return nil, fmt.Errorf("target %s: %s: %w", in.Key(), table, err)
-	}
-	return v, nil
-}
-
-// scalar reads a one-row float64 column.
-func scalar(in kit.Input, table, col string) (float64, error) {
-	v, err := readColumn(in, table, col)
-	if err != nil {
-		return 0, err
-	}
-	if len(v) != 1 {
-		return 0, fmt.Errorf("target %s: %s.%s has %d rows, want 1", in.Key(), table, col, len(v))
-	}
-	return v[0], nil
 }
 
 // spread returns the median of v and, when there is more than one value,
@@ -113,7 +90,7 @@ func maxReplicates(groups map[setting][]kit.Input) int {
 // informationGap plots, for each L, the share of Var(y) carried by each
 // layer's term alpha_l ||S*_l||^2 against gamma (log-log). The Greek
 // gamma is spelled out: in Liberation Sans it is easily misread as y.
-func informationGap(env kit.Env) (*Spec, error) {
+func informationGap(env kit.Env, _ kit.Params) (*Spec, error) {
 	keys, groups, err := targetsBySetting(env)
 	if err != nil {
 		return nil, err
@@ -131,14 +108,11 @@ func informationGap(env kit.Env) (*Spec, error) {
 				}
 				var vals []float64
 				for _, in := range groups[k] {
-					share, err := readColumn(in, "layers", "share")
+					layers, err := target.ReadLayers(in)
 					if err != nil {
 						return nil, err
 					}
-					if len(share) != L-1 {
-						return nil, fmt.Errorf("target %s: layers has %d rows, want %d", in.Key(), len(share), L-1)
-					}
-					vals = append(vals, share[l-2])
+					vals = append(vals, layers[l-2].Share)
 				}
 				med, lo, hi := spread(vals)
 				s.X, s.Y, s.Lo, s.Hi = append(s.X, k.gap), append(s.Y, med), append(s.Lo, lo), append(s.Hi, hi)
@@ -151,7 +125,7 @@ func informationGap(env kit.Env) (*Spec, error) {
 	spec.Notes = []string{
 		"Share of Var(y) carried by the term α_l ||S*_l||² of each layer, estimated by Monte Carlo on each target's norm_samples inputs. " +
 			"The shares need not sum to 1 because the terms are correlated (S*_l is built from S*_(l−1)).",
-		"Information gap α_l = gamma^(l−2) is our choice of form (SCIENCE.md §2).",
+		"Information gap α_l = gamma^(l−2) is our choice of form (docs/science.md#target).",
 	}
 	if n := maxReplicates(groups); n > 1 {
 		spec.Notes = append(spec.Notes, fmt.Sprintf("Lines: median over up to %d seeds per setting; bands: min–max.", n))
@@ -161,7 +135,7 @@ func informationGap(env kit.Env) (*Spec, error) {
 
 // labelDistribution plots, for each L, the density of y / sd(y) on a log
 // scale (so heavy tails show) for every gamma, against a standard normal.
-func labelDistribution(env kit.Env) (*Spec, error) {
+func labelDistribution(env kit.Env, _ kit.Params) (*Spec, error) {
 	keys, groups, err := targetsBySetting(env)
 	if err != nil {
 		return nil, err
@@ -184,18 +158,15 @@ func labelDistribution(env kit.Env) (*Spec, error) {
 			}
 			var ks []float64
 			for _, in := range groups[k] {
-				y, err := readColumn(in, "train", "y")
+				y, err := target.ReadTrainLabels(in)
 				if err != nil {
 					return nil, err
 				}
-				varY, err := scalar(in, "summary", "var_y")
+				sum, err := target.ReadSummary(in)
 				if err != nil {
 					return nil, err
 				}
-				kappa, err := scalar(in, "summary", "kurtosis_y")
-				if err != nil {
-					return nil, err
-				}
+				varY, kappa := sum.VarY, sum.KurtosisY
 				sd := math.Sqrt(varY)
 				for _, v := range y {
 					z := v / sd

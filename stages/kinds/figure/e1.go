@@ -7,20 +7,25 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bfc-repro/bfc/stages/kinds/claims"
+	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
+	"github.com/bfc-repro/bfc/stages/lib/trainer"
 )
 
 // E1-E4 figures: the synthetic experiments on backward feature correction,
 // from "train" inputs (finished runs; the shared stage-2 checkpoints are
 // skipped, their epochs are the first part of every run continued from
-// them). The runs are read with claims.TrainRuns, so the figures and the
+// them). The runs are read with train.FinalRuns, so the figures and the
 // claims table place every run the same way (schedule, depth of the
 // correction x, seed).
 func init() {
-	Register("E1-feature-error", e1FeatureError)
+	Register("E1-feature-error", Plot{Build: e1FeatureError, Options: []kit.Param{depthOption},
+		Reads: []kit.TableNeed{train.SummaryDesc(2).Need(), train.HistoryDesc(2).Need()}})
 }
+
+// trainReads are the tables the plots of E2-E4 read.
+var trainReads = []kit.TableNeed{train.SummaryDesc(2).Need()}
 
 // scheduleGroups is the fixed order in which the E1-E4 figures reserve
 // colours, so that a schedule has the same colour in every figure.
@@ -40,7 +45,7 @@ func reserveColours() []Series {
 // scheduleOf names a run's schedule by the depth of its correction:
 // joint (x = L-2), layerwise (x = 0), bfc-x in between, and lower-only or
 // end2end.
-func scheduleOf(r claims.Run) string {
+func scheduleOf(r train.Run) string {
 	switch {
 	case !r.Staged():
 		return r.Schedule
@@ -75,8 +80,8 @@ func scheduleOrder(a, b string) int {
 }
 
 // bySchedule groups runs by scheduleOf, in scheduleOrder.
-func bySchedule(runs []claims.Run) ([]string, map[string][]claims.Run) {
-	groups := map[string][]claims.Run{}
+func bySchedule(runs []train.Run) ([]string, map[string][]train.Run) {
+	groups := map[string][]train.Run{}
 	var names []string
 	for _, r := range runs {
 		s := scheduleOf(r)
@@ -91,17 +96,13 @@ func bySchedule(runs []claims.Run) ([]string, map[string][]claims.Run) {
 
 // trainRunsOfOneDepth reads the train inputs and keeps those of depth L
 // (option "L"; by default the inputs must all have one depth).
-func trainRunsOfOneDepth(env kit.Env) ([]claims.Run, error) {
-	runs, err := claims.TrainRuns(env)
+func trainRunsOfOneDepth(env kit.Env, opts kit.Params) ([]train.Run, error) {
+	runs, err := train.FinalRuns(env.Inputs())
 	if err != nil {
 		return nil, err
 	}
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("needs finished train inputs (not only checkpoints), have %d inputs", len(env.Inputs()))
-	}
-	opts, err := Options(env)
-	if err != nil {
-		return nil, err
 	}
 	var Ls []int
 	for _, r := range runs {
@@ -110,14 +111,12 @@ func trainRunsOfOneDepth(env kit.Env) ([]claims.Run, error) {
 		}
 	}
 	L := Ls[0]
-	if v, ok := opts["L"]; ok {
-		if L, err = strconv.Atoi(v); err != nil {
-			return nil, fmt.Errorf("option L=%q: %w", v, err)
-		}
+	if v := opts.Int("L"); v != 0 {
+		L = v
 	} else if len(Ls) > 1 {
 		return nil, fmt.Errorf("train inputs of depths %v: choose one with the option L=...", Ls)
 	}
-	var out []claims.Run
+	var out []train.Run
 	for _, r := range runs {
 		if r.L == L {
 			out = append(out, r)
@@ -130,7 +129,7 @@ func trainRunsOfOneDepth(env kit.Env) ([]claims.Run, error) {
 }
 
 // maxSeeds is the largest number of runs of one group.
-func maxSeeds[K comparable](groups map[K][]claims.Run) int {
+func maxSeeds[K comparable](groups map[K][]train.Run) int {
 	n := 0
 	for _, g := range groups {
 		n = max(n, len(g))
@@ -139,58 +138,39 @@ func maxSeeds[K comparable](groups map[K][]claims.Run) int {
 }
 
 // trainSetup describes the training configuration of a run for a caption.
-func trainSetup(r claims.Run) string {
-	p := r.Input.Params()
-	get := func(name string) string {
-		if v, ok := p[name]; ok {
-			switch x := v.(type) {
-			case float64:
-				return strconv.FormatFloat(x, 'g', 3, 64)
-			default:
-				return fmt.Sprint(x)
-			}
-		}
-		return "?"
-	}
-	return fmt.Sprintf("Learner (SCIENCE.md §3): m = %s, λ_KW = %s, %s with lr %s (%s per stage), batch %s, weight decay %s; "+
-		"n_train = %d; %d epochs of layer 2 alone, then %s per later stage (ours).",
-		get("m"), get("lambda_kw"), get("optimizer"), get("lr"), get("lr_schedule"), get("batch"), get("weight_decay"),
-		r.NTrain, r.EpochsFirst, get("epochs_per_stage"))
+func trainSetup(r train.Run) string {
+	c := r.Config()
+	g := func(x float64) string { return strconv.FormatFloat(x, 'g', 3, 64) }
+	return fmt.Sprintf("Learner (docs/science.md#learner): m = %d, λ_KW = %s, %s with lr %s (%s per stage), batch %d, weight decay %s; "+
+		"n_train = %d; %d epochs of layer 2 alone, then %d per later stage (ours).",
+		c.M, g(c.LambdaKW), c.Optimizer, g(c.LR), c.LRSchedule, c.Batch, g(c.WeightDecay),
+		r.NTrain, r.EpochsFirst, c.EpochsPerStage)
 }
 
 // history is the per-epoch record of one run.
 type history struct {
-	run   claims.Run
-	epoch []float64
-	stage []int64
-	cols  map[string][]float64
+	run    train.Run
+	epoch  []float64
+	stage  []int
+	epochs []trainer.Epoch
 }
 
-// readHistory reads the epoch and stage columns and the float columns
-// cols of a run's history table.
-func readHistory(r claims.Run, cols ...string) (*history, error) {
-	rec, err := r.Input.Read("history")
+// metric is a per-epoch number of a history.
+type metric func(e trainer.Epoch) float64
+
+func testErr(e trainer.Epoch) float64 { return e.TestRelErr }
+
+func epsOf(l int) metric { return func(e trainer.Epoch) float64 { return e.Eps[l] } }
+
+// readHistory reads the history of a run.
+func readHistory(r train.Run) (*history, error) {
+	eps, err := train.ReadHistory(r.Input)
 	if err != nil {
-		return nil, fmt.Errorf("train %s: %w", r.Input.Key(), err)
+		return nil, err
 	}
-	defer rec.Release()
-	h := &history{run: r, cols: map[string][]float64{}}
-	ep, err := kit.ReadInt64s(rec, "epoch")
-	if err == nil {
-		h.stage, err = kit.ReadInt64s(rec, "stage")
-	}
-	for _, c := range cols {
-		if err != nil {
-			break
-		}
-		h.cols[c], err = kit.ReadFloat64s(rec, c)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("train %s: history: %w", r.Input.Key(), err)
-	}
-	h.epoch = make([]float64, len(ep))
-	for i, e := range ep {
-		h.epoch[i] = float64(e)
+	h := &history{run: r, epochs: eps, epoch: make([]float64, len(eps)), stage: make([]int, len(eps))}
+	for i, e := range eps {
+		h.epoch[i], h.stage[i] = float64(e.Epoch), e.Stage
 	}
 	return h, nil
 }
@@ -206,7 +186,7 @@ func (h *history) firstStageLen() int {
 
 // switches returns the last epoch of every stage but the last, with the
 // stage that follows it.
-func (h *history) switches() (epochs []float64, next []int64) {
+func (h *history) switches() (epochs []float64, next []int) {
 	for i := 1; i < len(h.stage); i++ {
 		if h.stage[i] != h.stage[i-1] {
 			epochs, next = append(epochs, h.epoch[i-1]), append(next, h.stage[i])
@@ -216,8 +196,8 @@ func (h *history) switches() (epochs []float64, next []int64) {
 }
 
 // medianCurve returns, for every epoch in [from, to] that some history
-// has, the median and min-max over the histories of column col.
-func medianCurve(hs []*history, col string, from, to float64) Series {
+// has, the median and min-max over the histories of the metric.
+func medianCurve(hs []*history, col metric, from, to float64) Series {
 	vals := map[float64][]float64{}
 	var epochs []float64
 	for _, h := range hs {
@@ -228,7 +208,7 @@ func medianCurve(hs []*history, col string, from, to float64) Series {
 			if _, ok := vals[e]; !ok {
 				epochs = append(epochs, e)
 			}
-			vals[e] = append(vals[e], h.cols[col][i])
+			vals[e] = append(vals[e], col(h.epochs[i]))
 		}
 	}
 	slices.Sort(epochs)
@@ -244,7 +224,7 @@ func medianCurve(hs []*history, col string, from, to float64) Series {
 // sharedFirstStage reports whether every staged run of a replicate has
 // exactly the same first stage (they continue one checkpoint), and
 // returns its length in epochs.
-func sharedFirstStage(hs []*history, cols []string) (int, bool) {
+func sharedFirstStage(hs []*history, cols []metric) (int, bool) {
 	n := -1
 	for i, a := range hs {
 		if !a.run.Staged() && a.run.Schedule != "lower-only" {
@@ -259,9 +239,14 @@ func sharedFirstStage(hs []*history, cols []string) (int, bool) {
 			if b.run.Replicate != a.run.Replicate || (!b.run.Staged() && b.run.Schedule != "lower-only") {
 				continue
 			}
+			if len(b.epochs) < n || len(a.epochs) < n {
+				return 0, false
+			}
 			for _, c := range cols {
-				if len(b.cols[c]) < n || !slices.Equal(a.cols[c][:n], b.cols[c][:n]) {
-					return 0, false
+				for i := range n {
+					if c(a.epochs[i]) != c(b.epochs[i]) {
+						return 0, false
+					}
 				}
 			}
 		}
@@ -272,22 +257,22 @@ func sharedFirstStage(hs []*history, cols []string) (int, bool) {
 // e1FeatureError plots eps_2, eps_3 and the test error against the epoch
 // for every schedule (median over seeds, min-max band), with the shared
 // stage 2 drawn once and a marker where each higher layer switches on.
-func e1FeatureError(env kit.Env) (*Spec, error) {
-	runs, err := trainRunsOfOneDepth(env)
+func e1FeatureError(env kit.Env, opts kit.Params) (*Spec, error) {
+	runs, err := trainRunsOfOneDepth(env, opts)
 	if err != nil {
 		return nil, err
 	}
 	L := runs[0].L
-	cols := []string{"test_rel_err"}
+	cols := []metric{testErr}
 	for l := 2; l <= L; l++ {
-		cols = append(cols, fmt.Sprintf("eps_%d", l))
+		cols = append(cols, epsOf(l))
 	}
 	names, groups := bySchedule(runs)
 	hists := map[string][]*history{}
 	var all []*history
 	for _, s := range names {
 		for _, r := range groups[s] {
-			h, err := readHistory(r, cols...)
+			h, err := readHistory(r)
 			if err != nil {
 				return nil, err
 			}
@@ -308,15 +293,16 @@ func e1FeatureError(env kit.Env) (*Spec, error) {
 		}
 	}
 	type panelDef struct {
-		col, title, ylabel string
-		layer              int // the layer the column describes; 0 for the test error
+		col           metric
+		title, ylabel string
+		layer         int // the layer the metric describes; 0 for the test error
 	}
-	defs := []panelDef{{"eps_2", "layer 2: feature error ε₂", "ε₂ (log scale)", 2}}
+	defs := []panelDef{{epsOf(2), "layer 2: feature error ε₂", "ε₂ (log scale)", 2}}
 	for l := 3; l <= L; l++ {
-		defs = append(defs, panelDef{fmt.Sprintf("eps_%d", l), fmt.Sprintf("layer %d: feature error ε%s", l, subscript(l)),
+		defs = append(defs, panelDef{epsOf(l), fmt.Sprintf("layer %d: feature error ε%s", l, subscript(l)),
 			fmt.Sprintf("ε%s (log scale)", subscript(l)), l})
 	}
-	defs = append(defs, panelDef{"test_rel_err", "test error", "test MSE / Var(y) (log scale)", 0})
+	defs = append(defs, panelDef{testErr, "test error", "test MSE / Var(y) (log scale)", 0})
 	spec := &Spec{Title: fmt.Sprintf("E1: backward feature correction at L = %d — feature errors and test error during training", L),
 		Cols: min(len(defs), 3)}
 	lastEpoch := 0.0
@@ -376,7 +362,7 @@ func dedupeReplicates(hs []*history) []*history {
 
 // e1Notes writes the caption of E1, including the median eps_2 at the
 // switch and at the end for each schedule.
-func e1Notes(runs []claims.Run, names []string, hists map[string][]*history, first int, shared bool, seeds int) []string {
+func e1Notes(runs []train.Run, names []string, hists map[string][]*history, first int, shared bool, seeds int) []string {
 	notes := []string{
 		fmt.Sprintf("Lines: median over seeds (up to %d; each seed is its own target network and training run); bands: min–max over seeds. "+
 			"ε_l = min over orthogonal U of E||U S_l − S*_l||² / E||S*_l||² on the test set (the learner can only recover S*_l up to a rotation).", seeds),

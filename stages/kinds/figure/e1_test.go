@@ -10,7 +10,6 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 
-	"github.com/bfc-repro/bfc/stages/kinds/claims"
 	"github.com/bfc-repro/bfc/stages/kinds/target"
 	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/kit"
@@ -82,10 +81,10 @@ func e1Inputs(t *testing.T, seeds int) []kit.Input {
 }
 
 // runsByName reads the finished runs of ins grouped by scheduleOf.
-func runsByName(t *testing.T, ins []kit.Input) map[string][]claims.Run {
+func runsByName(t *testing.T, ins []kit.Input) map[string][]train.Run {
 	t.Helper()
 	env := kittest.NewEnv(t, Kind{}, map[string]any{"plot": "E1-feature-error"}, 1, ins...)
-	runs, err := claims.TrainRuns(env)
+	runs, err := train.FinalRuns(env.Inputs())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +92,7 @@ func runsByName(t *testing.T, ins []kit.Input) map[string][]claims.Run {
 	return groups
 }
 
-func finalOf(rs []claims.Run, f func(claims.Run) float64) float64 {
+func finalOf(rs []train.Run, f func(train.Run) float64) float64 {
 	v := make([]float64, len(rs))
 	for i, r := range rs {
 		v[i] = f(r)
@@ -126,7 +125,7 @@ func TestE1FeatureError(t *testing.T) {
 			t.Errorf("%s: epochs %v, want %v..%d", name, s.X, start, tinyFirst+tinyPerStage)
 		}
 		// The last point is the median of the runs' final eps_2.
-		want := finalOf(groups[name], func(r claims.Run) float64 { return r.Eps[2] })
+		want := finalOf(groups[name], func(r train.Run) float64 { return r.Eps[2] })
 		if math.Abs(s.Y[last]-want) > 1e-15*want {
 			t.Errorf("%s: final median eps_2 %v, want %v", name, s.Y[last], want)
 		}
@@ -249,13 +248,13 @@ func TestE3BFCDepth(t *testing.T) {
 	groups := runsByName(t, ins)
 	med := seriesNamed(t, spec.Panels[0], "median over seeds")
 	for i, name := range []string{"layerwise", "bfc-1", "joint"} {
-		want := finalOf(groups[name], func(r claims.Run) float64 { return r.TestRelErr })
+		want := finalOf(groups[name], func(r train.Run) float64 { return r.TestRelErr })
 		if med.X[i] != float64(i) || med.Y[i] != want {
 			t.Errorf("median test error at x = %d: (%v, %v), want %v", i, med.X[i], med.Y[i], want)
 		}
 	}
 	eps2 := seriesNamed(t, spec.Panels[1], "median over seeds")
-	if want := finalOf(groups["layerwise"], func(r claims.Run) float64 { return r.EpsSwitch[2] }); eps2.Y[0] != want {
+	if want := finalOf(groups["layerwise"], func(r train.Run) float64 { return r.EpsSwitch[2] }); eps2.Y[0] != want {
 		t.Errorf("layerwise eps_2 %v, want its value at the switch %v (layer 2 frozen)", eps2.Y[0], want)
 	}
 	if n := strings.Join(spec.Notes, " "); !strings.Contains(n, "bfc-1 recovers") {
@@ -282,7 +281,7 @@ func TestE4InformationGap(t *testing.T) {
 	}
 	groups := runsByName(t, ins)
 	jm := seriesNamed(t, spec.Panels[0], "joint (median)")
-	want := finalOf(atGap(groups["joint"], 0.4), func(r claims.Run) float64 { return r.Eps[2] })
+	want := finalOf(atGap(groups["joint"], 0.4), func(r train.Run) float64 { return r.Eps[2] })
 	if len(jm.Y) != 2 || jm.X[1] != 1 || jm.Y[1] != want {
 		t.Errorf("joint eps_2 medians (%v, %v), want %v at gamma 0.4 (column 1)", jm.X, jm.Y, want)
 	}
@@ -318,7 +317,7 @@ func TestE1toE4Errors(t *testing.T) {
 			opts[i] = o
 		}
 		env := kittest.NewEnv(t, Kind{}, map[string]any{"plot": tc.plot, "options": opts}, 1, tc.ins...)
-		if _, err := plots[tc.plot](env); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := buildSpec(env); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s with %d inputs %v: err %v, want %q", tc.plot, len(tc.ins), tc.options, err, tc.want)
 		}
 	}
@@ -351,7 +350,7 @@ func TestScheduleOf(t *testing.T) {
 		{"bfc-x", 2, 4, "joint"}, {"bfc-x", 5, 4, "joint"}, {"lower-only", 1, 3, "lower-only"}, {"end2end", 1, 3, "end2end"},
 	} {
 		x := map[string]int{"joint": tc.L - 2, "layerwise": 0, "bfc-x": min(tc.x, tc.L-2)}
-		r := claims.Run{Schedule: tc.schedule, L: tc.L, X: -1}
+		r := train.Run{Schedule: tc.schedule, L: tc.L, X: -1}
 		if v, ok := x[tc.schedule]; ok {
 			r.X = v
 		}

@@ -7,13 +7,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bfc-repro/bfc/stages/kinds/claims"
+	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 )
 
 func init() {
-	Register("E2-test-error", e2TestError)
+	Register("E2-test-error", Plot{Build: e2TestError, Reads: trainReads, Options: []kit.Param{depthOption}})
 }
 
 // switchCategory names the category of the test error after the first
@@ -60,8 +60,8 @@ func e2Order(a, b string) int {
 // e2TestError plots the final test error of every schedule, each seed a
 // point and the median a bar, and each seed's error relative to joint
 // training of the same seed.
-func e2TestError(env kit.Env) (*Spec, error) {
-	runs, err := trainRunsOfOneDepth(env)
+func e2TestError(env kit.Env, opts kit.Params) (*Spec, error) {
+	runs, err := trainRunsOfOneDepth(env, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func e2TestError(env kit.Env) (*Spec, error) {
 	names, groups := bySchedule(runs)
 	// The error after the first stage, once per seed (all staged runs of a
 	// seed continue the same checkpoint; end2end has no stages).
-	var start []claims.Run
+	var start []train.Run
 	for _, r := range runs {
 		if r.Schedule != "end2end" && !containsReplicate(start, r.Replicate) {
 			start = append(start, r)
@@ -95,9 +95,9 @@ func e2TestError(env kit.Env) (*Spec, error) {
 		Y: Axis{Label: "test error / joint's test error (log scale)", Scale: Log}}
 	var medRatios []string
 	for _, c := range cats {
-		rs, group, val := groups[c], c, func(r claims.Run) float64 { return r.TestRelErr }
+		rs, group, val := groups[c], c, func(r train.Run) float64 { return r.TestRelErr }
 		if c == switchCategory {
-			val = func(r claims.Run) float64 { return r.TestRelErrSwitch }
+			val = func(r train.Run) float64 { return r.TestRelErrSwitch }
 		}
 		ci, ri := float64(slices.Index(cats, c)), float64(slices.Index(relCats, c))
 		pts := Series{Group: group, Style: Points, Reference: c == switchCategory}
@@ -144,17 +144,17 @@ func e2TestError(env kit.Env) (*Spec, error) {
 	return spec, nil
 }
 
-func containsReplicate(rs []claims.Run, rep string) bool {
+func containsReplicate(rs []train.Run, rep string) bool {
 	_, ok := findReplicate(rs, rep)
 	return ok
 }
 
 // findReplicate returns the first run of rs trained on replicate rep.
-func findReplicate(rs []claims.Run, rep string) (claims.Run, bool) {
+func findReplicate(rs []train.Run, rep string) (train.Run, bool) {
 	for _, r := range rs {
 		if r.Replicate == rep {
 			return r, true
 		}
 	}
-	return claims.Run{}, false
+	return train.Run{}, false
 }

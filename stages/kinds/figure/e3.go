@@ -5,24 +5,24 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/bfc-repro/bfc/stages/kinds/claims"
+	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 )
 
 func init() {
-	Register("E3-bfc-depth", e3BFCDepth)
+	Register("E3-bfc-depth", Plot{Build: e3BFCDepth, Reads: trainReads, Options: []kit.Param{depthOption}})
 }
 
 // e3BFCDepth plots, at one depth L, the final test error and feature
 // errors against the depth of the correction x (0 = layerwise .. L-2 =
 // joint): each seed a point coloured by schedule, the median a grey line.
-func e3BFCDepth(env kit.Env) (*Spec, error) {
-	all, err := trainRunsOfOneDepth(env)
+func e3BFCDepth(env kit.Env, opts kit.Params) (*Spec, error) {
+	all, err := trainRunsOfOneDepth(env, opts)
 	if err != nil {
 		return nil, err
 	}
-	var runs []claims.Run
+	var runs []train.Run
 	for _, r := range all {
 		if r.Staged() {
 			runs = append(runs, r)
@@ -33,7 +33,7 @@ func e3BFCDepth(env kit.Env) (*Spec, error) {
 	}
 	L := runs[0].L
 	var xs []int
-	byX := map[int][]claims.Run{}
+	byX := map[int][]train.Run{}
 	for _, r := range runs {
 		if _, ok := byX[r.X]; !ok {
 			xs = append(xs, r.X)
@@ -43,16 +43,16 @@ func e3BFCDepth(env kit.Env) (*Spec, error) {
 	slices.Sort(xs)
 	type panelDef struct {
 		title, ylabel string
-		val           func(claims.Run) float64
-		start         func(claims.Run) float64 // value before the switch, or nil
+		val           func(train.Run) float64
+		start         func(train.Run) float64 // value before the switch, or nil
 	}
 	defs := []panelDef{{"final test error", "test MSE / Var(y) (log scale)",
-		func(r claims.Run) float64 { return r.TestRelErr }, func(r claims.Run) float64 { return r.TestRelErrSwitch }}}
+		func(r train.Run) float64 { return r.TestRelErr }, func(r train.Run) float64 { return r.TestRelErrSwitch }}}
 	for l := 2; l <= L; l++ {
 		d := panelDef{title: fmt.Sprintf("final feature error of layer %d", l), ylabel: fmt.Sprintf("ε%s (log scale)", subscript(l)),
-			val: func(r claims.Run) float64 { return r.Eps[l] }}
+			val: func(r train.Run) float64 { return r.Eps[l] }}
 		if l == 2 {
-			d.start = func(r claims.Run) float64 { return r.EpsSwitch[2] }
+			d.start = func(r train.Run) float64 { return r.EpsSwitch[2] }
 		}
 		defs = append(defs, d)
 	}
@@ -126,7 +126,7 @@ func e3BFCDepth(env kit.Env) (*Spec, error) {
 			}
 			if len(e0) > 0 {
 				shares = append(shares, fmt.Sprintf("bfc-%d recovers %.0f%% on the log scale (%.0f%% on the linear scale)", x,
-					100*claims.LogShareRecovered(e0, ex, ej), 100*claims.ShareRecovered(e0, ex, ej)))
+					100*metrics.LogShareRecovered(e0, ex, ej), 100*metrics.ShareRecovered(e0, ex, ej)))
 			}
 		}
 	}

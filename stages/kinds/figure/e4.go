@@ -7,24 +7,24 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bfc-repro/bfc/stages/kinds/claims"
+	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 )
 
 func init() {
-	Register("E4-information-gap", e4InformationGap)
+	Register("E4-information-gap", Plot{Build: e4InformationGap, Reads: trainReads, Options: []kit.Param{depthOption}})
 }
 
 // e4InformationGap plots the final eps_2 and test error of joint and
 // layerwise training against the information gap gamma (the runs' "gap"
 // label), and their paired ratio.
-func e4InformationGap(env kit.Env) (*Spec, error) {
-	all, err := trainRunsOfOneDepth(env)
+func e4InformationGap(env kit.Env, opts kit.Params) (*Spec, error) {
+	all, err := trainRunsOfOneDepth(env, opts)
 	if err != nil {
 		return nil, err
 	}
-	var runs []claims.Run
+	var runs []train.Run
 	var gaps []float64
 	for _, r := range all {
 		if math.IsNaN(r.Gap) {
@@ -56,8 +56,8 @@ func e4InformationGap(env kit.Env) (*Spec, error) {
 	at := func(gi, i, n int) float64 { return float64(gi) + seedOffset(i, n, step) }
 	for _, p := range []struct {
 		panel *Panel
-		val   func(claims.Run) float64
-	}{{&eps, func(r claims.Run) float64 { return r.Eps[2] }}, {&test, func(r claims.Run) float64 { return r.TestRelErr }}} {
+		val   func(train.Run) float64
+	}{{&eps, func(r train.Run) float64 { return r.Eps[2] }}, {&test, func(r train.Run) float64 { return r.TestRelErr }}} {
 		for _, name := range names {
 			med := Series{Name: name + " (median)", Group: name, Style: LinePoints}
 			pts := Series{Group: name, Style: Points}
@@ -117,8 +117,8 @@ func e4InformationGap(env kit.Env) (*Spec, error) {
 }
 
 // atGap returns the runs with gap g.
-func atGap(rs []claims.Run, g float64) []claims.Run {
-	var out []claims.Run
+func atGap(rs []train.Run, g float64) []train.Run {
+	var out []train.Run
 	for _, r := range rs {
 		if r.Gap == g {
 			out = append(out, r)

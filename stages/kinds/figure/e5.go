@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/apache/arrow/go/v15/arrow"
-
+	"github.com/bfc-repro/bfc/stages/kinds/scaling"
+	"github.com/bfc-repro/bfc/stages/kinds/sweep"
 	"github.com/bfc-repro/bfc/stages/kit"
 )
 
@@ -18,23 +18,24 @@ import (
 // "scaling" input (stages/kinds/scaling: curves, nstar, fits), E7 the table of a
 // "collect" input of sweep points (stages/kinds/sweep, stages/kinds/collect).
 func init() {
-	Register("E5-sample-complexity", e5SampleComplexity)
+	Register("E5-sample-complexity", Plot{Build: e5SampleComplexity, Reads: scaling.Needs(), Options: []kit.Param{depthOption,
+		kit.StringParam("spread", "minmax", "the band around the median: min-max over seeds or the inter-quartile range").OneOf("minmax", "iqr")}})
 }
 
 // learnerGroups is the fixed order in which the E5-E7 figures reserve
 // colours: a learner has the same colour in all three. The spare entry
 // takes the palette's sky blue (too close to krr_poly's blue), so that the
 // deep learner, the one the figures compare against, is drawn in black.
-var learnerGroups = []string{"krr_poly", "krr_ntk", "monomial", "twolayer_relu", "twolayer_quad", "(spare)", "deep"}
+var learnerGroups = []string{sweep.KRRPoly, sweep.KRRNTK, sweep.Monomial, sweep.TwoLayerReLU, sweep.TwoLayerQuad, "(spare)", sweep.Deep}
 
 // learnerLabels are the short legend names of the sweep's methods.
 var learnerLabels = map[string]string{
-	"krr_poly":      "kernel ridge (polynomial)",
-	"krr_ntk":       "kernel ridge (ReLU NTK)",
-	"monomial":      "ridge on monomials",
-	"twolayer_relu": "two-layer ReLU",
-	"twolayer_quad": "two-layer quadratic",
-	"deep":          "deep learner",
+	sweep.KRRPoly:      "kernel ridge (polynomial)",
+	sweep.KRRNTK:       "kernel ridge (ReLU NTK)",
+	sweep.Monomial:     "ridge on monomials",
+	sweep.TwoLayerReLU: "two-layer ReLU",
+	sweep.TwoLayerQuad: "two-layer quadratic",
+	sweep.Deep:         "deep learner",
 }
 
 // learnerLabel is the legend name of method (the method itself if it has
@@ -71,11 +72,11 @@ func reserveLearnerColours() []Series {
 // caption.
 func learnerNote(methods []string) string {
 	what := map[string]string{
-		"krr_poly": "kernel ridge (polynomial): kernel ridge regression with the kernel (1 + x·x'/d)^p",
-		"krr_ntk":  "kernel ridge (ReLU NTK): with the neural tangent kernel of a two-layer ReLU network",
-		"monomial": "ridge on monomials: ridge regression on all C(d+p, p) monomials of degree ≤ p (only feasible at small d)",
-		"twolayer": "two-layer ReLU and quadratic: one hidden layer with σ(z) = max(z, 0) or z², trained with Adam, early stopping on a validation split",
-		"deep":     "deep learner: the hierarchical learner of SCIENCE.md §3, joint training",
+		sweep.KRRPoly:  "kernel ridge (polynomial): kernel ridge regression with the kernel (1 + x·x'/d)^p",
+		sweep.KRRNTK:   "kernel ridge (ReLU NTK): with the neural tangent kernel of a two-layer ReLU network",
+		sweep.Monomial: "ridge on monomials: ridge regression on all C(d+p, p) monomials of degree ≤ p (only feasible at small d)",
+		"twolayer":     "two-layer ReLU and quadratic: one hidden layer with σ(z) = max(z, 0) or z², trained with Adam, early stopping on a validation split",
+		sweep.Deep:     "deep learner: the hierarchical learner of docs/science.md#learner, joint training",
 	}
 	var parts []string
 	ridge := false
@@ -87,9 +88,9 @@ func learnerNote(methods []string) string {
 		if w, ok := what[key]; ok && !slices.Contains(parts, w) {
 			parts = append(parts, w)
 		}
-		ridge = ridge || m == "krr_poly" || m == "krr_ntk" || m == "monomial"
+		ridge = ridge || m == sweep.KRRPoly || m == sweep.KRRNTK || m == sweep.Monomial
 	}
-	s := "Learners (SCIENCE.md §5): " + strings.Join(parts, "; ") + "."
+	s := "Learners (docs/science.md#baselines): " + strings.Join(parts, "; ") + "."
 	if ridge {
 		s += " Ridge methods choose the ridge on a validation split and refit; p is the sweep's degree (by default 2^L, the target's degree)."
 	}
@@ -148,95 +149,27 @@ func (f fitRow) interval() (lo, hi float64, which string) {
 	return math.NaN(), math.NaN(), ""
 }
 
-// columns reads named columns of one record, keeping the first error.
-type columns struct {
-	rec arrow.Record
-	err error
-}
-
-func (c *columns) str(name string) []string {
-	v, err := kit.ReadStrings(c.rec, name)
-	c.err = cmp.Or(c.err, err)
-	return v
-}
-
-func (c *columns) flt(name string) []float64 {
-	v, err := kit.ReadFloat64s(c.rec, name)
-	c.err = cmp.Or(c.err, err)
-	return v
-}
-
-func (c *columns) ints(name string) []int {
-	v, err := kit.ReadInt64s(c.rec, name)
-	c.err = cmp.Or(c.err, err)
-	out := make([]int, len(v))
-	for i, x := range v {
-		out[i] = int(x)
-	}
-	return out
-}
-
-// readTable reads table name of in and hands its columns to read.
-func readTable(in kit.Input, name string, read func(c *columns)) error {
-	rec, err := in.Read(name)
-	if err != nil {
-		return fmt.Errorf("scaling %s: %w", in.Key(), err)
-	}
-	defer rec.Release()
-	c := &columns{rec: rec}
-	read(c)
-	if c.err != nil {
-		return fmt.Errorf("scaling %s: %s: %w", in.Key(), name, c.err)
-	}
-	return nil
-}
-
 // readScaling reads the one "scaling" input of env, keeping depth L
 // (option "L"; by default the input must hold one depth only).
-func readScaling(env kit.Env) (*scalingData, error) {
+func readScaling(env kit.Env, opts kit.Params) (*scalingData, error) {
 	in, err := kit.OneInput(env, "scaling")
 	if err != nil {
 		return nil, err
 	}
-	s := &scalingData{key: in.Key(), level: math.NaN()}
-	if _, ok := in.Params()["level"]; ok {
-		s.level = in.Params().Float("level")
-	}
-	err = readTable(in, "curves", func(c *columns) {
-		m, L, d, n, cnt := c.str("method"), c.ints("L"), c.ints("d"), c.ints("n"), c.ints("count")
-		med, q25, q75, lo, hi := c.flt("median"), c.flt("q25"), c.flt("q75"), c.flt("min"), c.flt("max")
-		if c.err == nil {
-			for i := range m {
-				s.curves = append(s.curves, curveRow{m[i], L[i], d[i], n[i], cnt[i], med[i], q25[i], q75[i], lo[i], hi[i]})
-			}
-		}
-	})
-	if err == nil {
-		err = readTable(in, "nstar", func(c *columns) {
-			m, L, d, tau, seeds := c.str("method"), c.ints("L"), c.ints("d"), c.flt("threshold"), c.ints("seeds")
-			nmin, nmax, mono, ns := c.ints("n_min"), c.ints("n_max"), c.flt("monomials"), c.flt("nstar")
-			st, bound, lo, hi := c.str("status"), c.flt("bound"), c.flt("nstar_lo"), c.flt("nstar_hi")
-			if c.err == nil {
-				for i := range m {
-					s.nstar = append(s.nstar, nstarRow{m[i], L[i], d[i], tau[i], seeds[i], nmin[i], nmax[i], mono[i], ns[i], st[i], bound[i], lo[i], hi[i]})
-				}
-			}
-		})
-	}
-	if err == nil {
-		err = readTable(in, "fits", func(c *columns) {
-			m, L, tau, pts, cens, dims := c.str("method"), c.ints("L"), c.flt("threshold"), c.ints("points"), c.ints("censored"), c.str("dims")
-			slope, icpt, loT, hiT := c.flt("slope"), c.flt("intercept"), c.flt("slope_lo_t"), c.flt("slope_hi_t")
-			loB, hiB, th, ms := c.flt("slope_lo_boot"), c.flt("slope_hi_boot"), c.flt("theory_exponent"), c.flt("monomial_slope")
-			if c.err == nil {
-				for i := range m {
-					s.fits = append(s.fits, fitRow{m[i], L[i], tau[i], pts[i], cens[i], dims[i], slope[i], icpt[i], loT[i], hiT[i], loB[i], hiB[i], th[i], ms[i]})
-				}
-			}
-		})
-	}
+	a, level, err := scaling.Read(in)
 	if err != nil {
 		return nil, err
+	}
+	s := &scalingData{key: in.Key(), level: level}
+	for _, r := range a.Curves {
+		s.curves = append(s.curves, curveRow{r.Method, r.L, r.D, r.N, r.Count, r.Median, r.Q25, r.Q75, r.Min, r.Max})
+	}
+	for _, r := range a.NStar {
+		s.nstar = append(s.nstar, nstarRow{r.Method, r.L, r.D, r.Threshold, r.Reps, r.NMin, r.NMax, r.Monomials, r.NStar, r.Status, r.Bound, r.Lo, r.Hi})
+	}
+	for _, f := range a.Fits {
+		s.fits = append(s.fits, fitRow{f.Method, f.L, f.Threshold, f.Points, f.Censored, f.Dims, f.Slope, f.Intercept,
+			f.SlopeLoT, f.SlopeHiT, f.SlopeLoBoot, f.SlopeHiBoot, f.Theory, f.MonomialSlope})
 	}
 	var Ls []int
 	for _, r := range s.curves {
@@ -248,7 +181,7 @@ func readScaling(env kit.Env) (*scalingData, error) {
 		return nil, fmt.Errorf("scaling %s has no curves (no sweep results)", in.Key())
 	}
 	slices.Sort(Ls)
-	if s.L, err = chooseL(env, Ls); err != nil {
+	if s.L, err = chooseL(opts, Ls); err != nil {
 		return nil, fmt.Errorf("scaling %s: %w", in.Key(), err)
 	}
 	s.curves = keepL(s.curves, s.L, func(r curveRow) int { return r.L })
@@ -259,21 +192,13 @@ func readScaling(env kit.Env) (*scalingData, error) {
 
 // chooseL returns the depth given by option "L", which must be one of Ls,
 // or the only element of Ls.
-func chooseL(env kit.Env, Ls []int) (int, error) {
-	opts, err := Options(env)
-	if err != nil {
-		return 0, err
-	}
-	v, ok := opts["L"]
-	if !ok {
+func chooseL(opts kit.Params, Ls []int) (int, error) {
+	L := opts.Int("L")
+	if L == 0 {
 		if len(Ls) > 1 {
 			return 0, fmt.Errorf("results at depths %v: choose one with the option L=...", Ls)
 		}
 		return Ls[0], nil
-	}
-	L, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fmt.Errorf("option L=%q: %w", v, err)
 	}
 	if !slices.Contains(Ls, L) {
 		return 0, fmt.Errorf("no results at depth L = %d (have %v)", L, Ls)
@@ -326,16 +251,12 @@ func fmtList[V int | float64](v []V) string {
 // learner, one panel per input dimension d: the median over seeds and
 // its spread (option spread=minmax, the default, or iqr), log-log, with
 // horizontal lines at the thresholds tau that define N* in E6.
-func e5SampleComplexity(env kit.Env) (*Spec, error) {
-	s, err := readScaling(env)
+func e5SampleComplexity(env kit.Env, opts kit.Params) (*Spec, error) {
+	s, err := readScaling(env, opts)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := Options(env)
-	if err != nil {
-		return nil, err
-	}
-	spreadName := cmp.Or(opts["spread"], "minmax")
+	spreadName := opts.String("spread")
 	band := map[string]struct {
 		lo, hi func(curveRow) float64
 		text   string
@@ -343,10 +264,7 @@ func e5SampleComplexity(env kit.Env) (*Spec, error) {
 		"minmax": {func(r curveRow) float64 { return r.min }, func(r curveRow) float64 { return r.max }, "min–max over seeds"},
 		"iqr":    {func(r curveRow) float64 { return r.q25 }, func(r curveRow) float64 { return r.q75 }, "25–75% quantiles over seeds"},
 	}
-	b, ok := band[spreadName]
-	if !ok {
-		return nil, fmt.Errorf("option spread=%q: want minmax or iqr", spreadName)
-	}
+	b := band[spreadName] // one of the two: the option is validated
 	taus := distinct(s.nstar, func(r nstarRow) float64 { return r.tau })
 	dims := distinct(s.curves, func(r curveRow) int { return r.d })
 	methods := methodsOf(s.curves, func(r curveRow) string { return r.method })

@@ -21,13 +21,10 @@ func collectOf(t *testing.T, rows []sweepRow) kit.Input {
 	var ins []kit.Input
 	for _, r := range rows {
 		env := kittest.NewEnv(t, sweep.Kind{}, nil, 1)
-		rec, err := kit.NewTable().String("method", []string{r.method}).Ints("d", []int{r.d}).Ints("L", []int{r.L}).
-			Ints("n", []int{r.n}).Ints("n_coef", []int{r.coef}).Ints("width", []int{r.width}).Ints("steps", []int{r.steps}).
-			Float64("test_rel_err", []float64{r.test}).Float64("train_rel_err", []float64{r.train}).Record()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := env.Write("result", rec); err != nil {
+		rec := kittest.Fake(t, sweep.ResultDesc, map[string]any{sweep.ColMethod: []string{r.method}, sweep.ColD: []int{r.d},
+			sweep.ColL: []int{r.L}, sweep.ColN: []int{r.n}, sweep.ColNCoef: []int{r.coef}, sweep.ColWidth: []int{r.width},
+			sweep.ColSteps: []int{r.steps}, sweep.ColTestRelErr: []float64{r.test}, sweep.ColTrainRelErr: []float64{r.train}})
+		if err := env.Write(sweep.TableResult, rec); err != nil {
 			t.Fatal(err)
 		}
 		ins = append(ins, env.AsInput(map[string]string{"seed": r.rep}))
@@ -172,7 +169,6 @@ func TestLearnerColoursAreFixed(t *testing.T) {
 
 func TestE5E6Errors(t *testing.T) {
 	two := scalingOf(t, append(scalingRows(3), scalingRows(4)...))
-	one := scalingOf(t, scalingRows(3))
 	for _, c := range []struct {
 		plot    string
 		options []string
@@ -184,14 +180,13 @@ func TestE5E6Errors(t *testing.T) {
 		{"E5-sample-complexity", nil, []kit.Input{two}, "option L"},
 		{"E6-lower-bound", nil, []kit.Input{two}, "option L"},
 		{"E6-lower-bound", []string{"L=5"}, []kit.Input{two}, "no results at depth L = 5"},
-		{"E5-sample-complexity", []string{"spread=sd"}, []kit.Input{one}, "spread"},
 	} {
 		opts := make([]any, len(c.options))
 		for i, o := range c.options {
 			opts[i] = o
 		}
 		env := kittest.NewEnv(t, Kind{}, map[string]any{"plot": c.plot, "options": opts}, 1, c.ins...)
-		if _, err := plots[c.plot](env); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := buildSpec(env); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %v with %d inputs: %v, want %q", c.plot, c.options, len(c.ins), err, c.want)
 		}
 	}
@@ -205,13 +200,12 @@ func TestE5E6Errors(t *testing.T) {
 // A scaling stage over an empty collect table (no sweep results) is an
 // error of the figures, not a panic or an empty figure.
 func TestE5E6EmptyScaling(t *testing.T) {
-	cenv := kittest.NewEnv(t, collect.Kind{}, nil, 1)
-	rec, err := kit.NewTable().String("method", nil).Ints("L", nil).Ints("d", nil).Ints("n", nil).
-		String("seed", nil).Float64("test_rel_err", nil).Record()
-	if err != nil {
+	sw := kittest.NewEnv(t, sweep.Kind{}, nil, 1)
+	if err := sw.Write(sweep.TableResult, kittest.Fake(t, sweep.ResultDesc, nil)); err != nil {
 		t.Fatal(err)
 	}
-	if err := cenv.Write("table", rec); err != nil {
+	cenv := kittest.NewEnv(t, collect.Kind{}, nil, 1, sw.AsInput(map[string]string{"seed": "1"}))
+	if err := (collect.Kind{}).Run(cenv); err != nil {
 		t.Fatal(err)
 	}
 	senv := kittest.NewEnv(t, scaling.Kind{}, map[string]any{"boot": int64(10)}, 1, cenv.AsInput(nil))
@@ -220,7 +214,7 @@ func TestE5E6EmptyScaling(t *testing.T) {
 	}
 	for _, plot := range []string{"E5-sample-complexity", "E6-lower-bound"} {
 		env := kittest.NewEnv(t, Kind{}, map[string]any{"plot": plot}, 1, senv.AsInput(nil))
-		if _, err := plots[plot](env); err == nil || !strings.Contains(err.Error(), "no curves") {
+		if _, err := buildSpec(env); err == nil || !strings.Contains(err.Error(), "no curves") {
 			t.Errorf("%s on an empty scaling: %v, want \"no curves\"", plot, err)
 		}
 	}

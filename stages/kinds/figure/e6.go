@@ -7,11 +7,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bfc-repro/bfc/stages/kinds/scaling"
 	"github.com/bfc-repro/bfc/stages/kit"
 )
 
 func init() {
-	Register("E6-lower-bound", e6LowerBound)
+	Register("E6-lower-bound", Plot{Build: e6LowerBound, Reads: scaling.Needs(), Options: []kit.Param{depthOption}})
 }
 
 // Geometry of the censored and dodged glyphs of E6, as factors on the log
@@ -75,8 +76,8 @@ func slopeText(f fitRow, ok bool) string {
 // the least-squares fits (slopes in the legend), and the references d^{2^L}
 // and C(d+2^L, 2^L) drawn through a common point (only their slopes
 // matter).
-func e6LowerBound(env kit.Env) (*Spec, error) {
-	s, err := readScaling(env)
+func e6LowerBound(env kit.Env, opts kit.Params) (*Spec, error) {
+	s, err := readScaling(env, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -111,16 +112,16 @@ func e6LowerBound(env kit.Env) (*Spec, error) {
 				maxSeeds = max(maxSeeds, r.seeds)
 				x := float64(r.d) * dodge
 				switch r.status {
-				case "interpolated":
+				case scaling.Interpolated:
 					nInterp++
 					pts.X, pts.Y = append(pts.X, x), append(pts.Y, r.nstar)
 					lo, hi := math.Max(r.lo, float64(r.nMin)), math.Min(r.hi, float64(r.nMax))
 					if !math.IsNaN(lo) && !math.IsNaN(hi) && hi > lo {
 						glyphs = append(glyphs, Series{Group: m, Style: Line, X: []float64{x, x}, Y: []float64{lo, hi}})
 					}
-				case "not_reached", "below_grid":
+				case scaling.NotReached, scaling.BelowGrid:
 					tail := e6Tail
-					if r.status == "below_grid" {
+					if r.status == scaling.BelowGrid {
 						tail, nBelow = 1/e6Tail, nBelow+1
 					} else {
 						nAbove++
@@ -215,10 +216,10 @@ func censoredAgainstFits(s *scalingData) string {
 			}
 			at := math.Exp(f.intercept + f.slope*math.Log(float64(r.d)))
 			switch {
-			case r.status == "not_reached" && at < r.bound:
+			case r.status == scaling.NotReached && at < r.bound:
 				parts = append(parts, fmt.Sprintf("%s, τ = %g: N* > %s at d = %d, where the fit gives %s", learnerLabel(f.method), f.tau, fmtNum(r.bound), r.d, fmtNum(at)))
 				steeper = steeper || r.d > slices.Max(fitted)
-			case r.status == "below_grid" && at > r.bound:
+			case r.status == scaling.BelowGrid && at > r.bound:
 				parts = append(parts, fmt.Sprintf("%s, τ = %g: N* ≤ %s at d = %d, where the fit gives %s", learnerLabel(f.method), f.tau, fmtNum(r.bound), r.d, fmtNum(at)))
 				steeper = steeper || r.d < slices.Min(fitted)
 			}
@@ -268,7 +269,7 @@ func e6References(rows []nstarRow, p int) []Series {
 	for _, d := range dims {
 		var logs []float64
 		for _, r := range rows {
-			if r.d == d && r.status == "interpolated" {
+			if r.d == d && r.status == scaling.Interpolated {
 				logs = append(logs, math.Log(r.nstar))
 			}
 		}

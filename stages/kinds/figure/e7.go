@@ -8,15 +8,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-
+	"github.com/bfc-repro/bfc/stages/kinds/collect"
+	"github.com/bfc-repro/bfc/stages/kinds/sweep"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 )
 
 func init() {
-	Register("E7-width", e7Width)
+	Register("E7-width", Plot{Build: e7Width, Reads: []kit.TableNeed{collect.Need(sweep.ResultDesc)}})
 }
 
 // e7Dodge spreads the seeds' points of the two-layer methods sideways on
@@ -39,61 +38,35 @@ func compareSetups(a, b setup) int {
 	return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.d, b.d), cmp.Compare(a.n, b.n))
 }
 
-// readSweepRows reads the "table" of the one "collect" input of env.
+// readSweepRows reads the table of the one "collect" input of env.
 func readSweepRows(env kit.Env) ([]sweepRow, error) {
 	in, err := kit.OneInput(env, "collect")
 	if err != nil {
 		return nil, err
 	}
-	rec, err := in.Read("table")
+	tab, err := collect.Read(in, sweep.ResultDesc)
 	if err != nil {
-		return nil, fmt.Errorf("collect %s: %w", in.Key(), err)
+		return nil, err
 	}
-	defer rec.Release()
-	c := &columns{rec: rec}
-	m, L, d, n, w, steps, coef := c.str("method"), c.ints("L"), c.ints("d"), c.ints("n"), c.ints("width"), c.ints("steps"), c.ints("n_coef")
-	test, train := c.flt("test_rel_err"), c.flt("train_rel_err")
-	if c.err != nil {
-		return nil, fmt.Errorf("collect %s: table: %w", in.Key(), c.err)
+	defer tab.Release()
+	// The replicate: the seed label, or each point its own (its key).
+	reps, ok := tab.Labels("seed")
+	if !ok {
+		reps = tab.Strings(collect.ColKey)
 	}
-	reps, err := replicates(rec)
-	if err != nil {
-		return nil, fmt.Errorf("collect %s: table: %w", in.Key(), err)
-	}
-	rows := make([]sweepRow, len(m))
-	for i := range rows {
-		rows[i] = sweepRow{m[i], reps[i], L[i], d[i], n[i], w[i], steps[i], coef[i], test[i], train[i]}
+	pts := sweep.Points(tab)
+	rows := make([]sweepRow, len(pts))
+	for i, p := range pts {
+		rows[i] = sweepRow{p.Method, reps[i], p.L, p.D, p.N, p.Width, p.Steps, p.NCoef, p.TestRelErr, p.TrainRelErr}
 	}
 	return rows, nil
-}
-
-// replicates returns the column "seed" (a grid label, string or integer)
-// as strings, or the column "key" (each point its own replicate) if the
-// table has no seed.
-func replicates(rec arrow.Record) ([]string, error) {
-	idx := rec.Schema().FieldIndices("seed")
-	if len(idx) == 0 {
-		return kit.ReadStrings(rec, "key")
-	}
-	switch rec.Column(idx[0]).(type) {
-	case *array.String:
-		return kit.ReadStrings(rec, "seed")
-	case *array.Int64:
-		v, err := kit.ReadInt64s(rec, "seed")
-		out := make([]string, len(v))
-		for i, x := range v {
-			out[i] = strconv.FormatInt(x, 10)
-		}
-		return out, err
-	}
-	return nil, fmt.Errorf("column seed is %s, want string or int64", rec.Column(idx[0]).DataType())
 }
 
 // e7Width plots the test and training error of the two-layer networks
 // against their width m (every seed a point, the median a line) with the
 // deep learner's error at the same (L, d, n) as a horizontal reference
 // (median, min-max band); one pair of panels per such setup.
-func e7Width(env kit.Env) (*Spec, error) {
+func e7Width(env kit.Env, _ kit.Params) (*Spec, error) {
 	rows, err := readSweepRows(env)
 	if err != nil {
 		return nil, err
@@ -101,9 +74,9 @@ func e7Width(env kit.Env) (*Spec, error) {
 	var nets, deep []sweepRow
 	for _, r := range rows {
 		switch {
-		case strings.HasPrefix(r.method, "twolayer"):
+		case r.method == sweep.TwoLayerReLU || r.method == sweep.TwoLayerQuad:
 			nets = append(nets, r)
-		case r.method == "deep":
+		case r.method == sweep.Deep:
 			deep = append(deep, r)
 		}
 	}
@@ -177,7 +150,7 @@ func e7Width(env kit.Env) (*Spec, error) {
 				}
 				med, lo, hi := spread(v)
 				x0, x1 := float64(widths[0]), float64(widths[len(widths)-1])
-				line := Series{Name: "deep learner, same n (median)", Group: "deep", Dashed: true,
+				line := Series{Name: "deep learner, same n (median)", Group: sweep.Deep, Dashed: true,
 					X: []float64{x0, x1}, Y: []float64{med, med}}
 				if !math.IsNaN(lo) {
 					line.Lo, line.Hi = []float64{lo, lo}, []float64{hi, hi}
@@ -209,7 +182,7 @@ func e7Width(env kit.Env) (*Spec, error) {
 			"validation split of the n samples (the training error is on the rest); parameters from %s (smallest m) to %s (largest).",
 			fmtList(steps), e7Params(nets, slices.Min[[]int]), e7Params(nets, slices.Max[[]int])),
 	}, notes...)
-	if slices.Contains(methods, "twolayer_quad") {
+	if slices.Contains(methods, sweep.TwoLayerQuad) {
 		notes = append(notes, fmt.Sprintf("A two-layer network with σ(z) = z² computes a polynomial of degree 2 in x, whatever its width; "+
 			"the target has degree 2^L = %s.", fmtList(distinct(nets, func(r sweepRow) int { return 1 << r.L }))))
 	}

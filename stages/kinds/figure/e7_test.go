@@ -101,7 +101,7 @@ func TestE7WithoutDeepAndErrors(t *testing.T) {
 		{[]kit.Input{collectOf(t, deepOnly)}, "no two-layer network among 6 sweep points"},
 	} {
 		env := kittest.NewEnv(t, Kind{}, map[string]any{"plot": "E7-width"}, 1, c.ins...)
-		if _, err := plots["E7-width"](env); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := buildSpec(env); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("E7 with %d inputs: %v, want %q", len(c.ins), err, c.want)
 		}
 	}

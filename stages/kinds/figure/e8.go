@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/bfc-repro/bfc/stages/kinds/classify"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 )
@@ -15,9 +15,16 @@ import (
 // E8 figures: the real-data experiment (Fashion-MNIST) from any number of
 // "classify" inputs, typically a grid over schedule, L, x and seed.
 func init() {
-	Register("E8a-accuracy", e8Accuracy)
-	Register("E8b-bfc-x", e8BFCX)
-	Register("E8c-first-layer", e8FirstLayer)
+	reads := []kit.TableNeed{classify.SummaryDesc.Need()}
+	Register("E8a-accuracy", Plot{Build: e8Accuracy, Reads: reads})
+	Register("E8b-bfc-x", Plot{Build: e8BFCX, Reads: reads, Options: []kit.Param{
+		kit.IntParam("L", 0, "the depth L to draw (0: the deepest with bfc-x runs)").In(0, 8)}})
+	Register("E8c-first-layer", Plot{Build: e8FirstLayer, Reads: append(reads, classify.FirstLayerDesc.Need()), Options: []kit.Param{
+		kit.IntParam("L", 0, "the depth L of the pair drawn (0: the deepest with a layerwise and a joint run)").In(0, 8),
+		kit.IntParam("seed", 0, "the stage seed of the pair drawn (0: the smallest)").In(0, 1<<62),
+		kit.IntParam("units", 12, "how many first-layer units to draw").In(1, 4096),
+		kit.BoolParam("raw", false, "draw the weights themselves instead of their change from initialisation"),
+	}})
 }
 
 // e8Run is what the E8 plots need of one classify stage.
@@ -38,60 +45,25 @@ type e8Run struct {
 // e8Runs reads the summaries of the classify inputs, sorted by schedule,
 // L, x and seed.
 func e8Runs(env kit.Env) ([]e8Run, error) {
-	ins := kit.InputsOfKind(env, "classify")
-	if len(ins) == 0 {
+	all, err := classify.Runs(env.Inputs())
+	if err != nil {
+		return nil, err
+	}
+	if len(all) == 0 {
 		return nil, fmt.Errorf("needs classify inputs, have %d inputs", len(env.Inputs()))
 	}
 	var runs []e8Run
-	for _, in := range ins {
-		p := in.Params()
-		r := e8Run{in: in, schedule: p.String("schedule"), L: p.Int("L"), seed: in.Seed(), width: p.Int("width"), act: p.String("activation")}
-		if ls := p.Int("last_stage"); ls != 0 && ls != r.L {
+	for _, c := range all {
+		if !c.Final {
 			continue // a checkpoint, not a finished run
 		}
-		switch r.schedule {
-		case "layerwise":
-			r.x = 0
-		case "bfc-x":
-			r.x = min(p.Int("x"), r.L-1)
-		default:
-			r.x = r.L - 1
-		}
-		rec, err := in.Read("summary")
-		if err != nil {
-			return nil, fmt.Errorf("classify %s: %w", in.Key(), err)
-		}
-		get := func(col string) float64 {
-			v, e := kit.ReadFloat64s(rec, col)
-			if e != nil || len(v) != 1 {
-				if err == nil {
-					err = fmt.Errorf("classify %s: summary.%s: want one value (%v)", in.Key(), col, e)
-				}
-				return math.NaN()
-			}
-			return v[0]
-		}
-		geti := func(col string) int {
-			v, e := kit.ReadInt64s(rec, col)
-			if e != nil || len(v) != 1 {
-				if err == nil {
-					err = fmt.Errorf("classify %s: summary.%s: want one value (%v)", in.Key(), col, e)
-				}
-				return 0
-			}
-			return int(v[0])
-		}
-		r.acc, r.accStage, r.drift = get("test_acc"), get("test_acc_stage1"), get("k1_drift")
-		r.nTrain = geti("n_train")
-		r.epochs = [3]int{geti("epochs_first"), geti("epochs_per_stage"), geti("epochs")}
-		rec.Release()
-		if err != nil {
-			return nil, err
-		}
-		runs = append(runs, r)
+		cfg := c.Config()
+		runs = append(runs, e8Run{in: c.Input, schedule: c.Schedule, L: c.L, x: c.X, seed: c.Input.Seed(), acc: c.TestAcc,
+			accStage: c.TestAccStage1, drift: c.K1Drift, nTrain: c.NTrain,
+			epochs: [3]int{cfg.EpochsFirst, cfg.EpochsPerStage, c.Epochs}, width: cfg.Width, act: cfg.Activation})
 	}
 	if len(runs) == 0 {
-		return nil, fmt.Errorf("all %d classify inputs are checkpoints (last_stage < L)", len(ins))
+		return nil, fmt.Errorf("all %d classify inputs are checkpoints (last_stage < L)", len(all))
 	}
 	slices.SortFunc(runs, func(a, b e8Run) int {
 		return cmp.Or(cmp.Compare(scheduleRank(a.schedule), scheduleRank(b.schedule)), cmp.Compare(a.L, b.L),
@@ -119,7 +91,7 @@ func e8Setup(runs []e8Run) string {
 
 // e8Accuracy plots the final test accuracy of every schedule against the
 // depth, and the paired gain over layerwise training of the same seed.
-func e8Accuracy(env kit.Env) (*Spec, error) {
+func e8Accuracy(env kit.Env, _ kit.Params) (*Spec, error) {
 	runs, err := e8Runs(env)
 	if err != nil {
 		return nil, err
@@ -211,7 +183,7 @@ func findRun(runs []e8Run, schedule string, L, x int, seed int64) (e8Run, bool) 
 // e8BFCX plots, at the largest depth with bfc-x runs, the final test
 // accuracy and the first layer's drift against x (x = 0 is layerwise,
 // x = L-1 joint), with end2end as a reference.
-func e8BFCX(env kit.Env) (*Spec, error) {
+func e8BFCX(env kit.Env, opts kit.Params) (*Spec, error) {
 	runs, err := e8Runs(env)
 	if err != nil {
 		return nil, err
@@ -225,14 +197,8 @@ func e8BFCX(env kit.Env) (*Spec, error) {
 	if L == 0 {
 		return nil, fmt.Errorf("no bfc-x run among %d classify inputs", len(runs))
 	}
-	opts, err := Options(env)
-	if err != nil {
-		return nil, err
-	}
-	if v, ok := opts["L"]; ok {
-		if L, err = strconv.Atoi(v); err != nil {
-			return nil, fmt.Errorf("option L=%q: %w", v, err)
-		}
+	if v := opts.Int("L"); v != 0 {
+		L = v
 	}
 	byX := map[int][]e8Run{}
 	var e2e, lower []e8Run
@@ -326,25 +292,15 @@ func medianAcc(runs []e8Run) float64 {
 // layerwise and after joint training of one seed and depth (options L,
 // seed, units; defaults: the deepest L and smallest seed that have both,
 // 12 units) and their difference, each unit as a small image.
-func e8FirstLayer(env kit.Env) (*Spec, error) {
+func e8FirstLayer(env kit.Env, opts kit.Params) (*Spec, error) {
 	runs, err := e8Runs(env)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := Options(env)
-	if err != nil {
-		return nil, err
-	}
-	units := 12
-	if v, ok := opts["units"]; ok {
-		if units, err = strconv.Atoi(v); err != nil || units < 1 {
-			return nil, fmt.Errorf("option units=%q: want a positive integer", v)
-		}
-	}
+	units, wantL, wantSeed := opts.Int("units"), opts.Int("L"), int64(opts.Int("seed"))
 	var pairs [][2]e8Run // (layerwise, joint) of one depth and seed
 	for _, r := range runs {
-		if r.schedule != "joint" || (opts["L"] != "" && strconv.Itoa(r.L) != opts["L"]) ||
-			(opts["seed"] != "" && strconv.FormatInt(r.seed, 10) != opts["seed"]) {
+		if r.schedule != "joint" || (wantL != 0 && r.L != wantL) || (wantSeed != 0 && r.seed != wantSeed) {
 			continue
 		}
 		if s, ok := findRun(runs, "layerwise", r.L, 0, r.seed); ok {
@@ -352,13 +308,13 @@ func e8FirstLayer(env kit.Env) (*Spec, error) {
 		}
 	}
 	if len(pairs) == 0 {
-		return nil, fmt.Errorf("needs a layerwise and a joint run of the same depth and seed (options %v)", opts)
+		return nil, fmt.Errorf("needs a layerwise and a joint run of the same depth and seed (options L=%d, seed=%d)", wantL, wantSeed)
 	}
 	best := slices.MinFunc(pairs, func(a, b [2]e8Run) int {
 		return cmp.Or(cmp.Compare(b[1].L, a[1].L), cmp.Compare(a[1].seed, b[1].seed))
 	})
 	lw, jt := best[0], best[1]
-	learned := opts["raw"] != "true"
+	learned := !opts.Bool("raw")
 	wl, rows, cols, err := firstLayer(lw.in, learned)
 	if err != nil {
 		return nil, err
@@ -427,30 +383,17 @@ func e8FirstLayer(env kit.Env) (*Spec, error) {
 // firstLayer reads a classify stage's first_layer table: the weights, or
 // with learned set the weights minus their initial values.
 func firstLayer(in kit.Input, learned bool) (w []float64, rows, cols int, err error) {
-	rec, err := in.Read("first_layer")
+	fl, err := classify.ReadFirstLayer(in)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("classify %s: %w", in.Key(), err)
+		return nil, 0, 0, err
 	}
-	defer rec.Release()
-	w, d, err := kit.ReadMatrix(rec, "w")
-	if err != nil {
-		return nil, 0, 0, fmt.Errorf("classify %s: first_layer: %w", in.Key(), err)
-	}
+	w = fl.W
 	if learned {
-		w0, _, err := kit.ReadMatrix(rec, "w_init")
-		if err != nil || len(w0) != len(w) {
-			return nil, 0, 0, fmt.Errorf("classify %s: first_layer: w_init: %v", in.Key(), err)
-		}
 		for i := range w {
-			w[i] -= w0[i]
+			w[i] -= fl.WInit[i]
 		}
 	}
-	r, err1 := kit.ReadInt64s(rec, "rows")
-	c, err2 := kit.ReadInt64s(rec, "cols")
-	if err1 != nil || err2 != nil || len(r) == 0 || int(r[0]*c[0]) != d {
-		return nil, 0, 0, fmt.Errorf("classify %s: first_layer: image shape missing or not %d pixels (%v, %v)", in.Key(), d, err1, err2)
-	}
-	return w, int(r[0]), int(c[0]), nil
+	return w, fl.Rows, fl.Cols, nil
 }
 
 // saturate clips the values of im to ± the q-quantile of their absolute

@@ -54,7 +54,7 @@ func plotEnv(t *testing.T, plot string, options []string, ins []kit.Input) *Spec
 		opts[i] = o
 	}
 	env := kittest.NewEnv(t, Kind{}, map[string]any{"plot": plot, "options": opts}, 1, ins...)
-	spec, err := plots[plot](env)
+	spec, err := buildSpec(env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestE8Errors(t *testing.T) {
 			opts[i] = o
 		}
 		env := kittest.NewEnv(t, Kind{}, map[string]any{"plot": c.plot, "options": opts}, 1, c.ins...)
-		if _, err := plots[c.plot](env); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := buildSpec(env); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %v: %v, want %q", c.plot, c.options, err, c.want)
 		}
 	}

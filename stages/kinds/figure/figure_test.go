@@ -271,11 +271,12 @@ func TestE0Plots(t *testing.T) {
 	}
 	want := map[string][]float64{} // "L/layer/gap" -> shares over seeds
 	for _, in := range ins {
-		share, err := readColumn(in, "layers", "share")
+		layers, err := target.ReadLayers(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, s := range share {
+		for i, l := range layers {
+			s := l.Share
 			k := fmt.Sprintf("%d/%d/%g", in.Params().Int("L"), i+2, in.Params().Float("gap"))
 			want[k] = append(want[k], s)
 		}
@@ -321,12 +322,21 @@ func TestParamsAndRegistry(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		raw   map[string]any
-		field string
+		field string // "" = valid
+		msg   string // in the error
 	}{
-		{map[string]any{"plot": "E0-information-gap", "name": "../escape"}, "name"},
-		{map[string]any{"plot": "E0-information-gap", "options": []any{"novalue"}}, "options"},
-		{map[string]any{"plot": "E0-information-gap", "options": []any{"a=1", "a=2"}}, "options"},
-		{map[string]any{"plot": "E0-information-gap", "name": "E1-ok_name.v2", "options": []any{"a=1", "b=x=y"}}, ""},
+		{map[string]any{"plot": "E0-information-gap", "name": "../escape"}, "name", "plain file stem"},
+		{map[string]any{"plot": "E0-information-gap", "options": []any{"novalue"}}, "options", "not key=value"},
+		{map[string]any{"plot": "E0-information-gap", "options": []any{"a=1"}}, "options", "this plot takes none"},
+		{map[string]any{"plot": "E5-sample-complexity", "options": []any{"sprad=iqr"}}, "options", `did you mean "spread"?`},
+		{map[string]any{"plot": "E5-sample-complexity", "options": []any{"spread=iqr", "spread=minmax"}}, "options", "given twice"},
+		{map[string]any{"plot": "E5-sample-complexity", "options": []any{"spread=range"}}, "options", `"range" is not one of "minmax", "iqr"`},
+		{map[string]any{"plot": "E5-sample-complexity", "options": []any{"L=three"}}, "options", `option L="three"`},
+		{map[string]any{"plot": "E5-sample-complexity", "options": []any{"L=99"}}, "options", "out of range"},
+		{map[string]any{"plot": "E8c-first-layer", "options": []any{"raw=maybe"}}, "options", `option raw="maybe"`},
+		{map[string]any{"plot": "E8c-first-layer", "options": []any{"units=0"}}, "options", "out of range"},
+		{map[string]any{"plot": "E5-sample-complexity", "name": "E5-ok_name.v2", "options": []any{"spread=iqr", "L=3"}}, "", ""},
+		{map[string]any{"plot": "E8c-first-layer", "options": []any{"raw=true", "seed=2", "units=4", "L=3"}}, "", ""},
 	} {
 		p, err := kit.Resolve(Kind{}.Params(), tc.raw)
 		if err != nil {
@@ -334,14 +344,20 @@ func TestParamsAndRegistry(t *testing.T) {
 		}
 		err = Kind{}.Validate(p)
 		var fe *kit.FieldError
-		if tc.field == "" && err != nil || tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field) {
-			t.Errorf("Validate(%v) = %v, want a problem with %q", tc.raw, err, tc.field)
+		if tc.field == "" && err != nil || tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(err.Error(), tc.msg)) {
+			t.Errorf("Validate(%v) = %v, want a problem with %q saying %q", tc.raw, err, tc.field, tc.msg)
 		}
 	}
-	env := kittest.NewEnv(t, Kind{}, map[string]any{"plot": "E0-information-gap", "options": []any{"a=1", "b=x=y"}}, 1)
-	if o, err := Options(env); err != nil || o["a"] != "1" || o["b"] != "x=y" {
-		t.Errorf("Options = %v, %v", o, err)
+	// Resolved options are typed, with the declared defaults.
+	p, err := kit.Resolve(Kind{}.Params(), map[string]any{"plot": "E8c-first-layer", "options": []any{"raw=true", "seed=2"}})
+	if err != nil {
+		t.Fatal(err)
 	}
+	cfg, err := configOf(p)
+	if err != nil || !cfg.options.Bool("raw") || cfg.options.Int("seed") != 2 || cfg.options.Int("units") != 12 || cfg.options.Int("L") != 0 {
+		t.Errorf("options of E8c = %v, %v", cfg.options, err)
+	}
+	env := kittest.NewEnv(t, Kind{}, map[string]any{"plot": "E0-information-gap"}, 1)
 	if err := (Kind{}).Run(env); err == nil || !strings.Contains(err.Error(), "target input") {
 		t.Errorf("E0 plot without inputs: error %v", err)
 	}
@@ -350,7 +366,7 @@ func TestParamsAndRegistry(t *testing.T) {
 			t.Error("registering a plot name twice did not panic")
 		}
 	}()
-	Register("E0-information-gap", informationGap)
+	Register("E0-information-gap", Plot{Build: informationGap})
 }
 
 // BenchmarkRender measures rendering a three-panel figure to SVG and PNG.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -12,9 +13,18 @@ import (
 	"github.com/bfc-repro/bfc/stages/kit"
 )
 
-// Plot builds the Spec of one figure from a figure stage's environment:
-// its inputs (env.Inputs) and its options (Options).
-type Plot func(env kit.Env) (*Spec, error)
+// Plot is one registered figure: what it reads from its inputs, the
+// options it accepts, and the function that builds its Spec from the
+// figure stage's inputs and its resolved options.
+type Plot struct {
+	// Reads are the tables the plot reads (kit.Consumer): a figure wired
+	// to stages that do not write them is a configuration error.
+	Reads []kit.TableNeed
+	// Options declares the plot's options (the "options" parameter,
+	// "key=value" strings), with their types, defaults and ranges.
+	Options []kit.Param
+	Build   func(env kit.Env, opts kit.Params) (*Spec, error)
+}
 
 var plots = map[string]Plot{}
 
@@ -23,7 +33,7 @@ var plots = map[string]Plot{}
 // experiment id ("E1-feature-error"). Call Register from an init function;
 // it panics on an empty or duplicate name, which is a programming error.
 func Register(name string, p Plot) {
-	if name == "" || p == nil {
+	if name == "" || p.Build == nil {
 		panic("figure: Register with an empty name or nil plot")
 	}
 	if _, dup := plots[name]; dup {
@@ -60,63 +70,118 @@ func (Kind) Params() []kit.Param {
 		kit.StringParam("plot", "", "which registered plot to draw").Required().OneOf(Names()...),
 		kit.StringParam("name", "", "file stem of the published figure (default: the plot name)"),
 		kit.IntParam("dpi", 150, "resolution of the PNG, dots per inch").In(50, 600),
-		kit.StringsParam("options", []string{}, `plot-specific settings as "key=value" strings`),
+		kit.StringsParam("options", []string{}, `plot-specific settings as "key=value" strings (see each plot's options)`),
 	}
 }
 
 var fileStem = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// Validate implements kit.Validator: name must be a plain file stem, and
-// options must be well-formed.
-func (Kind) Validate(p kit.Params) error {
-	if n := p.String("name"); n != "" && !fileStem.MatchString(n) {
-		return kit.Errorf("name", "%q is not a plain file stem (letters, digits, '.', '_', '-')", n)
-	}
-	if _, err := parseOptions(p.Strings("options")); err != nil {
-		return kit.Errorf("options", "%v", err)
-	}
-	return nil
+// config is the typed form of a figure stage's parameters.
+type config struct {
+	plot     string
+	name     string // file stem
+	dpi      int
+	options  kit.Params
+	optsText []string
 }
 
-// Options returns the figure stage's "options" as a map.
-func Options(env kit.Env) (map[string]string, error) {
-	return parseOptions(env.Params().Strings("options"))
+// configOf decodes and checks a figure stage's parameters: the plot must
+// be registered, the name a plain file stem, and every option one the
+// plot declares, of its type and in its range.
+func configOf(p kit.Params) (config, error) {
+	c := config{plot: p.String("plot"), name: FileStem(p), dpi: p.Int("dpi"), optsText: p.Strings("options")}
+	pl, ok := plots[c.plot]
+	if !ok {
+		return c, kit.Errorf("plot", "no plot %q (have %s)", c.plot, strings.Join(Names(), ", "))
+	}
+	if !fileStem.MatchString(c.name) {
+		return c, kit.Errorf("name", "%q is not a plain file stem (letters, digits, '.', '_', '-')", c.name)
+	}
+	var err error
+	if c.options, err = parseOptions(pl.Options, c.optsText); err != nil {
+		return c, kit.Errorf("options", "plot %s: %v", c.plot, err)
+	}
+	return c, nil
 }
 
-func parseOptions(list []string) (map[string]string, error) {
-	out := map[string]string{}
+// parseOptions reads "key=value" strings against the declared options:
+// an unknown key is an error (with the nearest declared one), a value is
+// parsed as its option's type and checked against its range; options not
+// given take their defaults.
+func parseOptions(decl []kit.Param, list []string) (kit.Params, error) {
+	raw := map[string]any{}
+	var names []string
+	for _, d := range decl {
+		names = append(names, d.Name)
+	}
 	for _, kv := range list {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("option %q is not key=value", kv)
 		}
-		if _, dup := out[k]; dup {
+		if _, dup := raw[k]; dup {
 			return nil, fmt.Errorf("option %q given twice", k)
 		}
-		out[k] = v
+		i := slices.IndexFunc(decl, func(d kit.Param) bool { return d.Name == k })
+		if i < 0 {
+			if len(names) == 0 {
+				return nil, fmt.Errorf("unknown option %q: this plot takes none", k)
+			}
+			return nil, fmt.Errorf("unknown option %q%s", k, kit.Suggest(k, names))
+		}
+		val, err := parseValue(decl[i].Type, v)
+		if err != nil {
+			return nil, fmt.Errorf("option %s=%q: %v", k, v, err)
+		}
+		raw[k] = val
 	}
-	return out, nil
+	p, err := kit.Resolve(decl, raw)
+	if err != nil {
+		return nil, fmt.Errorf("option %v", err)
+	}
+	return p, nil
+}
+
+// parseValue parses an option's text as a value of type t.
+func parseValue(t kit.Type, v string) (any, error) {
+	switch t {
+	case kit.Int:
+		return strconv.ParseInt(v, 10, 64)
+	case kit.Float:
+		return strconv.ParseFloat(v, 64)
+	case kit.Bool:
+		return strconv.ParseBool(v)
+	case kit.String:
+		return v, nil
+	}
+	return nil, fmt.Errorf("options of type %s are not supported", t)
+}
+
+// Validate implements kit.Validator.
+func (Kind) Validate(p kit.Params) error {
+	_, err := configOf(p)
+	return err
+}
+
+// Consumes implements kit.Consumer: what the chosen plot reads.
+func (Kind) Consumes(p kit.Params) []kit.TableNeed {
+	return plots[p.String("plot")].Reads
 }
 
 // Run implements kit.Kind.
 func (Kind) Run(env kit.Env) error {
-	p := env.Params()
-	plotName := p.String("plot")
-	build, ok := plots[plotName]
-	if !ok {
-		return fmt.Errorf("no plot %q (have %s)", plotName, strings.Join(Names(), ", "))
+	cfg, err := configOf(env.Params())
+	if err != nil {
+		return err
 	}
-	spec, err := build(env)
+	plotName, name := cfg.plot, cfg.name
+	spec, err := buildSpec(env)
 	if err != nil {
 		return fmt.Errorf("plot %s: %w", plotName, err)
 	}
-	svg, png, err := Render(spec, p.Int("dpi"))
+	svg, png, err := Render(spec, cfg.dpi)
 	if err != nil {
 		return fmt.Errorf("plot %s: %w", plotName, err)
-	}
-	name := p.String("name")
-	if name == "" {
-		name = plotName
 	}
 	if err := env.Publish(kit.Figures, name+".svg", svg); err != nil {
 		return err
@@ -134,7 +199,7 @@ func (Kind) Run(env kit.Env) error {
 	for _, t := range []struct {
 		name  string
 		build func(*Spec) (arrow.Record, error)
-	}{{"data", DataTable}, {"text", TextTable}} {
+	}{{TableData, DataTable}, {TableText, TextTable}} {
 		rec, err := t.build(spec)
 		if err != nil {
 			return fmt.Errorf("plot %s: %s table: %w", plotName, t.name, err)
@@ -144,6 +209,16 @@ func (Kind) Run(env kit.Env) error {
 		}
 	}
 	return nil
+}
+
+// buildSpec builds the Spec of the plot of a figure stage from its inputs
+// and resolved options.
+func buildSpec(env kit.Env) (*Spec, error) {
+	cfg, err := configOf(env.Params())
+	if err != nil {
+		return nil, err
+	}
+	return plots[cfg.plot].Build(env, cfg.options)
 }
 
 // DataTable returns every number of s in long format, one row per series
@@ -189,9 +264,9 @@ func DataTable(s *Spec) (arrow.Record, error) {
 			}
 		}
 	}
-	return kit.NewTable().Ints("panel", panel).String("panel_title", title).String("element", element).
-		String("series", series).String("grp", grp).Float64("x", x).Float64("y", y).
-		Float64("lo", lo).Float64("hi", hi).Float64("z", z).String("x_label", xLabel).Record()
+	return kit.NewTable().Ints(ColPanel, panel).String(ColPanelTitle, title).String(ColElement, element).
+		String(ColSeries, series).String(ColGroup, grp).Float64(ColX, x).Float64(ColY, y).
+		Float64(ColLo, lo).Float64(ColHi, hi).Float64(ColZ, z).String(ColXLabel, xLabel).Record()
 }
 
 // TextTable returns the texts of s: one row per (panel, field, value),
@@ -215,5 +290,54 @@ func TextTable(s *Spec) (arrow.Record, error) {
 		add(i, "x_scale", scale[p.X.Scale])
 		add(i, "y_scale", scale[p.Y.Scale])
 	}
-	return kit.NewTable().Ints("panel", panel).String("field", field).String("value", value).Record()
+	return kit.NewTable().Ints(ColPanel, panel).String(ColField, field).String(ColValue, value).Record()
+}
+
+// The output tables of a "figure" stage, declared once (see DataTable and
+// TextTable).
+const (
+	Version = 1
+
+	TableData = "data"
+	TableText = "text"
+
+	ColPanel      = "panel"
+	ColPanelTitle = "panel_title"
+	ColElement    = "element"
+	ColSeries     = "series"
+	ColGroup      = "grp"
+	ColX          = "x"
+	ColY          = "y"
+	ColLo         = "lo"
+	ColHi         = "hi"
+	ColZ          = "z"
+	ColXLabel     = "x_label"
+	ColField      = "field"
+	ColValue      = "value"
+)
+
+// DataDesc and TextDesc are the schemas of the tables.
+var (
+	DataDesc = kit.TableDesc{Kind: "figure", Version: Version, Name: TableData, Columns: []kit.ColumnDesc{
+		kit.IntCol(ColPanel), kit.StringCol(ColPanelTitle), kit.StringCol(ColElement), kit.StringCol(ColSeries),
+		kit.StringCol(ColGroup), kit.FloatCol(ColX), kit.FloatCol(ColY), kit.FloatCol(ColLo), kit.FloatCol(ColHi),
+		kit.FloatCol(ColZ), kit.StringCol(ColXLabel)}}
+	TextDesc = kit.TableDesc{Kind: "figure", Version: Version, Name: TableText, Columns: []kit.ColumnDesc{
+		kit.IntCol(ColPanel), kit.StringCol(ColField), kit.StringCol(ColValue)}}
+)
+
+// Produces implements kit.Producer.
+func (Kind) Produces(kit.Params) []kit.TableDesc { return []kit.TableDesc{DataDesc, TextDesc} }
+
+// depthOption is the option L of the plots that draw one depth of their
+// inputs (0: the inputs must have a single depth).
+var depthOption = kit.IntParam("L", 0, "the depth L to draw (0: the inputs' only depth)").In(0, 16)
+
+// FileStem returns the file stem under which a figure stage with
+// resolved parameters p publishes its files (the name, else the plot).
+func FileStem(p kit.Params) string {
+	if n := p.String("name"); n != "" {
+		return n
+	}
+	return p.String("plot")
 }

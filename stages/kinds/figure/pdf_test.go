@@ -97,7 +97,7 @@ func TestKindPublishesPDF(t *testing.T) {
 			t.Errorf("nothing published as figures/E0-information-gap.%s (have %v)", ext, keys(pub))
 		}
 	}
-	spec, err := plots["E0-information-gap"](env)
+	spec, err := buildSpec(env)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,9 +116,22 @@ func (Kind) Params() []kit.Param {
 	}
 }
 
+// settings is the typed form of an fmnist stage's parameters.
+type settings struct {
+	Dir  string
+	Gzip bool
+	Config
+}
+
+func settingsOf(p kit.Params) settings {
+	return settings{Dir: p.String("dir"), Gzip: p.Bool("gzip"),
+		Config: Config{NTrain: p.Int("n_train"), NTest: p.Int("n_test"), Normalize: p.String("normalize"), Pool: p.Int("pool")}}
+}
+
 // Files implements kit.Filer: the four IDX files under dir.
 func (Kind) Files(p kit.Params) []string {
-	return filePaths(p.String("dir"), p.Bool("gzip"))
+	s := settingsOf(p)
+	return filePaths(s.Dir, s.Gzip)
 }
 
 // filePaths returns the paths of train images, train labels, test images
@@ -137,7 +150,7 @@ func filePaths(dir string, gz bool) []string {
 
 // Validate implements kit.Validator.
 func (Kind) Validate(p kit.Params) error {
-	if p.String("dir") == "" {
+	if settingsOf(p).Dir == "" {
 		return kit.Errorf("dir", "must name a directory")
 	}
 	return nil
@@ -346,22 +359,21 @@ func (n Norm) apply(s Split) {
 
 // Run implements kit.Kind.
 func (k Kind) Run(env kit.Env) error {
-	p := env.Params()
+	s := settingsOf(env.Params())
 	start := time.Now() // for the log line only
-	paths := k.Files(p)
-	d, err := Read(env.ReadFile, paths, Config{NTrain: p.Int("n_train"), NTest: p.Int("n_test"),
-		Normalize: p.String("normalize"), Pool: p.Int("pool")})
+	paths := filePaths(s.Dir, s.Gzip)
+	d, err := Read(env.ReadFile, paths, s.Config)
 	if err != nil {
 		return err
 	}
 	if err := env.Context().Err(); err != nil {
 		return fmt.Errorf("fmnist: %w", err)
 	}
-	if err := write(env, d, p, paths); err != nil {
+	if err := write(env, d, s.Config, paths); err != nil {
 		return fmt.Errorf("fmnist: %w", err)
 	}
 	env.Progress(1, 1, fmt.Sprintf("%d train, %d test images of %dx%d", d.Train.N, d.Test.N, d.Rows, d.Cols))
 	env.Logf("read %d+%d images (%dx%d after pooling %d, %s normalisation) in %.2fs",
-		d.Train.N, d.Test.N, d.Rows, d.Cols, p.Int("pool"), p.String("normalize"), time.Since(start).Seconds())
+		d.Train.N, d.Test.N, d.Rows, d.Cols, s.Pool, s.Normalize, time.Since(start).Seconds())
 	return nil
 }

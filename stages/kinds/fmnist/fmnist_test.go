@@ -246,7 +246,7 @@ func TestDebianPackage(t *testing.T) {
 func TestLoadRejectsOtherKinds(t *testing.T) {
 	env, _ := mustRun(t, "testdata", map[string]any{"n_train": int64(5)})
 	in := env.AsInput(nil)
-	if _, err := Load(kindOverride{in, "target"}); err == nil || !strings.Contains(err.Error(), `of kind "target"`) {
+	if _, err := Load(kindOverride{in, "target"}); err == nil || !strings.Contains(err.Error(), `is a "target" stage`) {
 		t.Fatalf("err %v", err)
 	}
 }

@@ -106,11 +106,14 @@ func (PublishedKind) Params() []kit.Param {
 }
 
 // Files implements kit.Filer.
-func (PublishedKind) Files(p kit.Params) []string { return []string{p.String("readme")} }
+func (PublishedKind) Files(p kit.Params) []string { return []string{readmeOf(p)} }
+
+// readmeOf decodes the one parameter of an fmnist_published stage.
+func readmeOf(p kit.Params) string { return p.String("readme") }
 
 // Run implements kit.Kind.
 func (PublishedKind) Run(env kit.Env) error {
-	path := env.Params().String("readme")
+	path := readmeOf(env.Params())
 	raw, err := env.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("fmnist_published: read %s: %w", path, err)
@@ -125,11 +128,11 @@ func (PublishedKind) Run(env kit.Env) error {
 		cls, pre, sub = append(cls, r.Classifier), append(pre, r.Preprocessing), append(sub, r.Submitter)
 		acc, mn = append(acc, r.Accuracy), append(mn, r.MNIST)
 	}
-	rec, err := kit.NewTable().String("classifier", cls).String("preprocessing", pre).Float64("accuracy", acc).
-		Float64("mnist_accuracy", mn).String("submitter", sub).Record()
+	rec, err := kit.NewTable().String(ColClassifier, cls).String(ColPreprocessing, pre).Float64(ColAccuracy, acc).
+		Float64(ColMNISTAccuracy, mn).String(ColSubmitter, sub).Record()
 	if err != nil {
 		return fmt.Errorf("fmnist_published: %w", err)
 	}
 	env.Logf("%d published accuracies from %s", len(rows), path)
-	return env.Write("published", rec)
+	return env.Write(TablePublished, rec)
 }

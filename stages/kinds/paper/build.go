@@ -6,12 +6,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bfc-repro/bfc/stages/kinds/claims"
 	"github.com/bfc-repro/bfc/stages/kit"
 )
 
 // builder reads the gathered inputs and fills the book.
 type builder struct {
 	env     kit.Env
+	cfg     config
 	b       *Book
 	rd      reader
 	open_   []*table
@@ -30,7 +32,7 @@ type builder struct {
 	e1Depth, e3Depth int
 }
 
-func newBuilder(env kit.Env) *builder { return &builder{env: env, b: NewBook()} }
+func newBuilder(env kit.Env, cfg config) *builder { return &builder{env: env, cfg: cfg, b: NewBook()} }
 
 func (bd *builder) release() {
 	for _, t := range bd.open_ {
@@ -47,10 +49,10 @@ func (bd *builder) build() error {
 		return err
 	}
 	bd.claims = cl
-	if bd.ctable, err = bd.open(cl, "claims"); err != nil {
+	if bd.ctable, err = bd.open(cl, claims.Desc); err != nil {
 		return err
 	}
-	bd.e1Depth, bd.e3Depth = cl.Params().Int("e1_depth"), cl.Params().Int("e3_depth")
+	bd.e1Depth, bd.e3Depth = claims.DepthsOf(cl.Params())
 	if err := bd.readInputs(); err != nil {
 		return err
 	}
@@ -63,13 +65,12 @@ func (bd *builder) build() error {
 			return err
 		}
 	}
-	p := bd.env.Params()
-	if f := p.String("search"); f != "" {
+	if f := bd.cfg.search; f != "" {
 		if err := bd.fileTable(f, "Search", map[string]string{"param": "Param", "value": "Value", "seeds": "Seeds", "outcome": "Outcome"}); err != nil {
 			return err
 		}
 	}
-	if f := p.String("timings"); f != "" {
+	if f := bd.cfg.timings; f != "" {
 		if err := bd.fileTable(f, "Time", map[string]string{"experiment": "Experiment", "stages": "Stages", "points": "Points",
 			"wall_s": "Wall", "cpu_s": "CPU", "host": "Host"}); err != nil {
 			return err
@@ -159,9 +160,9 @@ func (bd *builder) claimsParams() {
 func (bd *builder) claimRowIndex(claim, exp, stat string, prefix bool) int {
 	t := bd.ctable
 	for r := 0; r < t.rows(); r++ {
-		c, _ := t.cell(r, "claim")
-		e, _ := t.cell(r, "experiment")
-		s, _ := t.cell(r, "statistic")
+		c, _ := t.cell(r, claims.ColClaim)
+		e, _ := t.cell(r, claims.ColExperiment)
+		s, _ := t.cell(r, claims.ColStatistic)
 		if c.Str == claim && e.Str == exp && (s.Str == stat || prefix && strings.HasPrefix(s.Str, stat)) {
 			return r
 		}
@@ -178,15 +179,15 @@ func (bd *builder) claimRow(prefix string, r int, format string) {
 		thr = "exact"
 	}
 	for _, f := range []struct{ col, suffix, format string }{
-		{"value", "Value", format}, {"ci_low", "Lo", format}, {"ci_high", "Hi", format},
-		{"threshold", "Thr", thr}, {"n", "N", "int"},
+		{claims.ColValue, "Value", format}, {claims.ColCILow, "Lo", format}, {claims.ColCIHigh, "Hi", format},
+		{claims.ColThreshold, "Thr", thr}, {claims.ColN, "N", "int"},
 	} {
 		bd.b.Num(prefix+f.suffix, OpValue, f.format, rd.cell(t, r, f.col))
 	}
-	bd.b.Text(prefix+"Verdict", rd.cell(t, r, "verdict"))
-	bd.b.Text(prefix+"Stat", rd.cell(t, r, "statistic"))
-	bd.b.Text(prefix+"Exp", rd.cell(t, r, "experiment"))
-	bd.b.Text(prefix+"Claim", rd.cell(t, r, "claim"))
+	bd.b.Text(prefix+"Verdict", rd.cell(t, r, claims.ColVerdict))
+	bd.b.Text(prefix+"Stat", rd.cell(t, r, claims.ColStatistic))
+	bd.b.Text(prefix+"Exp", rd.cell(t, r, claims.ColExperiment))
+	bd.b.Text(prefix+"Claim", rd.cell(t, r, claims.ColClaim))
 }
 
 // namedClaim adds a claims row under a name if the row exists.
@@ -203,13 +204,13 @@ func (bd *builder) claimsTable() {
 	for r := 0; r < t.rows(); r++ {
 		name := "ClaimRow" + letters(r)
 		bd.claimRow(name, r, "g3")
-		bd.b.Text(name+"Primary", rd.cell(t, r, "primary"))
+		bd.b.Text(name+"Primary", rd.cell(t, r, claims.ColPrimary))
 		bd.b.List("ClaimRow", name)
-		claim := rd.cell(t, r, "claim").Str
-		if rd.cell(t, r, "statistic").Str == "overall" {
+		claim := rd.cell(t, r, claims.ColClaim).Str
+		if rd.cell(t, r, claims.ColStatistic).Str == "overall" {
 			if n, err := strconv.Atoi(claim); err == nil {
-				bd.b.Text("Claim"+word(n)+"Verdict", rd.cell(t, r, "verdict"))
-				bd.b.Text("Claim"+word(n)+"Exps", rd.cell(t, r, "experiment"))
+				bd.b.Text("Claim"+word(n)+"Verdict", rd.cell(t, r, claims.ColVerdict))
+				bd.b.Text("Claim"+word(n)+"Exps", rd.cell(t, r, claims.ColExperiment))
 			}
 		}
 	}

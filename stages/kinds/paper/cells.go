@@ -3,72 +3,54 @@ package paper
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"github.com/bfc-repro/bfc/stages/kit"
 )
 
-// table is one output table of an input, read whole, from which cells are
-// taken with their provenance.
+// table is one output table of an input, read whole against its
+// producer's schema, from which cells are taken with their provenance.
 type table struct {
-	in   kit.Input
-	name string
-	rec  arrow.Record
+	in kit.Input
+	r  *kit.Rows
 }
 
-// readTable reads output name of in. The caller must release it.
-func readTable(in kit.Input, name string) (*table, error) {
-	rec, err := in.Read(name)
+// readTable reads table d of in. The caller must release it.
+func readTable(in kit.Input, d kit.TableDesc) (*table, error) {
+	r, err := d.Read(in)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", in.Kind(), shortKey(in.Key()), err)
+		return nil, err
 	}
-	return &table{in: in, name: name, rec: rec}, nil
+	return &table{in: in, r: r}, nil
 }
 
-func (t *table) release() { t.rec.Release() }
+func (t *table) release() { t.r.Release() }
 
-func (t *table) rows() int { return int(t.rec.NumRows()) }
+func (t *table) rows() int { return t.r.Len() }
 
 // cell returns the value of column col in row r: numbers (float64, int64)
-// as Num, strings and booleans as text.
+// as Num, strings and booleans as text. col must be a column the
+// producer declares.
 func (t *table) cell(r int, col string) (Cell, error) {
-	c := Cell{Key: t.in.Key(), Kind: t.in.Kind(), Table: t.name, Row: r, Column: col}
+	name := t.r.Desc.Name
+	c := Cell{Key: t.in.Key(), Kind: t.in.Kind(), Table: name, Row: r, Column: col}
+	if _, ok := t.r.Desc.Column(col); !ok && !slices.Contains(t.r.Desc.LabelNames(t.r.Rec), col) {
+		return c, fmt.Errorf("%s %s: table %s: schema %s has no column %q", t.in.Kind(), shortKey(t.in.Key()), name, t.r.Desc.ID(), col)
+	}
 	var err error
-	c.Num, c.Str, c.IsText, err = RecordCell(t.rec, r, col)
+	c.Num, c.Str, c.IsText, err = RecordCell(t.r.Rec, r, col)
 	if err != nil {
-		return c, fmt.Errorf("%s %s: table %s: %w", t.in.Kind(), shortKey(t.in.Key()), t.name, err)
+		return c, fmt.Errorf("%s %s: table %s: %w", t.in.Kind(), shortKey(t.in.Key()), name, err)
 	}
 	return c, nil
 }
 
-// RecordCell reads row r of column col of rec as a Cell stores it: a
-// float64 or int64 as num (str empty), a string or boolean as str with
-// isText set (num NaN).
+// RecordCell reads row r of column col of rec as a Cell stores it (see
+// kit.RecordCell).
 func RecordCell(rec arrow.Record, r int, col string) (num float64, str string, isText bool, err error) {
-	idx := rec.Schema().FieldIndices(col)
-	if len(idx) != 1 {
-		return math.NaN(), "", false, fmt.Errorf("no column %q", col)
-	}
-	if r < 0 || r >= int(rec.NumRows()) {
-		return math.NaN(), "", false, fmt.Errorf("%d rows, no row %d", rec.NumRows(), r)
-	}
-	arr := rec.Column(idx[0])
-	if arr.IsNull(r) {
-		return math.NaN(), "", false, fmt.Errorf("row %d column %s is null", r, col)
-	}
-	switch a := arr.(type) {
-	case *array.Float64:
-		return a.Value(r), "", false, nil
-	case *array.Int64:
-		return float64(a.Value(r)), "", false, nil
-	case *array.String:
-		return math.NaN(), a.Value(r), true, nil
-	case *array.Boolean:
-		return math.NaN(), fmt.Sprint(a.Value(r)), true, nil
-	}
-	return math.NaN(), "", false, fmt.Errorf("column %s has type %s, not a number or string", col, arr.DataType())
+	return kit.RecordCell(rec, r, col)
 }
 
 // reader reads cells and keeps the first error, so that code reading many

@@ -110,16 +110,16 @@ func Check(numbersTeX []byte, numbers, sources arrow.Record, lookup Lookup) erro
 			}
 			return n, s
 		}
-		_, name := get("name")
-		idx, _ := get("index")
-		_, kind := get("kind")
-		_, key := get("key")
-		_, tab := get("table")
-		row, _ := get("row")
-		_, col := get("column")
-		num, _ := get("num")
-		_, text := get("text")
-		_, isText := get("is_text")
+		_, name := get(ColName)
+		idx, _ := get(ColIndex)
+		_, kind := get(ColKind)
+		_, key := get(ColKey)
+		_, tab := get(ColTable)
+		row, _ := get(ColRow)
+		_, col := get(ColColumn)
+		num, _ := get(ColNum)
+		_, text := get(ColText)
+		_, isText := get(ColIsText)
 		if int(idx) != len(srcs[name]) {
 			fail("sources row %d: entry %s source %d out of order", r, name, int(idx))
 		}
@@ -133,8 +133,8 @@ func Check(numbersTeX []byte, numbers, sources arrow.Record, lookup Lookup) erro
 			col string
 			num *float64
 			str *string
-		}{{"name", nil, &e.Name}, {"op", nil, &e.Op}, {"format", nil, &e.Format}, {"value", &e.Value, nil},
-			{"shown", &e.Shown, nil}, {"text", nil, &e.Text}, {"md", nil, &e.MD}, {"tex", nil, &e.TeX}, {"sources", &nsrc, nil}} {
+		}{{ColName, nil, &e.Name}, {ColOp, nil, &e.Op}, {ColFormat, nil, &e.Format}, {ColValue, &e.Value, nil},
+			{ColShown, &e.Shown, nil}, {ColText, nil, &e.Text}, {ColMD, nil, &e.MD}, {ColTeX, nil, &e.TeX}, {ColSources, &nsrc, nil}} {
 			n, s, _, err := RecordCell(numbers, r, f.col)
 			if err != nil {
 				fail("numbers row %d: %v", r, err)

@@ -6,6 +6,10 @@ import (
 	"math"
 	"slices"
 
+	"github.com/bfc-repro/bfc/stages/kinds/classify"
+	"github.com/bfc-repro/bfc/stages/kinds/figure"
+	"github.com/bfc-repro/bfc/stages/kinds/target"
+	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 	"github.com/bfc-repro/bfc/stages/lib/schedule"
 
@@ -44,22 +48,6 @@ type targetPt struct {
 	gap    float64
 }
 
-// correction maps a schedule to the number of layers below the newest
-// that keep training, for a learner whose first trainable layer is
-// numbered first and whose last is L: layerwise 0, joint L-first, bfc-x
-// min(x, L-first); -1 for schedules that are not staged that way.
-func correction(schedule string, x, first, L int) int {
-	switch schedule {
-	case "joint":
-		return L - first
-	case "layerwise":
-		return 0
-	case "bfc-x":
-		return min(x, L-first)
-	}
-	return -1
-}
-
 // strOf and numOf read one summary cell as Go values (for grouping; the
 // numbers of the report are read again as cells).
 func (rd *reader) strOf(t *table, col string) string { return rd.cell(t, 0, col).Str }
@@ -84,26 +72,26 @@ func (bd *builder) readInputs() error {
 		seen[in.Key()] = true
 		switch in.Kind() {
 		case "target":
-			sum, err := bd.open(in, "summary")
+			sum, err := bd.open(in, target.SummaryDesc)
 			if err != nil {
 				return err
 			}
-			layers, err := bd.open(in, "layers")
+			layers, err := bd.open(in, target.LayersDesc)
 			if err != nil {
 				return err
 			}
-			bd.targets = append(bd.targets, &targetPt{in: in, sum: sum, layers: layers, L: rd.intOf(sum, "L"),
-				gap: rd.cell(sum, 0, "gap").Num})
+			bd.targets = append(bd.targets, &targetPt{in: in, sum: sum, layers: layers, L: rd.intOf(sum, target.ColL),
+				gap: rd.cell(sum, 0, target.ColGap).Num})
 		case "train":
-			sum, err := bd.open(in, "summary")
+			sum, err := bd.keep(in, train.OpenSummary)
 			if err != nil {
 				return err
 			}
-			r := &trainRun{in: in, sum: sum, schedule: rd.strOf(sum, "schedule"), L: rd.intOf(sum, "L"),
-				replicate: rd.strOf(sum, "target_key"), seed: in.Labels()["seed"]}
-			last := rd.intOf(sum, "last_stage")
+			r := &trainRun{in: in, sum: sum, schedule: rd.strOf(sum, train.ColSchedule), L: rd.intOf(sum, train.ColL),
+				replicate: rd.strOf(sum, train.ColTargetKey), seed: in.Labels()["seed"]}
+			last := rd.intOf(sum, train.ColLastStage)
 			r.final = last == 0 || last >= r.L
-			r.x = correction(r.schedule, rd.intOf(sum, "x"), 2, r.L)
+			r.x = schedule.Correction(r.schedule, rd.intOf(sum, train.ColX), 2, r.L)
 			_, hasGap := in.Labels()["gap"]
 			switch {
 			case hasGap:
@@ -115,15 +103,15 @@ func (bd *builder) readInputs() error {
 			}
 			bd.runs = append(bd.runs, r)
 		case "classify":
-			sum, err := bd.open(in, "summary")
+			sum, err := bd.open(in, classify.SummaryDesc)
 			if err != nil {
 				return err
 			}
-			r := &classRun{in: in, sum: sum, schedule: rd.strOf(sum, "schedule"), L: rd.intOf(sum, "L"), seed: in.Labels()["seed"]}
-			if last := rd.intOf(sum, "last_stage"); last != 0 && last < r.L {
+			r := &classRun{in: in, sum: sum, schedule: rd.strOf(sum, classify.ColSchedule), L: rd.intOf(sum, classify.ColL), seed: in.Labels()["seed"]}
+			if last := rd.intOf(sum, classify.ColLastStage); last != 0 && last < r.L {
 				continue // a stage-1 checkpoint
 			}
-			r.x = correction(r.schedule, rd.intOf(sum, "x"), 1, r.L)
+			r.x = schedule.Correction(r.schedule, rd.intOf(sum, classify.ColX), 1, r.L)
 			bd.class = append(bd.class, r)
 		case "scaling", "collect":
 			if in.Kind() == "scaling" {
@@ -132,10 +120,7 @@ func (bd *builder) readInputs() error {
 				bd.collects = append(bd.collects, in)
 			}
 		case "figure":
-			name := in.Params().String("name")
-			if name == "" {
-				name = in.Params().String("plot")
-			}
+			name := figure.FileStem(in.Params())
 			if !slices.Contains(bd.figs, name) {
 				bd.figs = append(bd.figs, name)
 			}
@@ -160,12 +145,23 @@ func (bd *builder) readInputs() error {
 	return nil
 }
 
-// open reads an output table of an input; it is released with the builder.
-func (bd *builder) open(in kit.Input, name string) (*table, error) {
-	t, err := readTable(in, name)
+// open reads table d of an input; it is released with the builder.
+func (bd *builder) open(in kit.Input, d kit.TableDesc) (*table, error) {
+	t, err := readTable(in, d)
 	if err != nil {
 		return nil, err
 	}
+	bd.open_ = append(bd.open_, t)
+	return t, nil
+}
+
+// keep is open for a table read by its producer's reader (read).
+func (bd *builder) keep(in kit.Input, read func(kit.Input) (*kit.Rows, error)) (*table, error) {
+	r, err := read(in)
+	if err != nil {
+		return nil, err
+	}
+	t := &table{in: in, r: r}
 	bd.open_ = append(bd.open_, t)
 	return t, nil
 }

@@ -89,9 +89,20 @@ func (Kind) Params() []kit.Param {
 	}
 }
 
+// config is the typed form of a paper stage's parameters.
+type config struct {
+	template, search, timings string
+	levelWindow               int
+}
+
+func configOf(p kit.Params) config {
+	return config{template: p.String("template"), search: p.String("search"), timings: p.String("timings"),
+		levelWindow: p.Int("level_window")}
+}
+
 // Validate implements kit.Validator.
 func (Kind) Validate(p kit.Params) error {
-	if strings.TrimSpace(p.String("template")) == "" {
+	if strings.TrimSpace(configOf(p).template) == "" {
 		return kit.Errorf("template", "must name the report's template")
 	}
 	return nil
@@ -99,9 +110,10 @@ func (Kind) Validate(p kit.Params) error {
 
 // Files implements kit.Filer: the template and the optional records.
 func (Kind) Files(p kit.Params) []string {
-	files := []string{p.String("template")}
-	for _, name := range []string{"search", "timings"} {
-		if f := p.String(name); f != "" {
+	c := configOf(p)
+	files := []string{c.template}
+	for _, f := range []string{c.search, c.timings} {
+		if f != "" {
 			files = append(files, f)
 		}
 	}
@@ -110,12 +122,12 @@ func (Kind) Files(p kit.Params) []string {
 
 // Run implements kit.Kind.
 func (Kind) Run(env kit.Env) error {
-	p := env.Params()
-	tmpl, err := env.ReadFile(p.String("template"))
+	cfg := configOf(env.Params())
+	tmpl, err := env.ReadFile(cfg.template)
 	if err != nil {
 		return fmt.Errorf("paper: read template: %w", err)
 	}
-	bd := newBuilder(env)
+	bd := newBuilder(env, cfg)
 	defer bd.release()
 	if err := bd.build(); err != nil {
 		return fmt.Errorf("paper: %w", err)
@@ -124,11 +136,11 @@ func (Kind) Run(env kit.Env) error {
 	env.Logf("%d entries from %d inputs", len(book.Entries()), len(env.Inputs()))
 	md, err := execute(string(tmpl), book, bd.figs, markdownMode)
 	if err != nil {
-		return fmt.Errorf("paper: %s (Markdown): %w", p.String("template"), err)
+		return fmt.Errorf("paper: %s (Markdown): %w", cfg.template, err)
 	}
 	texMD, err := execute(string(tmpl), book, bd.figs, latexMode)
 	if err != nil {
-		return fmt.Errorf("paper: %s (LaTeX): %w", p.String("template"), err)
+		return fmt.Errorf("paper: %s (LaTeX): %w", cfg.template, err)
 	}
 	tex, err := ToLaTeX(texMD)
 	if err != nil {
@@ -146,10 +158,10 @@ func (Kind) Run(env kit.Env) error {
 	if err != nil {
 		return fmt.Errorf("paper: %w", err)
 	}
-	if err := env.Write("numbers", nums); err != nil {
+	if err := env.Write(TableNumbers, nums); err != nil {
 		return err
 	}
-	return env.Write("sources", srcs)
+	return env.Write(TableSources, srcs)
 }
 
 // NumbersTeX returns numbers.tex: one \newcommand per entry, in the order
@@ -184,14 +196,14 @@ func tables(b *Book) (nums, srcs arrow.Record, err error) {
 			sIdx, sRow, sNum, sIsText = append(sIdx, i), append(sRow, c.Row), append(sNum, c.Num), append(sIsText, c.IsText)
 		}
 	}
-	nums, err = kit.NewTable().String("name", name).String("op", op).String("format", format).Float64("value", value).
-		Float64("shown", shown).String("text", text).String("md", md).String("tex", tex).Ints("sources", nsrc).Record()
+	nums, err = kit.NewTable().String(ColName, name).String(ColOp, op).String(ColFormat, format).Float64(ColValue, value).
+		Float64(ColShown, shown).String(ColText, text).String(ColMD, md).String(ColTeX, tex).Ints(ColSources, nsrc).Record()
 	if err != nil {
 		return nil, nil, fmt.Errorf("numbers table: %w", err)
 	}
-	srcs, err = kit.NewTable().String("name", sName).Ints("index", sIdx).String("kind", sKind).String("key", sKey).
-		String("table", sTable).Ints("row", sRow).String("column", sCol).Float64("num", sNum).String("text", sText).
-		Bool("is_text", sIsText).Record()
+	srcs, err = kit.NewTable().String(ColName, sName).Ints(ColIndex, sIdx).String(ColKind, sKind).String(ColKey, sKey).
+		String(ColTable, sTable).Ints(ColRow, sRow).String(ColColumn, sCol).Float64(ColNum, sNum).String(ColText, sText).
+		Bool(ColIsText, sIsText).Record()
 	if err != nil {
 		nums.Release()
 		return nil, nil, fmt.Errorf("sources table: %w", err)

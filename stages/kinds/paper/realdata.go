@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bfc-repro/bfc/stages/kinds/claims"
+	"github.com/bfc-repro/bfc/stages/kinds/classify"
+	"github.com/bfc-repro/bfc/stages/kinds/fmnist"
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 
 	"github.com/bfc-repro/bfc/stages/kit"
@@ -26,16 +29,16 @@ var classifyParams = []struct{ param, name, format string }{
 func (bd *builder) eEight() {
 	rd, b := &bd.rd, bd.b
 	if data := kit.InputsOfKind(bd.env, "fmnist"); len(data) > 0 {
-		t, err := bd.open(data[0], "summary")
+		t, err := bd.open(data[0], fmnist.SummaryDesc)
 		if err != nil {
 			rd.fail(err)
 			return
 		}
-		for _, c := range []struct{ col, name string }{{"n_train", "EEightNTrain"}, {"n_test", "EEightNTest"}, {"rows", "EEightSide"},
-			{"d", "EEightD"}, {"pool", "EEightPool"}, {"classes", "EEightClasses"}, {"file_train", "EEightFileTrain"}} {
+		for _, c := range []struct{ col, name string }{{fmnist.ColNTrain, "EEightNTrain"}, {fmnist.ColNTest, "EEightNTest"}, {fmnist.ColRows, "EEightSide"},
+			{fmnist.ColD, "EEightD"}, {fmnist.ColPool, "EEightPool"}, {fmnist.ColClasses, "EEightClasses"}, {fmnist.ColFileTrain, "EEightFileTrain"}} {
 			b.Num(c.name, OpValue, "int", rd.cell(t, 0, c.col))
 		}
-		b.Text("EEightNormalize", rd.cell(t, 0, "normalize"))
+		b.Text("EEightNormalize", rd.cell(t, 0, fmnist.ColNormalize))
 	}
 	if len(bd.class) == 0 {
 		return
@@ -59,7 +62,7 @@ func (bd *builder) eEight() {
 	for i, L := range depths {
 		pre := "EEightL" + letters(i)
 		joint := bd.classAt(L, L-1, "")
-		b.Num(pre+"L", OpValue, "int", rd.cell(joint[metrics.CommonSeeds(joint)[0]].sum, 0, "L"))
+		b.Num(pre+"L", OpValue, "int", rd.cell(joint[metrics.CommonSeeds(joint)[0]].sum, 0, classify.ColL))
 		for _, s := range []struct {
 			m    map[string]*classRun
 			name string
@@ -68,19 +71,19 @@ func (bd *builder) eEight() {
 			if len(s.m) == 0 {
 				continue
 			}
-			c := rd.accCells(s.m, metrics.CommonSeeds(s.m), "test_acc")
+			c := rd.accCells(s.m, metrics.CommonSeeds(s.m), classify.ColTestAcc)
 			b.Num(pre+"Acc"+s.name, OpMedian, "pct1", c...)
 			b.Num(pre+"Seeds"+s.name, OpCount, "int", c...)
 		}
 		if lo := bd.classAt(L, 0, "lower-only"); len(lo) > 0 {
 			seeds := metrics.CommonSeeds(lo, joint)
-			p := interleave(rd.accCells(lo, seeds, "test_acc"), rd.accCells(joint, seeds, "test_acc"))
+			p := interleave(rd.accCells(lo, seeds, classify.ColTestAcc), rd.accCells(joint, seeds, classify.ColTestAcc))
 			b.Num(pre+"LowerMinusJoint", OpMedianDiff, "pts2", p...)
 			pairsLJ = append(pairsLJ, p...)
 		}
 		if r := bd.claimRowIndex("3", "E8", fmt.Sprintf("acc_joint-layerwise[L=%d]", L), false); r >= 0 {
 			bd.claimRow(pre+"Gain", r, "pts2")
-			gains = append(gains, rd.cell(bd.ctable, r, "value"))
+			gains = append(gains, rd.cell(bd.ctable, r, claims.ColValue))
 		}
 		b.List("EEightL", pre)
 	}
@@ -91,7 +94,7 @@ func (bd *builder) eEight() {
 		b.Num("EEightGainMin", OpMin, "pts2", gains...)
 		b.Num("EEightGainMax", OpMax, "pts2", gains...)
 	}
-	b.Num("EEightBestAcc", OpMax, "pct1", rd.accCells(byKey(bd.class), keys(bd.class), "test_acc")...)
+	b.Num("EEightBestAcc", OpMax, "pct1", rd.accCells(byKey(bd.class), keys(bd.class), classify.ColTestAcc)...)
 	bd.eEightBfcX()
 }
 
@@ -120,17 +123,17 @@ func (bd *builder) eEightBfcX() {
 		if i < 0 {
 			continue
 		}
-		b.Num(pre+"X", OpValue, "int", rd.cell(mid[seeds[i]].sum, 0, "x"))
-		b.Num(pre+"Acc", OpMedian, "pct1", rd.accCells(mid, seeds, "test_acc")...)
-		groups := append(append(rd.accCells(lw, seeds, "test_acc"), rd.accCells(mid, seeds, "test_acc")...), rd.accCells(joint, seeds, "test_acc")...)
+		b.Num(pre+"X", OpValue, "int", rd.cell(mid[seeds[i]].sum, 0, classify.ColX))
+		b.Num(pre+"Acc", OpMedian, "pct1", rd.accCells(mid, seeds, classify.ColTestAcc)...)
+		groups := append(append(rd.accCells(lw, seeds, classify.ColTestAcc), rd.accCells(mid, seeds, classify.ColTestAcc)...), rd.accCells(joint, seeds, classify.ColTestAcc)...)
 		b.Num(pre+"LinShare", OpGapShare, "pct0", groups...)
-		b.Num(pre+"Drift", OpMedian, "g2", rd.accCells(mid, seeds, "k1_drift")...)
+		b.Num(pre+"Drift", OpMedian, "g2", rd.accCells(mid, seeds, classify.ColK1Drift)...)
 		bd.namedClaim(pre+"LogShare", "5", "E8", fmt.Sprintf("log_err_share_recovered[x=%d,L=%d]", x, L), "pct0", false)
 		b.List("EEightX", pre)
 	}
 	if len(b.lists["EEightX"]) > 0 {
-		b.Num("EEightXL", OpValue, "int", rd.cell(joint[metrics.CommonSeeds(joint)[0]].sum, 0, "L"))
-		b.Num("EEightXSeeds", OpCount, "int", rd.accCells(joint, metrics.CommonSeeds(lw, joint), "test_acc")...)
+		b.Num("EEightXL", OpValue, "int", rd.cell(joint[metrics.CommonSeeds(joint)[0]].sum, 0, classify.ColL))
+		b.Num("EEightXSeeds", OpCount, "int", rd.accCells(joint, metrics.CommonSeeds(lw, joint), classify.ColTestAcc)...)
 	}
 }
 
@@ -159,7 +162,7 @@ func (bd *builder) published() {
 	if len(ins) == 0 {
 		return
 	}
-	t, err := bd.open(ins[0], "published")
+	t, err := bd.open(ins[0], fmnist.PublishedDesc)
 	if err != nil {
 		rd.fail(err)
 		return
@@ -167,9 +170,9 @@ func (bd *builder) published() {
 	var acc []Cell
 	for r := 0; r < t.rows(); r++ {
 		pre := "Pub" + letters(r)
-		b.Text(pre+"Classifier", rd.cell(t, r, "classifier"))
-		b.Text(pre+"Preprocessing", rd.cell(t, r, "preprocessing"))
-		c := rd.cell(t, r, "accuracy")
+		b.Text(pre+"Classifier", rd.cell(t, r, fmnist.ColClassifier))
+		b.Text(pre+"Preprocessing", rd.cell(t, r, fmnist.ColPreprocessing))
+		c := rd.cell(t, r, fmnist.ColAccuracy)
 		b.Num(pre+"Acc", OpValue, "pct1", c)
 		acc = append(acc, c)
 		b.List("Pub", pre)

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/bfc-repro/bfc/stages/kinds/claims"
+	"github.com/bfc-repro/bfc/stages/kinds/collect"
+	"github.com/bfc-repro/bfc/stages/kinds/scaling"
 	"github.com/bfc-repro/bfc/stages/kinds/sweep"
 	"github.com/bfc-repro/bfc/stages/kit"
 )
@@ -68,14 +71,15 @@ func (bd *builder) readScaling(in kit.Input) (*scalingSet, error) {
 	for _, t := range []struct {
 		name string
 		dst  **table
-	}{{"curves", &s.curves}, {"nstar", &s.nstar}, {"fits", &s.fits}} {
-		if *t.dst, err = bd.open(in, t.name); err != nil {
+	}{{scaling.TableCurves, &s.curves}, {scaling.TableNStar, &s.nstar}, {scaling.TableFits, &s.fits}} {
+		if *t.dst, err = bd.open(in, map[string]kit.TableDesc{scaling.TableCurves: scaling.CurvesDesc,
+			scaling.TableNStar: scaling.NStarDesc, scaling.TableFits: scaling.FitsDesc}[t.name]); err != nil {
 			return nil, err
 		}
 	}
 	rd := &bd.rd
 	for r := 0; r < s.curves.rows(); r++ {
-		k := curveKey{rd.cell(s.curves, r, "method").Str, int(rd.cell(s.curves, r, "d").Num), int(rd.cell(s.curves, r, "n").Num)}
+		k := curveKey{rd.cell(s.curves, r, scaling.ColMethod).Str, int(rd.cell(s.curves, r, scaling.ColD).Num), int(rd.cell(s.curves, r, scaling.ColN).Num)}
 		if _, dup := s.row[k]; dup {
 			return nil, fmt.Errorf("scaling %s: curves has two rows for %s d=%d n=%d (the report describes one depth)",
 				shortKey(in.Key()), k.method, k.d, k.n)
@@ -124,7 +128,7 @@ func (s *scalingSet) median(rd *reader, method string, d, n int) (Cell, bool) {
 	if !ok {
 		return Cell{}, false
 	}
-	return rd.cell(s.curves, r, "median"), true
+	return rd.cell(s.curves, r, scaling.ColMedian), true
 }
 
 // curveCell returns column col of a curve point (which must exist).
@@ -137,7 +141,7 @@ func (s *scalingSet) curveCell(rd *reader, method string, d, n int, col string) 
 func (s *scalingSet) nstarRows(rd *reader, method string, tau float64) []int {
 	var out []int
 	for r := 0; r < s.nstar.rows(); r++ {
-		if rd.cell(s.nstar, r, "method").Str == method && rd.cell(s.nstar, r, "threshold").Num == tau {
+		if rd.cell(s.nstar, r, scaling.ColMethod).Str == method && rd.cell(s.nstar, r, scaling.ColThreshold).Num == tau {
 			out = append(out, r)
 		}
 	}
@@ -162,7 +166,7 @@ func (bd *builder) eFive() {
 	bd.scaling = s
 	var ls, counts, ns []Cell
 	for r := 0; r < s.curves.rows(); r++ {
-		ls, counts, ns = append(ls, rd.cell(s.curves, r, "L")), append(counts, rd.cell(s.curves, r, "count")), append(ns, rd.cell(s.curves, r, "n"))
+		ls, counts, ns = append(ls, rd.cell(s.curves, r, scaling.ColL)), append(counts, rd.cell(s.curves, r, scaling.ColCount)), append(ns, rd.cell(s.curves, r, scaling.ColN))
 	}
 	b.Num("EFiveL", OpValue, "int", rd.uniformCell("E5 curves", ls))
 	b.Num("EFiveSeedsMin", OpMin, "int", counts...)
@@ -176,10 +180,10 @@ func (bd *builder) eFive() {
 	for _, d := range s.ds {
 		pre := s.dPrefix(d)
 		m := s.methods[slices.IndexFunc(s.methods, func(m string) bool { return len(s.ns[m][d]) > 0 })]
-		b.Num(pre+"D", OpValue, "int", s.curveCell(rd, m, d, s.ns[m][d][0], "d"))
+		b.Num(pre+"D", OpValue, "int", s.curveCell(rd, m, d, s.ns[m][d][0], scaling.ColD))
 		for r := 0; r < s.nstar.rows(); r++ {
-			if int(rd.cell(s.nstar, r, "d").Num) == d {
-				b.Num(pre+"Monomials", OpValue, "int", rd.cell(s.nstar, r, "monomials"))
+			if int(rd.cell(s.nstar, r, scaling.ColD).Num) == d {
+				b.Num(pre+"Monomials", OpValue, "int", rd.cell(s.nstar, r, scaling.ColMonomials))
 				break
 			}
 		}
@@ -198,8 +202,8 @@ func (bd *builder) eFive() {
 			m = s.methods[0]
 		}
 		if len(s.ns[m][large[0]]) > 0 && len(s.ns[m][large[len(large)-1]]) > 0 {
-			b.Num("EFiveLargeDRatio", OpRatio, "g2", s.curveCell(rd, m, large[len(large)-1], s.ns[m][large[len(large)-1]][0], "d"),
-				s.curveCell(rd, m, large[0], s.ns[m][large[0]][0], "d"))
+			b.Num("EFiveLargeDRatio", OpRatio, "g2", s.curveCell(rd, m, large[len(large)-1], s.ns[m][large[len(large)-1]][0], scaling.ColD),
+				s.curveCell(rd, m, large[0], s.ns[m][large[0]][0], scaling.ColD))
 		}
 	}
 
@@ -213,11 +217,11 @@ func (bd *builder) eFive() {
 			}
 			b.List(pre+"Dims", s.dPrefix(d))
 			for _, n := range s.ns[m][d] {
-				nc = append(nc, s.curveCell(rd, m, d, n, "n"))
+				nc = append(nc, s.curveCell(rd, m, d, n, scaling.ColN))
 			}
 		}
 		first := slices.IndexFunc(s.ds, func(d int) bool { return len(s.ns[m][d]) > 0 })
-		b.Text(pre+"Method", s.curveCell(rd, m, s.ds[first], s.ns[m][s.ds[first]][0], "method"))
+		b.Text(pre+"Method", s.curveCell(rd, m, s.ds[first], s.ns[m][s.ds[first]][0], scaling.ColMethod))
 		b.Num(pre+"NMin", OpMin, "int", nc...)
 		b.Num(pre+"NMax", OpMax, "int", nc...)
 		b.List("EFiveLearner", pre)
@@ -249,7 +253,7 @@ func (bd *builder) atDeepN(s *scalingSet, d int) {
 	}
 	pre, n := s.dPrefix(d), dn[len(dn)-1]
 	deep, _ := s.median(rd, sweep.Deep, d, n)
-	b.Num(pre+"AtN", OpValue, "int", s.curveCell(rd, sweep.Deep, d, n, "n"))
+	b.Num(pre+"AtN", OpValue, "int", s.curveCell(rd, sweep.Deep, d, n, scaling.ColN))
 	for _, m := range s.methods {
 		lp := s.lPre[m]
 		if c, ok := s.median(rd, m, d, n); ok {
@@ -261,7 +265,7 @@ func (bd *builder) atDeepN(s *scalingSet, d int) {
 		if mn := s.ns[m][d]; len(mn) > 0 && mn[len(mn)-1] > n {
 			last := mn[len(mn)-1]
 			c, _ := s.median(rd, m, d, last)
-			b.Num(pre+"LastN"+lp, OpValue, "int", s.curveCell(rd, m, d, last, "n"))
+			b.Num(pre+"LastN"+lp, OpValue, "int", s.curveCell(rd, m, d, last, scaling.ColN))
 			b.Num(pre+"Last"+lp, OpValue, "g2", c)
 		}
 	}
@@ -295,12 +299,12 @@ func (bd *builder) lead(s *scalingSet, d int) {
 		k--
 	}
 	pre := s.dPrefix(d)
-	b.Num(pre+"CommonN", OpValue, "int", s.curveCell(rd, sweep.Deep, d, common[0], "n"))
+	b.Num(pre+"CommonN", OpValue, "int", s.curveCell(rd, sweep.Deep, d, common[0], scaling.ColN))
 	name := pre + "PolyLeadsN"
 	if last {
 		name = pre + "DeepLeadsN"
 	}
-	b.Num(name, OpValue, "int", s.curveCell(rd, sweep.Deep, d, common[k], "n"))
+	b.Num(name, OpValue, "int", s.curveCell(rd, sweep.Deep, d, common[k], scaling.ColN))
 }
 
 // smallD adds, for a dimension where the monomial learner ran, the rows
@@ -338,9 +342,9 @@ func (bd *builder) smallD(s *scalingSet, d int) {
 	for _, n := range rows {
 		rp := fmt.Sprintf("EFiveSmall%s", letters(len(bd.smallRows)))
 		bd.smallRows = append(bd.smallRows, rp)
-		b.Num(rp+"D", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, n, "d"))
+		b.Num(rp+"D", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, n, scaling.ColD))
 		b.Num(rp+"Monomials", OpValue, "int", mono.Sources[0])
-		b.Num(rp+"N", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, n, "n"))
+		b.Num(rp+"N", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, n, scaling.ColN))
 		for _, l := range learners {
 			if c, ok := s.median(rd, l.method, d, n); ok {
 				b.Num(rp+l.name, OpValue, "g2", c)
@@ -354,7 +358,7 @@ func (bd *builder) smallD(s *scalingSet, d int) {
 		p, okP := s.median(rd, sweep.KRRPoly, d, below)
 		q, okQ := s.median(rd, sweep.Deep, d, below)
 		if okP && okQ {
-			b.Num(pre+"SmallBelowN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, below, "n"))
+			b.Num(pre+"SmallBelowN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, below, scaling.ColN))
 			b.Num(pre+"SmallBelowPoly", OpValue, "g2", p)
 			b.Num(pre+"SmallBelowDeep", OpValue, "g2", q)
 		}
@@ -363,7 +367,7 @@ func (bd *builder) smallD(s *scalingSet, d int) {
 	if !okD {
 		return
 	}
-	b.Num(pre+"SmallLastN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, last, "n"))
+	b.Num(pre+"SmallLastN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, last, scaling.ColN))
 	b.Num(pre+"SmallLastDeep", OpValue, "g2", deepLast)
 	for _, l := range learners[:2] {
 		if c, ok := s.median(rd, l.method, d, last); ok {
@@ -374,7 +378,7 @@ func (bd *builder) smallD(s *scalingSet, d int) {
 	if above < 0 {
 		return
 	}
-	b.Num(pre+"SmallAboveN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, above, "n"))
+	b.Num(pre+"SmallAboveN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, above, scaling.ColN))
 	if above == last {
 		return
 	}
@@ -404,7 +408,7 @@ func (bd *builder) eSix() {
 	var rows []fitRow
 	var taus []float64
 	for r := 0; r < s.fits.rows(); r++ {
-		f := fitRow{r, rd.cell(s.fits, r, "method").Str, rd.cell(s.fits, r, "threshold").Num}
+		f := fitRow{r, rd.cell(s.fits, r, scaling.ColMethod).Str, rd.cell(s.fits, r, scaling.ColThreshold).Num}
 		rows = append(rows, f)
 		if !slices.Contains(taus, f.tau) {
 			taus = append(taus, f.tau)
@@ -417,31 +421,31 @@ func (bd *builder) eSix() {
 	for i, tau := range taus {
 		pre := "ESixTau" + letters(i)
 		r := rows[slices.IndexFunc(rows, func(f fitRow) bool { return f.tau == tau })].r
-		b.Num(pre+"Tau", OpValue, "exact", rd.cell(s.fits, r, "threshold"))
+		b.Num(pre+"Tau", OpValue, "exact", rd.cell(s.fits, r, scaling.ColThreshold))
 		b.List("ESixTau", pre)
 	}
 	L := int(bd.valueOf("EFiveL"))
 	for k, f := range rows {
 		pre := "ESixFit" + letters(k)
 		t := s.fits
-		b.Text(pre+"Method", rd.cell(t, f.r, "method"))
-		b.Text(pre+"Dims", rd.cell(t, f.r, "dims"))
+		b.Text(pre+"Method", rd.cell(t, f.r, scaling.ColMethod))
+		b.Text(pre+"Dims", rd.cell(t, f.r, scaling.ColDims))
 		for _, c := range []struct{ col, suffix, format string }{
-			{"threshold", "Tau", "exact"}, {"points", "Points", "int"}, {"censored", "Censored", "int"},
-			{"slope", "Slope", "g3"}, {"slope_lo_boot", "LoBoot", "g3"}, {"slope_hi_boot", "HiBoot", "g3"},
-			{"slope_lo_t", "LoT", "g3"}, {"slope_hi_t", "HiT", "g3"}, {"theory_exponent", "Theory", "g3"},
-			{"monomial_slope", "MonoSlope", "g3"},
+			{scaling.ColThreshold, "Tau", "exact"}, {scaling.ColPoints, "Points", "int"}, {scaling.ColCensored, "Censored", "int"},
+			{scaling.ColSlope, "Slope", "g3"}, {scaling.ColSlopeLoBoot, "LoBoot", "g3"}, {scaling.ColSlopeHiBoot, "HiBoot", "g3"},
+			{scaling.ColSlopeLoT, "LoT", "g3"}, {scaling.ColSlopeHiT, "HiT", "g3"}, {scaling.ColTheoryExponent, "Theory", "g3"},
+			{scaling.ColMonomialSlope, "MonoSlope", "g3"},
 		} {
 			b.Num(pre+c.suffix, OpValue, c.format, rd.cell(t, f.r, c.col))
 		}
 		// The censored N* of this fit, by side, with the grid edge.
 		var below, beyond, belowN, beyondN []Cell
 		for _, r := range s.nstarRows(rd, f.method, f.tau) {
-			switch rd.cell(s.nstar, r, "status").Str {
-			case "below_grid":
-				below, belowN = append(below, rd.cell(s.nstar, r, "d")), append(belowN, rd.cell(s.nstar, r, "bound"))
-			case "not_reached":
-				beyond, beyondN = append(beyond, rd.cell(s.nstar, r, "d")), append(beyondN, rd.cell(s.nstar, r, "bound"))
+			switch rd.cell(s.nstar, r, scaling.ColStatus).Str {
+			case scaling.BelowGrid:
+				below, belowN = append(below, rd.cell(s.nstar, r, scaling.ColD)), append(belowN, rd.cell(s.nstar, r, scaling.ColBound))
+			case scaling.NotReached:
+				beyond, beyondN = append(beyond, rd.cell(s.nstar, r, scaling.ColD)), append(beyondN, rd.cell(s.nstar, r, scaling.ColBound))
 			}
 		}
 		b.Num(pre+"Below", OpCount, "int", below...)
@@ -456,7 +460,7 @@ func (bd *builder) eSix() {
 			stat := fmt.Sprintf("exponent_gap[%s-deep,L=%d,tau=%s]", f.method, L, formatG3(f.tau))
 			if r := bd.claimRowIndex("4", "E6", stat, false); r >= 0 {
 				bd.claimRow(pre+"Gap", r, "g3")
-				b.Text(pre+"GapPrimary", rd.cell(bd.ctable, r, "primary"))
+				b.Text(pre+"GapPrimary", rd.cell(bd.ctable, r, claims.ColPrimary))
 				b.List("ESixGap", pre)
 			}
 		} else {
@@ -464,30 +468,30 @@ func (bd *builder) eSix() {
 		}
 		b.List("ESixFit", pre)
 		b.List("ESixTau"+letters(slices.Index(taus, f.tau))+"Fit", pre)
-		if !math.IsNaN(rd.cell(t, f.r, "theory_exponent").Num) && !has(b, "ESixTheory") {
-			b.Num("ESixTheory", OpValue, "g3", rd.cell(t, f.r, "theory_exponent"))
+		if !math.IsNaN(rd.cell(t, f.r, scaling.ColTheoryExponent).Num) && !has(b, "ESixTheory") {
+			b.Num("ESixTheory", OpValue, "g3", rd.cell(t, f.r, scaling.ColTheoryExponent))
 		}
 	}
 	// The finite-d reference slope of the monomial count, over the
 	// dimensions of the first fit that has one (the deep learner's first).
 	for _, f := range rows {
-		if c := rd.cell(s.fits, f.r, "monomial_slope"); !math.IsNaN(c.Num) {
+		if c := rd.cell(s.fits, f.r, scaling.ColMonomialSlope); !math.IsNaN(c.Num) {
 			b.Num("ESixMonoSlope", OpValue, "g3", c)
-			b.Text("ESixMonoDims", rd.cell(s.fits, f.r, "dims"))
+			b.Text("ESixMonoDims", rd.cell(s.fits, f.r, scaling.ColDims))
 			break
 		}
 	}
 	// Censoring over the whole nstar table (one d cell per N*).
 	var all, interp, below, beyond []Cell
 	for r := 0; r < s.nstar.rows(); r++ {
-		c := rd.cell(s.nstar, r, "d")
+		c := rd.cell(s.nstar, r, scaling.ColD)
 		all = append(all, c)
-		switch rd.cell(s.nstar, r, "status").Str {
-		case "interpolated":
+		switch rd.cell(s.nstar, r, scaling.ColStatus).Str {
+		case scaling.Interpolated:
 			interp = append(interp, c)
-		case "below_grid":
+		case scaling.BelowGrid:
 			below = append(below, c)
-		case "not_reached":
+		case scaling.NotReached:
 			beyond = append(beyond, c)
 		}
 	}
@@ -511,22 +515,22 @@ func formatG3(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 func (bd *builder) nstarTable(s *scalingSet, tau float64) {
 	rd, b := &bd.rd, bd.b
 	for r := 0; r < s.nstar.rows(); r++ {
-		if c := rd.cell(s.nstar, r, "threshold"); c.Num == tau {
+		if c := rd.cell(s.nstar, r, scaling.ColThreshold); c.Num == tau {
 			b.Num("ESixTableTau", OpValue, "exact", c)
 			break
 		}
 	}
 	for _, m := range s.methods {
 		for _, r := range s.nstarRows(rd, m, tau) {
-			d := int(rd.cell(s.nstar, r, "d").Num)
+			d := int(rd.cell(s.nstar, r, scaling.ColD).Num)
 			pre := s.dPrefix(d) + "Star" + s.lPre[m]
-			b.Text(pre+"Status", rd.cell(s.nstar, r, "status"))
-			b.Num(pre+"NStar", OpValue, "g3", rd.cell(s.nstar, r, "nstar"))
-			b.Num(pre+"Bound", OpValue, "int", rd.cell(s.nstar, r, "bound"))
-			if lo := rd.cell(s.nstar, r, "nstar_lo"); lo.Num > 0 {
+			b.Text(pre+"Status", rd.cell(s.nstar, r, scaling.ColStatus))
+			b.Num(pre+"NStar", OpValue, "g3", rd.cell(s.nstar, r, scaling.ColNStar))
+			b.Num(pre+"Bound", OpValue, "int", rd.cell(s.nstar, r, scaling.ColBound))
+			if lo := rd.cell(s.nstar, r, scaling.ColNStarLo); lo.Num > 0 {
 				b.Num(pre+"Lo", OpValue, "g3", lo)
 			}
-			if hi := rd.cell(s.nstar, r, "nstar_hi"); !math.IsInf(hi.Num, 1) {
+			if hi := rd.cell(s.nstar, r, scaling.ColNStarHi); !math.IsInf(hi.Num, 1) {
 				b.Num(pre+"Hi", OpValue, "g3", hi)
 			}
 		}
@@ -544,7 +548,7 @@ func (bd *builder) eSeven() {
 		rd.fail(fmt.Errorf("E7: %d collect points gathered; the report describes one", len(bd.collects)))
 		return
 	}
-	t, err := bd.open(bd.collects[0], "table")
+	t, err := bd.keep(bd.collects[0], func(in kit.Input) (*kit.Rows, error) { return collect.Read(in, sweep.ResultDesc) })
 	if err != nil {
 		rd.fail(fmt.Errorf("E7: %w", err))
 		return
@@ -557,8 +561,8 @@ func (bd *builder) eSeven() {
 	byMethod := map[string][]run{}
 	var widths []int
 	for r := 0; r < t.rows(); r++ {
-		m := rd.cell(t, r, "method").Str
-		x := run{r: r, seed: rd.cell(t, r, "seed").Str, width: int(rd.cell(t, r, "width").Num)}
+		m := rd.cell(t, r, sweep.ColMethod).Str
+		x := run{r: r, seed: rd.cell(t, r, "seed").Str, width: int(rd.cell(t, r, sweep.ColWidth).Num)}
 		byMethod[m] = append(byMethod[m], x)
 		if m != sweep.Deep && !slices.Contains(widths, x.width) {
 			widths = append(widths, x.width)
@@ -582,20 +586,20 @@ func (bd *builder) eSeven() {
 		nets = append(nets, byMethod[m]...)
 	}
 	all := append(slices.Clone(deep), nets...)
-	for _, c := range []struct{ col, name string }{{"d", "ESevenD"}, {"n", "ESevenN"}, {"L", "ESevenL"}, {"k", "ESevenK"}} {
+	for _, c := range []struct{ col, name string }{{sweep.ColD, "ESevenD"}, {sweep.ColN, "ESevenN"}, {sweep.ColL, "ESevenL"}, {sweep.ColK, "ESevenK"}} {
 		b.Num(c.name, OpValue, "int", rd.uniformCell("E7 "+c.col, col(all, c.col)))
 	}
-	b.Num("ESevenGap", OpValue, "exact", rd.uniformCell("E7 gap", col(all, "gap")))
+	b.Num("ESevenGap", OpValue, "exact", rd.uniformCell("E7 gap", col(all, sweep.ColGap)))
 	if len(nets) > 0 {
-		for _, c := range []struct{ col, name string }{{"steps", "ESevenSteps"}, {"n_fit", "ESevenNFit"}, {"n_val", "ESevenNVal"}} {
+		for _, c := range []struct{ col, name string }{{sweep.ColSteps, "ESevenSteps"}, {sweep.ColNFit, "ESevenNFit"}, {sweep.ColNVal, "ESevenNVal"}} {
 			b.Num(c.name, OpValue, "int", rd.uniformCell("E7 two-layer "+c.col, col(nets, c.col)))
 		}
 	}
-	b.Num("ESevenDeepErr", OpMedian, "g2", col(deep, "test_rel_err")...)
-	b.Num("ESevenDeepMin", OpMin, "g2", col(deep, "test_rel_err")...)
-	b.Num("ESevenDeepMax", OpMax, "g2", col(deep, "test_rel_err")...)
-	b.Num("ESevenDeepTrain", OpMedian, "g2", col(deep, "train_rel_err")...)
-	b.Num("ESevenDeepSeeds", OpCount, "int", col(deep, "test_rel_err")...)
+	b.Num("ESevenDeepErr", OpMedian, "g2", col(deep, sweep.ColTestRelErr)...)
+	b.Num("ESevenDeepMin", OpMin, "g2", col(deep, sweep.ColTestRelErr)...)
+	b.Num("ESevenDeepMax", OpMax, "g2", col(deep, sweep.ColTestRelErr)...)
+	b.Num("ESevenDeepTrain", OpMedian, "g2", col(deep, sweep.ColTrainRelErr)...)
+	b.Num("ESevenDeepSeeds", OpCount, "int", col(deep, sweep.ColTestRelErr)...)
 	deepBySeed := map[string]run{}
 	for _, x := range deep {
 		deepBySeed[x.seed] = x
@@ -613,23 +617,23 @@ func (bd *builder) eSeven() {
 			if len(rs) == 0 {
 				continue
 			}
-			first = rd.cell(t, rs[0].r, "width")
-			b.Num(pre+m.name+"Err", OpMedian, "g2", col(rs, "test_rel_err")...)
-			b.Num(pre+m.name+"Train", OpMedian, "g2", col(rs, "train_rel_err")...)
-			b.Num(pre+m.name+"Seeds", OpCount, "int", col(rs, "test_rel_err")...)
+			first = rd.cell(t, rs[0].r, sweep.ColWidth)
+			b.Num(pre+m.name+"Err", OpMedian, "g2", col(rs, sweep.ColTestRelErr)...)
+			b.Num(pre+m.name+"Train", OpMedian, "g2", col(rs, sweep.ColTrainRelErr)...)
+			b.Num(pre+m.name+"Seeds", OpCount, "int", col(rs, sweep.ColTestRelErr)...)
 			if i == len(widths)-1 {
 				// Paired by seed against the deep learner on the same target.
 				var pairs []Cell
 				for _, x := range rs {
 					if dx, ok := deepBySeed[x.seed]; ok {
-						pairs = append(pairs, rd.cell(t, x.r, "test_rel_err"), rd.cell(t, dx.r, "test_rel_err"))
+						pairs = append(pairs, rd.cell(t, x.r, sweep.ColTestRelErr), rd.cell(t, dx.r, sweep.ColTestRelErr))
 					}
 				}
 				if len(pairs) > 0 {
 					b.Num("ESeven"+m.name+"OverDeep", OpMedianRatio, "g2", pairs...)
 				}
-				b.Num("ESeven"+m.name+"BestMin", OpMin, "int", col(rs, "best_step")...)
-				b.Num("ESeven"+m.name+"BestMax", OpMax, "int", col(rs, "best_step")...)
+				b.Num("ESeven"+m.name+"BestMin", OpMin, "int", col(rs, sweep.ColBestStep)...)
+				b.Num("ESeven"+m.name+"BestMax", OpMax, "int", col(rs, sweep.ColBestStep)...)
 			}
 		}
 		b.Num(pre+"Width", OpValue, "int", first)

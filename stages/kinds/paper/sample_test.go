@@ -42,15 +42,11 @@ func collectPoints(t *testing.T, pts []sweepPoint) kit.Input {
 	var ins []kit.Input
 	for _, p := range pts {
 		env := kittest.NewEnv(t, sweep.Kind{}, nil, 1)
-		rec, err := kit.NewTable().String("method", []string{p.method}).Ints("d", []int{p.d}).Ints("L", []int{p.L}).
-			Ints("k", []int{p.k}).Float64("gap", []float64{p.gap}).Ints("n", []int{p.n}).Ints("n_val", []int{p.nVal}).
-			Ints("n_fit", []int{p.nFit}).Ints("width", []int{p.width}).Ints("steps", []int{p.steps}).
-			Float64("test_rel_err", []float64{p.test}).Float64("train_rel_err", []float64{p.train}).
-			Ints("best_step", []int{p.best}).Record()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := env.Write("result", rec); err != nil {
+		rec := kittest.Fake(t, sweep.ResultDesc, map[string]any{sweep.ColMethod: []string{p.method}, sweep.ColD: []int{p.d},
+			sweep.ColL: []int{p.L}, sweep.ColK: []int{p.k}, sweep.ColGap: []float64{p.gap}, sweep.ColN: []int{p.n},
+			sweep.ColNVal: []int{p.nVal}, sweep.ColNFit: []int{p.nFit}, sweep.ColWidth: []int{p.width}, sweep.ColSteps: []int{p.steps},
+			sweep.ColTestRelErr: []float64{p.test}, sweep.ColTrainRelErr: []float64{p.train}, sweep.ColBestStep: []int{p.best}})
+		if err := env.Write(sweep.TableResult, rec); err != nil {
 			t.Fatal(err)
 		}
 		ins = append(ins, env.AsInput(map[string]string{"seed": p.seed}))

@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+
+	"github.com/bfc-repro/bfc/stages/kinds/target"
+	"github.com/bfc-repro/bfc/stages/kinds/train"
+	"github.com/bfc-repro/bfc/stages/lib/staged"
 )
 
 // targetsOf returns the gathered targets that runs were trained on, in
@@ -48,7 +52,7 @@ func (bd *builder) targetSetup() {
 		pre := expName(exp)
 		b.Num(pre+"L", OpValue, "int", rd.uniformParam(exp+" targets", ins, "L"))
 		b.Num(pre+"Gap", OpValue, "exact", rd.uniformParam(exp+" targets", ins, "gap"))
-		b.Num(pre+"Targets", OpCount, "int", rd.summaryOfTargets(ts, "d")...)
+		b.Num(pre+"Targets", OpCount, "int", rd.summaryOfTargets(ts, target.ColD)...)
 		if exp != "E1" {
 			continue
 		}
@@ -82,7 +86,7 @@ func (bd *builder) labelTails() {
 		if len(ts) == 0 {
 			continue
 		}
-		for _, col := range []struct{ col, name string }{{"kurtosis_y", "Kurt"}, {"kurtosis_y_train", "KurtTrain"}} {
+		for _, col := range []struct{ col, name string }{{target.ColKurtosisY, "Kurt"}, {target.ColKurtosisYTrain, "KurtTrain"}} {
 			c := rd.summaryOfTargets(ts, col.col)
 			b.Num(col.name+expName(exp)+"Min", OpMin, "g2", c...)
 			b.Num(col.name+expName(exp)+"Max", OpMax, "g2", c...)
@@ -101,7 +105,7 @@ func (bd *builder) labelTails() {
 		if len(ts) == 0 {
 			continue
 		}
-		c := rd.summaryOfTargets(ts, "kurtosis_y")
+		c := rd.summaryOfTargets(ts, target.ColKurtosisY)
 		b.Num("Kurt"+d.name+"Min", OpMin, "g2", c...)
 		b.Num("Kurt"+d.name+"Max", OpMax, "g2", c...)
 		b.Num("Kurt"+d.name+"Targets", OpCount, "int", c...)
@@ -112,8 +116,8 @@ func (bd *builder) labelTails() {
 // layers table.
 func (rd *reader) layerShare(t *targetPt, l int) Cell {
 	for r := 0; r < t.layers.rows(); r++ {
-		if c := rd.cell(t.layers, r, "layer"); int(c.Num) == l {
-			return rd.cell(t.layers, r, "share")
+		if c := rd.cell(t.layers, r, target.ColLayer); int(c.Num) == l {
+			return rd.cell(t.layers, r, target.ColShare)
 		}
 	}
 	rd.fail(fmt.Errorf("target %s: layers table has no layer %d", shortKey(t.in.Key()), l))
@@ -210,8 +214,8 @@ func (bd *builder) learnerSetup() {
 	}
 	// p = 0 and n_train_used = 0 mean defaults: the summary records the
 	// values used.
-	b.Num("LearnerP", OpValue, "int", rd.cell(all[0].sum, 0, "p"))
-	b.Num("LearnerNTrainUsed", OpValue, "int", rd.cell(all[0].sum, 0, "n_train_used"))
+	b.Num("LearnerP", OpValue, "int", rd.cell(all[0].sum, 0, train.ColP))
+	b.Num("LearnerNTrainUsed", OpValue, "int", rd.cell(all[0].sum, 0, train.ColNTrainUsed))
 	for _, exp := range []string{"E1", "E3", "E4"} {
 		runs := bd.expRuns(exp)
 		if len(runs) == 0 {
@@ -222,7 +226,7 @@ func (bd *builder) learnerSetup() {
 		b.Num(pre+"EpochsFirst", OpValue, "int", rd.uniformParam(exp+" train runs", ins, "epochs_first"))
 		b.Num(pre+"EpochsPerStage", OpValue, "int", rd.uniformParam(exp+" train runs", ins, "epochs_per_stage"))
 		if f := bd.finals(exp, "", -2); len(f) > 0 {
-			b.Num(pre+"Epochs", OpMax, "int", rd.summaryCells(f, "epochs")...)
+			b.Num(pre+"Epochs", OpMax, "int", rd.summaryCells(f, train.ColEpochs)...)
 		}
 	}
 }
@@ -237,7 +241,7 @@ func (bd *builder) clipping() {
 	if len(all) == 0 {
 		return
 	}
-	c := bd.rd.summaryCells(all, "clipped_frac")
+	c := bd.rd.summaryCells(all, train.ColClippedFrac)
 	bd.b.Num("ClipMin", OpMin, "pct0", c...)
 	bd.b.Num("ClipMax", OpMax, "pct0", c...)
 	bd.b.Num("ClipMedian", OpMedian, "pct0", c...)
@@ -251,13 +255,13 @@ func (bd *builder) scheduleStats(pre string, runs []*trainRun, L int) {
 	if len(runs) == 0 {
 		return
 	}
-	b.Num(pre+"Err", OpMedian, "g2", rd.summaryCells(runs, "test_rel_err")...)
-	b.Num(pre+"Eps", OpMedian, "g2", rd.summaryCells(runs, "eps_2")...)
-	b.Num(pre+"EpsSwitch", OpMedian, "g2", rd.summaryCells(runs, "eps_2_switch")...)
+	b.Num(pre+"Err", OpMedian, "g2", rd.summaryCells(runs, train.ColTestRelErr)...)
+	b.Num(pre+"Eps", OpMedian, "g2", rd.summaryCells(runs, train.ColEps(2))...)
+	b.Num(pre+"EpsSwitch", OpMedian, "g2", rd.summaryCells(runs, train.ColEpsSwitch(2))...)
 	for l := 3; l <= L; l++ {
-		b.Num(pre+"Eps"+word(l), OpMedian, "g2", rd.summaryCells(runs, fmt.Sprintf("eps_%d", l))...)
+		b.Num(pre+"Eps"+word(l), OpMedian, "g2", rd.summaryCells(runs, train.ColEps(l))...)
 	}
-	b.Num(pre+"Runs", OpCount, "int", rd.summaryCells(runs, "test_rel_err")...)
+	b.Num(pre+"Runs", OpCount, "int", rd.summaryCells(runs, train.ColTestRelErr)...)
 }
 
 // eOne: E1/E2, backward feature correction at the shallow depth.
@@ -271,18 +275,18 @@ func (bd *builder) eOne() {
 	for _, s := range []string{"joint", "layerwise", "lower-only", "end2end"} {
 		bd.scheduleStats("EOne"+camel(s), bd.finals("E1", s, -2), L)
 	}
-	b.Num("EOneErrStageTwo", OpMedian, "g2", rd.summaryCells(joint, "test_rel_err_switch")...)
-	b.Num("EOneSeeds", OpCount, "int", rd.summaryCells(joint, "test_rel_err")...)
+	b.Num("EOneErrStageTwo", OpMedian, "g2", rd.summaryCells(joint, train.ColTestRelErrSwitch)...)
+	b.Num("EOneSeeds", OpCount, "int", rd.summaryCells(joint, train.ColTestRelErr)...)
 	// Each schedule's final test error relative to joint's, paired by seed.
 	for _, s := range []string{"lower-only", "end2end"} {
 		a, j := pair(bd.finals("E1", s, -2), joint)
 		if len(a) > 0 {
-			b.Num("EOneRatio"+camel(s), OpMedianRatio, "g2", interleave(rd.summaryCells(a, "test_rel_err"), rd.summaryCells(j, "test_rel_err"))...)
+			b.Num("EOneRatio"+camel(s), OpMedianRatio, "g2", interleave(rd.summaryCells(a, train.ColTestRelErr), rd.summaryCells(j, train.ColTestRelErr))...)
 		}
 	}
 	// Stage 2 alone after the switch: the control's own final/switch eps_2.
 	if lo := bd.finals("E1", "lower-only", -2); len(lo) > 0 {
-		b.Num("EOneControlDrift", OpMedianRatio, "g2", interleave(rd.summaryCells(lo, "eps_2"), rd.summaryCells(lo, "eps_2_switch"))...)
+		b.Num("EOneControlDrift", OpMedianRatio, "g2", interleave(rd.summaryCells(lo, train.ColEps(2)), rd.summaryCells(lo, train.ColEpsSwitch(2)))...)
 	}
 }
 
@@ -292,7 +296,7 @@ func (bd *builder) eOne() {
 // end, and over its last level_window epochs.
 func (bd *builder) stageTwo() {
 	rd, b := &bd.rd, bd.b
-	w := bd.env.Params().Int("level_window")
+	w := bd.cfg.levelWindow
 	for _, exp := range []string{"E1", "E3"} {
 		cps := bd.checkpoints(exp)
 		if len(cps) == 0 {
@@ -301,16 +305,16 @@ func (bd *builder) stageTwo() {
 		var half, last []Cell
 		var epochs [3]Cell // mid, window start, end of the first checkpoint
 		for i, r := range cps {
-			h, err := bd.open(r.in, "history")
+			h, err := bd.keep(r.in, train.OpenHistory)
 			if err != nil {
 				rd.fail(err)
 				return
 			}
 			n := h.rows()
-			end := int(rd.cell(h, n-1, "epoch").Num)
+			end := int(rd.cell(h, n-1, staged.ColEpoch).Num)
 			row := func(epoch int) int {
 				for k := 0; k < n; k++ {
-					if int(rd.cell(h, k, "epoch").Num) == epoch {
+					if int(rd.cell(h, k, staged.ColEpoch).Num) == epoch {
 						return k
 					}
 				}
@@ -318,11 +322,11 @@ func (bd *builder) stageTwo() {
 				return 0
 			}
 			mid, start := row(end/2), row(max(1, end-w))
-			fin := rd.cell(h, n-1, "test_rel_err")
-			half = append(half, rd.cell(h, mid, "test_rel_err"), fin)
-			last = append(last, rd.cell(h, start, "test_rel_err"), fin)
+			fin := rd.cell(h, n-1, train.ColTestRelErr)
+			half = append(half, rd.cell(h, mid, train.ColTestRelErr), fin)
+			last = append(last, rd.cell(h, start, train.ColTestRelErr), fin)
 			if i == 0 {
-				epochs = [3]Cell{rd.cell(h, mid, "epoch"), rd.cell(h, start, "epoch"), rd.cell(h, n-1, "epoch")}
+				epochs = [3]Cell{rd.cell(h, mid, staged.ColEpoch), rd.cell(h, start, staged.ColEpoch), rd.cell(h, n-1, staged.ColEpoch)}
 			}
 		}
 		pre := "StageTwo" + expName(exp)
@@ -349,7 +353,9 @@ func (bd *builder) eThree() {
 		pre := "EThreeX" + letters(x)
 		// The column is named by the x of a bfc-x run (joint and layerwise
 		// runs record the unused default of x).
-		i := slices.IndexFunc(runs, func(r *trainRun) bool { return r.schedule == "bfc-x" && rd.cell(r.sum, 0, "x").Num == float64(x) })
+		i := slices.IndexFunc(runs, func(r *trainRun) bool {
+			return r.schedule == "bfc-x" && rd.cell(r.sum, 0, train.ColX).Num == float64(x)
+		})
 		if i < 0 {
 			rd.fail(fmt.Errorf("E3: no bfc-x run with x = %d among %d runs of that depth of correction", x, len(runs)))
 			return
@@ -358,13 +364,13 @@ func (bd *builder) eThree() {
 		bd.scheduleStats(pre, runs, L)
 		b.List("EThreeX", pre)
 		if x == L-2 {
-			b.Num("EThreeErrStageTwo", OpMedian, "g2", rd.summaryCells(runs, "test_rel_err_switch")...)
-			b.Num("EThreeSeeds", OpCount, "int", rd.summaryCells(runs, "test_rel_err")...)
+			b.Num("EThreeErrStageTwo", OpMedian, "g2", rd.summaryCells(runs, train.ColTestRelErrSwitch)...)
+			b.Num("EThreeSeeds", OpCount, "int", rd.summaryCells(runs, train.ColTestRelErr)...)
 		}
 	}
 	// How far the smallest correction ends above joint training, per seed.
 	if one, joint := pair(bd.staged("E3", 1), bd.staged("E3", L-2)); len(one) > 0 && L-2 > 1 {
-		b.Num("EThreeBfcOneOverJoint", OpMedianRatio, "g2", interleave(rd.summaryCells(one, "test_rel_err"), rd.summaryCells(joint, "test_rel_err"))...)
+		b.Num("EThreeBfcOneOverJoint", OpMedianRatio, "g2", interleave(rd.summaryCells(one, train.ColTestRelErr), rd.summaryCells(joint, train.ColTestRelErr))...)
 	}
 }
 

@@ -64,10 +64,11 @@ import (
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"github.com/bfc-repro/bfc/stages/kinds/collect"
+	"github.com/bfc-repro/bfc/stages/kinds/sweep"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 )
@@ -97,11 +98,29 @@ func (Kind) Doc() string {
 func (Kind) Params() []kit.Param {
 	return []kit.Param{
 		kit.FloatsParam("thresholds", []float64{0.1}, "test relative error thresholds tau defining N*").In(1e-12, 1e6).NonEmpty(1),
-		kit.StringParam("replicate", "seed", "column that identifies a replicate (string or integer), resampled by the bootstrap"),
-		kit.StringParam("error", "test_rel_err", "column holding the error to threshold"),
+		kit.StringParam("replicate", "seed", "grid label (or string or integer column of the sweep results) that identifies a replicate, resampled by the bootstrap"),
+		kit.StringParam("error", sweep.ColTestRelErr, "column of the sweep results holding the error to threshold").OneOf(sweep.ErrorColumns()...),
 		kit.FloatParam("level", 0.9, "confidence level of the intervals").In(0.5, 0.999),
 		kit.IntParam("boot", 2000, "bootstrap resamples").In(10, 1e6),
 	}
+}
+
+// config is the typed form of a scaling stage's parameters.
+type config struct {
+	thresholds       []float64
+	replicate, error string
+	level            float64
+	boot             int
+}
+
+func configOf(p kit.Params) config {
+	return config{thresholds: p.Floats("thresholds"), replicate: p.String("replicate"), error: p.String("error"),
+		level: p.Float("level"), boot: p.Int("boot")}
+}
+
+// Consumes implements kit.Consumer: a collect table of sweep results.
+func (Kind) Consumes(kit.Params) []kit.TableNeed {
+	return []kit.TableNeed{collect.Need(sweep.ResultDesc)}
 }
 
 // Row is one sweep result as scaling needs it.
@@ -115,21 +134,21 @@ type Row struct {
 
 // Run implements kit.Kind.
 func (Kind) Run(env kit.Env) error {
+	cfg := configOf(env.Params())
 	in, err := kit.OneInput(env, "collect")
 	if err != nil {
 		return fmt.Errorf("scaling: %w", err)
 	}
-	rec, err := in.Read("table")
+	tab, err := collect.Read(in, sweep.ResultDesc)
 	if err != nil {
 		return fmt.Errorf("scaling: %w", err)
 	}
-	defer rec.Release()
-	p := env.Params()
-	rows, err := ReadRows(rec, p.String("replicate"), p.String("error"))
+	defer tab.Release()
+	rows, err := ReadRows(tab, cfg.replicate, cfg.error)
 	if err != nil {
 		return fmt.Errorf("scaling: input %s: %w", in.Key(), err)
 	}
-	a := Analyze(rows, p.Floats("thresholds"), p.Float("level"), p.Int("boot"), env.Seed())
+	a := Analyze(rows, cfg.thresholds, cfg.level, cfg.boot, env.Seed())
 	for _, g := range a.NStar {
 		env.Logf("%s L=%d d=%d tau=%g: N* %s", g.Method, g.L, g.D, g.Threshold, g.describe())
 	}
@@ -139,7 +158,7 @@ func (Kind) Run(env kit.Env) error {
 	for _, out := range []struct {
 		name  string
 		build func() (arrow.Record, error)
-	}{{"curves", a.curvesTable}, {"nstar", a.nstarTable}, {"fits", a.fitsTable}} {
+	}{{TableCurves, a.curvesTable}, {TableNStar, a.nstarTable}, {TableFits, a.fitsTable}} {
 		r, err := out.build()
 		if err != nil {
 			return fmt.Errorf("scaling: %s table: %w", out.name, err)
@@ -152,64 +171,52 @@ func (Kind) Run(env kit.Env) error {
 }
 
 // ReadRows extracts (method, L, d, n, replicate, error) from a collect
-// table of sweep results. The replicate column may be a string or an
-// integer column.
-func ReadRows(rec arrow.Record, repCol, errCol string) ([]Row, error) {
-	methods, err := kit.ReadStrings(rec, "method")
+// table of sweep results. The replicate is a grid label or a string or
+// integer column of the results; errCol one of sweep.ErrorColumns.
+func ReadRows(tab *kit.Rows, repCol, errCol string) ([]Row, error) {
+	pts := sweep.Points(tab)
+	errs := tab.Float64s(errCol)
+	reps, err := readIDs(tab, repCol)
 	if err != nil {
 		return nil, err
 	}
-	ints := map[string][]int64{}
-	for _, c := range []string{"L", "d", "n"} {
-		if ints[c], err = kit.ReadInt64s(rec, c); err != nil {
-			return nil, err
-		}
-	}
-	errs, err := kit.ReadFloat64s(rec, errCol)
-	if err != nil {
-		return nil, err
-	}
-	reps, err := readIDs(rec, repCol)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]Row, len(methods))
+	rows := make([]Row, len(pts))
 	seen := map[string]int{}
-	for i := range rows {
-		rows[i] = Row{Method: methods[i], L: int(ints["L"][i]), D: int(ints["d"][i]), N: int(ints["n"][i]), Rep: reps[i], Err: errs[i]}
+	for i, p := range pts {
+		rows[i] = Row{Method: p.Method, L: p.L, D: p.D, N: p.N, Rep: reps[i], Err: errs[i]}
 		if math.IsNaN(errs[i]) || errs[i] < 0 {
-			return nil, fmt.Errorf("row %d (%s d=%d n=%d %s=%s): %s is %v", i, methods[i], rows[i].D, rows[i].N, repCol, reps[i], errCol, errs[i])
+			return nil, fmt.Errorf("row %d (%s d=%d n=%d %s=%s): %s is %v", i, p.Method, p.D, p.N, repCol, reps[i], errCol, errs[i])
 		}
-		id := fmt.Sprintf("%s/%d/%d/%d/%s", methods[i], rows[i].L, rows[i].D, rows[i].N, reps[i])
+		id := fmt.Sprintf("%s/%d/%d/%d/%s", p.Method, p.L, p.D, p.N, reps[i])
 		if j, dup := seen[id]; dup {
-			return nil, fmt.Errorf("rows %d and %d are the same point (%s L=%d d=%d n=%d %s=%s): is %q the replicate column?", j, i, methods[i], rows[i].L, rows[i].D, rows[i].N, repCol, reps[i], repCol)
+			return nil, fmt.Errorf("rows %d and %d are the same point (%s L=%d d=%d n=%d %s=%s): is %q the replicate column?", j, i, p.Method, p.L, p.D, p.N, repCol, reps[i], repCol)
 		}
 		seen[id] = i
 	}
 	return rows, nil
 }
 
-func readIDs(rec arrow.Record, name string) ([]string, error) {
-	idx := rec.Schema().FieldIndices(name)
-	if len(idx) != 1 {
-		return nil, fmt.Errorf("table has no replicate column %q", name)
+// readIDs returns the replicate of every row: a label column, else a
+// string or integer column of the results.
+func readIDs(tab *kit.Rows, name string) ([]string, error) {
+	if v, ok := tab.Labels(name); ok {
+		return v, nil
 	}
-	switch col := rec.Column(idx[0]).(type) {
-	case *array.String:
-		return kit.ReadStrings(rec, name)
-	case *array.Int64:
-		v, err := kit.ReadInt64s(rec, name)
-		if err != nil {
-			return nil, err
-		}
+	c, ok := tab.Desc.Column(name)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("table has no replicate column %q (labels: %v)", name, tab.Desc.LabelNames(tab.Rec))
+	case c.Type == kit.ColString:
+		return tab.Strings(name), nil
+	case c.Type == kit.ColInt64:
+		v := tab.Int64s(name)
 		out := make([]string, len(v))
 		for i, x := range v {
 			out[i] = strconv.FormatInt(x, 10)
 		}
 		return out, nil
-	default:
-		return nil, fmt.Errorf("replicate column %q is %s, want string or int64", name, col.DataType())
 	}
+	return nil, fmt.Errorf("replicate column %q is %s, want string or int64", name, c.Type)
 }
 
 // group is the data of one (method, L, d): errs[r][i] is the error of
@@ -418,7 +425,7 @@ func monomials(d, L int) float64 {
 // bound covers.
 func theoryExponent(method string, L int) float64 {
 	switch method {
-	case "krr_poly", "krr_ntk", "monomial":
+	case sweep.KRRPoly, sweep.KRRNTK, sweep.Monomial:
 		return math.Ldexp(1, L)
 	}
 	return math.NaN()
@@ -565,8 +572,8 @@ func (a *Analysis) curvesTable() (arrow.Record, error) {
 		m, l, d, n, c = append(m, r.Method), append(l, r.L), append(d, r.D), append(n, r.N), append(c, r.Count)
 		med, q25, q75, lo, hi = append(med, r.Median), append(q25, r.Q25), append(q75, r.Q75), append(lo, r.Min), append(hi, r.Max)
 	}
-	return kit.NewTable().String("method", m).Ints("L", l).Ints("d", d).Ints("n", n).Ints("count", c).
-		Float64("median", med).Float64("q25", q25).Float64("q75", q75).Float64("min", lo).Float64("max", hi).Record()
+	return kit.NewTable().String(ColMethod, m).Ints(ColL, l).Ints(ColD, d).Ints(ColN, n).Ints(ColCount, c).
+		Float64(ColMedian, med).Float64(ColQ25, q25).Float64(ColQ75, q75).Float64(ColMin, lo).Float64(ColMax, hi).Record()
 }
 
 func (a *Analysis) nstarTable() (arrow.Record, error) {
@@ -580,9 +587,9 @@ func (a *Analysis) nstarTable() (arrow.Record, error) {
 		tau, ns, bound = append(tau, r.Threshold), append(ns, r.NStar), append(bound, r.Bound)
 		lo, hi, cens, mono = append(lo, r.Lo), append(hi, r.Hi), append(cens, r.CensoredFrac), append(mono, r.Monomials)
 	}
-	return kit.NewTable().String("method", m).Ints("L", l).Ints("d", d).Float64("threshold", tau).Ints("seeds", reps).
-		Ints("n_min", nmin).Ints("n_max", nmax).Float64("monomials", mono).Float64("nstar", ns).String("status", status).Float64("bound", bound).
-		Bool("stays_below", stays).Float64("nstar_lo", lo).Float64("nstar_hi", hi).Float64("boot_censored_frac", cens).Record()
+	return kit.NewTable().String(ColMethod, m).Ints(ColL, l).Ints(ColD, d).Float64(ColThreshold, tau).Ints(ColSeeds, reps).
+		Ints(ColNMin, nmin).Ints(ColNMax, nmax).Float64(ColMonomials, mono).Float64(ColNStar, ns).String(ColStatus, status).Float64(ColBound, bound).
+		Bool(ColStaysBelow, stays).Float64(ColNStarLo, lo).Float64(ColNStarHi, hi).Float64(ColBootCensoredFrac, cens).Record()
 }
 
 func (a *Analysis) fitsTable() (arrow.Record, error) {
@@ -595,8 +602,8 @@ func (a *Analysis) fitsTable() (arrow.Record, error) {
 		lot, hit, lob, hib = append(lot, f.SlopeLoT), append(hit, f.SlopeHiT), append(lob, f.SlopeLoBoot), append(hib, f.SlopeHiBoot)
 		ok, th, ms = append(ok, f.BootOKFrac), append(th, f.Theory), append(ms, f.MonomialSlope)
 	}
-	return kit.NewTable().String("method", m).Ints("L", l).Float64("threshold", tau).Ints("points", pts).Ints("censored", cens).
-		String("dims", dims).Float64("slope", slope).Float64("intercept", icpt).Float64("slope_se", se).
-		Float64("slope_lo_t", lot).Float64("slope_hi_t", hit).Float64("slope_lo_boot", lob).Float64("slope_hi_boot", hib).
-		Float64("boot_ok_frac", ok).Float64("theory_exponent", th).Float64("monomial_slope", ms).Record()
+	return kit.NewTable().String(ColMethod, m).Ints(ColL, l).Float64(ColThreshold, tau).Ints(ColPoints, pts).Ints(ColCensored, cens).
+		String(ColDims, dims).Float64(ColSlope, slope).Float64(ColIntercept, icpt).Float64(ColSlopeSE, se).
+		Float64(ColSlopeLoT, lot).Float64(ColSlopeHiT, hit).Float64(ColSlopeLoBoot, lob).Float64(ColSlopeHiBoot, hib).
+		Float64(ColBootOKFrac, ok).Float64(ColTheoryExponent, th).Float64(ColMonomialSlope, ms).Record()
 }

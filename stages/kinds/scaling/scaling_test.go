@@ -10,6 +10,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 
+	"github.com/bfc-repro/bfc/stages/kinds/collect"
+	"github.com/bfc-repro/bfc/stages/kinds/sweep"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/kit/kittest"
 )
@@ -154,26 +156,48 @@ type stub struct{ rec arrow.Record }
 func (stub) Name() string            { return "collect" }
 func (stub) Doc() string             { return "" }
 func (stub) Params() []kit.Param     { return nil }
-func (s stub) Run(env kit.Env) error { s.rec.Retain(); return env.Write("table", s.rec) }
+func (s stub) Run(env kit.Env) error { s.rec.Retain(); return env.Write(collect.TableName, s.rec) }
 
-func collectInput(t *testing.T, rows []Row, intSeeds bool) kit.Input {
+// collectInput is a collect table of sweep results with the rows' method,
+// L, d, n and test error, a "seed" label holding the replicate, and the
+// replicate as an integer in the best_step column too (other columns zero).
+func collectInput(t *testing.T, rows []Row) kit.Input {
 	t.Helper()
-	var m, seedS []string
-	var l, d, n []int
-	var seedI []int64
-	var e []float64
-	for _, r := range rows {
-		m, l, d, n, e = append(m, r.Method), append(l, r.L), append(d, r.D), append(n, r.N), append(e, r.Err)
-		seedS = append(seedS, r.Rep)
-		var v int64
-		fmt.Sscan(r.Rep, &v)
-		seedI = append(seedI, v)
+	n := len(rows)
+	seeds, keys := make([]string, n), make([]string, n)
+	tb := kit.NewTable()
+	for i, r := range rows {
+		seeds[i], keys[i] = r.Rep, fmt.Sprintf("key-%d", i)
 	}
-	tb := kit.NewTable().String("method", m).Ints("L", l).Ints("d", d).Ints("n", n).Float64("test_rel_err", e)
-	if intSeeds {
-		tb.Int64("seed", seedI)
-	} else {
-		tb.String("seed", seedS)
+	tb.String("seed", seeds).String(collect.ColKey, keys)
+	for _, c := range sweep.ResultDesc.Columns {
+		f, in, st := make([]float64, n), make([]int, n), make([]string, n)
+		for i, r := range rows {
+			switch c.Name {
+			case sweep.ColMethod:
+				st[i] = r.Method
+			case sweep.ColL:
+				in[i] = r.L
+			case sweep.ColD:
+				in[i] = r.D
+			case sweep.ColN:
+				in[i] = r.N
+			case sweep.ColBestStep:
+				fmt.Sscan(r.Rep, &in[i])
+			case sweep.ColTestRelErr:
+				f[i] = r.Err
+			}
+		}
+		switch c.Type {
+		case kit.ColFloat64:
+			tb.Float64(c.Name, f)
+		case kit.ColInt64:
+			tb.Ints(c.Name, in)
+		case kit.ColString:
+			tb.String(c.Name, st)
+		case kit.ColBool:
+			tb.Bool(c.Name, make([]bool, n))
+		}
 	}
 	rec, err := tb.Record()
 	if err != nil {
@@ -187,12 +211,18 @@ func collectInput(t *testing.T, rows []Row, intSeeds bool) kit.Input {
 	return env.AsInput(nil)
 }
 
-// TestKind runs the kind on a collect table (string and integer seed
-// columns give the same result) and checks determinism of the bytes.
+// TestKind runs the kind on a collect table (a string label and an
+// integer column as the replicate give the same result) and checks
+// determinism of the bytes.
 func TestKind(t *testing.T) {
 	rows := powerLawRows("krr_poly", 3, 0.2, 4)
+	in := collectInput(t, rows)
 	run := func(intSeeds bool) []byte {
-		env := kittest.NewEnv(t, Kind{}, map[string]any{"thresholds": []any{0.1, 0.05}, "boot": int64(200)}, 3, collectInput(t, rows, intSeeds))
+		p := map[string]any{"thresholds": []any{0.1, 0.05}, "boot": int64(200)}
+		if intSeeds {
+			p["replicate"] = sweep.ColBestStep
+		}
+		env := kittest.NewEnv(t, Kind{}, p, 3, in)
 		if err := (Kind{}).Run(env); err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +230,7 @@ func TestKind(t *testing.T) {
 		if ns.NumRows() != 6 {
 			t.Fatalf("nstar has %d rows, want 3 dimensions x 2 thresholds", ns.NumRows())
 		}
-		slope, err := kit.ReadFloat64s(env.Output("fits"), "slope")
+		slope, err := kit.ReadFloat64s(env.Output(TableFits), ColSlope)
 		if err != nil || len(slope) != 2 || math.Abs(slope[0]-3) > 0.5 {
 			t.Fatalf("fitted slopes %v (%v), want 2 near 3", slope, err)
 		}
@@ -217,16 +247,37 @@ func TestKind(t *testing.T) {
 
 func TestReadRowsErrors(t *testing.T) {
 	rows := []Row{{Method: "krr_poly", L: 3, D: 8, N: 100, Rep: "1", Err: 0.5}, {Method: "krr_poly", L: 3, D: 8, N: 100, Rep: "1", Err: 0.4}}
-	in := collectInput(t, rows, false)
-	rec, _ := in.Read("table")
-	defer rec.Release()
-	if _, err := ReadRows(rec, "seed", "test_rel_err"); err == nil || !strings.Contains(err.Error(), "same point") {
+	in := collectInput(t, rows)
+	tab, err := collect.Read(in, sweep.ResultDesc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Release()
+	if _, err := ReadRows(tab, "seed", sweep.ColTestRelErr); err == nil || !strings.Contains(err.Error(), "same point") {
 		t.Errorf("duplicate point: %v", err)
 	}
-	if _, err := ReadRows(rec, "replicate", "test_rel_err"); err == nil || !strings.Contains(err.Error(), `no replicate column "replicate"`) {
+	if _, err := ReadRows(tab, "replicate", sweep.ColTestRelErr); err == nil || !strings.Contains(err.Error(), `no replicate column "replicate"`) {
 		t.Errorf("missing replicate column: %v", err)
 	}
-	if _, err := ReadRows(rec, "seed", "val_rel_err"); err == nil {
-		t.Error("missing error column accepted")
+	// A table that is not a collect table of sweep results is refused
+	// with the schema's name.
+	bad := collectInputOf(t, kit.NewTable().String(collect.ColKey, []string{"k"}).Float64(sweep.ColTestRelErr, []float64{0.5}))
+	if _, err := collect.Read(bad, sweep.ResultDesc); err == nil || !strings.Contains(err.Error(), "collect/table@v1") {
+		t.Errorf("wrong schema: %v", err)
 	}
+}
+
+// collectInputOf is a stub collect input writing the table of tb.
+func collectInputOf(t *testing.T, tb *kit.Table) kit.Input {
+	t.Helper()
+	rec, err := tb.Record()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rec.Release)
+	env := kittest.NewEnv(t, stub{rec}, nil, 1)
+	if err := (stub{rec}).Run(env); err != nil {
+		t.Fatal(err)
+	}
+	return env.AsInput(nil)
 }

@@ -42,7 +42,6 @@ import (
 	"maps"
 	"math"
 
-	"github.com/apache/arrow/go/v15/arrow"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/bfc-repro/bfc/stages/kinds/target"
@@ -54,6 +53,7 @@ import (
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 	"github.com/bfc-repro/bfc/stages/lib/monomial"
 	"github.com/bfc-repro/bfc/stages/lib/optim"
+	"github.com/bfc-repro/bfc/stages/lib/staged"
 	"github.com/bfc-repro/bfc/stages/lib/targetnet"
 	"github.com/bfc-repro/bfc/stages/lib/trainer"
 	"github.com/bfc-repro/bfc/stages/lib/twolayer"
@@ -132,21 +132,45 @@ func (Kind) Params() []kit.Param {
 	return ps
 }
 
-// trainParams returns p as "train" parameters for n samples.
-func trainParams(p kit.Params, n int) kit.Params {
+// Config is the typed form of a sweep point's parameters.
+type Config struct {
+	Method       string
+	N, NTest     int
+	ValFrac      float64
+	Ridges       []float64
+	Refit        bool
+	Degree       int // 0: 2^L of the target
+	NTKBias      bool
+	MemBudget    int64 // bytes
+	MaxFeatures  int
+	Width, Steps int
+	EvalEvery    int
+	DeepEvalTest int
+	DeepMinSteps int
+	// Train is the deep learner's configuration (n_train_used = N); its
+	// optimiser fields drive the two-layer networks too.
+	Train trainer.Config
+}
+
+// ConfigOf decodes resolved "sweep" parameters.
+func ConfigOf(p kit.Params) Config {
 	tp := maps.Clone(p)
-	tp["n_train_used"] = int64(n)
-	return tp
+	tp["n_train_used"] = int64(p.Int("n"))
+	return Config{Method: p.String("method"), N: p.Int("n"), NTest: p.Int("n_test"), ValFrac: p.Float("val_frac"),
+		Ridges: p.Floats("ridges"), Refit: p.Bool("refit"), Degree: p.Int("degree"), NTKBias: p.Bool("ntk_bias"),
+		MemBudget: int64(p.Float("mem_budget_gib") * (1 << 30)), MaxFeatures: p.Int("max_features"), Width: p.Int("width"),
+		Steps: p.Int("steps"), EvalEvery: p.Int("eval_every"), DeepEvalTest: p.Int("deep_eval_test"),
+		DeepMinSteps: p.Int("deep_min_steps"), Train: train.ConfigOf(tp)}
 }
 
 // Validate implements kit.Validator.
 func (Kind) Validate(p kit.Params) error {
-	method := p.String("method")
-	if usesRidge(method) && p.Float("val_frac") == 0 && len(p.Floats("ridges")) > 1 {
-		return kit.Errorf("val_frac", "is 0, so there are no validation samples to choose among %d ridges (give one ridge or a positive fraction)", len(p.Floats("ridges")))
+	cfg := ConfigOf(p)
+	if usesRidge(cfg.Method) && cfg.ValFrac == 0 && len(cfg.Ridges) > 1 {
+		return kit.Errorf("val_frac", "is 0, so there are no validation samples to choose among %d ridges (give one ridge or a positive fraction)", len(cfg.Ridges))
 	}
-	if method == Deep {
-		return (train.Kind{}).Validate(trainParams(p, p.Int("n")))
+	if cfg.Method == Deep {
+		return train.ValidateConfig(cfg.Train)
 	}
 	return nil
 }
@@ -156,11 +180,11 @@ func (Kind) Validate(p kit.Params) error {
 // what the train kind asks for its batch; a two-layer network step is too
 // small to split and asks for one CPU. Results never depend on the grant.
 func (Kind) Threads(p kit.Params) int {
-	switch m := p.String("method"); {
-	case usesRidge(m):
+	switch cfg := ConfigOf(p); {
+	case usesRidge(cfg.Method):
 		return 0
-	case m == Deep:
-		return (train.Kind{}).Threads(trainParams(p, p.Int("n")))
+	case cfg.Method == Deep:
+		return train.ThreadsFor(cfg.Train)
 	}
 	return 1
 }
@@ -195,36 +219,37 @@ func (Kind) Run(env kit.Env) error {
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
-	pt, err := Evaluate(env.Context(), data, env.Params(), env.Seed(), env.Threads(), env.Progress, env.Logf)
+	pt, err := Evaluate(env.Context(), data, ConfigOf(env.Params()), env.Seed(), env.Threads(), staged.Hooks{Progress: env.Progress, Logf: env.Logf})
 	if err != nil {
 		return err
 	}
-	pt.TargetKey = in.Key()
+	pt.Gap, pt.TargetKey = target.ConfigOf(in.Params()).Gap, in.Key()
 	env.Logf("%s d=%d n=%d: test relative error %.4g (train %.4g)", pt.Method, pt.D, pt.N, pt.TestRelErr, pt.TrainRelErr)
 	rec, err := pt.resultTable()
 	if err != nil {
 		return fmt.Errorf("sweep: result table: %w", err)
 	}
-	if err := env.Write("result", rec); err != nil {
+	if err := env.Write(TableResult, rec); err != nil {
 		return err
 	}
 	if rec, err = pt.trialsTable(); err != nil {
 		return fmt.Errorf("sweep: trials table: %w", err)
 	}
-	return env.Write("trials", rec)
+	return env.Write(TableTrials, rec)
 }
 
-// Evaluate runs one sweep point on a loaded target with resolved sweep
-// params p. seed drives the networks' initialisation and minibatches.
-func Evaluate(ctx context.Context, data *targetnet.Data, p kit.Params, seed uint64, threads int,
-	progress func(done, total int, msg string), logf func(format string, args ...any)) (*Point, error) {
-	method, n := p.String("method"), p.Int("n")
+// Evaluate runs one sweep point on a loaded target under cfg. seed
+// drives the networks' initialisation and minibatches. The point's Gap
+// and TargetKey are the caller's to fill.
+func Evaluate(ctx context.Context, data *targetnet.Data, cfg Config, seed uint64, threads int, hooks staged.Hooks) (*Point, error) {
+	method, n := cfg.Method, cfg.N
+	progress, logf := hooks.Report, hooks.Log
 	net := data.Net
 	if n > data.Train.N {
 		return nil, fmt.Errorf("sweep %s: n = %d but the target has only %d training samples (raise its n_train)", method, n, data.Train.N)
 	}
 	nTest := data.Test.N
-	if v := p.Int("n_test"); v > 0 {
+	if v := cfg.NTest; v > 0 {
 		if v > nTest {
 			return nil, fmt.Errorf("sweep %s: n_test = %d but the target has only %d test samples", method, v, nTest)
 		}
@@ -234,13 +259,13 @@ func Evaluate(ctx context.Context, data *targetnet.Data, p kit.Params, seed uint
 	y := data.Train.Y[:n]
 	xt := data.Test.X.Slice(0, nTest, 0, net.D).(*mat.Dense)
 	yt := data.Test.Y[:nTest]
-	pt := &Point{Method: method, D: net.D, L: net.L, K: net.K, Gap: data.Params.Float("gap"), N: n, NTest: nTest,
+	pt := &Point{Method: method, D: net.D, L: net.L, K: net.K, N: n, NTest: nTest,
 		Ridge: math.NaN(), RidgeEffective: math.NaN()}
-	degree := p.Int("degree")
+	degree := cfg.Degree
 	if degree == 0 {
 		degree = 1 << net.L
 	}
-	budget := int64(p.Float("mem_budget_gib") * (1 << 30))
+	budget := cfg.MemBudget
 
 	var predict func(x *mat.Dense) ([]float64, error)
 	var ri ridge.Info
@@ -252,21 +277,21 @@ func Evaluate(ctx context.Context, data *targetnet.Data, p kit.Params, seed uint
 			k, err = kernel.NewPoly(degree, net.D)
 			pt.Degree = degree
 		} else {
-			k, err = kernel.NewNTK(net.D, p.Bool("ntk_bias"))
+			k, err = kernel.NewNTK(net.D, cfg.NTKBias)
 		}
 		if err != nil {
 			return nil, err
 		}
-		m, info, err := kernel.Fit(ctx, x, y, kernel.Config{Kernel: k, Ridges: p.Floats("ridges"), ValFrac: p.Float("val_frac"),
-			Refit: p.Bool("refit"), MemBudget: budget, Threads: threads, Progress: progress, Logf: logf})
+		m, info, err := kernel.Fit(ctx, x, y, kernel.Config{Kernel: k, Ridges: cfg.Ridges, ValFrac: cfg.ValFrac,
+			Refit: cfg.Refit, MemBudget: budget, Threads: threads, Progress: progress, Logf: logf})
 		if err != nil {
 			return nil, err
 		}
 		ri, pt.NCoef = info.Info, info.NFit
 		predict = func(x *mat.Dense) ([]float64, error) { return m.Predict(ctx, x, threads) }
 	case Monomial:
-		m, info, err := monomial.Fit(ctx, x, y, monomial.Config{Degree: degree, MaxFeatures: p.Int("max_features"),
-			Ridges: p.Floats("ridges"), ValFrac: p.Float("val_frac"), Refit: p.Bool("refit"), MemBudget: budget, Threads: threads,
+		m, info, err := monomial.Fit(ctx, x, y, monomial.Config{Degree: degree, MaxFeatures: cfg.MaxFeatures,
+			Ridges: cfg.Ridges, ValFrac: cfg.ValFrac, Refit: cfg.Refit, MemBudget: budget, Threads: threads,
 			Progress: progress, Logf: logf})
 		if err != nil {
 			return nil, err
@@ -278,28 +303,27 @@ func Evaluate(ctx context.Context, data *targetnet.Data, p kit.Params, seed uint
 		if method == TwoLayerReLU {
 			act = "relu"
 		}
-		oc := optim.DefaultAdam()
-		oc.Method = optim.Method(p.String("optimizer"))
-		oc.Momentum = p.Float("momentum")
-		oc.Clip = p.Float("clip")
-		oc.WeightDecay = 2 * p.Float("weight_decay") // the gradient of wd·||w||², as in train
+		tc := cfg.Train
+		oc := tc.Optim()
+		oc.WeightDecay = 2 * tc.WeightDecay // the gradient of wd·||w||², as in train
 		if oc.Method == optim.SGD {
 			oc.Beta1, oc.Beta2, oc.Eps = 0, 0, 0
 		}
-		m, info, err := twolayer.Fit(ctx, x, y, twolayer.Config{Activation: act, Width: p.Int("width"), Steps: p.Int("steps"),
-			Batch: p.Int("batch"), LR: p.Float("lr"), Optim: oc, Schedule: optim.Schedule{Kind: p.String("lr_schedule"), Final: p.Float("lr_final")},
-			ValFrac: p.Float("val_frac"), EvalEvery: p.Int("eval_every"), Seed: seed, Progress: progress, Logf: logf})
+		m, info, err := twolayer.Fit(ctx, x, y, twolayer.Config{Activation: act, Width: cfg.Width, Steps: cfg.Steps,
+			Batch: tc.Batch, LR: tc.LR, Optim: oc, Schedule: optim.Schedule{Kind: tc.LRSchedule, Final: tc.LRFinal},
+			ValFrac: cfg.ValFrac, EvalEvery: cfg.EvalEvery, Seed: seed, Progress: progress, Logf: logf})
 		if err != nil {
 			return nil, err
 		}
 		pt.NTrain, pt.NVal, pt.NFit = info.NTrain, info.NVal, info.NTrain
-		pt.Width, pt.Steps, pt.BestStep, pt.NCoef = p.Int("width"), p.Int("steps"), info.BestStep, m.Net.Params()
+		pt.Width, pt.Steps, pt.BestStep, pt.NCoef = cfg.Width, cfg.Steps, info.BestStep, m.Net.Params()
 		pt.ValRelErr = info.ValRelErr
 		predict = m.Predict
 	case Deep:
-		cfg := train.ConfigFromParams(trainParams(p, n))
+		cfg0 := cfg
+		cfg := cfg.Train
 		cfg.Threads = threads
-		if minSteps := p.Int("deep_min_steps"); minSteps > 0 {
+		if minSteps := cfg0.DeepMinSteps; minSteps > 0 {
 			perEpoch := n / min(cfg.Batch, n)
 			if f := (minSteps + perEpoch*cfg.EpochsPerStage - 1) / (perEpoch * cfg.EpochsPerStage); f > 1 {
 				cfg.EpochsFirst *= f
@@ -313,8 +337,8 @@ func Evaluate(ctx context.Context, data *targetnet.Data, p kit.Params, seed uint
 		// deep_eval_test test samples, and the final error is measured
 		// below on all n_test like every other method's.
 		small := *data
-		small.Test = headSplit(data.Test, min(p.Int("deep_eval_test"), nTest))
-		res, err := trainer.Fit(ctx, &small, cfg, seed, nil, trainer.Hooks{Progress: progress, Logf: logf})
+		small.Test = headSplit(data.Test, min(cfg0.DeepEvalTest, nTest))
+		res, err := trainer.Fit(ctx, &small, cfg, seed, nil, hooks)
 		if err != nil {
 			return nil, fmt.Errorf("sweep deep, n = %d: %w", n, err)
 		}
@@ -333,7 +357,7 @@ func Evaluate(ctx context.Context, data *targetnet.Data, p kit.Params, seed uint
 		pt.NTrain, pt.NVal, pt.NFit = ri.NTrain, ri.NVal, ri.NFit
 		pt.Ridge, pt.RidgeEffective, pt.RidgeRetries, pt.ValRelErr = ri.Ridge, ri.Effective, ri.Retries, ri.ValRelErr
 		pt.Trials = ri.Trials
-		if g := p.Floats("ridges"); len(g) > 1 && (ri.Ridge == g[0] || ri.Ridge == g[len(g)-1]) {
+		if g := cfg.Ridges; len(g) > 1 && (ri.Ridge == g[0] || ri.Ridge == g[len(g)-1]) {
 			pt.RidgeAtEdge = true
 		}
 	}
@@ -383,31 +407,4 @@ func relErrOf(predict func(*mat.Dense) ([]float64, error), x *mat.Dense, y []flo
 		return math.NaN(), err
 	}
 	return metrics.RelErr(pred, y)
-}
-
-// resultTable is the one-row result table.
-func (pt *Point) resultTable() (arrow.Record, error) {
-	return kit.NewTable().
-		String("method", []string{pt.Method}).
-		Ints("d", []int{pt.D}).Ints("L", []int{pt.L}).Ints("k", []int{pt.K}).Float64("gap", []float64{pt.Gap}).
-		Ints("n", []int{pt.N}).Ints("n_train", []int{pt.NTrain}).Ints("n_val", []int{pt.NVal}).Ints("n_fit", []int{pt.NFit}).
-		Ints("n_test", []int{pt.NTest}).
-		Ints("degree", []int{pt.Degree}).Ints("n_coef", []int{pt.NCoef}).Ints("width", []int{pt.Width}).Ints("steps", []int{pt.Steps}).
-		Float64("test_rel_err", []float64{pt.TestRelErr}).Float64("train_rel_err", []float64{pt.TrainRelErr}).
-		Float64("val_rel_err", []float64{pt.ValRelErr}).
-		Float64("ridge", []float64{pt.Ridge}).Float64("ridge_effective", []float64{pt.RidgeEffective}).
-		Ints("ridge_retries", []int{pt.RidgeRetries}).Bool("ridge_at_edge", []bool{pt.RidgeAtEdge}).
-		Ints("best_step", []int{pt.BestStep}).
-		String("target_key", []string{pt.TargetKey}).
-		Record()
-}
-
-// trialsTable has one row per ridge tried (none for networks).
-func (pt *Point) trialsTable() (arrow.Record, error) {
-	var r, e, v []float64
-	var retries []int
-	for _, t := range pt.Trials {
-		r, e, v, retries = append(r, t.Ridge), append(e, t.Effective), append(v, t.ValErr), append(retries, t.Retries)
-	}
-	return kit.NewTable().Float64("ridge", r).Float64("effective", e).Ints("retries", retries).Float64("val_mse", v).Record()
 }

@@ -47,10 +47,40 @@ func (Kind) Params() []kit.Param {
 	}
 }
 
+// Config is the typed form of a target stage's parameters.
+type Config struct {
+	D, K, L     int
+	Gap         float64
+	Connections string
+	NTrain      int
+	NTest       int
+	Noise       float64
+	Input       string
+	Center1     bool
+	NormSamples int
+	LabelClip   float64
+}
+
+// ConfigOf decodes resolved "target" parameters: this kind's, or those of
+// an upstream target stage (kit.Input.Params).
+func ConfigOf(p kit.Params) Config {
+	return Config{D: p.Int("d"), K: p.Int("k"), L: p.Int("L"), Gap: p.Float("gap"), Connections: p.String("connections"),
+		NTrain: p.Int("n_train"), NTest: p.Int("n_test"), Noise: p.Float("noise"), Input: p.String("input"),
+		Center1: p.Bool("center1"), NormSamples: p.Int("norm_samples"), LabelClip: p.Float("label_clip")}
+}
+
+// Spec is the sampling specification of the configuration with seed
+// (one thread, no progress reporting).
+func (c Config) Spec(seed uint64) *targetnet.Spec {
+	return &targetnet.Spec{D: c.D, K: c.K, L: c.L, Gap: c.Gap, Connections: c.Connections, Center1: c.Center1,
+		Input: c.Input, NormSamples: c.NormSamples, Noise: c.Noise, LabelClip: c.LabelClip,
+		NTrain: c.NTrain, NTest: c.NTest, Seed: seed, Threads: 1}
+}
+
 // Validate implements kit.Validator: gap must be strictly positive.
 func (Kind) Validate(p kit.Params) error {
-	if !(p.Float("gap") > 0) {
-		return kit.Errorf("gap", "must be > 0 (alpha_l = gap^(l-2)), have %v", p.Float("gap"))
+	if c := ConfigOf(p); !(c.Gap > 0) {
+		return kit.Errorf("gap", "must be > 0 (alpha_l = gap^(l-2)), have %v", c.Gap)
 	}
 	return nil
 }
@@ -58,18 +88,9 @@ func (Kind) Validate(p kit.Params) error {
 // Threads implements kit.Threader: sampling uses every granted CPU.
 func (Kind) Threads(kit.Params) int { return 0 }
 
-// SpecFromParams turns resolved "target" parameters and a seed into a Spec
-// (with one thread and no progress reporting).
-func SpecFromParams(p kit.Params, seed uint64) *targetnet.Spec {
-	return &targetnet.Spec{D: p.Int("d"), K: p.Int("k"), L: p.Int("L"), Gap: p.Float("gap"),
-		Connections: p.String("connections"), Center1: p.Bool("center1"), Input: p.String("input"),
-		NormSamples: p.Int("norm_samples"), Noise: p.Float("noise"), LabelClip: p.Float("label_clip"),
-		NTrain: p.Int("n_train"), NTest: p.Int("n_test"), Seed: seed, Threads: 1}
-}
-
 // Run implements kit.Kind.
 func (k Kind) Run(env kit.Env) error {
-	sp := SpecFromParams(env.Params(), env.Seed())
+	sp := ConfigOf(env.Params()).Spec(env.Seed())
 	sp.Threads = env.Threads()
 	sp.ProgressFunc = env.Progress
 	res, err := targetnet.Generate(env.Context(), sp)
@@ -82,11 +103,11 @@ func (k Kind) Run(env kit.Env) error {
 		name  string
 		build func() (arrow.Record, error)
 	}{
-		{"net", func() (arrow.Record, error) { return netTable(res.Net) }},
-		{"layers", func() (arrow.Record, error) { return layersTable(res) }},
-		{"train", func() (arrow.Record, error) { return splitTable(res.Net, res.Train) }},
-		{"test", func() (arrow.Record, error) { return splitTable(res.Net, res.Test) }},
-		{"summary", func() (arrow.Record, error) { return summaryTable(sp, res) }},
+		{TableNet, func() (arrow.Record, error) { return netTable(res.Net) }},
+		{TableLayers, func() (arrow.Record, error) { return layersTable(res) }},
+		{TableTrain, func() (arrow.Record, error) { return splitTable(res.Net, res.Train) }},
+		{TableTest, func() (arrow.Record, error) { return splitTable(res.Net, res.Test) }},
+		{TableSummary, func() (arrow.Record, error) { return summaryTable(sp, res) }},
 	}
 	for _, t := range tables {
 		rec, err := t.build()
@@ -116,8 +137,8 @@ func netTable(n *targetnet.Net) (arrow.Record, error) {
 			}
 		}
 	}
-	return kit.NewTable().Ints("layer", layer).Ints("source", source).Ints("row", row).Ints("col", col).
-		Float64("value", value).Record()
+	return kit.NewTable().Ints(ColLayer, layer).Ints(ColSource, source).Ints(ColRow, row).Ints(ColCol, col).
+		Float64(ColValue, value).Record()
 }
 
 // layersTable has one row per layer l = 2..L with the Monte Carlo
@@ -138,16 +159,16 @@ func layersTable(res *targetnet.Result) (arrow.Record, error) {
 		share = append(share, st.Cov[l][l]/res.VarY)
 		cumShare = append(cumShare, st.VarPartial(l)/res.VarY)
 	}
-	return kit.NewTable().Ints("layer", layer).Float64("alpha", alpha).Ints("degree", degree).
-		Float64("mean_term", meanTerm).Float64("var_term", varTerm).Float64("share", share).
-		Float64("cum_share", cumShare).Record()
+	return kit.NewTable().Ints(ColLayer, layer).Float64(ColAlpha, alpha).Ints(ColDegree, degree).
+		Float64(ColMeanTerm, meanTerm).Float64(ColVarTerm, varTerm).Float64(ColShare, share).
+		Float64(ColCumShare, cumShare).Record()
 }
 
 // splitTable stores a split: x (n x d), y, g, and s2..sL (n x k).
 func splitTable(n *targetnet.Net, s *targetnet.Split) (arrow.Record, error) {
-	t := kit.NewTable().Matrix("x", s.N, n.D, s.X.RawMatrix().Data).Float64("y", s.Y).Float64("g", s.G)
+	t := kit.NewTable().Matrix(ColX, s.N, n.D, s.X.RawMatrix().Data).Float64(ColY, s.Y).Float64(ColG, s.G)
 	for l := 2; l <= n.L; l++ {
-		t.Matrix(fmt.Sprintf("s%d", l), s.N, n.K, s.S[l].RawMatrix().Data)
+		t.Matrix(ColS(l), s.N, n.K, s.S[l].RawMatrix().Data)
 	}
 	return t.Record()
 }
@@ -175,15 +196,15 @@ func summaryTable(sp *targetnet.Spec, res *targetnet.Result) (arrow.Record, erro
 	f := func(v float64) []float64 { return []float64{v} }
 	center := []bool{sp.Center1}
 	return kit.NewTable().
-		Ints("d", one(sp.D)).Ints("k", one(sp.K)).Ints("L", one(sp.L)).Float64("gap", f(sp.Gap)).
-		String("connections", []string{sp.Connections}).String("input", []string{sp.Input}).
-		Bool("center1", center).Float64("noise", f(sp.Noise)).
-		Ints("n_train", one(sp.NTrain)).Ints("n_test", one(sp.NTest)).Ints("norm_samples", one(sp.NormSamples)).
-		Float64("mean", f(res.Net.Mean)).Float64("var_g", f(res.Stats.VarG)).
-		Float64("var_y", f(res.VarY)).Float64("kurtosis_y", f(res.KurtY)).
-		Float64("var_y_train", f(varTrain)).Float64("kurtosis_y_train", f(kurtTrain)).
-		Float64("label_clip", f(sp.LabelClip)).Float64("clip_value", f(res.ClipValue)).
-		Ints("n_clipped_train", one(res.ClippedTrain)).Ints("n_clipped_test", one(res.ClippedTest)).
-		Ints("n_clipped", one(res.ClippedTrain+res.ClippedTest)).
+		Ints(ColD, one(sp.D)).Ints(ColK, one(sp.K)).Ints(ColL, one(sp.L)).Float64(ColGap, f(sp.Gap)).
+		String(ColConnections, []string{sp.Connections}).String(ColInput, []string{sp.Input}).
+		Bool(ColCenter1, center).Float64(ColNoise, f(sp.Noise)).
+		Ints(ColNTrain, one(sp.NTrain)).Ints(ColNTest, one(sp.NTest)).Ints(ColNormSamples, one(sp.NormSamples)).
+		Float64(ColMean, f(res.Net.Mean)).Float64(ColVarG, f(res.Stats.VarG)).
+		Float64(ColVarY, f(res.VarY)).Float64(ColKurtosisY, f(res.KurtY)).
+		Float64(ColVarYTrain, f(varTrain)).Float64(ColKurtosisYTrain, f(kurtTrain)).
+		Float64(ColLabelClip, f(sp.LabelClip)).Float64(ColClipValue, f(res.ClipValue)).
+		Ints(ColNClippedTrain, one(res.ClippedTrain)).Ints(ColNClippedTest, one(res.ClippedTest)).
+		Ints(ColNClipped, one(res.ClippedTrain+res.ClippedTest)).
 		Record()
 }

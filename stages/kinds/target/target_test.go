@@ -334,7 +334,7 @@ func TestLoadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := targetnet.Generate(context.Background(), SpecFromParams(p, 21))
+	res, err := targetnet.Generate(context.Background(), ConfigOf(p).Spec(21))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,8 +364,8 @@ func TestLoadRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if data.Params.Int("L") != 4 {
-		t.Errorf("loaded params L = %d", data.Params.Int("L"))
+	if data.Net.L != 4 {
+		t.Errorf("loaded net L = %d", data.Net.L)
 	}
 }
 
@@ -517,7 +517,7 @@ func BenchmarkGenerate(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			sp := SpecFromParams(p, 1)
+			sp := ConfigOf(p).Spec(1)
 			sp.Threads = runtime.GOMAXPROCS(0)
 			for b.Loop() {
 				if _, err := targetnet.Generate(context.Background(), sp); err != nil {

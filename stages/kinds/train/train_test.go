@@ -239,7 +239,7 @@ func TestFitLearns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := ConfigFromParams(kittest.NewEnv(t, Kind{}, map[string]any{"epochs_first": int64(30), "last_stage": int64(2),
+	cfg := ConfigOf(kittest.NewEnv(t, Kind{}, map[string]any{"epochs_first": int64(30), "last_stage": int64(2),
 		"m": int64(16), "batch": int64(32), "lr": 0.01}, 1).Params())
 	res, err := trainer.Fit(context.Background(), data, cfg, 7, nil, trainer.Hooks{})
 	if err != nil {
@@ -268,7 +268,7 @@ func TestValidate(t *testing.T) {
 	}
 	// Every Config field with a param tag is a declared parameter and vice versa.
 	params, _ := kit.Resolve(Kind{}.Params(), nil)
-	cfg := ConfigFromParams(params)
+	cfg := ConfigOf(params)
 	if cfg.Schedule != "joint" || cfg.M != 64 {
 		t.Errorf("defaults not mapped: %+v", cfg)
 	}

@@ -381,3 +381,27 @@ func TestRelErr(t *testing.T) {
 		}
 	}
 }
+
+func TestShareRecovered(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		from, mid, to []float64
+		log           bool
+		want          float64
+	}{
+		{"half way", []float64{1, 2, 3}, []float64{0.5, 1, 1.5}, []float64{0, 0, 0}, false, 0.5},
+		{"medians of the paired differences", []float64{4, 4, 4}, []float64{3, 1, 4}, []float64{0, 2, 1}, false, 1.0 / 3},
+		{"log: one decade of two", []float64{1e-2, 1e-1}, []float64{1e-3, 1e-2}, []float64{1e-4, 1e-3}, true, 0.5},
+		{"no improvement", []float64{1, 1}, []float64{1, 1}, []float64{1, 1}, false, math.NaN()},
+		{"lengths differ", []float64{1, 1}, []float64{1}, []float64{1, 1}, false, math.NaN()},
+	} {
+		f := ShareRecovered
+		if tc.log {
+			f = LogShareRecovered
+		}
+		got := f(tc.from, tc.mid, tc.to)
+		if math.IsNaN(tc.want) != math.IsNaN(got) || (!math.IsNaN(got) && math.Abs(got-tc.want) > 1e-12) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -127,3 +127,42 @@ func CommonSeeds[V any](ms ...map[string]V) []string {
 	slices.SortFunc(out, CompareSeeds)
 	return out
 }
+
+// Logs returns the natural logarithms of v (NaN for non-positive values).
+func Logs(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = math.NaN()
+		if x > 0 {
+			out[i] = math.Log(x)
+		}
+	}
+	return out
+}
+
+// ShareRecovered returns median_i(from_i - mid_i) / median_i(from_i - to_i):
+// the share of the typical improvement from "from" to "to" that "mid"
+// achieves, with every replicate i paired across the three. On log test
+// errors (from = layerwise, mid = bfc-x, to = joint) it is the share of the
+// layerwise-to-joint improvement, in orders of magnitude, that bfc-x
+// recovers (claim 5). It is NaN when the denominator is 0 or the inputs
+// have different lengths.
+func ShareRecovered(from, mid, to []float64) float64 {
+	if len(from) != len(mid) || len(from) != len(to) || len(from) == 0 {
+		return math.NaN()
+	}
+	num, den := make([]float64, len(from)), make([]float64, len(from))
+	for i := range from {
+		num[i], den[i] = from[i]-mid[i], from[i]-to[i]
+	}
+	d := Median(den)
+	if d == 0 {
+		return math.NaN()
+	}
+	return Median(num) / d
+}
+
+// LogShareRecovered is ShareRecovered on the logarithms of errors.
+func LogShareRecovered(from, mid, to []float64) float64 {
+	return ShareRecovered(Logs(from), Logs(mid), Logs(to))
+}

@@ -163,3 +163,19 @@ func IsPrefix(prefix, phases []Phase) error {
 func (p Phase) String() string {
 	return fmt.Sprintf("stage %d epochs [%d,%d) active %v trainable %v", p.Stage, p.Start, p.End(), p.Active, p.Trainable)
 }
+
+// Correction maps a schedule to the number of layers below the newest
+// that keep training, for a learner whose first trainable layer is
+// numbered first and whose last is L: layerwise 0, joint L-first, bfc-x
+// min(x, L-first); -1 for schedules that are not staged that way.
+func Correction(sched string, x, first, L int) int {
+	switch sched {
+	case Joint:
+		return L - first
+	case Layerwise:
+		return 0
+	case BFCX:
+		return min(x, L-first)
+	}
+	return -1
+}

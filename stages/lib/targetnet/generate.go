@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-
-	"github.com/bfc-repro/bfc/stages/kit"
 )
 
 // Result is a sampled target network with its data and Monte Carlo moments.
@@ -65,9 +63,8 @@ func Generate(ctx context.Context, sp *Spec) (*Result, error) {
 	return res, nil
 }
 
-// Data is a target stage's outputs read back: the network and both splits.
+// Data is a target network with its train and test splits.
 type Data struct {
 	Net         *Net
 	Train, Test Split
-	Params      kit.Params // the target stage's resolved parameters
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/bfc-repro/bfc/stages/lib/staged"
 	"github.com/bfc-repro/bfc/stages/lib/targetnet"
 	"github.com/bfc-repro/bfc/stages/lib/trainer"
 )
@@ -19,9 +20,9 @@ func ExampleFit() {
 		panic(err)
 	}
 	data := &targetnet.Data{Net: gen.Net, Train: *gen.Train, Test: *gen.Test}
-	cfg := trainer.Config{Schedule: "joint", EpochsFirst: 30, EpochsPerStage: 30, LastStage: 2, M: 16, Batch: 32,
-		Optimizer: "adam", LR: 5e-3, LRSchedule: "cosine", Clip: 10, LambdaKW: 0.1, WeightDecay: 1e-5,
-		InitK: 0.1, InitW: 0.1, NTrainUsed: 400, Diverge: 1e3}
+	cfg := trainer.Config{Config: staged.Config{Schedule: "joint", EpochsFirst: 30, EpochsPerStage: 30, LastStage: 2, Batch: 32,
+		Optimizer: "adam", LR: 5e-3, LRSchedule: "cosine", Clip: 10, WeightDecay: 1e-5},
+		M: 16, LambdaKW: 0.1, InitK: 0.1, InitW: 0.1, NTrainUsed: 400, Diverge: 1e3}
 	ck, err := trainer.Fit(context.Background(), data, cfg, 42, nil, trainer.Hooks{})
 	if err != nil {
 		panic(err)

@@ -67,49 +67,34 @@ import (
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 	"github.com/bfc-repro/bfc/stages/lib/optim"
 	"github.com/bfc-repro/bfc/stages/lib/schedule"
+	"github.com/bfc-repro/bfc/stages/lib/staged"
 	"github.com/bfc-repro/bfc/stages/lib/targetnet"
 )
 
 // Config is everything that determines a training run besides the data
-// and the seed. The zero values of LastStage, P and NTrainUsed mean "from
-// the target" (its L; k(k+1)/2 + 2; all training samples).
-//
-// Each field's tag names the "train" parameter that sets it (see Kind.Params
-// for their documentation); Threads is not a parameter.
+// and the seed: the schedule and optimiser (staged.Config; its weight
+// decay is the weight of sum_l ||K_l||^2 + ||W_l||^2 in the loss) and the
+// learner's own settings. The zero values of LastStage, P and NTrainUsed
+// mean "from the target" (its L; k(k+1)/2 + 2; all training samples).
+// Each field's tag names the "train" parameter that sets it.
 type Config struct {
-	Schedule       string  `param:"schedule"`         // one of schedule.Names()
-	X              int     `param:"x"`                // bfc-x: layers below the newest that keep training
-	EpochsFirst    int     `param:"epochs_first"`     // epochs of the first stage (layer 2 alone)
-	EpochsPerStage int     `param:"epochs_per_stage"` // epochs of every later stage
-	LastStage      int     `param:"last_stage"`       // last layer switched on (0: the target's L)
-	M              int     `param:"m"`                // width of every output head W_l
-	P              int     `param:"p"`                // rows of every R_j (0: k(k+1)/2 + 2)
-	Batch          int     `param:"batch"`            // minibatch size (capped at the number of samples)
-	Optimizer      string  `param:"optimizer"`        // "adam" or "sgd"
-	LR             float64 `param:"lr"`               // base learning rate
-	Momentum       float64 `param:"momentum"`         // SGD momentum (Adam: beta1 = 0.9, beta2 = 0.999)
-	LRSchedule     string  `param:"lr_schedule"`      // "cosine" or "constant", restarted at every phase
-	WarmupEpochs   float64 `param:"warmup_epochs"`    // linear warm-up at the start of every phase, in epochs
-	LRFinal        float64 `param:"lr_final"`         // cosine: final rate as a fraction of LR
-	Clip           float64 `param:"clip"`             // global gradient-norm clipping (0: off)
-	LambdaKW       float64 `param:"lambda_kw"`        // weight of ||K_l^T K_l - W_l^T W_l||_F^2
-	WeightDecay    float64 `param:"weight_decay"`     // weight of ||K_l||^2 + ||W_l||^2
-	LRAlphaPower   float64 `param:"lr_alpha_power"`   // layer l's rate is LR * alpha_l^LRAlphaPower
-	FeatureClip    float64 `param:"feature_clip"`     // clip R_j S_j to [-c, c] before squaring (0: off)
-	ResidualClip   float64 `param:"residual_clip"`    // Huber loss beyond |residual| = c (0: off)
-	InitK          float64 `param:"init_k"`           // initial scale of ||S_l|| (see learner.Init)
-	InitW          float64 `param:"init_w"`           // initial scale of ||W_l h_l||
-	NTrainUsed     int     `param:"n_train_used"`     // train on the first n samples (0: all)
-	Diverge        float64 `param:"diverge"`          // fail when an epoch's train loss exceeds Diverge * Var(y_train)
-	Threads        int     // goroutines for the training steps (never changes results)
+	staged.Config
+	M            int     `param:"m"`              // width of every output head W_l
+	P            int     `param:"p"`              // rows of every R_j (0: k(k+1)/2 + 2)
+	LambdaKW     float64 `param:"lambda_kw"`      // weight of ||K_l^T K_l - W_l^T W_l||_F^2
+	LRAlphaPower float64 `param:"lr_alpha_power"` // layer l's rate is LR * alpha_l^LRAlphaPower
+	FeatureClip  float64 `param:"feature_clip"`   // clip R_j S_j to [-c, c] before squaring (0: off)
+	ResidualClip float64 `param:"residual_clip"`  // Huber loss beyond |residual| = c (0: off)
+	InitK        float64 `param:"init_k"`         // initial scale of ||S_l|| (see learner.Init)
+	InitW        float64 `param:"init_w"`         // initial scale of ||W_l h_l||
+	NTrainUsed   int     `param:"n_train_used"`   // train on the first n samples (0: all)
+	Diverge      float64 `param:"diverge"`        // fail when an epoch's train loss exceeds Diverge * Var(y_train)
+	Threads      int     // goroutines for the training steps (never changes results)
 }
 
 // Epoch is one row of the training history.
 type Epoch struct {
-	Epoch            int   // 1-based, counted from the start of training
-	Stage            int   // the phase's stage (newest layer switched on)
-	Active           []int // active layers
-	Trainable        []int // trained layers
+	staged.Phase     // epoch (1-based, from the start of training), stage, active and trained layers
 	LR               float64
 	TrainLoss        float64   // mean over the epoch's minibatches of the full objective, before each step
 	TrainMSE         float64   // mean over the epoch's minibatches of the squared residual
@@ -144,22 +129,7 @@ type Result struct {
 }
 
 // Hooks receive progress reports; nil functions are skipped.
-type Hooks struct {
-	Progress func(done, total int, msg string)
-	Logf     func(format string, args ...any)
-}
-
-func (h Hooks) progress(done, total int, msg string) {
-	if h.Progress != nil {
-		h.Progress(done, total, msg)
-	}
-}
-
-func (h Hooks) logf(format string, args ...any) {
-	if h.Logf != nil {
-		h.Logf(format, args...)
-	}
-}
+type Hooks = staged.Hooks
 
 // Resolve fills the "from the target" zero values of cfg.
 func (cfg Config) Resolve(net *targetnet.Net) Config {
@@ -177,42 +147,16 @@ func (cfg Config) Validate(net *targetnet.Net) error {
 	if cfg.LastStage < 2 || cfg.LastStage > net.L {
 		return fmt.Errorf("last stage %d outside 2..%d (the target's L)", cfg.LastStage, net.L)
 	}
-	if cfg.Batch < 1 {
-		return fmt.Errorf("batch %d < 1", cfg.Batch)
-	}
 	if !(cfg.Diverge > 0) {
 		return fmt.Errorf("divergence bound %v must be > 0", cfg.Diverge)
 	}
-	if !(cfg.LR > 0) {
-		return fmt.Errorf("learning rate %v must be > 0", cfg.LR)
-	}
-	if _, err := cfg.spec(); err != nil {
-		return err
-	}
-	if _, err := cfg.optimConfig(); err != nil {
-		return err
-	}
-	return cfg.lrSchedule(1).Validate()
+	return cfg.Config.Validate(2, cfg.LastStage)
 }
 
-func (cfg Config) spec() (schedule.Spec, error) {
-	s := schedule.Spec{Name: cfg.Schedule, X: cfg.X, First: 2, Last: cfg.LastStage,
-		EpochsFirst: cfg.EpochsFirst, EpochsPerStage: cfg.EpochsPerStage}
-	return s, s.Validate()
-}
+// spec is the plan's specification: layers 2..LastStage.
+func (cfg Config) spec() schedule.Spec { return cfg.Spec(2, cfg.LastStage) }
 
-func (cfg Config) optimConfig() (optim.Config, error) {
-	oc := optim.DefaultAdam()
-	oc.Method = optim.Method(cfg.Optimizer)
-	oc.Momentum = cfg.Momentum
-	oc.Clip = cfg.Clip
-	return oc, oc.Validate()
-}
-
-func (cfg Config) lrSchedule(stepsPerEpoch int) optim.Schedule {
-	return optim.Schedule{Kind: cfg.LRSchedule, Warmup: int(math.Round(cfg.WarmupEpochs * float64(stepsPerEpoch))), Final: cfg.LRFinal}
-}
-
+// LearnerConfig is the learner of cfg on the target network net.
 func (cfg Config) LearnerConfig(net *targetnet.Net) learner.Config {
 	return learner.Config{D: net.D, K: net.K, L: net.L, M: cfg.M, P: cfg.P, Connections: net.Connections,
 		Center1: net.Center1, Alpha: slices.Clone(net.Alpha), LambdaKW: cfg.LambdaKW, WeightDecay: cfg.WeightDecay,
@@ -238,8 +182,7 @@ func Fit(ctx context.Context, data *targetnet.Data, cfg Config, seed uint64, ck 
 	if err := cfg.Validate(tn); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	spec, _ := cfg.spec()
-	phases, err := schedule.Plan(spec)
+	phases, err := schedule.Plan(cfg.spec())
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -270,8 +213,7 @@ func Fit(ctx context.Context, data *targetnet.Data, cfg Config, seed uint64, ck 
 		if a, b := ck.Config.continuable(), cfg.continuable(); a != b {
 			return nil, fmt.Errorf("train: checkpoint configuration differs: %s", diffConfigs(a, b))
 		}
-		ckSpec, _ := ck.Config.spec()
-		ckPhases, err := schedule.Plan(ckSpec)
+		ckPhases, err := schedule.Plan(ck.Config.spec())
 		if err != nil {
 			return nil, fmt.Errorf("train: checkpoint: %w", err)
 		}
@@ -286,8 +228,7 @@ func Fit(ctx context.Context, data *targetnet.Data, cfg Config, seed uint64, ck 
 		net = ck.Net.Clone()
 		res.History = slices.Clone(ck.History)
 	}
-	oc, _ := cfg.optimConfig()
-	opt, err := optim.New(oc)
+	opt, err := optim.New(cfg.Optim())
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -302,11 +243,11 @@ func Fit(ctx context.Context, data *targetnet.Data, cfg Config, seed uint64, ck 
 	for l := 2; l <= tn.L; l++ {
 		scale[l] = math.Pow(tn.Alpha[l], cfg.LRAlphaPower)
 	}
-	lrs := cfg.lrSchedule(stepsPerEpoch)
+	lrs := cfg.Rates(stepsPerEpoch)
 	total := schedule.Total(phases)
 	perm := make([]int, N)
 	bound := cfg.Diverge * res.VarTrain
-	hooks.logf("schedule %s x=%d: %d phases, %d epochs (%d done), %d steps of %d per epoch", cfg.Schedule, cfg.X, len(phases), total, done, stepsPerEpoch, batch)
+	hooks.Log("schedule %s x=%d: %d phases, %d epochs (%d done), %d steps of %d per epoch", cfg.Schedule, cfg.X, len(phases), total, done, stepsPerEpoch, batch)
 	for epoch := done + 1; epoch <= total; epoch++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("train: epoch %d: %w", epoch, err)
@@ -321,7 +262,7 @@ func Fit(ctx context.Context, data *targetnet.Data, cfg Config, seed uint64, ck 
 			perm[i] = i
 		}
 		rng.Shuffle(N, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-		row := Epoch{Epoch: epoch, Stage: ph.Stage, Active: ph.Active, Trainable: ph.Trainable}
+		row := Epoch{Phase: staged.Phase{Epoch: epoch, Stage: ph.Stage, Active: ph.Active, Trainable: ph.Trainable}}
 		phaseSteps := ph.Epochs * stepsPerEpoch
 		for s := range stepsPerEpoch {
 			step := (epoch-1-ph.Start)*stepsPerEpoch + s
@@ -356,7 +297,7 @@ func Fit(ctx context.Context, data *targetnet.Data, cfg Config, seed uint64, ck 
 		}
 		res.History = append(res.History, row)
 		msg := fmt.Sprintf("stage %d loss %.4g test %.4g eps2 %.4g", ph.Stage, row.TrainLoss, row.TestRelErr, row.Eps[2])
-		hooks.progress(epoch, total, msg)
+		hooks.Report(epoch, total, msg)
 	}
 	res.Net = net
 	res.Opt = opt.Export()
@@ -438,13 +379,20 @@ func (e *evaluator) eval(ws *learner.Workspace, m learner.Mask, row *Epoch) erro
 
 // diffConfigs names the parameters in which a and b differ.
 func diffConfigs(a, b Config) string {
-	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
 	var out []string
-	for i := range va.NumField() {
-		if x, y := va.Field(i).Interface(), vb.Field(i).Interface(); x != y {
-			name := va.Type().Field(i).Tag.Get("param")
-			out = append(out, fmt.Sprintf("%s %v (checkpoint) vs %v", name, x, y))
+	var walk func(va, vb reflect.Value)
+	walk = func(va, vb reflect.Value) {
+		for i := range va.NumField() {
+			f := va.Type().Field(i)
+			if f.Anonymous {
+				walk(va.Field(i), vb.Field(i))
+				continue
+			}
+			if x, y := va.Field(i).Interface(), vb.Field(i).Interface(); x != y {
+				out = append(out, fmt.Sprintf("%s %v (checkpoint) vs %v", f.Tag.Get("param"), x, y))
+			}
 		}
 	}
+	walk(reflect.ValueOf(a), reflect.ValueOf(b))
 	return strings.Join(out, ", ")
 }
