@@ -168,3 +168,48 @@ func RecordCell(rec arrow.Record, r int, col string) (num float64, str string, i
 	}
 	return math.NaN(), "", false, fmt.Errorf("column %s has type %s, not a number or string", col, arr.DataType())
 }
+
+// Use reads table d of in against its schema, hands it to fn and
+// releases it; an error of fn is wrapped with the input and the table.
+func (d TableDesc) Use(in Input, fn func(r *Rows) error) error {
+	r, err := d.Read(in)
+	if err != nil {
+		return err
+	}
+	defer r.Release()
+	if err := fn(r); err != nil {
+		return fmt.Errorf("%s %s: %s: %w", in.Kind(), in.Key(), d.Name, err)
+	}
+	return nil
+}
+
+// Output is one table a kind writes, built on demand.
+type Output struct {
+	Name  string
+	Build func() (arrow.Record, error)
+}
+
+// WriteAll builds every output, then writes them in order, so that a
+// table that fails to build writes nothing.
+func WriteAll(env Env, outs ...Output) error {
+	recs := make([]arrow.Record, 0, len(outs))
+	for _, o := range outs {
+		rec, err := o.Build()
+		if err != nil {
+			for _, r := range recs {
+				r.Release()
+			}
+			return fmt.Errorf("table %s: %w", o.Name, err)
+		}
+		recs = append(recs, rec)
+	}
+	for i, o := range outs {
+		if err := env.Write(o.Name, recs[i]); err != nil {
+			for _, r := range recs[i+1:] {
+				r.Release()
+			}
+			return fmt.Errorf("write %s: %w", o.Name, err)
+		}
+	}
+	return nil
+}

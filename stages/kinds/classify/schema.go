@@ -290,42 +290,19 @@ func must[T any](v T, err error) T {
 }
 
 func writeOutputs(env kit.Env, res *Result, data *fmnist.Data) error {
-	outs := []struct {
-		name  string
-		build func() (arrow.Record, error)
-	}{
-		{TableHistory, func() (arrow.Record, error) { return historyTable(res.History) }},
-		{TableSummary, func() (arrow.Record, error) { return summaryTable(res, data.Train.N, data.Test.N) }},
-		{TableFirstLayer, func() (arrow.Record, error) {
+	err := kit.WriteAll(env,
+		kit.Output{Name: TableHistory, Build: func() (arrow.Record, error) { return historyTable(res.History) }},
+		kit.Output{Name: TableSummary, Build: func() (arrow.Record, error) { return summaryTable(res, data.Train.N, data.Test.N) }},
+		kit.Output{Name: TableFirstLayer, Build: func() (arrow.Record, error) {
 			init, err := K1Init(res.Net.Shape, res.RootSeed)
 			if err != nil {
 				return nil, err
 			}
 			return firstLayerTable(res.Net, init, data.Rows, data.Cols)
 		}},
-		{TableWeights, func() (arrow.Record, error) { return weightsTable(res.Net, res.Opt, res.K1Stage1) }},
-	}
-	for _, o := range outs {
-		rec, err := o.build()
-		if err != nil {
-			return fmt.Errorf("classify: table %s: %w", o.name, err)
-		}
-		if err := env.Write(o.name, rec); err != nil {
-			return fmt.Errorf("classify: write %s: %w", o.name, err)
-		}
-	}
-	return nil
-}
-
-// readRows reads table d of in and hands it to fn, releasing it afterwards.
-func readRows(in kit.Input, d kit.TableDesc, fn func(r *kit.Rows) error) error {
-	r, err := d.Read(in)
+		kit.Output{Name: TableWeights, Build: func() (arrow.Record, error) { return weightsTable(res.Net, res.Opt, res.K1Stage1) }})
 	if err != nil {
-		return err
-	}
-	defer r.Release()
-	if err := fn(r); err != nil {
-		return fmt.Errorf("classify %s: %s: %w", in.Key(), d.Name, err)
+		return fmt.Errorf("classify: %w", err)
 	}
 	return nil
 }
@@ -335,7 +312,7 @@ func readRows(in kit.Input, d kit.TableDesc, fn func(r *kit.Rows) error) error {
 func LoadCheckpoint(in kit.Input, d int) (*Checkpoint, error) {
 	cfg := ConfigOf(in.Params()).resolved()
 	ck := &Checkpoint{Config: cfg}
-	err := readRows(in, SummaryDesc, func(r *kit.Rows) error {
+	err := SummaryDesc.Use(in, func(r *kit.Rows) error {
 		if err := r.One(); err != nil {
 			return err
 		}
@@ -347,14 +324,14 @@ func LoadCheckpoint(in kit.Input, d int) (*Checkpoint, error) {
 		return nil
 	})
 	if err == nil {
-		err = readRows(in, HistoryDesc, func(r *kit.Rows) (err error) {
+		err = HistoryDesc.Use(in, func(r *kit.Rows) (err error) {
 			ck.History, err = readHistory(r)
 			return err
 		})
 	}
 	if err == nil {
 		shape := Shape{D: d, M: cfg.Width, C: fmnist.Classes, L: cfg.L, Act: cfg.Activation, ActClip: cfg.ActClip}
-		err = readRows(in, WeightsDesc, func(r *kit.Rows) (err error) {
+		err = WeightsDesc.Use(in, func(r *kit.Rows) (err error) {
 			ck.Net, ck.Opt, ck.K1Stage1, err = readWeights(r, shape)
 			return err
 		})
@@ -398,7 +375,7 @@ func Runs(ins []kit.Input) ([]Run, error) {
 		if r.Seed == "" {
 			r.Seed = strconv.FormatInt(in.Seed(), 10)
 		}
-		err := readRows(in, SummaryDesc, func(t *kit.Rows) error {
+		err := SummaryDesc.Use(in, func(t *kit.Rows) error {
 			if err := t.One(); err != nil {
 				return err
 			}
@@ -428,7 +405,7 @@ type FirstLayer struct {
 // ReadFirstLayer reads the first_layer table of a classify input.
 func ReadFirstLayer(in kit.Input) (*FirstLayer, error) {
 	var fl *FirstLayer
-	err := readRows(in, FirstLayerDesc, func(r *kit.Rows) error {
+	err := FirstLayerDesc.Use(in, func(r *kit.Rows) error {
 		w, d := r.Matrix(ColW)
 		w0, _ := r.Matrix(ColWInit)
 		rows, cols := r.Ints(ColRows), r.Ints(ColCols)

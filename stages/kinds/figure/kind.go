@@ -196,17 +196,9 @@ func (Kind) Run(env kit.Env) error {
 	if err := env.Publish(kit.Figures, name+".pdf", pdf); err != nil {
 		return err
 	}
-	for _, t := range []struct {
-		name  string
-		build func(*Spec) (arrow.Record, error)
-	}{{TableData, DataTable}, {TableText, TextTable}} {
-		rec, err := t.build(spec)
-		if err != nil {
-			return fmt.Errorf("plot %s: %s table: %w", plotName, t.name, err)
-		}
-		if err := env.Write(t.name, rec); err != nil {
-			return err
-		}
+	if err := kit.WriteAll(env, kit.Output{Name: TableData, Build: func() (arrow.Record, error) { return DataTable(spec) }},
+		kit.Output{Name: TableText, Build: func() (arrow.Record, error) { return TextTable(spec) }}); err != nil {
+		return fmt.Errorf("plot %s: %w", plotName, err)
 	}
 	return nil
 }

@@ -369,7 +369,7 @@ func (k Kind) Run(env kit.Env) error {
 	if err := env.Context().Err(); err != nil {
 		return fmt.Errorf("fmnist: %w", err)
 	}
-	if err := write(env, d, s.Config, paths); err != nil {
+	if err := write(env, d, s.Config); err != nil {
 		return fmt.Errorf("fmnist: %w", err)
 	}
 	env.Progress(1, 1, fmt.Sprintf("%d train, %d test images of %dx%d", d.Train.N, d.Test.N, d.Rows, d.Cols))

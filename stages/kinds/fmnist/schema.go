@@ -97,7 +97,7 @@ func splitTable(s Split) (arrow.Record, error) {
 }
 
 // write stores every output of d.
-func write(env kit.Env, d *Data, cfg Config, paths []string) error {
+func write(env kit.Env, d *Data, cfg Config) error {
 	counts := [2][Classes]int{}
 	for k, s := range []Split{d.Train, d.Test} {
 		for _, y := range s.Y {
@@ -114,56 +114,29 @@ func write(env kit.Env, d *Data, cfg Config, paths []string) error {
 	for j := range feature {
 		feature[j] = j
 	}
-	tables := []struct {
-		name  string
-		build func() (arrow.Record, error)
-	}{
-		{TableTrain, func() (arrow.Record, error) { return splitTable(d.Train) }},
-		{TableTest, func() (arrow.Record, error) { return splitTable(d.Test) }},
-		{TableClasses, func() (arrow.Record, error) {
+	return kit.WriteAll(env,
+		kit.Output{Name: TableTrain, Build: func() (arrow.Record, error) { return splitTable(d.Train) }},
+		kit.Output{Name: TableTest, Build: func() (arrow.Record, error) { return splitTable(d.Test) }},
+		kit.Output{Name: TableClasses, Build: func() (arrow.Record, error) {
 			return kit.NewTable().Ints(ColClass, class).String(ColName, names).Ints(ColNTrain, nTrain).Ints(ColNTest, nTest).Record()
 		}},
-		{TableNorm, func() (arrow.Record, error) {
+		kit.Output{Name: TableNorm, Build: func() (arrow.Record, error) {
 			return kit.NewTable().Ints(ColFeature, feature).Float64(ColMean, d.Norm.Mean).Float64(ColScale, d.Norm.Scale).Record()
 		}},
-		{TableSummary, func() (arrow.Record, error) {
+		kit.Output{Name: TableSummary, Build: func() (arrow.Record, error) {
 			one := func(v int) []int { return []int{v} }
 			return kit.NewTable().Ints(ColNTrain, one(d.Train.N)).Ints(ColNTest, one(d.Test.N)).
 				Ints(ColRows, one(d.Rows)).Ints(ColCols, one(d.Cols)).Ints(ColD, one(d.Rows*d.Cols)).
 				Ints(ColPool, one(cfg.Pool)).String(ColNormalize, []string{cfg.Normalize}).
 				Ints(ColClasses, one(Classes)).Ints(ColFileTrain, one(d.FileTrain)).Ints(ColFileTest, one(d.FileTest)).
 				Record()
-		}},
-	}
-	for _, t := range tables {
-		rec, err := t.build()
-		if err != nil {
-			return fmt.Errorf("table %s: %w", t.name, err)
-		}
-		if err := env.Write(t.name, rec); err != nil {
-			return fmt.Errorf("write %s: %w", t.name, err)
-		}
-	}
-	return nil
-}
-
-// readRows reads table d of in and hands it to fn, releasing it afterwards.
-func readRows(in kit.Input, d kit.TableDesc, fn func(r *kit.Rows) error) error {
-	r, err := d.Read(in)
-	if err != nil {
-		return err
-	}
-	defer r.Release()
-	if err := fn(r); err != nil {
-		return fmt.Errorf("%s: %w", d.Name, err)
-	}
-	return nil
+		}})
 }
 
 // readSplit reads the train or test table of an fmnist stage.
 func readSplit(in kit.Input, d kit.TableDesc) (Split, error) {
 	var s Split
-	err := readRows(in, d, func(r *kit.Rows) error {
+	err := d.Use(in, func(r *kit.Rows) error {
 		x, w := r.Matrix(ColX)
 		y, idx := r.Ints(ColY), r.Ints(ColIndex)
 		for i, v := range y {
@@ -187,7 +160,7 @@ func Load(in kit.Input) (*Data, error) {
 	if d.Test, err = readSplit(in, TestDesc); err != nil {
 		return nil, fmt.Errorf("fmnist: load %s: %w", in.Key(), err)
 	}
-	err = readRows(in, SummaryDesc, func(r *kit.Rows) error {
+	err = SummaryDesc.Use(in, func(r *kit.Rows) error {
 		if err := r.One(); err != nil {
 			return err
 		}
@@ -201,7 +174,7 @@ func Load(in kit.Input) (*Data, error) {
 	if D := d.Rows * d.Cols; d.Train.D != D || d.Test.D != D {
 		return nil, fmt.Errorf("fmnist: load %s: images are %dx%d but train has %d and test %d features", in.Key(), d.Rows, d.Cols, d.Train.D, d.Test.D)
 	}
-	err = readRows(in, NormDesc, func(r *kit.Rows) error {
+	err = NormDesc.Use(in, func(r *kit.Rows) error {
 		d.Norm.Mean, d.Norm.Scale = r.Float64s(ColMean), r.Float64s(ColScale)
 		if len(d.Norm.Mean) != d.Train.D {
 			return fmt.Errorf("%d rows for %d features", len(d.Norm.Mean), d.Train.D)

@@ -155,17 +155,9 @@ func (Kind) Run(env kit.Env) error {
 	for _, f := range a.Fits {
 		env.Logf("%s L=%d tau=%g: slope %.3g over %d dimensions (theory %v)", f.Method, f.L, f.Threshold, f.Slope, f.Points, f.Theory)
 	}
-	for _, out := range []struct {
-		name  string
-		build func() (arrow.Record, error)
-	}{{TableCurves, a.curvesTable}, {TableNStar, a.nstarTable}, {TableFits, a.fitsTable}} {
-		r, err := out.build()
-		if err != nil {
-			return fmt.Errorf("scaling: %s table: %w", out.name, err)
-		}
-		if err := env.Write(out.name, r); err != nil {
-			return err
-		}
+	if err := kit.WriteAll(env, kit.Output{Name: TableCurves, Build: a.curvesTable}, kit.Output{Name: TableNStar, Build: a.nstarTable},
+		kit.Output{Name: TableFits, Build: a.fitsTable}); err != nil {
+		return fmt.Errorf("scaling: %w", err)
 	}
 	return nil
 }

@@ -199,16 +199,7 @@ func collectInput(t *testing.T, rows []Row) kit.Input {
 			tb.Bool(c.Name, make([]bool, n))
 		}
 	}
-	rec, err := tb.Record()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rec.Release)
-	env := kittest.NewEnv(t, stub{rec}, nil, 1)
-	if err := (stub{rec}).Run(env); err != nil {
-		t.Fatal(err)
-	}
-	return env.AsInput(nil)
+	return collectInputOf(t, tb)
 }
 
 // TestKind runs the kind on a collect table (a string label and an

@@ -5,8 +5,6 @@
 package target
 
 import (
-	"fmt"
-
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/bfc-repro/bfc/stages/kit"
@@ -99,26 +97,12 @@ func (k Kind) Run(env kit.Env) error {
 	}
 	env.Logf("var(y)=%.4g kurtosis(y)=%.4g mean=%.4g clipped %d+%d labels",
 		res.VarY, res.KurtY, res.Net.Mean, res.ClippedTrain, res.ClippedTest)
-	tables := []struct {
-		name  string
-		build func() (arrow.Record, error)
-	}{
-		{TableNet, func() (arrow.Record, error) { return netTable(res.Net) }},
-		{TableLayers, func() (arrow.Record, error) { return layersTable(res) }},
-		{TableTrain, func() (arrow.Record, error) { return splitTable(res.Net, res.Train) }},
-		{TableTest, func() (arrow.Record, error) { return splitTable(res.Net, res.Test) }},
-		{TableSummary, func() (arrow.Record, error) { return summaryTable(sp, res) }},
-	}
-	for _, t := range tables {
-		rec, err := t.build()
-		if err != nil {
-			return fmt.Errorf("build %s table: %w", t.name, err)
-		}
-		if err := env.Write(t.name, rec); err != nil {
-			return fmt.Errorf("write %s: %w", t.name, err)
-		}
-	}
-	return nil
+	return kit.WriteAll(env,
+		kit.Output{Name: TableNet, Build: func() (arrow.Record, error) { return netTable(res.Net) }},
+		kit.Output{Name: TableLayers, Build: func() (arrow.Record, error) { return layersTable(res) }},
+		kit.Output{Name: TableTrain, Build: func() (arrow.Record, error) { return splitTable(res.Net, res.Train) }},
+		kit.Output{Name: TableTest, Build: func() (arrow.Record, error) { return splitTable(res.Net, res.Test) }},
+		kit.Output{Name: TableSummary, Build: func() (arrow.Record, error) { return summaryTable(sp, res) }})
 }
 
 // netTable lists every weight in long format: layer l, source j, row, col, value.

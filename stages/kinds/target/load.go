@@ -33,19 +33,6 @@ func Load(in kit.Input) (*targetnet.Data, error) {
 	return d, nil
 }
 
-// readRows reads table d of in and hands it to fn, releasing it afterwards.
-func readRows(in kit.Input, d kit.TableDesc, fn func(r *kit.Rows) error) error {
-	r, err := d.Read(in)
-	if err != nil {
-		return err
-	}
-	defer r.Release()
-	if err := fn(r); err != nil {
-		return fmt.Errorf("%s: %w", d.Name, err)
-	}
-	return nil
-}
-
 // readNet fills n.W from "net", n.Alpha from "layers" and n.Mean from
 // "summary", checking every index against the shapes the params imply.
 func readNet(in kit.Input, n *targetnet.Net) error {
@@ -54,7 +41,7 @@ func readNet(in kit.Input, n *targetnet.Net) error {
 			n.W[l] = append(n.W[l], mat.NewDense(n.K, n.PhiDim(j), nil))
 		}
 	}
-	err := readRows(in, NetDesc, func(r *kit.Rows) error {
+	err := NetDesc.Use(in, func(r *kit.Rows) error {
 		layer, source, row, col := r.Ints(ColLayer), r.Ints(ColSource), r.Ints(ColRow), r.Ints(ColCol)
 		val := r.Float64s(ColValue)
 		want := 0
@@ -100,7 +87,7 @@ func readNet(in kit.Input, n *targetnet.Net) error {
 
 // readSplit reads a train or test table into dst.
 func readSplit(in kit.Input, name string, n *targetnet.Net, dst *targetnet.Split) error {
-	return readRows(in, SplitDesc(name, n.L), func(r *kit.Rows) error {
+	return SplitDesc(name, n.L).Use(in, func(r *kit.Rows) error {
 		N := r.Len()
 		if N == 0 {
 			return fmt.Errorf("no rows")
@@ -141,7 +128,7 @@ type Layer struct {
 func ReadLayers(in kit.Input) ([]Layer, error) {
 	L := ConfigOf(in.Params()).L
 	var out []Layer
-	err := readRows(in, LayersDesc, func(r *kit.Rows) error {
+	err := LayersDesc.Use(in, func(r *kit.Rows) error {
 		layer, degree := r.Ints(ColLayer), r.Ints(ColDegree)
 		alpha, mean, vr := r.Float64s(ColAlpha), r.Float64s(ColMeanTerm), r.Float64s(ColVarTerm)
 		share, cum := r.Float64s(ColShare), r.Float64s(ColCumShare)
@@ -172,7 +159,7 @@ type Summary struct {
 // ReadSummary reads the summary table of a target input.
 func ReadSummary(in kit.Input) (*Summary, error) {
 	var s *Summary
-	err := readRows(in, SummaryDesc, func(r *kit.Rows) error {
+	err := SummaryDesc.Use(in, func(r *kit.Rows) error {
 		if err := r.One(); err != nil {
 			return err
 		}
@@ -188,7 +175,7 @@ func ReadSummary(in kit.Input) (*Summary, error) {
 // ReadTrainLabels reads the labels y of a target input's training split.
 func ReadTrainLabels(in kit.Input) ([]float64, error) {
 	var y []float64
-	err := readRows(in, SplitDesc(TableTrain, ConfigOf(in.Params()).L), func(r *kit.Rows) error {
+	err := SplitDesc(TableTrain, ConfigOf(in.Params()).L).Use(in, func(r *kit.Rows) error {
 		y = r.Float64s(ColY)
 		return nil
 	})

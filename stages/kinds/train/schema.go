@@ -366,29 +366,12 @@ func summaryTable(r *trainer.Result, targetKey string) (arrow.Record, error) {
 
 func writeOutputs(env kit.Env, r *trainer.Result, targetKey string) error {
 	L := r.Data.Net.L
-	// Build every table before writing any, so that a failure writes nothing.
-	hist, err := historyTable(r.History, L)
+	err := kit.WriteAll(env,
+		kit.Output{Name: TableHistory, Build: func() (arrow.Record, error) { return historyTable(r.History, L) }},
+		kit.Output{Name: TableWeights, Build: func() (arrow.Record, error) { return weightsTable(r.Net, r.Opt) }},
+		kit.Output{Name: TableSummary, Build: func() (arrow.Record, error) { return summaryTable(r, targetKey) }})
 	if err != nil {
-		return fmt.Errorf("train: history table: %w", err)
-	}
-	wts, err := weightsTable(r.Net, r.Opt)
-	if err != nil {
-		hist.Release()
-		return fmt.Errorf("train: weights table: %w", err)
-	}
-	sum, err := summaryTable(r, targetKey)
-	if err != nil {
-		hist.Release()
-		wts.Release()
-		return fmt.Errorf("train: summary table: %w", err)
-	}
-	for _, o := range []struct {
-		name string
-		rec  arrow.Record
-	}{{TableHistory, hist}, {TableWeights, wts}, {TableSummary, sum}} {
-		if err := env.Write(o.name, o.rec); err != nil {
-			return fmt.Errorf("train: write %s: %w", o.name, err)
-		}
+		return fmt.Errorf("train: %w", err)
 	}
 	return nil
 }

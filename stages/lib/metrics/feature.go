@@ -48,9 +48,9 @@
 //
 // Median, Quantile (Hyndman-Fan type 7: linear interpolation between order
 // statistics, the default of R and NumPy), a percentile bootstrap
-// confidence interval for any statistic of a sample (BootstrapCI), and one
-// for the ratio of the medians of two independent groups
-// (MedianRatioCI). Bootstraps are deterministic given their seed.
+// confidence interval for any statistic of a sample (BootstrapCI,
+// deterministic given its seed), and the share of an improvement that an
+// intermediate recovers (ShareRecovered, LogShareRecovered).
 package metrics
 
 import (

@@ -318,32 +318,6 @@ func TestBootstrapCI(t *testing.T) {
 	}
 }
 
-func TestMedianRatioCI(t *testing.T) {
-	b := []float64{1.0, 1.2, 0.9, 1.1, 1.05}
-	a := make([]float64, len(b))
-	for i, v := range b {
-		a[i] = 2 * v
-	}
-	ratio, lo, hi := MedianRatioCI(a, b, 0.9, 2000, 3)
-	if ratio != 2 || !(lo < 2 && 2 < hi) {
-		t.Errorf("a = 2b: ratio %v in [%v, %v], want 2 inside", ratio, lo, hi)
-	}
-	// Every resampled ratio lies between min(a)/max(b) and max(a)/min(b).
-	if lo < 1.8/1.2 || hi > 2.4/0.9 {
-		t.Errorf("interval [%v, %v] outside the possible range [%v, %v]", lo, hi, 1.8/1.2, 2.4/0.9)
-	}
-	sep := []float64{10, 11, 9.5, 10.5}
-	if _, lo, _ := MedianRatioCI(sep, b, 0.95, 2000, 3); lo <= 1 {
-		t.Errorf("well separated groups: lower bound %v, want > 1", lo)
-	}
-	if r2, lo2, hi2 := MedianRatioCI(a, b, 0.9, 2000, 3); r2 != ratio || lo2 != lo || hi2 != hi {
-		t.Error("MedianRatioCI is not deterministic")
-	}
-	if _, lo, hi := MedianRatioCI(a, nil, 0.9, 100, 1); !math.IsNaN(lo) || !math.IsNaN(hi) {
-		t.Errorf("empty group: [%v, %v], want NaNs", lo, hi)
-	}
-}
-
 func BenchmarkFeatureError(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	S, Sstar := randn(r, 5000, 3), randn(r, 5000, 3)

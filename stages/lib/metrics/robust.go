@@ -49,42 +49,16 @@ func quantileSorted(s []float64, q float64) float64 {
 // deterministic given the arguments. It returns NaNs if x is empty, B < 1,
 // level is outside (0, 1), or some resample's statistic is NaN.
 func BootstrapCI(x []float64, stat func([]float64) float64, level float64, B int, seed uint64) (lo, hi float64) {
-	return bootstrap([][]float64{x}, func(g [][]float64) float64 { return stat(g[0]) }, level, B, seed)
-}
-
-// MedianRatioCI returns ratio = Median(a)/Median(b) and a percentile
-// bootstrap confidence interval for it, resampling the two independent
-// groups a and b separately (B times, seed as in BootstrapCI). Typical use:
-// final test error of layerwise over joint training, one value per seed.
-func MedianRatioCI(a, b []float64, level float64, B int, seed uint64) (ratio, lo, hi float64) {
-	ratioOf := func(g [][]float64) float64 { return Median(g[0]) / Median(g[1]) }
-	lo, hi = bootstrap([][]float64{a, b}, ratioOf, level, B, seed)
-	return ratioOf([][]float64{a, b}), lo, hi
-}
-
-// bootstrap resamples every group independently with replacement, B times,
-// and returns the percentile interval of stat over the resamples.
-func bootstrap(groups [][]float64, stat func([][]float64) float64, level float64, B int, seed uint64) (lo, hi float64) {
 	nan := math.NaN()
-	if B < 1 || !(level > 0 && level < 1) {
+	if B < 1 || !(level > 0 && level < 1) || len(x) == 0 {
 		return nan, nan
 	}
-	for _, g := range groups {
-		if len(g) == 0 {
-			return nan, nan
-		}
-	}
 	r := kit.RNG(seed, "metrics/bootstrap")
-	res := make([][]float64, len(groups))
-	for i, g := range groups {
-		res[i] = make([]float64, len(g))
-	}
+	res := make([]float64, len(x))
 	vals := make([]float64, B)
 	for b := range vals {
-		for i, g := range groups {
-			for j := range res[i] {
-				res[i][j] = g[r.IntN(len(g))]
-			}
+		for j := range res {
+			res[j] = x[r.IntN(len(x))]
 		}
 		vals[b] = stat(res)
 	}
