@@ -1,6 +1,6 @@
 // Package claims implements the stage kind "claims": it gathers the
 // experiments of the reproduction and decides, by rules fixed in advance,
-// whether each claim of SCIENCE.md §1 is reproduced, not reproduced, or
+// whether each claim of docs/science.md#claims is reproduced, not reproduced, or
 // whether the data cannot tell (inconclusive). It writes one Arrow table,
 // "claims", with one row per (claim, statistic): the value, its interval,
 // the verdict, the decision rule in words and the per-seed numbers behind
@@ -35,7 +35,7 @@
 // pipeline.toml before the data are seen, and the "rule" column states
 // each one in words.
 //
-// The rows, per claim (SCIENCE.md §1):
+// The rows, per claim (docs/science.md#claims):
 //
 //	1  joint_test_err[L]          median final test MSE/Var(y) of joint training (x = L-2) at
 //	                              L = 3 (E1) and L = 4 (E3); reproduced if below small_error
@@ -85,7 +85,7 @@ func (Kind) Name() string { return "claims" }
 
 // Doc implements kit.Kind.
 func (Kind) Doc() string {
-	return "Decides each claim of SCIENCE.md §1 (reproduced, not reproduced, inconclusive) from the gathered train " +
+	return "Decides each claim of docs/science.md#claims (reproduced, not reproduced, inconclusive) from the gathered train " +
 		"(E1-E4), scaling (E6) and classify (E8) points, by pre-registered thresholds on medians over seeds with " +
 		"bootstrap intervals. Output: claims (one row per claim and statistic: value, interval, verdict, rule, per-seed numbers)."
 }
@@ -136,7 +136,7 @@ func newConfig(p kit.Params, seed uint64) *config {
 
 // Row is one row of the claims table.
 type Row struct {
-	Claim      string // number of the claim in SCIENCE.md §1
+	Claim      string // number of the claim in docs/science.md#claims
 	Experiment string // E1, E3, E4, E1+E3, E6, E8
 	Statistic  string
 	Primary    bool // decides the claim's overall verdict

@@ -2,7 +2,7 @@
 // connected classifier with skip connections from the input, trained on
 // the images of an "fmnist" stage under the staged schedules of the
 // synthetic experiments (joint, layerwise, bfc-x, end2end, lower-only;
-// SCIENCE.md §4). It is the real-data experiment E8: does layerwise
+// docs/science.md#schedules). It is the real-data experiment E8: does layerwise
 // training fall behind joint training (claim 3), does correcting a few
 // blocks below the newest one recover most of the gap (claim 5), and do
 // the first layer's features change when higher layers train with them
@@ -12,7 +12,7 @@
 //
 // L blocks of width M on inputs x in R^D (the normalised pixels), C = 10
 // classes. Block l sees the previous block's output and the input, like
-// the synthetic learner's layers (SCIENCE.md §3, J_l = {l-1, 0}):
+// the synthetic learner's layers (docs/science.md#learner, J_l = {l-1, 0}):
 //
 //	h_1 = x,  h_l = [S_{l-1}; x]  (l >= 2),  P_l = dim h_l
 //	Z_l = K_l h_l + b_l,  S_l = sigma(Z_l)     K_l is M x P_l

@@ -3,7 +3,7 @@
 // 10,000 test images of 28x28 grey levels in 10 clothing classes) from the
 // IDX files that Debian's package dataset-fashion-mnist installs under
 // /usr/share/datasets/fashion-mnist, and writes it as Arrow tables for the
-// real-data experiment E8 (SCIENCE.md §6).
+// real-data experiment E8 (docs/science.md#experiments).
 //
 // # Files and checks
 //

@@ -40,7 +40,7 @@ func (bd *builder) expRuns(exp string) []*trainRun {
 	return out
 }
 
-// targetSetup: the target networks (SCIENCE.md §2) of E1 and E3.
+// targetSetup: the target networks (docs/science.md#target) of E1 and E3.
 func (bd *builder) targetSetup() {
 	rd, b := &bd.rd, bd.b
 	for _, exp := range []string{"E1", "E3"} {
@@ -194,7 +194,7 @@ var learnerParams = []struct{ param, name, format string }{
 	{"lr_final", "LearnerLRFinal", "exact"}, {"warmup_epochs", "LearnerWarmup", "exact"}, {"diverge", "LearnerDiverge", "exact"},
 }
 
-// learnerSetup: the learner (SCIENCE.md §3) and its optimiser, and the
+// learnerSetup: the learner (docs/science.md#learner) and its optimiser, and the
 // epochs of each experiment.
 func (bd *builder) learnerSetup() {
 	rd, b := &bd.rd, bd.b

@@ -73,7 +73,7 @@ func TestExecute(t *testing.T) {
 // allowedDigits are the identifiers in which the report's prose may hold
 // digits: experiment ids (E0-E8, E8a), claim numbers (also as the items
 // of the list of claims), layer, block and stage numbers, the schedule
-// end2end, SCIENCE.md sections, and the references. Every other digit
+// end2end, docs/science.md anchors, and the references. Every other digit
 // would be a number typed by hand.
 var allowedDigits = regexp.MustCompile(`\bE[0-9][a-c]?\b|[Cc]laims? [1-5]\b|^[1-5]\. |[Ll]ayers? [0-9]( and [0-9])?\b|` +
 	`[Bb]locks? [0-9]\b|[Ss]tage[- ][0-9]\b|\bend2end\b|§[0-9]\b|arXiv:[0-9]{4}\.[0-9]{5}|COLT 2023`)

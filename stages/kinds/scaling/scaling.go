@@ -43,7 +43,7 @@
 // every d independently and refits (replicates in which fewer than two
 // dimensions have an interpolated N* are dropped and counted in
 // boot_ok_frac). Next to it, the exponent theory predicts: kernel methods
-// and regression on fixed features need d^{Θ(2^L)} samples (SCIENCE.md §1,
+// and regression on fixed features need d^{Θ(2^L)} samples (docs/science.md#claims,
 // claim 4), so theory_exponent = 2^L for krr_poly, krr_ntk and monomial —
 // an order, Θ(·), not a constant-exact prediction; for networks the column
 // is NaN (no prediction). Because d^{2^L} is only the large-d behaviour, the

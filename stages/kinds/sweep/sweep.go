@@ -8,7 +8,7 @@
 // points; a downstream "collect" stage gathers the points' `result` tables
 // and the "scaling" kind turns them into N*(d) and fitted exponents.
 //
-// Methods (SCIENCE.md §5):
+// Methods (docs/science.md#baselines):
 //
 //	krr_poly       kernel ridge regression, kernel (1 + ⟨x,x'⟩/d)^p, p = degree (0: 2^L)
 //	krr_ntk        kernel ridge regression, NTK of a two-layer ReLU network (stages/lib/kernel)

@@ -20,7 +20,7 @@ func (Kind) Name() string { return "target" }
 // Doc implements kit.Kind.
 func (Kind) Doc() string {
 	return "Samples the target network of the concept class (degree-2^L polynomial built from L quadratic layers, " +
-		"SCIENCE.md §2): weights W*_{l,j} normalised to unit-variance features, alpha_l = gap^(l-2), and train/test " +
+		"docs/science.md#target): weights W*_{l,j} normalised to unit-variance features, alpha_l = gap^(l-2), and train/test " +
 		"sets with inputs x, labels y and the true features S*_l. Outputs: net, layers, train, test, summary."
 }
 

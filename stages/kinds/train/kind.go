@@ -22,7 +22,7 @@ func (Kind) Name() string { return "train" }
 
 // Doc implements kit.Kind.
 func (Kind) Doc() string {
-	return "Trains the deep quadratic learner (SCIENCE.md §3) on a target stage's data under a training schedule " +
+	return "Trains the deep quadratic learner (docs/science.md#learner) on a target stage's data under a training schedule " +
 		"(joint, layerwise, bfc-x, end2end, lower-only; docs/science.md#schedules), optionally continuing an upstream train stage whose " +
 		"schedule is a prefix of this one. Outputs: history (per epoch: losses, test relative error, eps_l and " +
 		"quadratic-form error per layer), weights (parameters and optimiser state, enough to continue), summary (one row)."

@@ -13,7 +13,7 @@ import (
 
 // BenchmarkStep times one full training step (loss, gradients, Adam update
 // with clipping) of joint training with every layer on, at the sizes of
-// ../shared/peers/torch_learner.py: the default E1 size (d=16, k=3, L=3,
+// bench/torch_learner.py: the default E1 size (d=16, k=3, L=3,
 // m=64, batch 256, p = k(k+1)/2+2 = 8) and a large size (m=1024, batch
 // 1024), on 1 and 2 threads. It reports samples/s.
 func BenchmarkStep(b *testing.B) {

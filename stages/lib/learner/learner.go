@@ -1,4 +1,4 @@
-// Package learner is the deep learner of SCIENCE.md §3: a network of
+// Package learner is the deep learner of docs/science.md#learner: a network of
 // quadratic layers with narrow feature maps K_l and wide output heads W_l,
 // trained on targets of the Backward Feature Correction concept class.
 //

@@ -6,7 +6,7 @@
 //
 // A learner can only recover a target feature map S*_l up to an orthogonal
 // transformation, because the target depends on S*_l only through
-// ||S*_l||^2 = ||U S*_l||^2. The feature error (SCIENCE.md §4) is therefore
+// ||S*_l||^2 = ||U S*_l||^2. The feature error (docs/science.md#schedules) is therefore
 //
 //	eps = min_{U in O(k)} E||U s - s*||^2 / E||s*||^2,
 //

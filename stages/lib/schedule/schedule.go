@@ -1,4 +1,4 @@
-// Package schedule turns a training schedule of SCIENCE.md §4 into a list
+// Package schedule turns a training schedule of docs/science.md#schedules into a list
 // of phases: which layers are switched on (active: they contribute to the
 // output) and which of them are trained, for how many epochs.
 //

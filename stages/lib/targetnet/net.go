@@ -1,5 +1,5 @@
 // Package targetnet is the target network of the Backward Feature
-// Correction concept class (SCIENCE.md §2) and the train/test data sampled
+// Correction concept class (docs/science.md#target) and the train/test data sampled
 // from it; the stage kind "target" (stages/kinds/target) writes what it
 // samples, and the learners train on it.
 //

@@ -1,7 +1,7 @@
 // Package trainer trains the deep learner of package learner on the data
 // of a target network (package targetnet) under one of the training
 // schedules of package schedule, and records per epoch the
-// test error and the feature error eps_l of every layer (SCIENCE.md §3-§4,
+// test error and the feature error eps_l of every layer (docs/science.md#learner and #schedules,
 // experiments E1-E4).
 //
 // # The training loop
@@ -34,7 +34,7 @@
 //
 // # Defaults
 //
-// The defaults are the starting points of SCIENCE.md §6 (Adam, lr 2e-3 with
+// The defaults are the starting points of docs/science.md#experiments (Adam, lr 2e-3 with
 // a cosine decay per stage, lambda_KW 0.1, weight decay 1e-5, gradient
 // clipping at 10, m = 64, batch 256) except the length of the first stage:
 // at d=16, k=3, L=3 and 4, gap 0.3, n=20k the test error of layer 2 alone
