@@ -58,7 +58,7 @@ func (bd *builder) build() error {
 	}
 	steps := []func(){bd.claimsParams, bd.claimsTable, bd.targetSetup, bd.labelTails, bd.informationGap,
 		bd.learnerSetup, bd.clipping, bd.eOne, bd.stageTwo, bd.eThree, bd.eFour, bd.eFive, bd.eSix, bd.eSeven,
-		bd.eEight, bd.published}
+		bd.eEight, bd.published, bd.facts}
 	for _, step := range steps {
 		step()
 		if err := errorsJoin(bd.rd.err, bd.b.Err()); err != nil {

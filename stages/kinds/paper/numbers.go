@@ -177,11 +177,33 @@ type Book struct {
 	entries []*Entry
 	byName  map[string]*Entry
 	lists   map[string][]string
+	facts   map[string]bool
 	err     error
 }
 
 // NewBook returns an empty book.
-func NewBook() *Book { return &Book{byName: map[string]*Entry{}, lists: map[string][]string{}} }
+func NewBook() *Book {
+	return &Book{byName: map[string]*Entry{}, lists: map[string][]string{}, facts: map[string]bool{}}
+}
+
+// Fact records a yes/no the text chooses its words by (the template's
+// fact NAME), decided in Go from entries of the book. Facts are not
+// numbers of the paper: they make no macro and no row of the numbers
+// table. Defining one twice is an error.
+func (b *Book) Fact(name string, v bool) {
+	if b.err != nil {
+		return
+	}
+	if !macroName.MatchString(name) {
+		b.fail(fmt.Errorf("fact name %q is not a macro-like name", name))
+		return
+	}
+	if _, dup := b.facts[name]; dup {
+		b.fail(fmt.Errorf("fact %s defined twice", name))
+		return
+	}
+	b.facts[name] = v
+}
 
 var macroName = regexp.MustCompile(`^[A-Z][A-Za-z]*$`)
 

@@ -23,6 +23,7 @@ const (
 //	t NAME         an artifact text, likewise
 //	v NAME         a number or a text, whichever NAME is (rows of a file table)
 //	c NAME         an artifact text as code (`text`, or \texttt{\NAME{}})
+//	fact NAME      a yes/no the builder decided from the entries (Book.Fact)
 //	isnan NAME     whether a number is NaN (shown as n/a)
 //	off NAME       whether a number is zero (for parameters where zero
 //	               switches something off, as the kinds document)
@@ -39,143 +40,11 @@ const (
 //	figref NAME    a reference to the figure
 //	tex            whether this is the LaTeX execution
 //
-// A reference to a missing entry, list or figure is an error, so a typo in
-// the template fails the stage instead of printing nothing.
+// A reference to a missing entry, fact, list or figure is an error, so a
+// typo in the template fails the stage instead of printing nothing.
 func execute(src string, b *Book, figs []string, m mode) (string, error) {
-	entry := func(name string, text bool) (*Entry, error) {
-		e, ok := b.Get(name)
-		if !ok {
-			return nil, fmt.Errorf("no entry %q", name)
-		}
-		if e.IsText() != text {
-			if text {
-				return nil, fmt.Errorf("entry %q is a number: use n, not t", name)
-			}
-			return nil, fmt.Errorf("entry %q is text: use t, not n", name)
-		}
-		return e, nil
-	}
-	show := func(text bool) func(string) (string, error) {
-		return func(name string) (string, error) {
-			e, err := entry(name, text)
-			if err != nil {
-				return "", err
-			}
-			if m == latexMode {
-				return refOpen + e.Name + refClose, nil
-			}
-			return e.MD, nil
-		}
-	}
-	value := func(name string) (float64, error) {
-		e, err := entry(name, false)
-		if err != nil {
-			return 0, err
-		}
-		return e.Value, nil
-	}
-	compare := func(f func(a, b float64) bool) func(a, b string) (bool, error) {
-		return func(a, b string) (bool, error) {
-			x, err := value(a)
-			if err != nil {
-				return false, err
-			}
-			y, err := value(b)
-			if err != nil {
-				return false, err
-			}
-			return f(x, y), nil
-		}
-	}
-	hasFig := func(name string) bool { return slices.Contains(figs, name) }
-	funcs := template.FuncMap{
-		"n": show(false),
-		"t": show(true),
-		"v": func(name string) (string, error) {
-			e, ok := b.Get(name)
-			if !ok {
-				return "", fmt.Errorf("no entry %q", name)
-			}
-			return show(e.IsText())(name)
-		},
-		"has": func(names ...string) bool {
-			for _, n := range names {
-				if _, ok := b.Get(n); !ok {
-					return false
-				}
-			}
-			return true
-		},
-		"is": func(name, word string) (bool, error) {
-			e, err := entry(name, true)
-			if err != nil {
-				return false, err
-			}
-			return e.Text == word, nil
-		},
-		"lt":   compare(func(a, b float64) bool { return a < b }),
-		"gt":   compare(func(a, b float64) bool { return a > b }),
-		"same": compare(func(a, b float64) bool { return a == b }),
-		"list": func(name string) ([]string, error) {
-			l, ok := b.lists[name]
-			if !ok {
-				return nil, fmt.Errorf("no list %q", name)
-			}
-			return l, nil
-		},
-		"haslist": func(name string) bool { _, ok := b.lists[name]; return ok },
-		"first":   func(name string) (string, error) { return endOf(b, name, false) },
-		"last":    func(name string) (string, error) { return endOf(b, name, true) },
-		"off": func(name string) (bool, error) {
-			x, err := value(name)
-			return x == 0, err
-		},
-		"isnan": func(name string) (bool, error) {
-			x, err := value(name)
-			return math.IsNaN(x), err
-		},
-		"c": func(name string) (string, error) {
-			e, err := entry(name, true)
-			if err != nil {
-				return "", err
-			}
-			if m == latexMode {
-				return "`" + refOpen + e.Name + refClose + "`", nil
-			}
-			return "`" + strings.ReplaceAll(e.Text, "`", "'") + "`", nil
-		},
-		"fig": hasFig,
-		"figs": func(prefix string) []string {
-			var out []string
-			for _, f := range figs {
-				if strings.HasPrefix(f, prefix) {
-					out = append(out, f)
-				}
-			}
-			return out
-		},
-		"figure": func(name, caption string) (string, error) {
-			if !hasFig(name) {
-				return "", fmt.Errorf("no figure %q among the gathered figure stages (%s)", name, strings.Join(figs, ", "))
-			}
-			caption = strings.Join(strings.Fields(caption), " ")
-			if m == latexMode {
-				return "::: figure " + name + "\n" + caption + "\n:::", nil
-			}
-			return fmt.Sprintf("![%s](../figures/%s.png)\n\n*Figure %s.* %s", name, name, name, caption), nil
-		},
-		"figref": func(name string) (string, error) {
-			if !hasFig(name) {
-				return "", fmt.Errorf("no figure %q among the gathered figure stages", name)
-			}
-			if m == latexMode {
-				return figOpen + name + figClose, nil
-			}
-			return "Figure " + name, nil
-		},
-		"tex": func() bool { return m == latexMode },
-	}
-	t, err := template.New("paper").Funcs(funcs).Option("missingkey=error").Parse(src)
+	r := &renderer{b: b, figs: figs, mode: m}
+	t, err := template.New("paper").Funcs(r.funcs()).Option("missingkey=error").Parse(src)
 	if err != nil {
 		return "", err
 	}
@@ -184,6 +53,167 @@ func execute(src string, b *Book, figs []string, m mode) (string, error) {
 		return "", err
 	}
 	return out.String(), nil
+}
+
+// renderer holds what the template functions of one execution see.
+type renderer struct {
+	b    *Book
+	figs []string
+	mode mode
+}
+
+func (r *renderer) funcs() template.FuncMap {
+	return template.FuncMap{
+		"n": r.show(false), "t": r.show(true), "v": r.either, "c": r.code,
+		"fact": r.fact, "has": r.has, "is": r.is,
+		"lt":    r.compare(func(a, b float64) bool { return a < b }),
+		"gt":    r.compare(func(a, b float64) bool { return a > b }),
+		"same":  r.compare(func(a, b float64) bool { return a == b }),
+		"off":   func(name string) (bool, error) { x, err := r.value(name); return x == 0, err },
+		"isnan": func(name string) (bool, error) { x, err := r.value(name); return math.IsNaN(x), err },
+		"list":  r.list, "haslist": func(name string) bool { _, ok := r.b.lists[name]; return ok },
+		"first": func(name string) (string, error) { return endOf(r.b, name, false) },
+		"last":  func(name string) (string, error) { return endOf(r.b, name, true) },
+		"fig":   r.hasFig, "figs": r.figsWith, "figure": r.figure, "figref": r.figref,
+		"tex": func() bool { return r.mode == latexMode },
+	}
+}
+
+// entry returns the named entry, which must be a text entry or a number
+// as text says.
+func (r *renderer) entry(name string, text bool) (*Entry, error) {
+	e, ok := r.b.Get(name)
+	if !ok {
+		return nil, fmt.Errorf("no entry %q", name)
+	}
+	if e.IsText() != text {
+		if text {
+			return nil, fmt.Errorf("entry %q is a number: use n, not t", name)
+		}
+		return nil, fmt.Errorf("entry %q is text: use t, not n", name)
+	}
+	return e, nil
+}
+
+// show writes an entry: its Markdown text, or its macro in LaTeX mode.
+func (r *renderer) show(text bool) func(string) (string, error) {
+	return func(name string) (string, error) {
+		e, err := r.entry(name, text)
+		if err != nil {
+			return "", err
+		}
+		if r.mode == latexMode {
+			return refOpen + e.Name + refClose, nil
+		}
+		return e.MD, nil
+	}
+}
+
+func (r *renderer) either(name string) (string, error) {
+	e, ok := r.b.Get(name)
+	if !ok {
+		return "", fmt.Errorf("no entry %q", name)
+	}
+	return r.show(e.IsText())(name)
+}
+
+func (r *renderer) code(name string) (string, error) {
+	e, err := r.entry(name, true)
+	if err != nil {
+		return "", err
+	}
+	if r.mode == latexMode {
+		return "`" + refOpen + e.Name + refClose + "`", nil
+	}
+	return "`" + strings.ReplaceAll(e.Text, "`", "'") + "`", nil
+}
+
+func (r *renderer) value(name string) (float64, error) {
+	e, err := r.entry(name, false)
+	if err != nil {
+		return 0, err
+	}
+	return e.Value, nil
+}
+
+func (r *renderer) compare(f func(a, b float64) bool) func(a, b string) (bool, error) {
+	return func(a, b string) (bool, error) {
+		x, err := r.value(a)
+		if err != nil {
+			return false, err
+		}
+		y, err := r.value(b)
+		if err != nil {
+			return false, err
+		}
+		return f(x, y), nil
+	}
+}
+
+func (r *renderer) fact(name string) (bool, error) {
+	v, ok := r.b.facts[name]
+	if !ok {
+		return false, fmt.Errorf("no fact %q", name)
+	}
+	return v, nil
+}
+
+func (r *renderer) has(names ...string) bool {
+	for _, n := range names {
+		if _, ok := r.b.Get(n); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *renderer) is(name, word string) (bool, error) {
+	e, err := r.entry(name, true)
+	if err != nil {
+		return false, err
+	}
+	return e.Text == word, nil
+}
+
+func (r *renderer) list(name string) ([]string, error) {
+	l, ok := r.b.lists[name]
+	if !ok {
+		return nil, fmt.Errorf("no list %q", name)
+	}
+	return l, nil
+}
+
+func (r *renderer) hasFig(name string) bool { return slices.Contains(r.figs, name) }
+
+func (r *renderer) figsWith(prefix string) []string {
+	var out []string
+	for _, f := range r.figs {
+		if strings.HasPrefix(f, prefix) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (r *renderer) figure(name, caption string) (string, error) {
+	if !r.hasFig(name) {
+		return "", fmt.Errorf("no figure %q among the gathered figure stages (%s)", name, strings.Join(r.figs, ", "))
+	}
+	caption = strings.Join(strings.Fields(caption), " ")
+	if r.mode == latexMode {
+		return "::: figure " + name + "\n" + caption + "\n:::", nil
+	}
+	return fmt.Sprintf("![%s](../figures/%s.png)\n\n*Figure %s.* %s", name, name, name, caption), nil
+}
+
+func (r *renderer) figref(name string) (string, error) {
+	if !r.hasFig(name) {
+		return "", fmt.Errorf("no figure %q among the gathered figure stages", name)
+	}
+	if r.mode == latexMode {
+		return figOpen + name + figClose, nil
+	}
+	return "Figure " + name, nil
 }
 
 // endOf returns the first or last element of a list.
