@@ -47,7 +47,7 @@ func (bd *builder) facts() {
 	}
 	for _, c := range []struct {
 		fact, a, b string
-		rel   func(x, y float64) bool
+		rel        func(x, y float64) bool
 	}{
 		{"EOneControlEpsNotLower", "EOneLowerOnlyEps", "EOneLowerOnlyEpsSwitch", above},
 		{"EFiveSeedsUniform", "EFiveSeedsMin", "EFiveSeedsMax", equal},
