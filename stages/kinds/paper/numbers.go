@@ -178,12 +178,13 @@ type Book struct {
 	byName  map[string]*Entry
 	lists   map[string][]string
 	facts   map[string]bool
+	missing map[string]string // name prefix -> the input its section lacks
 	err     error
 }
 
 // NewBook returns an empty book.
 func NewBook() *Book {
-	return &Book{byName: map[string]*Entry{}, lists: map[string][]string{}, facts: map[string]bool{}}
+	return &Book{byName: map[string]*Entry{}, lists: map[string][]string{}, facts: map[string]bool{}, missing: map[string]string{}}
 }
 
 // Fact records a yes/no the text chooses its words by (the template's
@@ -271,6 +272,22 @@ func (b *Book) Text(name string, c Cell) *Entry {
 	}
 	return b.add(&Entry{Name: name, Op: OpText, Value: math.NaN(), Shown: math.NaN(), Text: c.Str,
 		MD: escapeMarkdown(c.Str), TeX: EscapeTeX(c.Str), Sources: []Cell{c}})
+}
+
+// Missing records that the entries whose names start with prefix are not
+// there because their section's input is not: what names the input the
+// template is missing when it asks for one of them.
+func (b *Book) Missing(prefix, what string) { b.missing[prefix] = what }
+
+// whyMissing says which input the section of name lacks ("" if none).
+func (b *Book) whyMissing(name string) string {
+	best := ""
+	for p := range b.missing {
+		if strings.HasPrefix(name, p) && len(p) > len(best) {
+			best = p
+		}
+	}
+	return b.missing[best]
 }
 
 // Get returns the named entry.

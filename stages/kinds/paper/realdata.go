@@ -28,7 +28,13 @@ var classifyParams = []struct{ param, name, format string }{
 // depth and schedule, the lower-only control, and bfc-x.
 func (bd *builder) eEight() {
 	rd, b := &bd.rd, bd.b
-	if data := kit.InputsOfKind(bd.env, "fmnist"); len(data) > 0 {
+	data := kit.InputsOfKind(bd.env, "fmnist")
+	if len(data) == 0 {
+		for _, n := range []string{"EEightNTrain", "EEightNTest", "EEightSide", "EEightD", "EEightPool", "EEightClasses",
+			"EEightFileTrain", "EEightNormalize"} {
+			b.Missing(n, "the paper stage gathers no fmnist point (E8's data)")
+		}
+	} else {
 		t, err := bd.open(data[0], fmnist.SummaryDesc)
 		if err != nil {
 			rd.fail(err)
@@ -41,6 +47,7 @@ func (bd *builder) eEight() {
 		b.Text("EEightNormalize", rd.cell(t, 0, fmnist.ColNormalize))
 	}
 	if len(bd.class) == 0 {
+		bd.b.Missing("EEight", "the paper stage gathers no finished classify point (E8 reads them)")
 		return
 	}
 	ins := inputsOf(bd.class, classInput)
@@ -160,6 +167,7 @@ func (bd *builder) published() {
 	rd, b := &bd.rd, bd.b
 	ins := kit.InputsOfKind(bd.env, "fmnist_published")
 	if len(ins) == 0 {
+		b.Missing("Pub", "the paper stage gathers no fmnist_published point (the published accuracies)")
 		return
 	}
 	t, err := bd.open(ins[0], fmnist.PublishedDesc)

@@ -19,11 +19,11 @@ import (
 // The report reads E5 and E6 from the one gathered "scaling" point (its
 // tables curves, nstar and fits) and E7 from the one gathered "collect"
 // point (the two-layer networks and the deep learner against width).
-// Entries are named so that the template can lay out tables by ranging
-// over lists: a dimension has the prefix EFiveD<letters> (list EFiveD, in
-// ascending d), a learner EFiveLearner<letters> (list EFiveLearner, in
-// learnerOrder), and a cell of both is the dimension's prefix, a word, and
-// the learner's prefix (EFiveDEAtEFiveLearnerB: the median error of
+// Entries are named by the families of names.go, so that the template can
+// lay out tables by ranging over lists: a dimension's entries carry its
+// rank in ascending d (list EFiveD of the prefixes EFiveD<letters>), a
+// learner's its rank in learnerOrder (list EFiveLearner), and a cell of
+// both both ranks (famDimAt, EFiveDEAtEFiveLearnerB: the median error of
 // learner B at dimension E). Lists EFiveSmallD and EFiveLargeD split the
 // dimensions into those where the monomial learner ran and the rest.
 
@@ -57,16 +57,17 @@ type scalingSet struct {
 	small               map[int]bool
 	row                 map[curveKey]int         // curves row of (method, d, n)
 	ns                  map[string]map[int][]int // method -> d -> ascending n of its curve
-	dPre, lPre          map[string]string        // entry prefixes: "d" (decimal) and method -> prefix
+	dLet                map[int]string           // d -> its rank in ascending d, as letters
+	lLet                map[string]string        // method -> its rank in learnerOrder, as letters
 }
 
-// dPrefix returns the entry prefix of dimension d.
-func (s *scalingSet) dPrefix(d int) string { return s.dPre[fmt.Sprint(d)] }
+// dPrefix returns the list prefix of dimension d.
+func (s *scalingSet) dPrefix(d int) string { return famDim.of(s.dLet[d]) }
 
 // readScaling opens and indexes the tables of a scaling point.
 func (bd *builder) readScaling(in kit.Input) (*scalingSet, error) {
 	s := &scalingSet{in: in, small: map[int]bool{}, row: map[curveKey]int{}, ns: map[string]map[int][]int{},
-		dPre: map[string]string{}, lPre: map[string]string{}}
+		dLet: map[int]string{}, lLet: map[string]string{}}
 	var err error
 	for _, t := range []struct {
 		name string
@@ -113,10 +114,10 @@ func (bd *builder) readScaling(in kit.Input) (*scalingSet, error) {
 		}
 	}
 	for i, d := range s.ds {
-		s.dPre[fmt.Sprint(d)] = "EFiveD" + letters(i)
+		s.dLet[d] = letters(i)
 	}
 	for i, m := range s.methods {
-		s.lPre[m] = "EFiveLearner" + letters(i)
+		s.lLet[m] = letters(i)
 	}
 	return s, nil
 }
@@ -151,6 +152,10 @@ func (s *scalingSet) nstarRows(rd *reader, method string, tau float64) []int {
 // eFive: the setup of E5/E6 and the error curves (E5).
 func (bd *builder) eFive() {
 	if len(bd.scalings) == 0 {
+		why := "the paper stage gathers no scaling point (E5 and E6 read one, and claim 4 is decided from it)"
+		bd.b.Missing("EFive", why)
+		bd.b.Missing("ESix", why)
+		bd.b.Missing("ClaimFour", why)
 		return
 	}
 	rd, b := &bd.rd, bd.b
@@ -178,12 +183,12 @@ func (bd *builder) eFive() {
 	// The dimensions, with the number of monomials of degree <= 2^L.
 	var small, large []int
 	for _, d := range s.ds {
-		pre := s.dPrefix(d)
+		pre, dl := s.dPrefix(d), s.dLet[d]
 		m := s.methods[slices.IndexFunc(s.methods, func(m string) bool { return len(s.ns[m][d]) > 0 })]
-		b.Num(pre+"D", OpValue, "int", s.curveCell(rd, m, d, s.ns[m][d][0], scaling.ColD))
+		b.Num(famDimD.of(dl), OpValue, "int", s.curveCell(rd, m, d, s.ns[m][d][0], scaling.ColD))
 		for r := 0; r < s.nstar.rows(); r++ {
 			if int(rd.cell(s.nstar, r, scaling.ColD).Num) == d {
-				b.Num(pre+"Monomials", OpValue, "int", rd.cell(s.nstar, r, scaling.ColMonomials))
+				b.Num(famDimMonomials.of(dl), OpValue, "int", rd.cell(s.nstar, r, scaling.ColMonomials))
 				break
 			}
 		}
@@ -209,21 +214,21 @@ func (bd *builder) eFive() {
 
 	// The learners: their dimensions and n range.
 	for _, m := range s.methods {
-		pre := s.lPre[m]
+		pre, ll := famLearner.of(s.lLet[m]), s.lLet[m]
 		var nc []Cell
 		for _, d := range s.ds {
 			if len(s.ns[m][d]) == 0 {
 				continue
 			}
-			b.List(pre+"Dims", s.dPrefix(d))
+			b.List(famLearnerDims.of(ll), s.dPrefix(d))
 			for _, n := range s.ns[m][d] {
 				nc = append(nc, s.curveCell(rd, m, d, n, scaling.ColN))
 			}
 		}
 		first := slices.IndexFunc(s.ds, func(d int) bool { return len(s.ns[m][d]) > 0 })
-		b.Text(pre+"Method", s.curveCell(rd, m, s.ds[first], s.ns[m][s.ds[first]][0], scaling.ColMethod))
-		b.Num(pre+"NMin", OpMin, "int", nc...)
-		b.Num(pre+"NMax", OpMax, "int", nc...)
+		b.Text(famLearnerMethod.of(ll), s.curveCell(rd, m, s.ds[first], s.ns[m][s.ds[first]][0], scaling.ColMethod))
+		b.Num(famLearnerNMin.of(ll), OpMin, "int", nc...)
+		b.Num(famLearnerNMax.of(ll), OpMax, "int", nc...)
 		b.List("EFiveLearner", pre)
 		if m != sweep.Deep {
 			b.List("EFiveOther", pre)
@@ -251,22 +256,22 @@ func (bd *builder) atDeepN(s *scalingSet, d int) {
 	if len(dn) == 0 {
 		return
 	}
-	pre, n := s.dPrefix(d), dn[len(dn)-1]
+	pre, dl, n := s.dPrefix(d), s.dLet[d], dn[len(dn)-1]
 	deep, _ := s.median(rd, sweep.Deep, d, n)
-	b.Num(pre+"AtN", OpValue, "int", s.curveCell(rd, sweep.Deep, d, n, scaling.ColN))
+	b.Num(famDimAtN.of(dl), OpValue, "int", s.curveCell(rd, sweep.Deep, d, n, scaling.ColN))
 	for _, m := range s.methods {
-		lp := s.lPre[m]
+		ll := s.lLet[m]
 		if c, ok := s.median(rd, m, d, n); ok {
-			b.Num(pre+"At"+lp, OpValue, "g2", c)
+			b.Num(famDimAt.of(dl, ll), OpValue, "g2", c)
 			if m != sweep.Deep {
-				b.Num(pre+"Over"+lp, OpRatio, "g2", c, deep)
+				b.Num(famDimOver.of(dl, ll), OpRatio, "g2", c, deep)
 			}
 		}
 		if mn := s.ns[m][d]; len(mn) > 0 && mn[len(mn)-1] > n {
 			last := mn[len(mn)-1]
 			c, _ := s.median(rd, m, d, last)
-			b.Num(pre+"LastN"+lp, OpValue, "int", s.curveCell(rd, m, d, last, scaling.ColN))
-			b.Num(pre+"Last"+lp, OpValue, "g2", c)
+			b.Num(famDimLastN.of(dl, ll), OpValue, "int", s.curveCell(rd, m, d, last, scaling.ColN))
+			b.Num(famDimLast.of(dl, ll), OpValue, "g2", c)
 		}
 	}
 	b.List("EFiveAt", pre)
@@ -298,11 +303,11 @@ func (bd *builder) lead(s *scalingSet, d int) {
 	for k > 0 && deepBelow(common[k-1]) == last {
 		k--
 	}
-	pre := s.dPrefix(d)
-	b.Num(pre+"CommonN", OpValue, "int", s.curveCell(rd, sweep.Deep, d, common[0], scaling.ColN))
-	name := pre + "PolyLeadsN"
+	dl := s.dLet[d]
+	b.Num(famDimCommonN.of(dl), OpValue, "int", s.curveCell(rd, sweep.Deep, d, common[0], scaling.ColN))
+	name := famDimPolyLeadsN.of(dl)
 	if last {
-		name = pre + "DeepLeadsN"
+		name = famDimDeepLeadsN.of(dl)
 	}
 	b.Num(name, OpValue, "int", s.curveCell(rd, sweep.Deep, d, common[k], scaling.ColN))
 }
@@ -322,8 +327,8 @@ func (bd *builder) lead(s *scalingSet, d int) {
 // the largest n (<d>SmallPolyFall, <d>SmallMonoFall, <d>SmallDeepFall).
 func (bd *builder) smallD(s *scalingSet, d int) {
 	rd, b := &bd.rd, bd.b
-	pre := s.dPrefix(d)
-	mono, ok := bd.b.Get(pre + "Monomials")
+	dl := s.dLet[d]
+	mono, ok := bd.b.Get(famDimMonomials.of(dl))
 	grid := s.ns[sweep.Monomial][d]
 	if !ok || len(grid) == 0 {
 		return
@@ -340,14 +345,15 @@ func (bd *builder) smallD(s *scalingSet, d int) {
 	rows := slices.Compact(slices.DeleteFunc([]int{below, above, last}, func(n int) bool { return n < 0 }))
 	learners := []struct{ method, name string }{{sweep.KRRPoly, "Poly"}, {sweep.Monomial, "Mono"}, {sweep.Deep, "Deep"}}
 	for _, n := range rows {
-		rp := fmt.Sprintf("EFiveSmall%s", letters(len(bd.smallRows)))
+		rl := letters(len(bd.smallRows))
+		rp := famSmallRow.of(rl)
 		bd.smallRows = append(bd.smallRows, rp)
-		b.Num(rp+"D", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, n, scaling.ColD))
-		b.Num(rp+"Monomials", OpValue, "int", mono.Sources[0])
-		b.Num(rp+"N", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, n, scaling.ColN))
+		b.Num(famSmallRowD.of(rl), OpValue, "int", s.curveCell(rd, sweep.Monomial, d, n, scaling.ColD))
+		b.Num(famSmallRowMono.of(rl), OpValue, "int", mono.Sources[0])
+		b.Num(famSmallRowN.of(rl), OpValue, "int", s.curveCell(rd, sweep.Monomial, d, n, scaling.ColN))
 		for _, l := range learners {
 			if c, ok := s.median(rd, l.method, d, n); ok {
-				b.Num(rp+l.name, OpValue, "g2", c)
+				b.Num(famSmallRowLearner.of(rl, l.name), OpValue, "g2", c)
 			}
 		}
 		b.List("EFiveSmall", rp)
@@ -358,27 +364,27 @@ func (bd *builder) smallD(s *scalingSet, d int) {
 		p, okP := s.median(rd, sweep.KRRPoly, d, below)
 		q, okQ := s.median(rd, sweep.Deep, d, below)
 		if okP && okQ {
-			b.Num(pre+"SmallBelowN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, below, scaling.ColN))
-			b.Num(pre+"SmallBelowPoly", OpValue, "g2", p)
-			b.Num(pre+"SmallBelowDeep", OpValue, "g2", q)
+			b.Num(famSmallBelowN.of(dl), OpValue, "int", s.curveCell(rd, sweep.Monomial, d, below, scaling.ColN))
+			b.Num(famSmallBelowPoly.of(dl), OpValue, "g2", p)
+			b.Num(famSmallBelowDeep.of(dl), OpValue, "g2", q)
 		}
 	}
 	deepLast, okD := s.median(rd, sweep.Deep, d, last)
 	if !okD {
 		return
 	}
-	b.Num(pre+"SmallLastN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, last, scaling.ColN))
-	b.Num(pre+"SmallLastDeep", OpValue, "g2", deepLast)
+	b.Num(famSmallLastN.of(dl), OpValue, "int", s.curveCell(rd, sweep.Monomial, d, last, scaling.ColN))
+	b.Num(famSmallLastDeep.of(dl), OpValue, "g2", deepLast)
 	for _, l := range learners[:2] {
 		if c, ok := s.median(rd, l.method, d, last); ok {
-			b.Num(pre+"SmallLast"+l.name, OpValue, "g2", c)
-			b.Num(pre+"SmallDeepOver"+l.name, OpRatio, "g2", deepLast, c)
+			b.Num(famSmallLast.of(dl, l.name), OpValue, "g2", c)
+			b.Num(famSmallDeepOver.of(dl, l.name), OpRatio, "g2", deepLast, c)
 		}
 	}
 	if above < 0 {
 		return
 	}
-	b.Num(pre+"SmallAboveN", OpValue, "int", s.curveCell(rd, sweep.Monomial, d, above, scaling.ColN))
+	b.Num(famSmallAboveN.of(dl), OpValue, "int", s.curveCell(rd, sweep.Monomial, d, above, scaling.ColN))
 	if above == last {
 		return
 	}
@@ -386,7 +392,7 @@ func (bd *builder) smallD(s *scalingSet, d int) {
 		a, okA := s.median(rd, l.method, d, above)
 		z, okZ := s.median(rd, l.method, d, last)
 		if okA && okZ {
-			b.Num(pre+"Small"+l.name+"Fall", OpRatio, "g2", a, z)
+			b.Num(famSmallFall.of(dl, l.name), OpRatio, "g2", a, z)
 		}
 	}
 }
@@ -419,24 +425,23 @@ func (bd *builder) eSix() {
 		return cmp.Or(compareFloat(a.tau, c.tau), compareLearners(a.method, c.method))
 	})
 	for i, tau := range taus {
-		pre := "ESixTau" + letters(i)
 		r := rows[slices.IndexFunc(rows, func(f fitRow) bool { return f.tau == tau })].r
-		b.Num(pre+"Tau", OpValue, "exact", rd.cell(s.fits, r, scaling.ColThreshold))
-		b.List("ESixTau", pre)
+		b.Num(famTauTau.of(letters(i)), OpValue, "exact", rd.cell(s.fits, r, scaling.ColThreshold))
+		b.List("ESixTau", famTau.of(letters(i)))
 	}
 	L := int(bd.valueOf("EFiveL"))
 	for k, f := range rows {
-		pre := "ESixFit" + letters(k)
+		fl, pre := letters(k), famFit.of(letters(k))
 		t := s.fits
-		b.Text(pre+"Method", rd.cell(t, f.r, scaling.ColMethod))
-		b.Text(pre+"Dims", rd.cell(t, f.r, scaling.ColDims))
+		b.Text(famFitMethod.of(fl), rd.cell(t, f.r, scaling.ColMethod))
+		b.Text(famFitDims.of(fl), rd.cell(t, f.r, scaling.ColDims))
 		for _, c := range []struct{ col, suffix, format string }{
 			{scaling.ColThreshold, "Tau", "exact"}, {scaling.ColPoints, "Points", "int"}, {scaling.ColCensored, "Censored", "int"},
 			{scaling.ColSlope, "Slope", "g3"}, {scaling.ColSlopeLoBoot, "LoBoot", "g3"}, {scaling.ColSlopeHiBoot, "HiBoot", "g3"},
 			{scaling.ColSlopeLoT, "LoT", "g3"}, {scaling.ColSlopeHiT, "HiT", "g3"}, {scaling.ColTheoryExponent, "Theory", "g3"},
 			{scaling.ColMonomialSlope, "MonoSlope", "g3"},
 		} {
-			b.Num(pre+c.suffix, OpValue, c.format, rd.cell(t, f.r, c.col))
+			b.Num(famFitCol.of(fl, c.suffix), OpValue, c.format, rd.cell(t, f.r, c.col))
 		}
 		// The censored N* of this fit, by side, with the grid edge.
 		var below, beyond, belowN, beyondN []Cell
@@ -448,26 +453,26 @@ func (bd *builder) eSix() {
 				beyond, beyondN = append(beyond, rd.cell(s.nstar, r, scaling.ColD)), append(beyondN, rd.cell(s.nstar, r, scaling.ColBound))
 			}
 		}
-		b.Num(pre+"Below", OpCount, "int", below...)
-		b.Num(pre+"Beyond", OpCount, "int", beyond...)
+		b.Num(famFitBelow.of(fl), OpCount, "int", below...)
+		b.Num(famFitBeyond.of(fl), OpCount, "int", beyond...)
 		if len(belowN) > 0 {
-			b.Num(pre+"BelowN", OpMax, "int", belowN...)
+			b.Num(famFitBelowN.of(fl), OpMax, "int", belowN...)
 		}
 		if len(beyondN) > 0 {
-			b.Num(pre+"BeyondN", OpMin, "int", beyondN...)
+			b.Num(famFitBeyondN.of(fl), OpMin, "int", beyondN...)
 		}
 		if f.method != sweep.Deep {
 			stat := fmt.Sprintf("exponent_gap[%s-deep,L=%d,tau=%s]", f.method, L, formatG3(f.tau))
 			if r := bd.claimRowIndex("4", "E6", stat, false); r >= 0 {
-				bd.claimRow(pre+"Gap", r, "g3")
-				b.Text(pre+"GapPrimary", rd.cell(bd.ctable, r, claims.ColPrimary))
+				bd.claimRow(famFitGap.of(fl), r, "g3")
+				b.Text(famFitGapPrimar.of(fl), rd.cell(bd.ctable, r, claims.ColPrimary))
 				b.List("ESixGap", pre)
 			}
 		} else {
 			b.List("ESixDeep", pre)
 		}
 		b.List("ESixFit", pre)
-		b.List("ESixTau"+letters(slices.Index(taus, f.tau))+"Fit", pre)
+		b.List(famTauFits.of(letters(slices.Index(taus, f.tau))), pre)
 		if !math.IsNaN(rd.cell(t, f.r, scaling.ColTheoryExponent).Num) && !has(b, "ESixTheory") {
 			b.Num("ESixTheory", OpValue, "g3", rd.cell(t, f.r, scaling.ColTheoryExponent))
 		}
@@ -523,15 +528,15 @@ func (bd *builder) nstarTable(s *scalingSet, tau float64) {
 	for _, m := range s.methods {
 		for _, r := range s.nstarRows(rd, m, tau) {
 			d := int(rd.cell(s.nstar, r, scaling.ColD).Num)
-			pre := s.dPrefix(d) + "Star" + s.lPre[m]
-			b.Text(pre+"Status", rd.cell(s.nstar, r, scaling.ColStatus))
-			b.Num(pre+"NStar", OpValue, "g3", rd.cell(s.nstar, r, scaling.ColNStar))
-			b.Num(pre+"Bound", OpValue, "int", rd.cell(s.nstar, r, scaling.ColBound))
+			dl, ll := s.dLet[d], s.lLet[m]
+			b.Text(famDimStarStatus.of(dl, ll), rd.cell(s.nstar, r, scaling.ColStatus))
+			b.Num(famDimStarNStar.of(dl, ll), OpValue, "g3", rd.cell(s.nstar, r, scaling.ColNStar))
+			b.Num(famDimStarBound.of(dl, ll), OpValue, "int", rd.cell(s.nstar, r, scaling.ColBound))
 			if lo := rd.cell(s.nstar, r, scaling.ColNStarLo); lo.Num > 0 {
-				b.Num(pre+"Lo", OpValue, "g3", lo)
+				b.Num(famDimStarLo.of(dl, ll), OpValue, "g3", lo)
 			}
 			if hi := rd.cell(s.nstar, r, scaling.ColNStarHi); !math.IsInf(hi.Num, 1) {
-				b.Num(pre+"Hi", OpValue, "g3", hi)
+				b.Num(famDimStarHi.of(dl, ll), OpValue, "g3", hi)
 			}
 		}
 	}
@@ -542,6 +547,7 @@ func (bd *builder) nstarTable(s *scalingSet, tau float64) {
 func (bd *builder) eSeven() {
 	rd, b := &bd.rd, bd.b
 	if len(bd.collects) == 0 {
+		bd.b.Missing("ESeven", "the paper stage gathers no collect point of sweeps (E7 reads one)")
 		return
 	}
 	if len(bd.collects) > 1 {
@@ -605,7 +611,7 @@ func (bd *builder) eSeven() {
 		deepBySeed[x.seed] = x
 	}
 	for i, w := range widths {
-		pre := "ESevenW" + letters(i)
+		wl := letters(i)
 		var first Cell
 		for _, m := range []struct{ method, name string }{{sweep.TwoLayerReLU, "Relu"}, {sweep.TwoLayerQuad, "Quad"}} {
 			var rs []run
@@ -618,9 +624,9 @@ func (bd *builder) eSeven() {
 				continue
 			}
 			first = rd.cell(t, rs[0].r, sweep.ColWidth)
-			b.Num(pre+m.name+"Err", OpMedian, "g2", col(rs, sweep.ColTestRelErr)...)
-			b.Num(pre+m.name+"Train", OpMedian, "g2", col(rs, sweep.ColTrainRelErr)...)
-			b.Num(pre+m.name+"Seeds", OpCount, "int", col(rs, sweep.ColTestRelErr)...)
+			b.Num(famWidthErr.of(wl, m.name), OpMedian, "g2", col(rs, sweep.ColTestRelErr)...)
+			b.Num(famWidthTrain.of(wl, m.name), OpMedian, "g2", col(rs, sweep.ColTrainRelErr)...)
+			b.Num(famWidthSeeds.of(wl, m.name), OpCount, "int", col(rs, sweep.ColTestRelErr)...)
 			if i == len(widths)-1 {
 				// Paired by seed against the deep learner on the same target.
 				var pairs []Cell
@@ -630,14 +636,14 @@ func (bd *builder) eSeven() {
 					}
 				}
 				if len(pairs) > 0 {
-					b.Num("ESeven"+m.name+"OverDeep", OpMedianRatio, "g2", pairs...)
+					b.Num(famNetOverDeep.of(m.name), OpMedianRatio, "g2", pairs...)
 				}
-				b.Num("ESeven"+m.name+"BestMin", OpMin, "int", col(rs, sweep.ColBestStep)...)
-				b.Num("ESeven"+m.name+"BestMax", OpMax, "int", col(rs, sweep.ColBestStep)...)
+				b.Num(famNetBestMin.of(m.name), OpMin, "int", col(rs, sweep.ColBestStep)...)
+				b.Num(famNetBestMax.of(m.name), OpMax, "int", col(rs, sweep.ColBestStep)...)
 			}
 		}
-		b.Num(pre+"Width", OpValue, "int", first)
-		b.List("ESevenW", pre)
+		b.Num(famWidthWidth.of(wl), OpValue, "int", first)
+		b.List("ESevenW", famWidth.of(wl))
 	}
 }
 

@@ -84,7 +84,7 @@ func (r *renderer) funcs() template.FuncMap {
 func (r *renderer) entry(name string, text bool) (*Entry, error) {
 	e, ok := r.b.Get(name)
 	if !ok {
-		return nil, fmt.Errorf("no entry %q", name)
+		return nil, r.noEntry(name)
 	}
 	if e.IsText() != text {
 		if text {
@@ -109,10 +109,19 @@ func (r *renderer) show(text bool) func(string) (string, error) {
 	}
 }
 
+// noEntry is the error of a reference to an absent entry, naming the
+// missing input of its section when that is why.
+func (r *renderer) noEntry(name string) error {
+	if why := r.b.whyMissing(name); why != "" {
+		return fmt.Errorf("no entry %q: %s", name, why)
+	}
+	return fmt.Errorf("no entry %q", name)
+}
+
 func (r *renderer) either(name string) (string, error) {
 	e, ok := r.b.Get(name)
 	if !ok {
-		return "", fmt.Errorf("no entry %q", name)
+		return "", r.noEntry(name)
 	}
 	return r.show(e.IsText())(name)
 }
@@ -158,13 +167,18 @@ func (r *renderer) fact(name string) (bool, error) {
 	return v, nil
 }
 
-func (r *renderer) has(names ...string) bool {
+// has reports whether every named entry exists; asking about an entry of
+// a section whose input is missing is an error, not a no.
+func (r *renderer) has(names ...string) (bool, error) {
 	for _, n := range names {
 		if _, ok := r.b.Get(n); !ok {
-			return false
+			if why := r.b.whyMissing(n); why != "" {
+				return false, fmt.Errorf("has %q: %s", n, why)
+			}
+			return false, nil
 		}
 	}
-	return true
+	return true, nil
 }
 
 func (r *renderer) is(name, word string) (bool, error) {
@@ -178,6 +192,9 @@ func (r *renderer) is(name, word string) (bool, error) {
 func (r *renderer) list(name string) ([]string, error) {
 	l, ok := r.b.lists[name]
 	if !ok {
+		if why := r.b.whyMissing(name); why != "" {
+			return nil, fmt.Errorf("no list %q: %s", name, why)
+		}
 		return nil, fmt.Errorf("no list %q", name)
 	}
 	return l, nil

@@ -119,3 +119,21 @@ func typedNumbers(src string) []string {
 	}
 	return bad
 }
+
+// A reference to an entry, a list or has of a section whose input is
+// missing fails with the missing input, not with silence.
+func TestMissingSectionNamesItsInput(t *testing.T) {
+	b := NewBook()
+	b.Missing("EFive", "the paper stage gathers no scaling point")
+	b.Num("EOneSeeds", OpValue, "int", Cell{Num: 3})
+	for _, src := range []string{`{{n "EFiveL"}}`, `{{range list "EFiveD"}}{{end}}`, `{{if has "EFiveL"}}yes{{else}}no{{end}}`} {
+		_, err := execute(src, b, nil, markdownMode)
+		if err == nil || !strings.Contains(err.Error(), "gathers no scaling point") {
+			t.Errorf("%s: err %v, want the missing scaling point named", src, err)
+		}
+	}
+	out, err := execute(`{{if has "ESixNStar"}}yes{{else}}no{{end}} {{n "EOneSeeds"}}`, b, nil, markdownMode)
+	if err != nil || out != "no 3" {
+		t.Errorf("entries outside the missing section: %q, %v", out, err)
+	}
+}
