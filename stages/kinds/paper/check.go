@@ -98,15 +98,49 @@ func Check(numbersTeX []byte, numbers, sources arrow.Record, lookup Lookup) erro
 	if err != nil {
 		return err
 	}
-	type srcList []Cell
-	srcs := map[string]srcList{}
-	var errs []error
-	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	c := &checker{lookup: lookup}
+	srcs := c.readSources(sources)
+	seen := map[string]bool{}
+	for r := 0; r < int(numbers.NumRows()); r++ {
+		e, nsrc := c.readEntry(numbers, r)
+		seen[e.Name] = true
+		body, ok := macros[e.Name]
+		switch {
+		case !ok:
+			c.fail("%s: in the numbers table but not defined in numbers.tex", e.Name)
+		case body != e.TeX:
+			c.fail("%s: numbers.tex says %q, the numbers table %q", e.Name, body, e.TeX)
+		}
+		cells := srcs[e.Name]
+		if len(cells) != nsrc {
+			c.fail("%s: %d sources listed, the numbers table says %d", e.Name, len(cells), nsrc)
+		}
+		c.checkEntry(e, cells)
+	}
+	for name := range macros {
+		if !seen[name] {
+			c.fail("%s: defined in numbers.tex but not in the numbers table", name)
+		}
+	}
+	return errors.Join(c.errs...)
+}
+
+// checker collects every problem Check finds.
+type checker struct {
+	lookup Lookup
+	errs   []error
+}
+
+func (c *checker) fail(format string, args ...any) { c.errs = append(c.errs, fmt.Errorf(format, args...)) }
+
+// readSources reads the sources table, per entry in index order.
+func (c *checker) readSources(sources arrow.Record) map[string][]Cell {
+	srcs := map[string][]Cell{}
 	for r := 0; r < int(sources.NumRows()); r++ {
 		get := func(col string) (float64, string) {
 			n, s, _, err := RecordCell(sources, r, col)
 			if err != nil {
-				fail("sources row %d: %v", r, err)
+				c.fail("sources row %d: %v", r, err)
 			}
 			return n, s
 		}
@@ -121,88 +155,79 @@ func Check(numbersTeX []byte, numbers, sources arrow.Record, lookup Lookup) erro
 		_, text := get(ColText)
 		_, isText := get(ColIsText)
 		if int(idx) != len(srcs[name]) {
-			fail("sources row %d: entry %s source %d out of order", r, name, int(idx))
+			c.fail("sources row %d: entry %s source %d out of order", r, name, int(idx))
 		}
 		srcs[name] = append(srcs[name], Cell{Key: key, Kind: kind, Table: tab, Row: int(row), Column: col, Num: num, Str: text, IsText: isText == "true"})
 	}
-	seen := map[string]bool{}
-	for r := 0; r < int(numbers.NumRows()); r++ {
-		var e Entry
-		var nsrc float64
-		for _, f := range []struct {
-			col string
-			num *float64
-			str *string
-		}{{ColName, nil, &e.Name}, {ColOp, nil, &e.Op}, {ColFormat, nil, &e.Format}, {ColValue, &e.Value, nil},
-			{ColShown, &e.Shown, nil}, {ColText, nil, &e.Text}, {ColMD, nil, &e.MD}, {ColTeX, nil, &e.TeX}, {ColSources, &nsrc, nil}} {
-			n, s, _, err := RecordCell(numbers, r, f.col)
-			if err != nil {
-				fail("numbers row %d: %v", r, err)
-			}
-			if f.num != nil {
-				*f.num = n
-			} else {
-				*f.str = s
-			}
+	return srcs
+}
+
+// readEntry reads row r of the numbers table and its count of sources.
+func (c *checker) readEntry(numbers arrow.Record, r int) (Entry, int) {
+	var e Entry
+	var nsrc float64
+	for _, f := range []struct {
+		col string
+		num *float64
+		str *string
+	}{{ColName, nil, &e.Name}, {ColOp, nil, &e.Op}, {ColFormat, nil, &e.Format}, {ColValue, &e.Value, nil},
+		{ColShown, &e.Shown, nil}, {ColText, nil, &e.Text}, {ColMD, nil, &e.MD}, {ColTeX, nil, &e.TeX}, {ColSources, &nsrc, nil}} {
+		n, s, _, err := RecordCell(numbers, r, f.col)
+		if err != nil {
+			c.fail("numbers row %d: %v", r, err)
 		}
-		seen[e.Name] = true
-		body, ok := macros[e.Name]
+		if f.num != nil {
+			*f.num = n
+		} else {
+			*f.str = s
+		}
+	}
+	return e, int(nsrc)
+}
+
+// checkEntry checks e against its sources: each holds what the lookup
+// says now, a text shows its one source, a number is its operation of
+// them, formatted and rounded as its format says.
+func (c *checker) checkEntry(e Entry, cells []Cell) {
+	vals := make([]float64, len(cells))
+	for i, cell := range cells {
+		now, err := c.lookup(cell)
 		switch {
-		case !ok:
-			fail("%s: in the numbers table but not defined in numbers.tex", e.Name)
-		case body != e.TeX:
-			fail("%s: numbers.tex says %q, the numbers table %q", e.Name, body, e.TeX)
+		case err != nil:
+			c.fail("%s: source %s: %v", e.Name, cell, err)
+		case now.IsText != cell.IsText || now.Str != cell.Str || !sameFloat(now.Num, cell.Num):
+			c.fail("%s: source %s now holds %s", e.Name, cell, now)
 		}
-		cells := srcs[e.Name]
-		if len(cells) != int(nsrc) {
-			fail("%s: %d sources listed, the numbers table says %d", e.Name, len(cells), int(nsrc))
-		}
-		vals := make([]float64, len(cells))
-		for i, c := range cells {
-			now, err := lookup(c)
-			switch {
-			case err != nil:
-				fail("%s: source %s: %v", e.Name, c, err)
-			case now.IsText != c.IsText || now.Str != c.Str || !sameFloat(now.Num, c.Num):
-				fail("%s: source %s now holds %s", e.Name, c, now)
-			}
-			vals[i] = c.Num
-		}
-		if e.Op == OpText {
-			if len(cells) != 1 || !cells[0].IsText || cells[0].Str != e.Text || e.TeX != EscapeTeX(e.Text) || e.MD != escapeMarkdown(e.Text) {
-				fail("%s: text entry %q does not show its source %v", e.Name, e.Text, cells)
-			}
-			continue
-		}
-		v, err := Recompute(e.Op, vals)
-		if err != nil {
-			fail("%s: %v", e.Name, err)
-			continue
-		}
-		if !sameFloat(v, e.Value) {
-			fail("%s: %s of the sources is %v, the numbers table says %v", e.Name, e.Op, v, e.Value)
-		}
-		md, tex, shown, err := Format(e.Format, v)
-		if err != nil || md != e.MD || tex != e.TeX || !sameFloat(shown, e.Shown) {
-			fail("%s: format %s of %v gives %q / %q / %v, the numbers table says %q / %q / %v (%v)", e.Name, e.Format, v,
-				md, tex, shown, e.MD, e.TeX, e.Shown, err)
-		}
-		back, err := ParseTeXNumber(e.TeX, e.Format)
-		if err != nil {
-			fail("%s: %v", e.Name, err)
-		} else if !sameFloat(back, e.Shown) && math.Abs(back-e.Shown) > 1e-12*math.Abs(e.Shown) {
-			fail("%s: the LaTeX text %q reads back as %v, not the shown %v", e.Name, e.TeX, back, e.Shown)
-		}
-		if err := roundedFrom(e.Format, v, e.Shown); err != nil {
-			fail("%s: %v", e.Name, err)
-		}
+		vals[i] = cell.Num
 	}
-	for name := range macros {
-		if !seen[name] {
-			fail("%s: defined in numbers.tex but not in the numbers table", name)
+	if e.Op == OpText {
+		if len(cells) != 1 || !cells[0].IsText || cells[0].Str != e.Text || e.TeX != EscapeTeX(e.Text) || e.MD != escapeMarkdown(e.Text) {
+			c.fail("%s: text entry %q does not show its source %v", e.Name, e.Text, cells)
 		}
+		return
 	}
-	return errors.Join(errs...)
+	v, err := Recompute(e.Op, vals)
+	if err != nil {
+		c.fail("%s: %v", e.Name, err)
+		return
+	}
+	if !sameFloat(v, e.Value) {
+		c.fail("%s: %s of the sources is %v, the numbers table says %v", e.Name, e.Op, v, e.Value)
+	}
+	md, tex, shown, err := Format(e.Format, v)
+	if err != nil || md != e.MD || tex != e.TeX || !sameFloat(shown, e.Shown) {
+		c.fail("%s: format %s of %v gives %q / %q / %v, the numbers table says %q / %q / %v (%v)", e.Name, e.Format, v,
+			md, tex, shown, e.MD, e.TeX, e.Shown, err)
+	}
+	back, err := ParseTeXNumber(e.TeX, e.Format)
+	if err != nil {
+		c.fail("%s: %v", e.Name, err)
+	} else if !sameFloat(back, e.Shown) && math.Abs(back-e.Shown) > 1e-12*math.Abs(e.Shown) {
+		c.fail("%s: the LaTeX text %q reads back as %v, not the shown %v", e.Name, e.TeX, back, e.Shown)
+	}
+	if err := roundedFrom(e.Format, v, e.Shown); err != nil {
+		c.fail("%s: %v", e.Name, err)
+	}
 }
 
 // roundedFrom checks that shown is v rounded as format f rounds: within

@@ -406,76 +406,15 @@ func (bd *builder) eSix() {
 		return
 	}
 	rd, b := &bd.rd, bd.b
-	type fitRow struct {
-		r      int
-		method string
-		tau    float64
-	}
-	var rows []fitRow
-	var taus []float64
-	for r := 0; r < s.fits.rows(); r++ {
-		f := fitRow{r, rd.cell(s.fits, r, scaling.ColMethod).Str, rd.cell(s.fits, r, scaling.ColThreshold).Num}
-		rows = append(rows, f)
-		if !slices.Contains(taus, f.tau) {
-			taus = append(taus, f.tau)
-		}
-	}
-	slices.Sort(taus)
-	slices.SortStableFunc(rows, func(a, c fitRow) int {
-		return cmp.Or(compareFloat(a.tau, c.tau), compareLearners(a.method, c.method))
-	})
+	rows, taus := bd.sortedFits(s)
 	for i, tau := range taus {
-		r := rows[slices.IndexFunc(rows, func(f fitRow) bool { return f.tau == tau })].r
+		r := rows[slices.IndexFunc(rows, func(f fitRef) bool { return f.tau == tau })].r
 		b.Num(famTauTau.of(letters(i)), OpValue, "exact", rd.cell(s.fits, r, scaling.ColThreshold))
 		b.List("ESixTau", famTau.of(letters(i)))
 	}
 	L := int(bd.valueOf("EFiveL"))
 	for k, f := range rows {
-		fl, pre := letters(k), famFit.of(letters(k))
-		t := s.fits
-		b.Text(famFitMethod.of(fl), rd.cell(t, f.r, scaling.ColMethod))
-		b.Text(famFitDims.of(fl), rd.cell(t, f.r, scaling.ColDims))
-		for _, c := range []struct{ col, suffix, format string }{
-			{scaling.ColThreshold, "Tau", "exact"}, {scaling.ColPoints, "Points", "int"}, {scaling.ColCensored, "Censored", "int"},
-			{scaling.ColSlope, "Slope", "g3"}, {scaling.ColSlopeLoBoot, "LoBoot", "g3"}, {scaling.ColSlopeHiBoot, "HiBoot", "g3"},
-			{scaling.ColSlopeLoT, "LoT", "g3"}, {scaling.ColSlopeHiT, "HiT", "g3"}, {scaling.ColTheoryExponent, "Theory", "g3"},
-			{scaling.ColMonomialSlope, "MonoSlope", "g3"},
-		} {
-			b.Num(famFitCol.of(fl, c.suffix), OpValue, c.format, rd.cell(t, f.r, c.col))
-		}
-		// The censored N* of this fit, by side, with the grid edge.
-		var below, beyond, belowN, beyondN []Cell
-		for _, r := range s.nstarRows(rd, f.method, f.tau) {
-			switch rd.cell(s.nstar, r, scaling.ColStatus).Str {
-			case scaling.BelowGrid:
-				below, belowN = append(below, rd.cell(s.nstar, r, scaling.ColD)), append(belowN, rd.cell(s.nstar, r, scaling.ColBound))
-			case scaling.NotReached:
-				beyond, beyondN = append(beyond, rd.cell(s.nstar, r, scaling.ColD)), append(beyondN, rd.cell(s.nstar, r, scaling.ColBound))
-			}
-		}
-		b.Num(famFitBelow.of(fl), OpCount, "int", below...)
-		b.Num(famFitBeyond.of(fl), OpCount, "int", beyond...)
-		if len(belowN) > 0 {
-			b.Num(famFitBelowN.of(fl), OpMax, "int", belowN...)
-		}
-		if len(beyondN) > 0 {
-			b.Num(famFitBeyondN.of(fl), OpMin, "int", beyondN...)
-		}
-		if f.method != sweep.Deep {
-			stat := fmt.Sprintf("exponent_gap[%s-deep,L=%d,tau=%s]", f.method, L, formatG3(f.tau))
-			if r := bd.claimRowIndex("4", "E6", stat, false); r >= 0 {
-				bd.claimRow(famFitGap.of(fl), r, "g3")
-				b.Text(famFitGapPrimar.of(fl), rd.cell(bd.ctable, r, claims.ColPrimary))
-				b.List("ESixGap", pre)
-			}
-		} else {
-			b.List("ESixDeep", pre)
-		}
-		b.List("ESixFit", pre)
-		b.List(famTauFits.of(letters(slices.Index(taus, f.tau))), pre)
-		if !math.IsNaN(rd.cell(t, f.r, scaling.ColTheoryExponent).Num) && !has(b, "ESixTheory") {
-			b.Num("ESixTheory", OpValue, "g3", rd.cell(t, f.r, scaling.ColTheoryExponent))
-		}
+		bd.fitEntries(s, letters(k), f, letters(slices.Index(taus, f.tau)), L)
 	}
 	// The finite-d reference slope of the monomial count, over the
 	// dimensions of the first fit that has one (the deep learner's first).
@@ -486,7 +425,94 @@ func (bd *builder) eSix() {
 			break
 		}
 	}
-	// Censoring over the whole nstar table (one d cell per N*).
+	bd.censoring(s)
+	if len(taus) > 0 {
+		bd.nstarTable(s, taus[0])
+	}
+}
+
+// fitRef is one row of the fits table, by threshold and learner.
+type fitRef struct {
+	r      int
+	method string
+	tau    float64
+}
+
+// sortedFits returns the fits in threshold, then learner order, and the
+// thresholds ascending.
+func (bd *builder) sortedFits(s *scalingSet) ([]fitRef, []float64) {
+	rd := &bd.rd
+	var rows []fitRef
+	var taus []float64
+	for r := 0; r < s.fits.rows(); r++ {
+		f := fitRef{r, rd.cell(s.fits, r, scaling.ColMethod).Str, rd.cell(s.fits, r, scaling.ColThreshold).Num}
+		rows = append(rows, f)
+		if !slices.Contains(taus, f.tau) {
+			taus = append(taus, f.tau)
+		}
+	}
+	slices.Sort(taus)
+	slices.SortStableFunc(rows, func(a, c fitRef) int {
+		return cmp.Or(compareFloat(a.tau, c.tau), compareLearners(a.method, c.method))
+	})
+	return rows, taus
+}
+
+// fitEntries adds the entries of fit f (row letters fl, of threshold
+// letters tl): its columns, its censored N* by side, and claim 4's
+// exponent-gap row of a learner other than the deep one.
+func (bd *builder) fitEntries(s *scalingSet, fl string, f fitRef, tl string, L int) {
+	rd, b, t := &bd.rd, bd.b, s.fits
+	pre := famFit.of(fl)
+	b.Text(famFitMethod.of(fl), rd.cell(t, f.r, scaling.ColMethod))
+	b.Text(famFitDims.of(fl), rd.cell(t, f.r, scaling.ColDims))
+	for _, c := range []struct{ col, suffix, format string }{
+		{scaling.ColThreshold, "Tau", "exact"}, {scaling.ColPoints, "Points", "int"}, {scaling.ColCensored, "Censored", "int"},
+		{scaling.ColSlope, "Slope", "g3"}, {scaling.ColSlopeLoBoot, "LoBoot", "g3"}, {scaling.ColSlopeHiBoot, "HiBoot", "g3"},
+		{scaling.ColSlopeLoT, "LoT", "g3"}, {scaling.ColSlopeHiT, "HiT", "g3"}, {scaling.ColTheoryExponent, "Theory", "g3"},
+		{scaling.ColMonomialSlope, "MonoSlope", "g3"},
+	} {
+		b.Num(famFitCol.of(fl, c.suffix), OpValue, c.format, rd.cell(t, f.r, c.col))
+	}
+	// The censored N* of this fit, by side, with the grid edge.
+	var below, beyond, belowN, beyondN []Cell
+	for _, r := range s.nstarRows(rd, f.method, f.tau) {
+		switch rd.cell(s.nstar, r, scaling.ColStatus).Str {
+		case scaling.BelowGrid:
+			below, belowN = append(below, rd.cell(s.nstar, r, scaling.ColD)), append(belowN, rd.cell(s.nstar, r, scaling.ColBound))
+		case scaling.NotReached:
+			beyond, beyondN = append(beyond, rd.cell(s.nstar, r, scaling.ColD)), append(beyondN, rd.cell(s.nstar, r, scaling.ColBound))
+		}
+	}
+	b.Num(famFitBelow.of(fl), OpCount, "int", below...)
+	b.Num(famFitBeyond.of(fl), OpCount, "int", beyond...)
+	if len(belowN) > 0 {
+		b.Num(famFitBelowN.of(fl), OpMax, "int", belowN...)
+	}
+	if len(beyondN) > 0 {
+		b.Num(famFitBeyondN.of(fl), OpMin, "int", beyondN...)
+	}
+	if f.method != sweep.Deep {
+		stat := fmt.Sprintf("exponent_gap[%s-deep,L=%d,tau=%s]", f.method, L, formatG3(f.tau))
+		if r := bd.claimRowIndex("4", "E6", stat, false); r >= 0 {
+			bd.claimRow(famFitGap.of(fl), r, "g3")
+			b.Text(famFitGapPrimar.of(fl), rd.cell(bd.ctable, r, claims.ColPrimary))
+			b.List("ESixGap", pre)
+		}
+	} else {
+		b.List("ESixDeep", pre)
+	}
+	b.List("ESixFit", pre)
+	b.List(famTauFits.of(tl), pre)
+	if !math.IsNaN(rd.cell(t, f.r, scaling.ColTheoryExponent).Num) && !has(b, "ESixTheory") {
+		b.Num("ESixTheory", OpValue, "g3", rd.cell(t, f.r, scaling.ColTheoryExponent))
+	}
+}
+
+// censoring counts the N* of the whole nstar table by status (one d cell
+// per N*).
+func (bd *builder) censoring(s *scalingSet) {
+	rd, b := &bd.rd, bd.b
 	var all, interp, below, beyond []Cell
 	for r := 0; r < s.nstar.rows(); r++ {
 		c := rd.cell(s.nstar, r, scaling.ColD)
@@ -504,9 +530,6 @@ func (bd *builder) eSix() {
 	b.Num("ESixInterp", OpCount, "int", interp...)
 	b.Num("ESixBelow", OpCount, "int", below...)
 	b.Num("ESixBeyond", OpCount, "int", beyond...)
-	if len(taus) > 0 {
-		bd.nstarTable(s, taus[0])
-	}
 }
 
 // formatG3 writes a threshold as the claims kind names it in a statistic.
@@ -559,92 +582,119 @@ func (bd *builder) eSeven() {
 		rd.fail(fmt.Errorf("E7: %w", err))
 		return
 	}
-	type run struct {
-		r     int
-		seed  string
-		width int
-	}
-	byMethod := map[string][]run{}
-	var widths []int
-	for r := 0; r < t.rows(); r++ {
-		m := rd.cell(t, r, sweep.ColMethod).Str
-		x := run{r: r, seed: rd.cell(t, r, "seed").Str, width: int(rd.cell(t, r, sweep.ColWidth).Num)}
-		byMethod[m] = append(byMethod[m], x)
-		if m != sweep.Deep && !slices.Contains(widths, x.width) {
-			widths = append(widths, x.width)
-		}
-	}
-	slices.Sort(widths)
-	deep := byMethod[sweep.Deep]
-	if rd.err != nil || len(deep) == 0 || len(widths) == 0 {
-		rd.fail(fmt.Errorf("E7: collect %s needs deep and two-layer rows (have %d methods)", shortKey(bd.collects[0].Key()), len(byMethod)))
+	w := bd.widthRuns(t)
+	deep := w.byMethod[sweep.Deep]
+	if rd.err != nil || len(deep) == 0 || len(w.widths) == 0 {
+		rd.fail(fmt.Errorf("E7: collect %s needs deep and two-layer rows (have %d methods)", shortKey(bd.collects[0].Key()), len(w.byMethod)))
 		return
 	}
-	col := func(rs []run, c string) []Cell {
-		out := make([]Cell, len(rs))
-		for i, x := range rs {
-			out[i] = rd.cell(t, x.r, c)
-		}
-		return out
-	}
-	var nets []run
+	var nets []widthRun
 	for _, m := range []string{sweep.TwoLayerReLU, sweep.TwoLayerQuad} {
-		nets = append(nets, byMethod[m]...)
+		nets = append(nets, w.byMethod[m]...)
 	}
 	all := append(slices.Clone(deep), nets...)
 	for _, c := range []struct{ col, name string }{{sweep.ColD, "ESevenD"}, {sweep.ColN, "ESevenN"}, {sweep.ColL, "ESevenL"}, {sweep.ColK, "ESevenK"}} {
-		b.Num(c.name, OpValue, "int", rd.uniformCell("E7 "+c.col, col(all, c.col)))
+		b.Num(c.name, OpValue, "int", rd.uniformCell("E7 "+c.col, w.col(all, c.col)))
 	}
-	b.Num("ESevenGap", OpValue, "exact", rd.uniformCell("E7 gap", col(all, sweep.ColGap)))
+	b.Num("ESevenGap", OpValue, "exact", rd.uniformCell("E7 gap", w.col(all, sweep.ColGap)))
 	if len(nets) > 0 {
 		for _, c := range []struct{ col, name string }{{sweep.ColSteps, "ESevenSteps"}, {sweep.ColNFit, "ESevenNFit"}, {sweep.ColNVal, "ESevenNVal"}} {
-			b.Num(c.name, OpValue, "int", rd.uniformCell("E7 two-layer "+c.col, col(nets, c.col)))
+			b.Num(c.name, OpValue, "int", rd.uniformCell("E7 two-layer "+c.col, w.col(nets, c.col)))
 		}
 	}
-	b.Num("ESevenDeepErr", OpMedian, "g2", col(deep, sweep.ColTestRelErr)...)
-	b.Num("ESevenDeepMin", OpMin, "g2", col(deep, sweep.ColTestRelErr)...)
-	b.Num("ESevenDeepMax", OpMax, "g2", col(deep, sweep.ColTestRelErr)...)
-	b.Num("ESevenDeepTrain", OpMedian, "g2", col(deep, sweep.ColTrainRelErr)...)
-	b.Num("ESevenDeepSeeds", OpCount, "int", col(deep, sweep.ColTestRelErr)...)
-	deepBySeed := map[string]run{}
-	for _, x := range deep {
+	b.Num("ESevenDeepErr", OpMedian, "g2", w.col(deep, sweep.ColTestRelErr)...)
+	b.Num("ESevenDeepMin", OpMin, "g2", w.col(deep, sweep.ColTestRelErr)...)
+	b.Num("ESevenDeepMax", OpMax, "g2", w.col(deep, sweep.ColTestRelErr)...)
+	b.Num("ESevenDeepTrain", OpMedian, "g2", w.col(deep, sweep.ColTrainRelErr)...)
+	b.Num("ESevenDeepSeeds", OpCount, "int", w.col(deep, sweep.ColTestRelErr)...)
+	for i := range w.widths {
+		bd.widthEntries(w, i)
+	}
+}
+
+// widthRun is one sweep point of E7: its row of the collect table, its
+// seed label and the network's width.
+type widthRun struct {
+	r     int
+	seed  string
+	width int
+}
+
+// widthSet is E7's collect table by method, with the two-layer networks'
+// widths ascending.
+type widthSet struct {
+	rd       *reader
+	t        *table
+	byMethod map[string][]widthRun
+	widths   []int
+}
+
+func (bd *builder) widthRuns(t *table) *widthSet {
+	rd := &bd.rd
+	w := &widthSet{rd: rd, t: t, byMethod: map[string][]widthRun{}}
+	for r := 0; r < t.rows(); r++ {
+		m := rd.cell(t, r, sweep.ColMethod).Str
+		x := widthRun{r: r, seed: rd.cell(t, r, "seed").Str, width: int(rd.cell(t, r, sweep.ColWidth).Num)}
+		w.byMethod[m] = append(w.byMethod[m], x)
+		if m != sweep.Deep && !slices.Contains(w.widths, x.width) {
+			w.widths = append(w.widths, x.width)
+		}
+	}
+	slices.Sort(w.widths)
+	return w
+}
+
+// col returns column c of the runs' rows.
+func (w *widthSet) col(rs []widthRun, c string) []Cell {
+	out := make([]Cell, len(rs))
+	for i, x := range rs {
+		out[i] = w.rd.cell(w.t, x.r, c)
+	}
+	return out
+}
+
+// widthEntries adds the entries of the i-th width: each activation's
+// median errors and seeds there, and at the largest width its error over
+// the deep learner's of the same seed and its early-stopping steps.
+func (bd *builder) widthEntries(w *widthSet, i int) {
+	rd, b, t := &bd.rd, bd.b, w.t
+	deepBySeed := map[string]widthRun{}
+	for _, x := range w.byMethod[sweep.Deep] {
 		deepBySeed[x.seed] = x
 	}
-	for i, w := range widths {
-		wl := letters(i)
-		var first Cell
-		for _, m := range []struct{ method, name string }{{sweep.TwoLayerReLU, "Relu"}, {sweep.TwoLayerQuad, "Quad"}} {
-			var rs []run
-			for _, x := range byMethod[m.method] {
-				if x.width == w {
-					rs = append(rs, x)
-				}
-			}
-			if len(rs) == 0 {
-				continue
-			}
-			first = rd.cell(t, rs[0].r, sweep.ColWidth)
-			b.Num(famWidthErr.of(wl, m.name), OpMedian, "g2", col(rs, sweep.ColTestRelErr)...)
-			b.Num(famWidthTrain.of(wl, m.name), OpMedian, "g2", col(rs, sweep.ColTrainRelErr)...)
-			b.Num(famWidthSeeds.of(wl, m.name), OpCount, "int", col(rs, sweep.ColTestRelErr)...)
-			if i == len(widths)-1 {
-				// Paired by seed against the deep learner on the same target.
-				var pairs []Cell
-				for _, x := range rs {
-					if dx, ok := deepBySeed[x.seed]; ok {
-						pairs = append(pairs, rd.cell(t, x.r, sweep.ColTestRelErr), rd.cell(t, dx.r, sweep.ColTestRelErr))
-					}
-				}
-				if len(pairs) > 0 {
-					b.Num(famNetOverDeep.of(m.name), OpMedianRatio, "g2", pairs...)
-				}
-				b.Num(famNetBestMin.of(m.name), OpMin, "int", col(rs, sweep.ColBestStep)...)
-				b.Num(famNetBestMax.of(m.name), OpMax, "int", col(rs, sweep.ColBestStep)...)
+	wl := letters(i)
+	var first Cell
+	for _, m := range []struct{ method, name string }{{sweep.TwoLayerReLU, "Relu"}, {sweep.TwoLayerQuad, "Quad"}} {
+		var rs []widthRun
+		for _, x := range w.byMethod[m.method] {
+			if x.width == w.widths[i] {
+				rs = append(rs, x)
 			}
 		}
-		b.Num(famWidthWidth.of(wl), OpValue, "int", first)
-		b.List("ESevenW", famWidth.of(wl))
+		if len(rs) == 0 {
+			continue
+		}
+		first = rd.cell(t, rs[0].r, sweep.ColWidth)
+		b.Num(famWidthErr.of(wl, m.name), OpMedian, "g2", w.col(rs, sweep.ColTestRelErr)...)
+		b.Num(famWidthTrain.of(wl, m.name), OpMedian, "g2", w.col(rs, sweep.ColTrainRelErr)...)
+		b.Num(famWidthSeeds.of(wl, m.name), OpCount, "int", w.col(rs, sweep.ColTestRelErr)...)
+		if i == len(w.widths)-1 {
+			// Paired by seed against the deep learner on the same target.
+			var pairs []Cell
+			for _, x := range rs {
+				if dx, ok := deepBySeed[x.seed]; ok {
+					pairs = append(pairs, rd.cell(t, x.r, sweep.ColTestRelErr), rd.cell(t, dx.r, sweep.ColTestRelErr))
+				}
+			}
+			if len(pairs) > 0 {
+				b.Num(famNetOverDeep.of(m.name), OpMedianRatio, "g2", pairs...)
+			}
+			b.Num(famNetBestMin.of(m.name), OpMin, "int", w.col(rs, sweep.ColBestStep)...)
+			b.Num(famNetBestMax.of(m.name), OpMax, "int", w.col(rs, sweep.ColBestStep)...)
+		}
 	}
+	b.Num(famWidthWidth.of(wl), OpValue, "int", first)
+	b.List("ESevenW", famWidth.of(wl))
 }
 
 // uniformCell returns the first of cells and records an error if another
