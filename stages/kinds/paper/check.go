@@ -131,7 +131,9 @@ type checker struct {
 	errs   []error
 }
 
-func (c *checker) fail(format string, args ...any) { c.errs = append(c.errs, fmt.Errorf(format, args...)) }
+func (c *checker) fail(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf(format, args...))
+}
 
 // readSources reads the sources table, per entry in index order.
 func (c *checker) readSources(sources arrow.Record) map[string][]Cell {
