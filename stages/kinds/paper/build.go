@@ -107,41 +107,6 @@ func letters(i int) string {
 	return s
 }
 
-// expName turns an experiment id into a macro prefix: E1 -> EOne,
-// E1+E3 -> EOneAndEThree.
-func expName(id string) string {
-	parts := strings.Split(id, "+")
-	for i, p := range parts {
-		if n, err := strconv.Atoi(strings.TrimPrefix(p, "E")); err == nil && strings.HasPrefix(p, "E") {
-			parts[i] = "E" + word(n)
-		}
-	}
-	return strings.Join(parts, "And")
-}
-
-// camel turns a schedule or label into a macro fragment: lower-only -> LowerOnly.
-func camel(s string) string {
-	s = strings.ReplaceAll(s, "end2end", "end-to-end")
-	var b strings.Builder
-	up := true
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z':
-			if up {
-				r -= 'a' - 'A'
-			}
-			b.WriteRune(r)
-			up = false
-		case r >= 'A' && r <= 'Z':
-			b.WriteRune(r)
-			up = false
-		default:
-			up = true
-		}
-	}
-	return b.String()
-}
-
 // claimsParams: the decision rules' settings.
 func (bd *builder) claimsParams() {
 	for _, p := range []struct{ param, name, format string }{
@@ -178,16 +143,20 @@ func (bd *builder) claimRow(prefix string, r int, format string) {
 	if strings.HasPrefix(format, "g") {
 		thr = "exact"
 	}
-	for _, f := range []struct{ col, suffix, format string }{
-		{claims.ColValue, "Value", format}, {claims.ColCILow, "Lo", format}, {claims.ColCIHigh, "Hi", format},
-		{claims.ColThreshold, "Thr", thr}, {claims.ColN, "N", "int"},
+	for _, f := range []struct {
+		col    string
+		name   family
+		format string
+	}{
+		{claims.ColValue, famRowValue, format}, {claims.ColCILow, famRowLo, format}, {claims.ColCIHigh, famRowHi, format},
+		{claims.ColThreshold, famRowThr, thr}, {claims.ColN, famRowN, "int"},
 	} {
-		bd.b.Num(prefix+f.suffix, OpValue, f.format, rd.cell(t, r, f.col))
+		bd.b.Num(f.name.of(prefix), OpValue, f.format, rd.cell(t, r, f.col))
 	}
-	bd.b.Text(prefix+"Verdict", rd.cell(t, r, claims.ColVerdict))
-	bd.b.Text(prefix+"Stat", rd.cell(t, r, claims.ColStatistic))
-	bd.b.Text(prefix+"Exp", rd.cell(t, r, claims.ColExperiment))
-	bd.b.Text(prefix+"Claim", rd.cell(t, r, claims.ColClaim))
+	bd.b.Text(famRowVerdict.of(prefix), rd.cell(t, r, claims.ColVerdict))
+	bd.b.Text(famRowStat.of(prefix), rd.cell(t, r, claims.ColStatistic))
+	bd.b.Text(famRowExp.of(prefix), rd.cell(t, r, claims.ColExperiment))
+	bd.b.Text(famRowClaim.of(prefix), rd.cell(t, r, claims.ColClaim))
 }
 
 // namedClaim adds a claims row under a name if the row exists.
@@ -202,15 +171,15 @@ func (bd *builder) namedClaim(name, claim, exp, stat, format string, prefix bool
 func (bd *builder) claimsTable() {
 	t, rd := bd.ctable, &bd.rd
 	for r := 0; r < t.rows(); r++ {
-		name := "ClaimRow" + letters(r)
+		name := famClaimRow.of(letters(r))
 		bd.claimRow(name, r, "g3")
-		bd.b.Text(name+"Primary", rd.cell(t, r, claims.ColPrimary))
+		bd.b.Text(famClaimRowPrimary.of(letters(r)), rd.cell(t, r, claims.ColPrimary))
 		bd.b.List("ClaimRow", name)
 		claim := rd.cell(t, r, claims.ColClaim).Str
 		if rd.cell(t, r, claims.ColStatistic).Str == "overall" {
 			if n, err := strconv.Atoi(claim); err == nil {
-				bd.b.Text("Claim"+word(n)+"Verdict", rd.cell(t, r, claims.ColVerdict))
-				bd.b.Text("Claim"+word(n)+"Exps", rd.cell(t, r, claims.ColExperiment))
+				bd.b.Text(famClaimVerdict.of(word(n)), rd.cell(t, r, claims.ColVerdict))
+				bd.b.Text(famClaimExps.of(word(n)), rd.cell(t, r, claims.ColExperiment))
 			}
 		}
 	}

@@ -21,6 +21,47 @@ func (f family) of(parts ...string) string {
 }
 
 const (
+	// A row of the claims table (claimRow), under the prefix {} it is
+	// named by: JointErrEOne, BfcEOne, ClaimRowA, ESixFitBGap, ...
+	famRowValue   family = "{}Value" // the statistic
+	famRowLo      family = "{}Lo"    // its interval
+	famRowHi      family = "{}Hi"
+	famRowThr     family = "{}Thr"     // the threshold
+	famRowN       family = "{}N"       // the seeds
+	famRowVerdict family = "{}Verdict" // the verdict
+	famRowStat    family = "{}Stat"    // the statistic's name
+	famRowExp     family = "{}Exp"     // the experiment
+	famRowClaim   family = "{}Claim"   // the claim's number
+	// Every row of the claims table {r} in order, and each claim's {One..Five} overall row.
+	famClaimRow        family = "ClaimRow{}"
+	famClaimRowPrimary family = "ClaimRow{}Primary" // whether the row is primary
+	famClaimVerdict    family = "Claim{}Verdict"    // the claim's overall verdict
+	famClaimExps       family = "Claim{}Exps"       // the experiments it rests on
+
+	// E0: per depth {Shallow|Deep} and information gap {g} (ascending).
+	famGapRow      family = "EZero{}{}"      // list prefix of the gap
+	famGapRowGap   family = "EZero{}{}Gap"   // the gap gamma
+	famGapRowTop   family = "EZero{}{}Top"   // median share of Var(y) of the top layer's term
+	famGapRowBelow family = "EZero{}{}Below" // median share of the term of the layer below
+	famGapRowSeeds family = "EZero{}{}Seeds" // the targets (seeds) at that gap
+
+	// A schedule's statistics (scheduleStats), under the prefix {} of the
+	// schedule's group: EOneJoint, EThreeXA, EFourGAJoint, ...
+	famStatsErr       family = "{}Err"       // median final test error
+	famStatsEps       family = "{}Eps"       // median final eps_2
+	famStatsEpsSwitch family = "{}EpsSwitch" // median eps_2 at the switch
+	famStatsEpsLayer  family = "{}Eps{}"     // median final eps_l of layer {Three|Four|...}
+	famStatsRuns      family = "{}Runs"      // the runs
+
+	// E3: per depth of the correction {x} (A: x = 0), E4 per gap {g}.
+	famEThreeX     family = "EThreeX{}"         // list prefix (and schedule-statistics prefix) of x
+	famEThreeXX    family = "EThreeX{}X"        // the x of its bfc-x run
+	famEFourG      family = "EFourG{}"          // list prefix of gap {g}
+	famEFourGGap   family = "EFourG{}Gap"       // the gap gamma
+	famEFourGJoint family = "EFourG{}Joint"     // schedule-statistics prefix of joint at it
+	famEFourGLayer family = "EFourG{}Layerwise" // of layerwise
+	famEFourGRatio family = "EFourG{}Ratio"     // claim 3's row of the layerwise/joint ratio at it (claimRow's suffixes)
+
 	// E5: per dimension {d} and learner {l}.
 	famDim             family = "EFiveD{}"                         // list prefix of dimension {d}
 	famDimD            family = "EFiveD{}D"                        // the dimension d
@@ -82,4 +123,31 @@ const (
 	famNetOverDeep family = "ESeven{}OverDeep" // at the largest width: median over seeds of its error over the deep learner's
 	famNetBestMin  family = "ESeven{}BestMin"  // the earliest early-stopping step kept
 	famNetBestMax  family = "ESeven{}BestMax"  // the latest
+
+	// E8: per depth {L} (ascending) and schedule {LowerOnly|Layerwise|Joint|EndToEnd};
+	// bfc-x per depth of the correction {x} (A: x = 1).
+	famEEightL                family = "EEightL{}"                // list prefix of the depth
+	famEEightLL               family = "EEightL{}L"               // the number of blocks
+	famEEightLAcc             family = "EEightL{}Acc{}"           // median final test accuracy of a schedule
+	famEEightLSeeds           family = "EEightL{}Seeds{}"         // its seeds
+	famEEightLLowerMinusJoint family = "EEightL{}LowerMinusJoint" // median over seeds of lower-only's accuracy minus joint's
+	famEEightLGain            family = "EEightL{}Gain"            // claim 3's row of joint's gain over layerwise (claimRow)
+	famEEightX                family = "EEightX{}"                // list prefix of x
+	famEEightXX               family = "EEightX{}X"               // the x
+	famEEightXAcc             family = "EEightX{}Acc"             // median accuracy of bfc-x
+	famEEightXLinShare        family = "EEightX{}LinShare"        // share of the layerwise-to-joint gap it recovers
+	famEEightXDrift           family = "EEightX{}Drift"           // median drift of the first layer
+	famEEightXLogShare        family = "EEightX{}LogShare"        // claim 5's row on the log error (claimRow)
+
+	// The published accuracies, per row {r}.
+	famPub              family = "Pub{}"
+	famPubClassifier    family = "Pub{}Classifier"
+	famPubPreprocessing family = "Pub{}Preprocessing"
+	famPubAcc           family = "Pub{}Acc"
+
+	// A hand-written record file (search, timings): row {r} of the table
+	// named by the prefix {} (Search, Time), and its column {c} by the name
+	// the kind gives it (Param, Value, Wall, ...).
+	famFileRow  family = "{}{}"
+	famFileCell family = "{}{}{}"
 )

@@ -171,7 +171,7 @@ func TestNames(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
 		{letters(0), "A"}, {letters(25), "Z"}, {letters(26), "AA"}, {letters(27), "AB"}, {letters(701), "ZZ"}, {letters(702), "AAA"},
 		{word(3), "Three"}, {word(20), "Twenty"}, {word(21), "NV"},
-		{expName("E1"), "EOne"}, {expName("E1+E3"), "EOneAndEThree"}, {camel("lower-only"), "LowerOnly"}, {camel("end2end"), "EndToEnd"},
+		{famDimAt.of("E", "B"), "EFiveDEAtEFiveLearnerB"}, {famFileCell.of("Time", "C", "Wall"), "TimeCWall"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)

@@ -67,9 +67,9 @@ func (bd *builder) eEight() {
 	var pairsLJ []Cell // (lower-only, joint) accuracy per depth and seed
 	var gains []Cell   // the claims rows' joint - layerwise, per depth
 	for i, L := range depths {
-		pre := "EEightL" + letters(i)
+		dl, pre := letters(i), famEEightL.of(letters(i))
 		joint := bd.classAt(L, L-1, "")
-		b.Num(pre+"L", OpValue, "int", rd.cell(joint[metrics.CommonSeeds(joint)[0]].sum, 0, classify.ColL))
+		b.Num(famEEightLL.of(dl), OpValue, "int", rd.cell(joint[metrics.CommonSeeds(joint)[0]].sum, 0, classify.ColL))
 		for _, s := range []struct {
 			m    map[string]*classRun
 			name string
@@ -79,17 +79,17 @@ func (bd *builder) eEight() {
 				continue
 			}
 			c := rd.accCells(s.m, metrics.CommonSeeds(s.m), classify.ColTestAcc)
-			b.Num(pre+"Acc"+s.name, OpMedian, "pct1", c...)
-			b.Num(pre+"Seeds"+s.name, OpCount, "int", c...)
+			b.Num(famEEightLAcc.of(dl, s.name), OpMedian, "pct1", c...)
+			b.Num(famEEightLSeeds.of(dl, s.name), OpCount, "int", c...)
 		}
 		if lo := bd.classAt(L, 0, "lower-only"); len(lo) > 0 {
 			seeds := metrics.CommonSeeds(lo, joint)
 			p := interleave(rd.accCells(lo, seeds, classify.ColTestAcc), rd.accCells(joint, seeds, classify.ColTestAcc))
-			b.Num(pre+"LowerMinusJoint", OpMedianDiff, "pts2", p...)
+			b.Num(famEEightLLowerMinusJoint.of(dl), OpMedianDiff, "pts2", p...)
 			pairsLJ = append(pairsLJ, p...)
 		}
 		if r := bd.claimRowIndex("3", "E8", fmt.Sprintf("acc_joint-layerwise[L=%d]", L), false); r >= 0 {
-			bd.claimRow(pre+"Gain", r, "pts2")
+			bd.claimRow(famEEightLGain.of(dl), r, "pts2")
 			gains = append(gains, rd.cell(bd.ctable, r, claims.ColValue))
 		}
 		b.List("EEightL", pre)
@@ -125,17 +125,17 @@ func (bd *builder) eEightBfcX() {
 		if len(seeds) == 0 {
 			continue
 		}
-		pre := "EEightX" + letters(x-1)
+		xl, pre := letters(x-1), famEEightX.of(letters(x-1))
 		i := slices.IndexFunc(seeds, func(s string) bool { return mid[s].schedule == "bfc-x" })
 		if i < 0 {
 			continue
 		}
-		b.Num(pre+"X", OpValue, "int", rd.cell(mid[seeds[i]].sum, 0, classify.ColX))
-		b.Num(pre+"Acc", OpMedian, "pct1", rd.accCells(mid, seeds, classify.ColTestAcc)...)
+		b.Num(famEEightXX.of(xl), OpValue, "int", rd.cell(mid[seeds[i]].sum, 0, classify.ColX))
+		b.Num(famEEightXAcc.of(xl), OpMedian, "pct1", rd.accCells(mid, seeds, classify.ColTestAcc)...)
 		groups := append(append(rd.accCells(lw, seeds, classify.ColTestAcc), rd.accCells(mid, seeds, classify.ColTestAcc)...), rd.accCells(joint, seeds, classify.ColTestAcc)...)
-		b.Num(pre+"LinShare", OpGapShare, "pct0", groups...)
-		b.Num(pre+"Drift", OpMedian, "g2", rd.accCells(mid, seeds, classify.ColK1Drift)...)
-		bd.namedClaim(pre+"LogShare", "5", "E8", fmt.Sprintf("log_err_share_recovered[x=%d,L=%d]", x, L), "pct0", false)
+		b.Num(famEEightXLinShare.of(xl), OpGapShare, "pct0", groups...)
+		b.Num(famEEightXDrift.of(xl), OpMedian, "g2", rd.accCells(mid, seeds, classify.ColK1Drift)...)
+		bd.namedClaim(famEEightXLogShare.of(xl), "5", "E8", fmt.Sprintf("log_err_share_recovered[x=%d,L=%d]", x, L), "pct0", false)
 		b.List("EEightX", pre)
 	}
 	if len(b.lists["EEightX"]) > 0 {
@@ -177,13 +177,13 @@ func (bd *builder) published() {
 	}
 	var acc []Cell
 	for r := 0; r < t.rows(); r++ {
-		pre := "Pub" + letters(r)
-		b.Text(pre+"Classifier", rd.cell(t, r, fmnist.ColClassifier))
-		b.Text(pre+"Preprocessing", rd.cell(t, r, fmnist.ColPreprocessing))
+		pl := letters(r)
+		b.Text(famPubClassifier.of(pl), rd.cell(t, r, fmnist.ColClassifier))
+		b.Text(famPubPreprocessing.of(pl), rd.cell(t, r, fmnist.ColPreprocessing))
 		c := rd.cell(t, r, fmnist.ColAccuracy)
-		b.Num(pre+"Acc", OpValue, "pct1", c)
+		b.Num(famPubAcc.of(pl), OpValue, "pct1", c)
 		acc = append(acc, c)
-		b.List("Pub", pre)
+		b.List("Pub", famPub.of(pl))
 	}
 	if len(acc) > 0 {
 		b.Num("PubCount", OpCount, "int", acc...)
@@ -194,7 +194,8 @@ func (bd *builder) published() {
 }
 
 // fileTable reads a CSV file declared by the kind (the search record, the
-// timings) into entries: row i, column c becomes prefix+letters(i)+cols[c]
+// timings) into entries: row i, column c becomes famFileCell of the
+// prefix, letters(i) and cols[c]
 // (columns not in cols are ignored); a cell that parses as a number is a
 // number (an integer, or three significant digits), any other cell text.
 // The cells name the file as their key, "file" as their kind.
@@ -209,7 +210,7 @@ func (bd *builder) fileTable(path, prefix string, cols map[string]string) error 
 	}
 	bd.b.List(prefix) // the list exists even when the file has no rows
 	for i, rec := range rows {
-		pre := prefix + letters(i)
+		rl, pre := letters(i), famFileRow.of(prefix, letters(i))
 		for c, v := range rec {
 			suffix, ok := cols[head[c]]
 			if !ok {
@@ -219,11 +220,11 @@ func (bd *builder) fileTable(path, prefix string, cols map[string]string) error 
 			cell.Num, cell.Str, cell.IsText = fileValue(v)
 			switch {
 			case cell.IsText:
-				bd.b.Text(pre+suffix, cell)
+				bd.b.Text(famFileCell.of(prefix, rl, suffix), cell)
 			case cell.Num == math.Trunc(cell.Num) && math.Abs(cell.Num) < 1e15:
-				bd.b.Num(pre+suffix, OpValue, "int", cell)
+				bd.b.Num(famFileCell.of(prefix, rl, suffix), OpValue, "int", cell)
 			default:
-				bd.b.Num(pre+suffix, OpValue, "g3", cell)
+				bd.b.Num(famFileCell.of(prefix, rl, suffix), OpValue, "g3", cell)
 			}
 		}
 		bd.b.List(prefix, pre)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bfc-repro/bfc/stages/kinds/target"
 	"github.com/bfc-repro/bfc/stages/kinds/train"
+	"github.com/bfc-repro/bfc/stages/lib/schedule"
 	"github.com/bfc-repro/bfc/stages/lib/staged"
 )
 
@@ -43,16 +44,18 @@ func (bd *builder) expRuns(exp string) []*trainRun {
 // targetSetup: the target networks (docs/science.md#target) of E1 and E3.
 func (bd *builder) targetSetup() {
 	rd, b := &bd.rd, bd.b
-	for _, exp := range []string{"E1", "E3"} {
+	for _, e := range []struct{ exp, L, gap, targets string }{
+		{"E1", "EOneL", "EOneGap", "EOneTargets"}, {"E3", "EThreeL", "EThreeGap", "EThreeTargets"},
+	} {
+		exp := e.exp
 		ts := bd.targetsOf(exp, bd.expRuns(exp))
 		if len(ts) == 0 {
 			continue
 		}
 		ins := inputsOf(ts, targetInput)
-		pre := expName(exp)
-		b.Num(pre+"L", OpValue, "int", rd.uniformParam(exp+" targets", ins, "L"))
-		b.Num(pre+"Gap", OpValue, "exact", rd.uniformParam(exp+" targets", ins, "gap"))
-		b.Num(pre+"Targets", OpCount, "int", rd.summaryOfTargets(ts, target.ColD)...)
+		b.Num(e.L, OpValue, "int", rd.uniformParam(exp+" targets", ins, "L"))
+		b.Num(e.gap, OpValue, "exact", rd.uniformParam(exp+" targets", ins, "gap"))
+		b.Num(e.targets, OpCount, "int", rd.summaryOfTargets(ts, target.ColD)...)
 		if exp != "E1" {
 			continue
 		}
@@ -81,21 +84,29 @@ func (rd *reader) summaryOfTargets(ts []*targetPt, col string) []Cell {
 // over all gathered targets of each depth.
 func (bd *builder) labelTails() {
 	rd, b := &bd.rd, bd.b
-	for _, exp := range []string{"E1", "E3"} {
-		ts := bd.targetsOf(exp, bd.expRuns(exp))
+	for _, e := range []struct {
+		exp  string
+		cols [2]struct{ col, min, max string }
+	}{
+		{"E1", [2]struct{ col, min, max string }{{target.ColKurtosisY, "KurtEOneMin", "KurtEOneMax"},
+			{target.ColKurtosisYTrain, "KurtTrainEOneMin", "KurtTrainEOneMax"}}},
+		{"E3", [2]struct{ col, min, max string }{{target.ColKurtosisY, "KurtEThreeMin", "KurtEThreeMax"},
+			{target.ColKurtosisYTrain, "KurtTrainEThreeMin", "KurtTrainEThreeMax"}}},
+	} {
+		ts := bd.targetsOf(e.exp, bd.expRuns(e.exp))
 		if len(ts) == 0 {
 			continue
 		}
-		for _, col := range []struct{ col, name string }{{target.ColKurtosisY, "Kurt"}, {target.ColKurtosisYTrain, "KurtTrain"}} {
+		for _, col := range e.cols {
 			c := rd.summaryOfTargets(ts, col.col)
-			b.Num(col.name+expName(exp)+"Min", OpMin, "g2", c...)
-			b.Num(col.name+expName(exp)+"Max", OpMax, "g2", c...)
+			b.Num(col.min, OpMin, "g2", c...)
+			b.Num(col.max, OpMax, "g2", c...)
 		}
 	}
 	for _, d := range []struct {
-		L    int
-		name string
-	}{{bd.e1Depth, "Shallow"}, {bd.e3Depth, "Deep"}} {
+		L                 int
+		min, max, targets string
+	}{{bd.e1Depth, "KurtShallowMin", "KurtShallowMax", "KurtShallowTargets"}, {bd.e3Depth, "KurtDeepMin", "KurtDeepMax", "KurtDeepTargets"}} {
 		var ts []*targetPt
 		for _, t := range bd.targets {
 			if t.L == d.L {
@@ -106,9 +117,9 @@ func (bd *builder) labelTails() {
 			continue
 		}
 		c := rd.summaryOfTargets(ts, target.ColKurtosisY)
-		b.Num("Kurt"+d.name+"Min", OpMin, "g2", c...)
-		b.Num("Kurt"+d.name+"Max", OpMax, "g2", c...)
-		b.Num("Kurt"+d.name+"Targets", OpCount, "int", c...)
+		b.Num(d.min, OpMin, "g2", c...)
+		b.Num(d.max, OpMax, "g2", c...)
+		b.Num(d.targets, OpCount, "int", c...)
 	}
 }
 
@@ -137,9 +148,12 @@ func (bd *builder) informationGap() {
 		}
 	}()
 	for _, d := range []struct {
-		L    int
-		name string
-	}{{bd.e1Depth, "Shallow"}, {bd.e3Depth, "Deep"}} {
+		L                           int
+		word, list, above, below, l string
+	}{
+		{bd.e1Depth, "Shallow", "EZeroShallow", "EZeroShallowAbove", "EZeroShallowBelowList", "EZeroShallowL"},
+		{bd.e3Depth, "Deep", "EZeroDeep", "EZeroDeepAbove", "EZeroDeepBelowList", "EZeroDeepL"},
+	} {
 		var gaps []float64
 		byGap := map[float64][]*targetPt{}
 		for _, t := range bd.targets {
@@ -156,30 +170,30 @@ func (bd *builder) informationGap() {
 			byGap[t.gap] = append(byGap[t.gap], t)
 		}
 		slices.Sort(gaps)
-		list := "EZero" + d.name
 		for i, g := range gaps {
 			ts := byGap[g]
-			pre := list + letters(i)
-			b.Num(pre+"Gap", OpValue, "exact", rd.param(ts[0].in, "gap"))
+			gl := letters(i)
+			pre := famGapRow.of(d.word, gl)
+			b.Num(famGapRowGap.of(d.word, gl), OpValue, "exact", rd.param(ts[0].in, "gap"))
 			var top, below []Cell
 			for _, t := range ts {
 				top, below = append(top, rd.layerShare(t, d.L)), append(below, rd.layerShare(t, d.L-1))
 			}
-			b.Num(pre+"Top", OpMedian, "g2", top...)
-			b.Num(pre+"Below", OpMedian, "g2", below...)
-			b.Num(pre+"Seeds", OpCount, "int", top...)
-			b.List(list, pre)
+			b.Num(famGapRowTop.of(d.word, gl), OpMedian, "g2", top...)
+			b.Num(famGapRowBelow.of(d.word, gl), OpMedian, "g2", below...)
+			b.Num(famGapRowSeeds.of(d.word, gl), OpCount, "int", top...)
+			b.List(d.list, pre)
 			// Where the top term carries more of Var(y) than the one below.
-			if bd.valueOf(pre+"Top") > bd.valueOf(pre+"Below") {
-				b.List(list+"Above", pre)
+			if bd.valueOf(famGapRowTop.of(d.word, gl)) > bd.valueOf(famGapRowBelow.of(d.word, gl)) {
+				b.List(d.above, pre)
 			} else {
-				b.List(list+"BelowList", pre)
+				b.List(d.below, pre)
 			}
 			all = append(all, top...)
 			cells = append(cells, rd.param(ts[0].in, "gap"))
 		}
 		if len(gaps) > 0 {
-			b.Num(list+"L", OpValue, "int", rd.param(byGap[gaps[0]][0].in, "L"))
+			b.Num(d.l, OpValue, "int", rd.param(byGap[gaps[0]][0].in, "L"))
 		}
 	}
 }
@@ -216,17 +230,20 @@ func (bd *builder) learnerSetup() {
 	// values used.
 	b.Num("LearnerP", OpValue, "int", rd.cell(all[0].sum, 0, train.ColP))
 	b.Num("LearnerNTrainUsed", OpValue, "int", rd.cell(all[0].sum, 0, train.ColNTrainUsed))
-	for _, exp := range []string{"E1", "E3", "E4"} {
-		runs := bd.expRuns(exp)
+	for _, e := range []struct{ exp, first, perStage, epochs string }{
+		{"E1", "EOneEpochsFirst", "EOneEpochsPerStage", "EOneEpochs"},
+		{"E3", "EThreeEpochsFirst", "EThreeEpochsPerStage", "EThreeEpochs"},
+		{"E4", "EFourEpochsFirst", "EFourEpochsPerStage", "EFourEpochs"},
+	} {
+		runs := bd.expRuns(e.exp)
 		if len(runs) == 0 {
 			continue
 		}
 		ins := inputsOf(runs, runInput)
-		pre := expName(exp)
-		b.Num(pre+"EpochsFirst", OpValue, "int", rd.uniformParam(exp+" train runs", ins, "epochs_first"))
-		b.Num(pre+"EpochsPerStage", OpValue, "int", rd.uniformParam(exp+" train runs", ins, "epochs_per_stage"))
-		if f := bd.finals(exp, "", -2); len(f) > 0 {
-			b.Num(pre+"Epochs", OpMax, "int", rd.summaryCells(f, train.ColEpochs)...)
+		b.Num(e.first, OpValue, "int", rd.uniformParam(e.exp+" train runs", ins, "epochs_first"))
+		b.Num(e.perStage, OpValue, "int", rd.uniformParam(e.exp+" train runs", ins, "epochs_per_stage"))
+		if f := bd.finals(e.exp, "", -2); len(f) > 0 {
+			b.Num(e.epochs, OpMax, "int", rd.summaryCells(f, train.ColEpochs)...)
 		}
 	}
 }
@@ -255,13 +272,13 @@ func (bd *builder) scheduleStats(pre string, runs []*trainRun, L int) {
 	if len(runs) == 0 {
 		return
 	}
-	b.Num(pre+"Err", OpMedian, "g2", rd.summaryCells(runs, train.ColTestRelErr)...)
-	b.Num(pre+"Eps", OpMedian, "g2", rd.summaryCells(runs, train.ColEps(2))...)
-	b.Num(pre+"EpsSwitch", OpMedian, "g2", rd.summaryCells(runs, train.ColEpsSwitch(2))...)
+	b.Num(famStatsErr.of(pre), OpMedian, "g2", rd.summaryCells(runs, train.ColTestRelErr)...)
+	b.Num(famStatsEps.of(pre), OpMedian, "g2", rd.summaryCells(runs, train.ColEps(2))...)
+	b.Num(famStatsEpsSwitch.of(pre), OpMedian, "g2", rd.summaryCells(runs, train.ColEpsSwitch(2))...)
 	for l := 3; l <= L; l++ {
-		b.Num(pre+"Eps"+word(l), OpMedian, "g2", rd.summaryCells(runs, train.ColEps(l))...)
+		b.Num(famStatsEpsLayer.of(pre, word(l)), OpMedian, "g2", rd.summaryCells(runs, train.ColEps(l))...)
 	}
-	b.Num(pre+"Runs", OpCount, "int", rd.summaryCells(runs, train.ColTestRelErr)...)
+	b.Num(famStatsRuns.of(pre), OpCount, "int", rd.summaryCells(runs, train.ColTestRelErr)...)
 }
 
 // eOne: E1/E2, backward feature correction at the shallow depth.
@@ -272,16 +289,17 @@ func (bd *builder) eOne() {
 	if len(joint) == 0 {
 		return
 	}
-	for _, s := range []string{"joint", "layerwise", "lower-only", "end2end"} {
-		bd.scheduleStats("EOne"+camel(s), bd.finals("E1", s, -2), L)
+	for _, s := range []struct{ schedule, prefix string }{{schedule.Joint, "EOneJoint"}, {schedule.Layerwise, "EOneLayerwise"},
+		{schedule.LowerOnly, "EOneLowerOnly"}, {schedule.End2End, "EOneEndToEnd"}} {
+		bd.scheduleStats(s.prefix, bd.finals("E1", s.schedule, -2), L)
 	}
 	b.Num("EOneErrStageTwo", OpMedian, "g2", rd.summaryCells(joint, train.ColTestRelErrSwitch)...)
 	b.Num("EOneSeeds", OpCount, "int", rd.summaryCells(joint, train.ColTestRelErr)...)
 	// Each schedule's final test error relative to joint's, paired by seed.
-	for _, s := range []string{"lower-only", "end2end"} {
-		a, j := pair(bd.finals("E1", s, -2), joint)
+	for _, s := range []struct{ schedule, name string }{{schedule.LowerOnly, "EOneRatioLowerOnly"}, {schedule.End2End, "EOneRatioEndToEnd"}} {
+		a, j := pair(bd.finals("E1", s.schedule, -2), joint)
 		if len(a) > 0 {
-			b.Num("EOneRatio"+camel(s), OpMedianRatio, "g2", interleave(rd.summaryCells(a, train.ColTestRelErr), rd.summaryCells(j, train.ColTestRelErr))...)
+			b.Num(s.name, OpMedianRatio, "g2", interleave(rd.summaryCells(a, train.ColTestRelErr), rd.summaryCells(j, train.ColTestRelErr))...)
 		}
 	}
 	// Stage 2 alone after the switch: the control's own final/switch eps_2.
@@ -297,7 +315,14 @@ func (bd *builder) eOne() {
 func (bd *builder) stageTwo() {
 	rd, b := &bd.rd, bd.b
 	w := bd.cfg.levelWindow
-	for _, exp := range []string{"E1", "E3"} {
+	for _, e := range []struct {
+		exp, fallHalf, fallLast string
+		epochs                  [3]string // mid, window start, end
+	}{
+		{"E1", "StageTwoEOneFallHalf", "StageTwoEOneFallLast", [3]string{"StageTwoEOneMidEpoch", "StageTwoEOneWindowEpoch", "StageTwoEOneEndEpoch"}},
+		{"E3", "StageTwoEThreeFallHalf", "StageTwoEThreeFallLast", [3]string{"StageTwoEThreeMidEpoch", "StageTwoEThreeWindowEpoch", "StageTwoEThreeEndEpoch"}},
+	} {
+		exp := e.exp
 		cps := bd.checkpoints(exp)
 		if len(cps) == 0 {
 			continue
@@ -329,11 +354,10 @@ func (bd *builder) stageTwo() {
 				epochs = [3]Cell{rd.cell(h, mid, staged.ColEpoch), rd.cell(h, start, staged.ColEpoch), rd.cell(h, n-1, staged.ColEpoch)}
 			}
 		}
-		pre := "StageTwo" + expName(exp)
-		b.Num(pre+"FallHalf", OpMedianFall, "pct0", half...)
-		b.Num(pre+"FallLast", OpMedianFall, "pct1", last...)
-		for i, s := range []string{"MidEpoch", "WindowEpoch", "EndEpoch"} {
-			b.Num(pre+s, OpValue, "int", epochs[i])
+		b.Num(e.fallHalf, OpMedianFall, "pct0", half...)
+		b.Num(e.fallLast, OpMedianFall, "pct1", last...)
+		for i, name := range e.epochs {
+			b.Num(name, OpValue, "int", epochs[i])
 		}
 	}
 }
@@ -350,7 +374,7 @@ func (bd *builder) eThree() {
 		if len(runs) == 0 {
 			continue
 		}
-		pre := "EThreeX" + letters(x)
+		pre := famEThreeX.of(letters(x))
 		// The column is named by the x of a bfc-x run (joint and layerwise
 		// runs record the unused default of x).
 		i := slices.IndexFunc(runs, func(r *trainRun) bool {
@@ -360,7 +384,7 @@ func (bd *builder) eThree() {
 			rd.fail(fmt.Errorf("E3: no bfc-x run with x = %d among %d runs of that depth of correction", x, len(runs)))
 			return
 		}
-		b.Num(pre+"X", OpValue, "int", rd.cell(runs[i].sum, 0, "x"))
+		b.Num(famEThreeXX.of(letters(x)), OpValue, "int", rd.cell(runs[i].sum, 0, train.ColX))
 		bd.scheduleStats(pre, runs, L)
 		b.List("EThreeX", pre)
 		if x == L-2 {
@@ -400,9 +424,9 @@ func (bd *builder) eFour() {
 		if len(ts) == 0 {
 			return
 		}
-		pre := "EFourG" + letters(i)
+		gl := letters(i)
 		gapCell := rd.uniformParam("E4 targets at gap "+g, inputsOf(ts, targetInput), "gap")
-		b.Num(pre+"Gap", OpValue, "exact", gapCell)
+		b.Num(famEFourGGap.of(gl), OpValue, "exact", gapCell)
 		L := runs[0].L
 		var joint, lw []*trainRun
 		for _, r := range runs {
@@ -413,11 +437,11 @@ func (bd *builder) eFour() {
 				lw = append(lw, r)
 			}
 		}
-		bd.scheduleStats(pre+"Joint", joint, 2)
-		bd.scheduleStats(pre+"Layerwise", lw, 2)
-		bd.namedClaim(pre+"Ratio", "3", "E4", fmt.Sprintf("test_err_layerwise/joint[L=%d,gamma=%s]", L,
+		bd.scheduleStats(famEFourGJoint.of(gl), joint, 2)
+		bd.scheduleStats(famEFourGLayer.of(gl), lw, 2)
+		bd.namedClaim(famEFourGRatio.of(gl), "3", "E4", fmt.Sprintf("test_err_layerwise/joint[L=%d,gamma=%s]", L,
 			strconv.FormatFloat(gapCell.Num, 'g', 3, 64)), "g2", false)
-		b.List("EFourG", pre)
+		b.List("EFourG", famEFourG.of(gl))
 	}
 }
 
