@@ -3,6 +3,7 @@ package paper
 import (
 	"math"
 
+	"github.com/bfc-repro/bfc/stages/kinds/scaling"
 	"github.com/bfc-repro/bfc/stages/kinds/sweep"
 )
 
@@ -31,6 +32,20 @@ import (
 //	ESevenReluBestUniform    every two-layer ReLU net kept the same early-stopping step
 //	ESevenReluBestAtEnd      the latest kept step is the last step
 //	EEightControlBelowGain   the largest |lower-only - joint| accuracy difference is below the smallest gain of joint
+//
+//	EFiveDeepNStarRises      where the deep learner's N* is interpolated at the larger d, it grows with d
+//
+// and facts of rows, named by the row's list prefix and a suffix:
+//
+//	fits (ESixFit):      NoSlope, NoBoot (no bootstrap interval), NoGap (claim 4's row has no value),
+//	                     GapStraddles (that row's interval contains the margin), TWider (the t interval
+//	                     contains the bootstrap one), NoPoints, NoBeyond, NoBelow (no dimension fitted,
+//	                     beyond the grid, below it)
+//	dimensions (EFiveD): DeepLeadsThroughout (the deep learner is below the kernel at every common n),
+//	                     SmallBelowDeepBetter (below the monomial count the deep learner is the better),
+//	                     Last<learner>BelowTau (the learner's median at its largest n is below the
+//	                     smallest threshold)
+//	widths (ESevenW):    QuadTrainBelowRelu, ReluTrainBelowErr
 //
 // A fact whose entries are absent is not recorded, so that the template
 // fails on it as it fails on a missing entry.
@@ -78,6 +93,80 @@ func (bd *builder) facts() {
 	b.Fact("EFiveKernelBeatsDeep", beat)
 	b.Fact("EFiveFixedFeaturesWin", fixed)
 	b.Fact("EFiveDeepBest", bd.deepBest())
+	b.Fact("EFiveDeepNStarRises", bd.deepNStarRises())
+	bd.rowFacts()
+}
+
+// cmp records fact name = rel(a, b) when both entries exist.
+func (bd *builder) cmp(name, a string, rel func(x, y float64) bool, b string) {
+	if has(bd.b, a) && has(bd.b, b) {
+		bd.b.Fact(name, rel(bd.valueOf(a), bd.valueOf(b)))
+	}
+}
+
+// is records fact name = pred(entry) when the entry exists.
+func (bd *builder) is(name, entry string, pred func(float64) bool) {
+	if has(bd.b, entry) {
+		bd.b.Fact(name, pred(bd.valueOf(entry)))
+	}
+}
+
+func isNaN(v float64) bool  { return math.IsNaN(v) }
+func isZero(v float64) bool { return v == 0 }
+
+// rowFacts records the facts of the rows of the fits, the dimensions and
+// the widths (see facts).
+func (bd *builder) rowFacts() {
+	b := bd.b
+	for _, f := range b.lists["ESixFit"] {
+		bd.is(f+"NoSlope", f+"Slope", isNaN)
+		bd.is(f+"NoBoot", f+"LoBoot", isNaN)
+		bd.is(f+"NoGap", f+"GapValue", isNaN)
+		if has(b, f+"GapLo") && has(b, f+"GapHi") && has(b, f+"GapThr") {
+			thr := bd.valueOf(f + "GapThr")
+			b.Fact(f+"GapStraddles", bd.valueOf(f+"GapLo") < thr && bd.valueOf(f+"GapHi") > thr)
+		}
+		b.Fact(f+"TWider", bd.valueOf(f+"LoT") < bd.valueOf(f+"LoBoot") && bd.valueOf(f+"HiT") > bd.valueOf(f+"HiBoot"))
+		bd.is(f+"NoPoints", f+"Points", isZero)
+		bd.is(f+"NoBeyond", f+"Beyond", isZero)
+		bd.is(f+"NoBelow", f+"Below", isZero)
+	}
+	taus := b.lists["ESixTau"]
+	for _, d := range b.lists["EFiveD"] {
+		bd.cmp(d+"DeepLeadsThroughout", d+"DeepLeadsN", equal, d+"CommonN")
+		bd.cmp(d+"SmallBelowDeepBetter", d+"SmallBelowDeep", below, d+"SmallBelowPoly")
+		if len(taus) > 0 {
+			for _, l := range b.lists["EFiveOther"] {
+				bd.cmp(d+"Last"+l+"BelowTau", d+"Last"+l, below, taus[0]+"Tau")
+			}
+		}
+	}
+	for _, w := range b.lists["ESevenW"] {
+		bd.cmp(w+"QuadTrainBelowRelu", w+"QuadTrain", below, w+"ReluTrain")
+		bd.cmp(w+"ReluTrainBelowErr", w+"ReluTrain", below, w+"ReluErr")
+	}
+}
+
+// deepNStarRises: where the deep learner's N* at the smallest threshold is
+// interpolated at the larger dimensions, each is above the one before.
+func (bd *builder) deepNStarRises() bool {
+	learners := bd.b.lists["EFiveLearner"]
+	if len(learners) == 0 {
+		return true
+	}
+	rises, prev := true, ""
+	for _, d := range bd.b.lists["EFiveLargeD"] {
+		c := d + "Star" + learners[0]
+		st, ok := bd.b.Get(c + "Status")
+		if !ok || st.Text != scaling.Interpolated {
+			continue
+		}
+		if prev != "" && !(bd.valueOf(c+"NStar") > bd.valueOf(prev)) {
+			rises = false
+		}
+		prev = c + "NStar"
+	}
+	return rises
 }
 
 func (bd *builder) kernelBelowMonomials() bool {

@@ -2,7 +2,6 @@ package paper
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"text/template"
@@ -23,14 +22,10 @@ const (
 //	t NAME         an artifact text, likewise
 //	v NAME         a number or a text, whichever NAME is (rows of a file table)
 //	c NAME         an artifact text as code (`text`, or \texttt{\NAME{}})
-//	fact NAME      a yes/no the builder decided from the entries (Book.Fact)
-//	isnan NAME     whether a number is NaN (shown as n/a)
-//	off NAME       whether a number is zero (for parameters where zero
-//	               switches something off, as the kinds document)
+//	fact NAME      a yes/no the builder decided from the entries (Book.Fact):
+//	               the template compares no numbers itself
 //	has NAME...    whether every named entry exists
 //	is NAME WORD   whether text entry NAME is WORD (choose words from verdicts)
-//	lt A B, gt A B whether entry A's value is below (above) entry B's
-//	same A B       whether entries A and B have the same value
 //	list NAME      the entry names (or name prefixes) recorded under a list
 //	haslist NAME   whether that list exists
 //	first LIST, last LIST   the first and last element of a list
@@ -66,12 +61,7 @@ func (r *renderer) funcs() template.FuncMap {
 	return template.FuncMap{
 		"n": r.show(false), "t": r.show(true), "v": r.either, "c": r.code,
 		"fact": r.fact, "has": r.has, "is": r.is,
-		"lt":    r.compare(func(a, b float64) bool { return a < b }),
-		"gt":    r.compare(func(a, b float64) bool { return a > b }),
-		"same":  r.compare(func(a, b float64) bool { return a == b }),
-		"off":   func(name string) (bool, error) { x, err := r.value(name); return x == 0, err },
-		"isnan": func(name string) (bool, error) { x, err := r.value(name); return math.IsNaN(x), err },
-		"list":  r.list, "haslist": func(name string) bool { _, ok := r.b.lists[name]; return ok },
+		"list": r.list, "haslist": func(name string) bool { _, ok := r.b.lists[name]; return ok },
 		"first": func(name string) (string, error) { return endOf(r.b, name, false) },
 		"last":  func(name string) (string, error) { return endOf(r.b, name, true) },
 		"fig":   r.hasFig, "figs": r.figsWith, "figure": r.figure, "figref": r.figref,
@@ -135,28 +125,6 @@ func (r *renderer) code(name string) (string, error) {
 		return "`" + refOpen + e.Name + refClose + "`", nil
 	}
 	return "`" + strings.ReplaceAll(e.Text, "`", "'") + "`", nil
-}
-
-func (r *renderer) value(name string) (float64, error) {
-	e, err := r.entry(name, false)
-	if err != nil {
-		return 0, err
-	}
-	return e.Value, nil
-}
-
-func (r *renderer) compare(f func(a, b float64) bool) func(a, b string) (bool, error) {
-	return func(a, b string) (bool, error) {
-		x, err := r.value(a)
-		if err != nil {
-			return false, err
-		}
-		y, err := r.value(b)
-		if err != nil {
-			return false, err
-		}
-		return f(x, y), nil
-	}
 }
 
 func (r *renderer) fact(name string) (bool, error) {

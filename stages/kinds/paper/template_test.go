@@ -33,9 +33,12 @@ func testBook(t *testing.T) *Book {
 
 func TestExecute(t *testing.T) {
 	b := testBook(t)
+	b.Fact("RatioBelowHalf", true)
+	b.Fact("RatioAboveHalf", false)
+	b.Fact("HalfIsHalf", true)
 	figs := []string{"E1-feature-error"}
 	src := `ratio {{n "Ratio"}}, {{n "Small"}}; {{if is "Verdict" "reproduced"}}yes{{else}}no: {{t "Verdict"}}{{end}};` +
-		` {{if lt "Ratio" "Half"}}below{{end}}{{if gt "Ratio" "Half"}}above{{end}}{{if same "Half" "Half"}}, same{{end}}{{if off "Half"}}, off{{end}};` +
+		` {{if fact "RatioBelowHalf"}}below{{end}}{{if fact "RatioAboveHalf"}}above{{end}}{{if fact "HalfIsHalf"}}, same{{end}};` +
 		` {{range $i, $r := list "Row"}}{{if $i}}, {{end}}{{n (print $r "X")}}{{end}} ({{first "Row"}}..{{last "Row"}});` +
 		` {{c "Stat"}}; {{if has "Ratio" "Nope"}}has{{else}}has not{{end}}; {{if haslist "Row"}}list{{end}};` +
 		` {{figref "E1-feature-error"}}` + "\n\n" + `{{figure "E1-feature-error" "The   caption."}}`
@@ -62,7 +65,7 @@ func TestExecute(t *testing.T) {
 			t.Errorf("LaTeX lacks %q:\n%s", want, tex)
 		}
 	}
-	for _, bad := range []string{`{{n "Missing"}}`, `{{n "Verdict"}}`, `{{t "Ratio"}}`, `{{is "Ratio" "x"}}`, `{{lt "Ratio" "Missing"}}`,
+	for _, bad := range []string{`{{n "Missing"}}`, `{{n "Verdict"}}`, `{{t "Ratio"}}`, `{{is "Ratio" "x"}}`, `{{fact "Missing"}}`,
 		`{{list "Missing"}}`, `{{figure "E9-none" "x"}}`, `{{figref "E9-none"}}`, `{{first "Missing"}}`, `{{if}}`} {
 		if _, err := execute(bad, b, figs, markdownMode); err == nil {
 			t.Errorf("template %s executed without error", bad)

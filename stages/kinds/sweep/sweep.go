@@ -15,7 +15,7 @@
 //	monomial       ridge regression on all monomials of degree <= p (stages/lib/monomial)
 //	twolayer_quad  two-layer network with σ(z) = z², width m (stages/lib/twolayer)
 //	twolayer_relu  two-layer network with ReLU, width m
-//	deep           the hierarchical learner of stages/kinds/train on the same n samples
+//	deep           the hierarchical learner (stages/lib/trainer, as the train kind trains it) on the same n samples
 //
 // Ridge methods choose their relative ridge (λ·mean(diag), see
 // stages/lib/kernel/ridge) on the last val_frac of the n samples and refit on
