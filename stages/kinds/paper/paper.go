@@ -29,8 +29,11 @@
 // the macro \Name{}, ToLaTeX converts the Markdown to LaTeX, and the result
 // is published as paper/paper.tex, which includes ../figures/*.pdf; the
 // macros are defined in paper/numbers.tex, one \newcommand per entry.
-// Template conditionals may choose words by comparing entries (is, lt, gt,
-// same) but never compare with a number typed into the template: the
+// The template computes nothing: its conditionals choose words by facts
+// the builder decided from the entries (facts.go: fact NAME), by a text
+// entry's word (is) or by whether an entry exists (has), and every entry
+// name is a literal or comes from a family of names.go. A section whose
+// input is not gathered makes the template fail naming that input. The
 // template's tests reject digits in its prose outside a short list of
 // identifiers (experiment ids, claim and layer numbers).
 //
