@@ -15,7 +15,11 @@ import (
 
 	"gonum.org/v1/plot/vg"
 
+	"github.com/bfc-repro/bfc/stages/kinds/collect"
+	"github.com/bfc-repro/bfc/stages/kinds/scaling"
+	"github.com/bfc-repro/bfc/stages/kinds/sweep"
 	"github.com/bfc-repro/bfc/stages/kinds/target"
+	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/kit"
 	"github.com/bfc-repro/bfc/stages/kit/kittest"
 )
@@ -374,6 +378,38 @@ func BenchmarkRender(b *testing.B) {
 	for b.Loop() {
 		if _, _, err := Render(fullSpec(), 150); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// A figure wired to stages that do not write what its plot reads is a
+// wiring error (kit.CheckWiring, which the engine runs before anything):
+// here E5's plot on a collect stage instead of a scaling stage, and E7's
+// on a collect of train summaries instead of sweep results.
+func TestPlotsDeclareWhatTheyRead(t *testing.T) {
+	consumes := func(plot string) []kit.TableNeed {
+		p, err := kit.Resolve(Kind{}.Params(), map[string]any{"plot": plot})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Kind{}.Consumes(p)
+	}
+	sweeps := kit.Upstream{Stage: "E5_collect", Kind: "collect", Declared: true, Produces: []kit.TableDesc{collect.Desc(sweep.ResultDesc)}}
+	trains := kit.Upstream{Stage: "E1_collect", Kind: "collect", Declared: true, Produces: []kit.TableDesc{collect.Desc(train.SummaryDesc(3))}}
+	scal := kit.Upstream{Stage: "E6_scaling", Kind: "scaling", Declared: true, Produces: (scaling.Kind{}).Produces(nil)}
+	for _, c := range []struct {
+		plot string
+		ups  []kit.Upstream
+		want string // "" = wired right
+	}{
+		{"E5-sample-complexity", []kit.Upstream{scal}, ""},
+		{"E5-sample-complexity", []kit.Upstream{sweeps}, "no input is of kind scaling"},
+		{"E7-width", []kit.Upstream{sweeps}, ""},
+		{"E7-width", []kit.Upstream{trains}, "carries train/summary@v1"},
+	} {
+		err := kit.CheckWiring("figure "+c.plot, consumes(c.plot), c.ups)
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s on %s: %v, want %q", c.plot, c.ups[0].Stage, err, c.want)
 		}
 	}
 }
