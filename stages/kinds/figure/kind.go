@@ -165,7 +165,7 @@ func (Kind) Validate(p kit.Params) error {
 
 // Consumes implements kit.Consumer: what the chosen plot reads.
 func (Kind) Consumes(p kit.Params) []kit.TableNeed {
-	return plots[p.String("plot")].Reads
+	return slices.Clone(plots[p.String("plot")].Reads)
 }
 
 // Run implements kit.Kind.

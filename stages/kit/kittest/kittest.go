@@ -65,7 +65,7 @@ func NewEnv(t testing.TB, kind kit.Kind, raw map[string]any, seed int64, inputs 
 		// Every need counts as optional: tests of a kind's own input
 		// errors leave inputs out on purpose; what is checked is that the
 		// columns it reads are declared by the inputs it is given.
-		needs := c.Consumes(p)
+		needs := slices.Clone(c.Consumes(p))
 		for i := range needs {
 			needs[i].Optional = true
 		}
