@@ -12,7 +12,7 @@ import "embed"
 
 // Source holds go.mod, go.sum and every Go file of the stage packages.
 //
-//go:embed go.mod go.sum stages/*/*.go stages/*/*/*.go
+//go:embed go.mod go.sum stages/*/*.go stages/*/*/*.go stages/*/*/*/*.go
 var Source embed.FS
 
 // ModulePath is this module's import path prefix.

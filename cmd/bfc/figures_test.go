@@ -14,7 +14,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/bfc-repro/bfc/artifacts/store"
-	"github.com/bfc-repro/bfc/stages/paper"
+	"github.com/bfc-repro/bfc/stages/kinds/paper"
 )
 
 // Figure regression: the numbers drawn in every figure of the smoke

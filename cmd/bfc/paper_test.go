@@ -15,7 +15,7 @@ import (
 
 	"github.com/bfc-repro/bfc/artifacts/id"
 	"github.com/bfc-repro/bfc/artifacts/store"
-	"github.com/bfc-repro/bfc/stages/paper"
+	"github.com/bfc-repro/bfc/stages/kinds/paper"
 )
 
 // projectPipeline is the pipeline file the end-to-end tests run under the

@@ -16,7 +16,7 @@ import (
 	"github.com/bfc-repro/bfc/pipeline/graph"
 	"github.com/bfc-repro/bfc/pipeline/view"
 	"github.com/bfc-repro/bfc/stages/all"
-	"github.com/bfc-repro/bfc/stages/linalg"
+	"github.com/bfc-repro/bfc/stages/lib/linalg"
 )
 
 func init() {

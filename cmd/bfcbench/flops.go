@@ -1,18 +1,18 @@
 package main
 
-import "github.com/bfc-repro/bfc/stages/target"
+import "github.com/bfc-repro/bfc/stages/lib/targetnet"
 
 // learnerSize is one size of the learner step benchmark.
 type learnerSize struct {
 	Name        string // "E1" or "large", as in BenchmarkStep's names
 	D, K, L     int
 	M, Batch    int
-	Connections string // source sets J_l (target.Sources); "" is skip0
+	Connections string // source sets J_l (targetnet.Sources); "" is skip0
 }
 
 // torchStepFlops counts the floating-point operations of one training
 // step as bench/torch_learner.py formulates it, with the convention of
-// stages/learner's stepFlops: 2 per multiply-add of each matrix product;
+// stages/lib/learner's stepFlops: 2 per multiply-add of each matrix product;
 // elementwise work, the loss reduction, clipping and the optimiser are
 // left out. torch_learner.py measures the same count with torch.profiler
 // (its flops_per_step), and the tests check that the two agree.
@@ -39,13 +39,13 @@ func torchStepFlops(s learnerSize) float64 {
 	p := float64(s.K*(s.K+1)/2 + 2)
 	conn := s.Connections
 	if conn == "" {
-		conn = target.Skip0
+		conn = targetnet.Skip0
 	}
 	var f float64
 	for l := 2; l <= s.L; l++ {
 		var P float64
 		gradH := false
-		for _, j := range target.Sources(conn, l) {
+		for _, j := range targetnet.Sources(conn, l) {
 			if j <= 1 {
 				P += d
 			} else {

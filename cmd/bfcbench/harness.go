@@ -105,7 +105,7 @@ func (h *harness) build(ctx context.Context) error {
 			tags = "openblas"
 		}
 		if h.cfg.section("learner") {
-			targets = append(targets, target{"learner/" + b, "./stages/learner", tags, true, b == "gonum"})
+			targets = append(targets, target{"learner/" + b, "./stages/lib/learner", tags, true, b == "gonum"})
 		}
 		if h.cfg.section("krr") {
 			targets = append(targets, target{"krr/" + b, "./cmd/bfcbench", tags, true, b == "gonum"})

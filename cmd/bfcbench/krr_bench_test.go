@@ -12,11 +12,11 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/bfc-repro/bfc/stages/kernel"
+	"github.com/bfc-repro/bfc/stages/lib/kernel"
 	// The binary's BLAS: pure Go, or OpenBLAS with -tags openblas. (The
-	// benchmarks in stages/kernel do not import linalg, so building them
+	// benchmarks in stages/lib/kernel do not import linalg, so building them
 	// with the tag still measures pure Go; these do not have that problem.)
-	"github.com/bfc-repro/bfc/stages/linalg"
+	"github.com/bfc-repro/bfc/stages/lib/linalg"
 )
 
 // krrSizes selects the sample counts of the kernel ridge benchmarks

@@ -4,7 +4,7 @@
 //
 // What it compares (see README, section Performance):
 //
-//   - the learner's training step (stages/learner BenchmarkStep, one loss,
+//   - the learner's training step (stages/lib/learner BenchmarkStep, one loss,
 //     gradient and Adam step with clipping) at the default E1 size and at a
 //     large size, pure Go and `-tags openblas`, against the project's
 //     PyTorch reference of the same learner, bench/torch_learner.py, on 1

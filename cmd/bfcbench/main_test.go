@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/bfc-repro/bfc/artifacts/store"
-	"github.com/bfc-repro/bfc/stages/target"
+	"github.com/bfc-repro/bfc/stages/lib/targetnet"
 )
 
 // The testdata files are real outputs of the benchmark binaries and peer
@@ -196,7 +196,7 @@ func TestTorchStepFlops(t *testing.T) {
 		// chain, L = 3, d = 2, k = 1 (p = 3), m = 1, B = 1: layer 2 reads
 		// σ1(x) (P = 2): f 4, dW 4, Gram 48, S 4, u 6, dS 6, dK 4 = 76;
 		// layer 3 reads ψ_2 (P = 3): f 6, dW 6, Gram 108, dh 6 = 126.
-		{learnerSize{D: 2, K: 1, L: 3, M: 1, Batch: 1, Connections: target.Chain}, 76 + 126},
+		{learnerSize{D: 2, K: 1, L: 3, M: 1, Batch: 1, Connections: targetnet.Chain}, 76 + 126},
 	}
 	for _, c := range cases {
 		if got := torchStepFlops(c.s); got != c.want {

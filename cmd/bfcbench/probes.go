@@ -9,14 +9,14 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/bfc-repro/bfc/stages/target"
+	"github.com/bfc-repro/bfc/stages/lib/targetnet"
 )
 
 // The sizes of the learner comparison: the default E1 size and the large
-// size of issue 6 (the sizes BenchmarkStep in stages/learner runs).
+// size of issue 6 (the sizes BenchmarkStep in stages/lib/learner runs).
 var learnerSizes = []learnerSize{
-	{Name: "E1", D: 16, K: 3, L: 3, M: 64, Batch: 256, Connections: target.Skip0},
-	{Name: "large", D: 16, K: 3, L: 3, M: 1024, Batch: 1024, Connections: target.Skip0},
+	{Name: "E1", D: 16, K: 3, L: 3, M: 64, Batch: 256, Connections: targetnet.Skip0},
+	{Name: "large", D: 16, K: 3, L: 3, M: 1024, Batch: 1024, Connections: targetnet.Skip0},
 }
 
 // stepArgs are BenchmarkStep's settings besides the size (lambda_KW 0.1,
@@ -30,7 +30,7 @@ var stepArgs = []string{"--lambda-kw", "0.1", "--weight-decay", "0", "--clip", "
 func torchArgs(s learnerSize, steps int) []string {
 	conn := s.Connections
 	if conn == "" {
-		conn = target.Skip0
+		conn = targetnet.Skip0
 	}
 	return append([]string{"--d", strconv.Itoa(s.D), "--k", strconv.Itoa(s.K), "--L", strconv.Itoa(s.L),
 		"--m", strconv.Itoa(s.M), "--batch", strconv.Itoa(s.Batch), "--connections", conn,
@@ -49,7 +49,7 @@ type learnerRunner struct {
 const executorBLAS = "openblas-executor"
 
 // learnerRunners are the ways ours runs on c cores: each build with one
-// OpenBLAS thread (stages/linalg's default: the learner parallelises over
+// OpenBLAS thread (stages/lib/linalg's default: the learner parallelises over
 // samples itself), and on several cores also the OpenBLAS build with one
 // OpenBLAS thread per core, as the executors run stages.
 func learnerRunners(c int) []learnerRunner {

@@ -242,10 +242,10 @@ func (h *harness) report() string {
 
 func (h *harness) learnerReport(b *strings.Builder, n *notes, targets *[]goal) {
 	b.WriteString("### Learner training step (float64; loss, gradients, clipping, Adam; all layers on)\n\n")
-	b.WriteString("Ours: `BenchmarkStep` in stages/learner. Peer: `bench/torch_learner.py`, the project's PyTorch reference of the same network, " +
+	b.WriteString("Ours: `BenchmarkStep` in stages/lib/learner. Peer: `bench/torch_learner.py`, the project's PyTorch reference of the same network, " +
 		"loss, clipping and Adam step, with autograd and |W_l h|² computed directly; same sizes and settings. " +
 		"1 core: GOMAXPROCS=1 and learner threads 1; torch with OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1. " +
-		"2 cores: GOMAXPROCS=2 and learner threads 2 (samples split over goroutines) with one OpenBLAS thread, stages/linalg's default " +
+		"2 cores: GOMAXPROCS=2 and learner threads 2 (samples split over goroutines) with one OpenBLAS thread, stages/lib/linalg's default " +
 		"(and, in a row of its own, with OPENBLAS_NUM_THREADS=2, which the local and Slurm executors set for a stage granted 2 CPUs); " +
 		"torch with OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=2. Samples per second; ratios are ours / torch (higher is better).\n\n")
 	var rows [][]string

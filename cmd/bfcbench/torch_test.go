@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bfc-repro/bfc/stages/learner"
-	"github.com/bfc-repro/bfc/stages/optim"
-	"github.com/bfc-repro/bfc/stages/target"
+	"github.com/bfc-repro/bfc/stages/lib/learner"
+	"github.com/bfc-repro/bfc/stages/lib/optim"
+	"github.com/bfc-repro/bfc/stages/lib/targetnet"
 )
 
 // The peer is a second implementation of the learner: these tests run it
@@ -132,13 +132,13 @@ func TestTorchReferenceMatchesLearner(t *testing.T) {
 		// The case must exercise these paths (checked on the Go side).
 		wantClipSteps, wantClippedFeatures, wantHuber bool
 	}{
-		{"skip0 L=3, the benchmark's network", learner.Config{D: 6, K: 3, L: 3, M: 5, P: 8, Connections: target.Skip0, Center1: true,
+		{"skip0 L=3, the benchmark's network", learner.Config{D: 6, K: 3, L: 3, M: 5, P: 8, Connections: targetnet.Skip0, Center1: true,
 			Alpha: alpha[:4], LambdaKW: 0.1, WeightDecay: 1e-3}, 0, false, false, false},
 		{"dense L=4, truncated activation, Huber loss, clipped gradients", learner.Config{D: 4, K: 2, L: 4, M: 3, P: 4,
-			Connections: target.Dense, Center1: true, Alpha: alpha, LambdaKW: 0.3, WeightDecay: 1e-2, FeatureClip: 0.15, ResidualClip: 1},
+			Connections: targetnet.Dense, Center1: true, Alpha: alpha, LambdaKW: 0.3, WeightDecay: 1e-2, FeatureClip: 0.15, ResidualClip: 1},
 			0.5, true, true, true},
 		// Uncentred, layer 1 is x² and the gradients are large: clipped.
-		{"chain L=3, uncentred layer 1", learner.Config{D: 5, K: 2, L: 3, M: 4, P: 3, Connections: target.Chain,
+		{"chain L=3, uncentred layer 1", learner.Config{D: 5, K: 2, L: 3, M: 4, P: 3, Connections: targetnet.Chain,
 			Alpha: alpha[:4], LambdaKW: 0.05}, 5, true, false, false},
 	}
 	const N, batch, steps, lr = 40, 16, 3, 1e-2
@@ -263,7 +263,7 @@ func TestTorchFlopsMatchProfiler(t *testing.T) {
 	}
 	python := torchPython(t)
 	sizes := append([]learnerSize{}, learnerSizes...)
-	sizes = append(sizes, learnerSize{Name: "dense", D: 5, K: 2, L: 4, M: 7, Batch: 32, Connections: target.Dense})
+	sizes = append(sizes, learnerSize{Name: "dense", D: 5, K: 2, L: 4, M: 7, Batch: 32, Connections: targetnet.Dense})
 	for _, s := range sizes {
 		t.Run(s.Name, func(t *testing.T) {
 			m, _, err := parseKeyValues(runTorch(t, python, torchArgs(s, 1)...), "torch")

@@ -37,9 +37,9 @@ import (
 	"github.com/bfc-repro/bfc/pipeline/graph"
 	"github.com/bfc-repro/bfc/pipeline/view"
 	"github.com/bfc-repro/bfc/stages/all"
+	"github.com/bfc-repro/bfc/stages/kinds/paper"
 	"github.com/bfc-repro/bfc/stages/kit"
-	"github.com/bfc-repro/bfc/stages/linalg"
-	"github.com/bfc-repro/bfc/stages/paper"
+	"github.com/bfc-repro/bfc/stages/lib/linalg"
 )
 
 // expID is the experiment id at the start of a stage id (E8 of E8a).

@@ -25,16 +25,19 @@ var plainNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
 // jobEnv implements kit.Env for ExecuteJob.
 type jobEnv struct {
-	ctx    context.Context
-	st     *store.Store
-	job    *Job
-	kind   kit.Kind
-	params kit.Params
-	inputs []kit.Input
-	events func(Event)
+	ctx  context.Context
+	st   *store.Store
+	job  *Job
+	kind kit.Kind
+	// registry resolves input kinds for kit.InputProducer declarations.
+	registry graph.Registry
+	params   kit.Params
+	inputs   []kit.Input
+	events   func(Event)
 
-	declOnce sync.Once
-	declared []kit.TableDesc // what a kit.Producer writes under params
+	declOnce   sync.Once
+	declared   []kit.TableDesc // the tables the kind declares (kit.Declares)
+	declaredOK bool
 
 	mu      sync.Mutex
 	outputs []store.Output
@@ -63,13 +66,24 @@ func (e *jobEnv) Write(name string, rec arrow.Record) error {
 }
 
 // schema checks rec against the table the kind declares under name and
-// returns the schema id ("" for a kind that declares nothing).
+// returns the schema id ("" for a kind that declares nothing). A kind whose
+// tables depend on its inputs (kit.InputProducer) is given its inputs as
+// upstreams, each with the tables its own kind declares for it.
 func (e *jobEnv) schema(name string, rec arrow.Record) (string, error) {
-	prod, ok := e.kind.(kit.Producer)
-	if !ok {
+	var declErr error
+	e.declOnce.Do(func() {
+		var ups []kit.Upstream
+		if _, ok := e.kind.(kit.InputProducer); ok {
+			ups = e.upstreams()
+		}
+		e.declared, e.declaredOK, declErr = kit.Declares(e.kind, e.params, ups)
+	})
+	if declErr != nil {
+		return "", fmt.Errorf("output %q: tables of kind %s: %w", name, e.kind.Name(), declErr)
+	}
+	if !e.declaredOK {
 		return "", nil
 	}
-	e.declOnce.Do(func() { e.declared = prod.Produces(e.params) })
 	i := slices.IndexFunc(e.declared, func(d kit.TableDesc) bool { return d.Name == name })
 	if i < 0 {
 		var names []string
@@ -82,6 +96,21 @@ func (e *jobEnv) schema(name string, rec arrow.Record) (string, error) {
 		return "", fmt.Errorf("output %q: %w", name, err)
 	}
 	return e.declared[i].ID(), nil
+}
+
+// upstreams describes the job's inputs as kit.Upstreams, one level deep:
+// an input whose own kind needs its inputs to declare its tables counts
+// as undeclared.
+func (e *jobEnv) upstreams() []kit.Upstream {
+	var out []kit.Upstream
+	for i, in := range e.inputs {
+		u := kit.Upstream{Stage: e.job.Inputs[i].Point, Kind: in.Kind()}
+		if k, ok := e.registry[in.Kind()]; ok {
+			u.Produces, u.Declared, _ = kit.Declares(k, in.Params(), nil)
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 // store encodes and stores an output, and records it for the manifest.

@@ -106,7 +106,7 @@ func compute(ctx context.Context, st *store.Store, job *Job, kind kit.Kind, para
 		return fmt.Errorf("open log: %w", err)
 	}
 	defer logf.Close()
-	env := &jobEnv{ctx: ctx, st: st, job: job, kind: kind, params: params, events: events, log: logf}
+	env := &jobEnv{ctx: ctx, st: st, job: job, kind: kind, params: params, events: events, log: logf, registry: opt.Kinds}
 	for i := range job.Inputs {
 		in := &job.Inputs[i]
 		var ip kit.Params

@@ -26,7 +26,7 @@ import (
 )
 
 // BLASBackend names the BLAS implementation linked into this binary; the
-// openblas build sets it (see stages/linalg). It is part of the code
+// openblas build sets it (see stages/lib/linalg). It is part of the code
 // identity of every kind that imports gonum, because the implementation is
 // process-global and can change floating-point results.
 var BLASBackend = "gonum"

@@ -24,12 +24,12 @@ func TestCodeIdentityOfRealKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := cb.Components(bfc.ModulePath + "/stages/target")
+	cs, err := cb.Components(bfc.ModulePath + "/stages/kinds/target")
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := compNames(cs)
-	for _, want := range []string{"code.pkg:stages/target", "code.pkg:stages/kit", "code.mod:github.com/apache/arrow/go/v15", "code.mod:gonum.org/v1/gonum", "code.go", "code.arch", "code.blas"} {
+	for _, want := range []string{"code.pkg:stages/kinds/target", "code.pkg:stages/kit", "code.mod:github.com/apache/arrow/go/v15", "code.mod:gonum.org/v1/gonum", "code.go", "code.arch", "code.blas"} {
 		if _, ok := m[want]; !ok {
 			t.Errorf("target's code identity lacks %s (has %v)", want, m)
 		}

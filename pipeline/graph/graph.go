@@ -62,6 +62,8 @@ type Graph struct {
 	Points  []*Point // topological order
 	byID    map[string]*Stage
 	byPoint map[string]*Point
+	// declared memoises the tables each point declares (wiring.go).
+	declared map[*Point]kit.Upstream
 }
 
 // Stage is a [stage.ID] table after profile overrides.

@@ -27,8 +27,15 @@ func (g *Graph) checkWiring(s *Stage) error {
 		if len(needs) == 0 {
 			continue
 		}
-		joined, gathered := upstreams(p.Inputs[:len(s.Inputs)]), upstreams(p.Inputs[len(s.Inputs):])
-		err := kit.CheckWiring(p.ID, needs, slices.Concat(joined, gathered))
+		joined, err := g.upstreams(p.Inputs[:len(s.Inputs)])
+		if err != nil {
+			return err
+		}
+		gathered, err := g.upstreams(p.Inputs[len(s.Inputs):])
+		if err != nil {
+			return err
+		}
+		err = kit.CheckWiring(p.ID, needs, slices.Concat(joined, gathered))
 		if err == nil {
 			continue
 		}
@@ -55,15 +62,16 @@ func (g *Graph) checkWiring(s *Stage) error {
 }
 
 // upstreams describes input points as kit.Upstreams: the stage, its kind
-// and the tables it declares under the point's parameters. Points of one
-// stage that declare the same tables are listed once.
-func upstreams(pts []*Point) []kit.Upstream {
+// and the tables it declares under the point's parameters (kit.Declares:
+// a kind whose tables depend on its own inputs is given them, recursively).
+// Points of one stage that declare the same tables are listed once.
+func (g *Graph) upstreams(pts []*Point) ([]kit.Upstream, error) {
 	var out []kit.Upstream
 	seen := map[string]bool{}
 	for _, p := range pts {
-		u := kit.Upstream{Stage: p.Stage.ID, Kind: p.Stage.Kind.Name()}
-		if prod, ok := p.Stage.Kind.(kit.Producer); ok {
-			u.Produces, u.Declared = prod.Produces(p.Params), true
+		u, err := g.upstream(p)
+		if err != nil {
+			return nil, err
 		}
 		sig := fmt.Sprint(u)
 		if !seen[sig] {
@@ -71,5 +79,30 @@ func upstreams(pts []*Point) []kit.Upstream {
 			out = append(out, u)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// upstream describes one point, memoised: a point feeds many consumers.
+func (g *Graph) upstream(p *Point) (kit.Upstream, error) {
+	if u, ok := g.declared[p]; ok {
+		return u, nil
+	}
+	u := kit.Upstream{Stage: p.Stage.ID, Kind: p.Stage.Kind.Name()}
+	var ups []kit.Upstream
+	if _, ok := p.Stage.Kind.(kit.InputProducer); ok {
+		var err error
+		if ups, err = g.upstreams(p.Inputs); err != nil {
+			return u, err
+		}
+	}
+	var err error
+	u.Produces, u.Declared, err = kit.Declares(p.Stage.Kind, p.Params, ups)
+	if err != nil {
+		return u, g.Config.ErrAt("stage."+p.Stage.ID+".inputs", "%s: %v", p.ID, err)
+	}
+	if g.declared == nil {
+		g.declared = map[*Point]kit.Upstream{}
+	}
+	g.declared[p] = u
+	return u, nil
 }

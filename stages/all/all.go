@@ -3,17 +3,17 @@
 package all
 
 import (
-	"github.com/bfc-repro/bfc/stages/claims"
-	"github.com/bfc-repro/bfc/stages/classify"
-	"github.com/bfc-repro/bfc/stages/collect"
-	"github.com/bfc-repro/bfc/stages/figure"
-	"github.com/bfc-repro/bfc/stages/fmnist"
+	"github.com/bfc-repro/bfc/stages/kinds/claims"
+	"github.com/bfc-repro/bfc/stages/kinds/classify"
+	"github.com/bfc-repro/bfc/stages/kinds/collect"
+	"github.com/bfc-repro/bfc/stages/kinds/figure"
+	"github.com/bfc-repro/bfc/stages/kinds/fmnist"
+	"github.com/bfc-repro/bfc/stages/kinds/paper"
+	"github.com/bfc-repro/bfc/stages/kinds/scaling"
+	"github.com/bfc-repro/bfc/stages/kinds/sweep"
+	"github.com/bfc-repro/bfc/stages/kinds/target"
+	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/kit"
-	"github.com/bfc-repro/bfc/stages/paper"
-	"github.com/bfc-repro/bfc/stages/scaling"
-	"github.com/bfc-repro/bfc/stages/sweep"
-	"github.com/bfc-repro/bfc/stages/target"
-	"github.com/bfc-repro/bfc/stages/train"
 )
 
 // Kinds returns every stage kind, in the order `bfc kinds` lists them.

@@ -60,9 +60,6 @@ func StringParam(name, def, doc string) Param { return numParam(name, String, de
 // BoolParam declares a boolean parameter with a default.
 func BoolParam(name string, def bool, doc string) Param { return numParam(name, Bool, def, doc) }
 
-// IntsParam declares a list-of-integers parameter with a default.
-func IntsParam(name string, def []int64, doc string) Param { return numParam(name, Ints, def, doc) }
-
 // FloatsParam declares a list-of-floats parameter with a default.
 func FloatsParam(name string, def []float64, doc string) Param {
 	return numParam(name, Floats, def, doc)
@@ -111,16 +108,6 @@ func (p Params) String(name string) string { return p.get(name).(string) }
 
 // Bool returns a boolean parameter.
 func (p Params) Bool(name string) bool { return p.get(name).(bool) }
-
-// Ints returns a list-of-integers parameter.
-func (p Params) Ints(name string) []int {
-	v := p.get(name).([]int64)
-	out := make([]int, len(v))
-	for i, x := range v {
-		out[i] = int(x)
-	}
-	return out
-}
 
 // Floats returns a list-of-floats parameter (a copy).
 func (p Params) Floats(name string) []float64 { return slices.Clone(p.get(name).([]float64)) }

@@ -1,6 +1,8 @@
 package kit
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -36,14 +38,30 @@ type ColumnDesc struct {
 	Type ColType
 }
 
+// FloatCol, IntCol, StringCol, BoolCol, BinaryCol and MatrixCol declare a
+// column of the named type.
+func FloatCol(name string) ColumnDesc  { return ColumnDesc{name, ColFloat64} }
+func IntCol(name string) ColumnDesc    { return ColumnDesc{name, ColInt64} }
+func StringCol(name string) ColumnDesc { return ColumnDesc{name, ColString} }
+func BoolCol(name string) ColumnDesc   { return ColumnDesc{name, ColBool} }
+func BinaryCol(name string) ColumnDesc { return ColumnDesc{name, ColBinary} }
+func MatrixCol(name string) ColumnDesc { return ColumnDesc{name, ColMatrix} }
+
 // TableDesc describes one table a kind writes: the producing kind, the
 // version of the table's schema (bumped on every incompatible change), the
 // table's output name and its columns in order.
+//
+// A table that gathers rows of its inputs' tables (collect) sets Relays to
+// the ID of the schema whose columns it carries and Labels: its columns are
+// then any number of leading string columns named after grid axes (which
+// only the pipeline's grids determine), then Columns.
 type TableDesc struct {
 	Kind    string
 	Version int
 	Name    string
 	Columns []ColumnDesc
+	Labels  bool
+	Relays  string
 }
 
 // ID names the schema: "kind/table@vN".
@@ -81,9 +99,19 @@ func colType(t arrow.DataType) (ColType, bool) {
 }
 
 // Check reports whether rec has exactly the declared columns, in order and
-// with the declared types. The error names the schema.
+// with the declared types (after its label columns, if d has Labels). The
+// error names the schema.
 func (d TableDesc) Check(rec arrow.Record) error {
 	fields := rec.Schema().Fields()
+	if d.Labels {
+		n := d.labelCount(fields)
+		for _, f := range fields[:n] {
+			if ct, _ := colType(f.Type); ct != ColString {
+				return fmt.Errorf("table %s label column %q is %s, schema %s declares string labels", d.Name, f.Name, f.Type, d.ID())
+			}
+		}
+		fields = fields[n:]
+	}
 	if len(fields) != len(d.Columns) {
 		return fmt.Errorf("table %s has %d columns (%s), schema %s declares %d (%s)", d.Name, len(fields),
 			strings.Join(fieldNames(fields), ", "), d.ID(), len(d.Columns), strings.Join(d.columnNames(), ", "))
@@ -99,6 +127,30 @@ func (d TableDesc) Check(rec arrow.Record) error {
 		}
 	}
 	return nil
+}
+
+// labelCount is the number of leading fields before the first declared
+// column (all of them if none is declared or found).
+func (d TableDesc) labelCount(fields []arrow.Field) int {
+	if len(d.Columns) == 0 {
+		return len(fields)
+	}
+	for i, f := range fields {
+		if f.Name == d.Columns[0].Name {
+			return i
+		}
+	}
+	return 0
+}
+
+// LabelNames returns the label columns of rec under d (none unless d has
+// Labels); rec must have passed Check.
+func (d TableDesc) LabelNames(rec arrow.Record) []string {
+	if !d.Labels {
+		return nil
+	}
+	fields := rec.Schema().Fields()
+	return fieldNames(fields[:d.labelCount(fields)])
 }
 
 func fieldNames(fs []arrow.Field) []string {
@@ -127,13 +179,36 @@ type Producer interface {
 // kind, the schema version the consumer was written against, the table
 // name and the columns it reads (each must be declared by the producer
 // with the given type). Optional needs are read when an input provides
-// them; a required need must be met by at least one input.
+// them; a required need must be met by at least one input. A need of a
+// gathering table (collect) names in Relays the schema whose rows it
+// expects the table to carry.
 type TableNeed struct {
 	Kind     string
 	Version  int
 	Name     string
 	Columns  []ColumnDesc
 	Optional bool
+	Relays   string
+}
+
+// Need returns the need of every column of d (the consumer reads the
+// whole table, typically through the producer's typed reader).
+func (d TableDesc) Need() TableNeed {
+	return TableNeed{Kind: d.Kind, Version: d.Version, Name: d.Name, Columns: d.Columns, Relays: d.Relays}
+}
+
+// Of returns the need of the named columns of d; it panics on a column d
+// does not declare, a programming error of the consumer.
+func (d TableDesc) Of(names ...string) TableNeed {
+	n := TableNeed{Kind: d.Kind, Version: d.Version, Name: d.Name, Relays: d.Relays}
+	for _, name := range names {
+		c, ok := d.Column(name)
+		if !ok {
+			panic(fmt.Sprintf("kit: schema %s declares no column %q", d.ID(), name))
+		}
+		n.Columns = append(n.Columns, c)
+	}
+	return n
 }
 
 // ID names the needed schema: "kind/table@vN".
@@ -143,6 +218,38 @@ func (n TableNeed) ID() string { return fmt.Sprintf("%s/%s@v%d", n.Kind, n.Name,
 // Consumes returns every table the kind reads under the given parameters.
 type Consumer interface {
 	Consumes(p Params) []TableNeed
+}
+
+// InputProducer is implemented by kinds whose table schemas depend on
+// what their inputs declare, not on their parameters alone: collect
+// carries the rows of its inputs' tables, train has one column per layer
+// of its target. The engine calls it where it would call
+// Producer.Produces; see Declares.
+type InputProducer interface {
+	ProducesFrom(p Params, ups []Upstream) ([]TableDesc, error)
+}
+
+// ErrUndeclared is returned by ProducesFrom when the upstream stages it
+// derives its tables from declare none themselves: the tables are then
+// unknown, as those of a kind that declares nothing, and not checked.
+var ErrUndeclared = errors.New("the inputs declare no tables to derive the schema from")
+
+// Declares returns the tables kind k writes under params p when fed by
+// ups: Produces for a Producer, ProducesFrom for an InputProducer. ok is
+// false when k declares nothing (or ProducesFrom says ErrUndeclared), so
+// that its tables are not checked.
+func Declares(k Kind, p Params, ups []Upstream) (tables []TableDesc, ok bool, err error) {
+	switch x := k.(type) {
+	case Producer:
+		return x.Produces(p), true, nil
+	case InputProducer:
+		tables, err := x.ProducesFrom(p, ups)
+		if errors.Is(err, ErrUndeclared) {
+			return nil, false, nil
+		}
+		return tables, err == nil, err
+	}
+	return nil, false, nil
 }
 
 // Upstream is one stage feeding a consumer, as the engine sees it at
@@ -183,6 +290,9 @@ func CheckWiring(consumer string, needs []TableNeed, ups []Upstream) error {
 			d := u.Produces[i]
 			if d.Version != n.Version {
 				return fmt.Errorf("%s reads table %s, but input %s writes %s", consumer, n.ID(), u.Stage, d.ID())
+			}
+			if n.Relays != "" && d.Relays != n.Relays {
+				return fmt.Errorf("%s reads table %s carrying rows of %s, but input %s carries %s", consumer, n.ID(), n.Relays, u.Stage, cmp.Or(d.Relays, "no relayed rows"))
 			}
 			for _, c := range n.Columns {
 				dc, ok := d.Column(c.Name)

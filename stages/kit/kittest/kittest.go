@@ -6,6 +6,12 @@
 //	rec := env.Output("history")
 //
 // Outputs of one run can be fed to another kind as inputs with AsInput.
+//
+// An Env holds a kind to its declarations: Write fails on a table the kind
+// does not declare (kit.Producer, kit.InputProducer) or one that does not match
+// its declared schema, and NewEnv fails the test when a kit.Consumer reads
+// a column its inputs do not declare (kit.CheckWiring), so every kind's
+// own tests prove what it declares.
 package kittest
 
 import (
@@ -14,6 +20,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -27,6 +34,7 @@ import (
 // Env is an in-memory kit.Env.
 type Env struct {
 	t       testing.TB
+	k       kit.Kind
 	kind    string
 	params  kit.Params
 	seed    int64
@@ -53,7 +61,19 @@ func NewEnv(t testing.TB, kind kit.Kind, raw map[string]any, seed int64, inputs 
 			t.Fatalf("params of %s: %v", kind.Name(), err)
 		}
 	}
-	e := &Env{t: t, kind: kind.Name(), params: p, seed: seed, inputs: inputs, threads: 1,
+	if c, ok := kind.(kit.Consumer); ok {
+		// Every need counts as optional: tests of a kind's own input
+		// errors leave inputs out on purpose; what is checked is that the
+		// columns it reads are declared by the inputs it is given.
+		needs := slices.Clone(c.Consumes(p))
+		for i := range needs {
+			needs[i].Optional = true
+		}
+		if err := kit.CheckWiring(kind.Name(), needs, upstreams(inputs)); err != nil {
+			t.Fatalf("wiring of %s: %v", kind.Name(), err)
+		}
+	}
+	e := &Env{t: t, k: kind, kind: kind.Name(), params: p, seed: seed, inputs: inputs, threads: 1,
 		outputs: map[string]arrow.Record{}, published: map[string][]byte{}}
 	t.Cleanup(func() {
 		for _, r := range e.outputs {
@@ -72,11 +92,16 @@ func (e *Env) Seed() uint64             { return uint64(e.seed) }
 func (e *Env) Inputs() []kit.Input      { return e.inputs }
 func (e *Env) Threads() int             { return e.threads }
 
+// Write stores an output after checking it against the kind's
+// declarations (see the package doc).
 func (e *Env) Write(name string, rec arrow.Record) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, dup := e.outputs[name]; dup {
 		return fmt.Errorf("output %q written twice", name)
+	}
+	if err := e.checkDeclared(name, rec); err != nil {
+		return err
 	}
 	e.outputs[name] = rec
 	e.order = append(e.order, name)
@@ -123,19 +148,64 @@ func (e *Env) Published() map[string][]byte { return maps.Clone(e.published) }
 // ProgressLines returns what the kind reported with Progress.
 func (e *Env) ProgressLines() []string { return slices.Clone(e.progress) }
 
+// declared returns the tables the kind declares for this Env's params and
+// inputs, and whether it declares any.
+func (e *Env) declared() ([]kit.TableDesc, bool, error) {
+	return kit.Declares(e.k, e.params, upstreams(e.inputs))
+}
+
+func (e *Env) checkDeclared(name string, rec arrow.Record) error {
+	ds, ok, err := e.declared()
+	if err != nil {
+		return fmt.Errorf("%s: declarations: %w", e.kind, err)
+	}
+	if !ok {
+		return nil
+	}
+	for _, d := range ds {
+		if d.Name == name {
+			if err := d.Check(rec); err != nil {
+				return fmt.Errorf("%s wrote %s against its declaration: %w", e.kind, name, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%s wrote table %q, which it does not declare", e.kind, name)
+}
+
+// upstreams describes inputs as kit.CheckWiring sees them; inputs not
+// made by AsInput count as undeclared.
+func upstreams(ins []kit.Input) []kit.Upstream {
+	out := make([]kit.Upstream, len(ins))
+	for i, in := range ins {
+		out[i] = kit.Upstream{Stage: in.Key(), Kind: in.Kind()}
+		if x, ok := in.(*input); ok {
+			out[i].Produces, out[i].Declared = x.produces, x.declared
+		}
+	}
+	return out
+}
+
 // AsInput turns this run's outputs into an input for a downstream kind.
 func (e *Env) AsInput(labels map[string]string) kit.Input {
-	return &input{kind: e.kind, labels: labels, params: e.params, seed: e.seed, key: fmt.Sprintf("test-%s-%d", e.kind, e.seed), outs: e.outputs, order: e.order}
+	ds, ok, err := e.declared()
+	if err != nil {
+		e.t.Fatalf("%s: declarations: %v", e.kind, err)
+	}
+	return &input{kind: e.kind, labels: labels, params: e.params, seed: e.seed, key: fmt.Sprintf("test-%s-%d", e.kind, e.seed), outs: e.outputs, order: e.order,
+		produces: ds, declared: ok}
 }
 
 type input struct {
-	kind   string
-	labels map[string]string
-	params kit.Params
-	seed   int64
-	key    string
-	outs   map[string]arrow.Record
-	order  []string
+	produces []kit.TableDesc
+	declared bool
+	kind     string
+	labels   map[string]string
+	params   kit.Params
+	seed     int64
+	key      string
+	outs     map[string]arrow.Record
+	order    []string
 }
 
 func (i *input) Kind() string              { return i.kind }
@@ -169,4 +239,59 @@ func Bytes(t testing.TB, recs ...arrow.Record) []byte {
 		}
 	}
 	return buf.Bytes()
+}
+
+// Fake returns a table of schema d whose columns cols holds (name ->
+// []float64, []int, []string or []bool; all of one length) and zeros, empty
+// strings or false elsewhere (matrix columns one zero wide): a producer's
+// table for a consumer's test without running the producer.
+func Fake(t testing.TB, d kit.TableDesc, cols map[string]any) arrow.Record {
+	t.Helper()
+	n := -1
+	for name, v := range cols {
+		if _, ok := d.Column(name); !ok {
+			t.Fatalf("Fake: schema %s declares no column %q", d.ID(), name)
+		}
+		l := reflect.ValueOf(v).Len()
+		if n >= 0 && l != n {
+			t.Fatalf("Fake: column %q has %d rows, others %d", name, l, n)
+		}
+		n = l
+	}
+	n = max(n, 0)
+	tb := kit.NewTable()
+	for _, c := range d.Columns {
+		v, given := cols[c.Name]
+		switch c.Type {
+		case kit.ColFloat64:
+			if !given {
+				v = make([]float64, n)
+			}
+			tb.Float64(c.Name, v.([]float64))
+		case kit.ColInt64:
+			if !given {
+				v = make([]int, n)
+			}
+			tb.Ints(c.Name, v.([]int))
+		case kit.ColString:
+			if !given {
+				v = make([]string, n)
+			}
+			tb.String(c.Name, v.([]string))
+		case kit.ColBool:
+			if !given {
+				v = make([]bool, n)
+			}
+			tb.Bool(c.Name, v.([]bool))
+		case kit.ColBinary:
+			tb.Binary(c.Name, make([][]byte, n))
+		case kit.ColMatrix:
+			tb.Matrix(c.Name, n, 1, make([]float64, n))
+		}
+	}
+	rec, err := tb.Record()
+	if err != nil {
+		t.Fatalf("Fake %s: %v", d.ID(), err)
+	}
+	return rec
 }

@@ -1,0 +1,199 @@
+package claims
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/bfc-repro/bfc/stages/kinds/classify"
+	"github.com/bfc-repro/bfc/stages/kinds/scaling"
+	"github.com/bfc-repro/bfc/stages/kinds/sweep"
+	sched "github.com/bfc-repro/bfc/stages/lib/schedule"
+
+	"github.com/bfc-repro/bfc/stages/kit"
+	"github.com/bfc-repro/bfc/stages/lib/metrics"
+)
+
+// fit is one row of a scaling stage's fits table.
+type fit struct {
+	method        string
+	L             int
+	tau           float64
+	slope, lo, hi float64
+	dims          string
+	theory, mono  float64
+	seeds         int
+}
+
+// scalingRows adds claim 4's rows from one "scaling" input: for every
+// (L, threshold) with a fit of the deep learner, the exponent of each other
+// learner minus the deep learner's.
+func (c *config) scalingRows(in kit.Input) error {
+	fits, level, err := readFits(in)
+	if err != nil {
+		return err
+	}
+	for _, f := range fits {
+		if f.method == sweep.Deep {
+			continue
+		}
+		where := fmt.Sprintf("L=%d,tau=%s", f.L, fmtG(f.tau))
+		theory := !math.IsNaN(f.theory)
+		desc := fmt.Sprintf("%s: slope %s [%s, %s] over d = %s (min %d seeds per d)", f.method, fmtG(f.slope), fmtG(f.lo), fmtG(f.hi), f.dims, f.seeds)
+		if theory {
+			desc += fmt.Sprintf("; theory d^Θ(2^L): 2^L = %s; finite-d reference slope of log C(d+2^L, 2^L): %s", fmtG(f.theory), fmtG(f.mono))
+		}
+		i := slices.IndexFunc(fits, func(g fit) bool { return g.method == sweep.Deep && g.L == f.L && g.tau == f.tau })
+		if i < 0 {
+			c.add(Row{Claim: "4", Experiment: "E6", Statistic: fmt.Sprintf("exponent[%s,%s]", f.method, where), Primary: theory, N: f.seeds,
+				Value: f.slope, Lo: f.lo, Hi: f.hi, Level: level, Threshold: math.NaN(), Verdict: Inconclusive,
+				Rule:   "fitted exponent b of N* ∝ d^b; no fit of the deep learner at this L and threshold to compare it with, so inconclusive",
+				Detail: desc}, Above)
+			continue
+		}
+		d := fits[i]
+		r := Row{Claim: "4", Experiment: "E6", Statistic: fmt.Sprintf("exponent_gap[%s-deep,%s]", f.method, where), Primary: theory,
+			N: min(f.seeds, d.seeds), Value: f.slope - d.slope, Lo: f.lo - d.hi, Hi: f.hi - d.lo, Level: level, Threshold: c.exponentMargin,
+			Rule: fmt.Sprintf("fitted exponent b of N*(d) ∝ d^b (N* = smallest n reaching test error tau) of %s minus that of the deep learner, "+
+				"with the interval [lo_%s - hi_deep, hi_%s - lo_deep] from the two fits' own %s%% intervals (bootstrap over seeds, "+
+				"else t); reproduced if it lies above %s, not reproduced if it lies below %s, otherwise (or with fewer than %d seeds) inconclusive",
+				f.method, f.method, f.method, fmtG(100*level), fmtG(c.exponentMargin), fmtG(c.exponentMargin), c.minSeeds),
+			Detail: desc + fmt.Sprintf("; deep: slope %s [%s, %s] over d = %s", fmtG(d.slope), fmtG(d.lo), fmtG(d.hi), d.dims)}
+		if !theory {
+			r.Rule += " (supporting: two-layer networks are outside the lower bound)"
+		}
+		c.add(r, Above)
+	}
+	return nil
+}
+
+// readFits reads the fits of a scaling input, each with the smallest
+// number of seeds of any of its dimensions (from the nstar table), and
+// the confidence level of their intervals.
+func readFits(in kit.Input) ([]fit, float64, error) {
+	a, level, err := scaling.Read(in)
+	if err != nil {
+		return nil, 0, err
+	}
+	seeds := map[string]int{}
+	key := func(method string, L int, tau float64) string { return fmt.Sprintf("%s/%d/%g", method, L, tau) }
+	for _, s := range a.NStar {
+		k := key(s.Method, s.L, s.Threshold)
+		if n, ok := seeds[k]; !ok || s.Reps < n {
+			seeds[k] = s.Reps
+		}
+	}
+	out := make([]fit, len(a.Fits))
+	for i, f := range a.Fits {
+		lo, hi := f.SlopeLoBoot, f.SlopeHiBoot
+		if math.IsNaN(lo) || math.IsNaN(hi) {
+			lo, hi = f.SlopeLoT, f.SlopeHiT
+		}
+		out[i] = fit{method: f.Method, L: f.L, tau: f.Threshold, slope: f.Slope, lo: lo, hi: hi, dims: f.Dims,
+			theory: f.Theory, mono: f.MonomialSlope, seeds: seeds[key(f.Method, f.L, f.Threshold)]}
+	}
+	return out, level, nil
+}
+
+// classifyRows adds the E8 rows (Fashion-MNIST): layerwise falls behind
+// joint (claim 3, supporting) and a small x recovers most of joint's
+// advantage (claim 5), measured on the log classification error.
+func (c *config) classifyRows(ins []kit.Input) error {
+	all, err := classify.Runs(ins)
+	if err != nil {
+		return err
+	}
+	runs := slices.DeleteFunc(all, func(r classify.Run) bool { return !r.Final })
+	slices.SortFunc(runs, func(a, b classify.Run) int {
+		return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.X, b.X), cmp.Compare(sched.Rank(a.Schedule), sched.Rank(b.Schedule)),
+			metrics.CompareSeeds(a.Seed, b.Seed))
+	})
+	var Ls []int
+	for _, r := range runs {
+		if !slices.Contains(Ls, r.L) {
+			Ls = append(Ls, r.L)
+		}
+	}
+	for _, L := range Ls {
+		lw := pairedAcc(runs, L, 0)
+		jt := pairedAcc(runs, L, L-1)
+		seedsLJ := metrics.CommonSeeds(lw, jt)
+		if len(seedsLJ) > 0 && L >= 2 {
+			a, b := accAt(lw, seedsLJ), accAt(jt, seedsLJ)
+			diff := make([]float64, len(a))
+			for i := range a {
+				diff[i] = b[i] - a[i]
+			}
+			stat := fmt.Sprintf("acc_joint-layerwise[L=%d]", L)
+			lo, hi := c.ci("3/E8/"+stat, len(diff), medianAt(diff))
+			c.add(Row{Claim: "3", Experiment: "E8", Statistic: stat, N: len(diff), Value: metrics.Median(diff), Lo: lo, Hi: hi,
+				Threshold: c.accMargin,
+				Rule: c.ruleText(fmt.Sprintf("Fashion-MNIST (supporting, real data): median over paired seeds of the final test accuracy "+
+					"of joint minus that of layerwise training with %d blocks", L), c.accMargin, Above),
+				Detail: fmt.Sprintf("median accuracy: layerwise %s, joint %s; per seed %s", fmtG(metrics.Median(a)), fmtG(metrics.Median(b)),
+					seedList(seedsLJ, diff))}, Above)
+		}
+		for x := 1; x < L-1; x++ {
+			mid := pairedAcc(runs, L, x)
+			seeds := metrics.CommonSeeds(lw, mid, jt)
+			if len(seeds) == 0 {
+				continue
+			}
+			e0, ex, ej := errAt(lw, seeds), errAt(mid, seeds), errAt(jt, seeds)
+			stat := fmt.Sprintf("log_err_share_recovered[x=%d,L=%d]", x, L)
+			lo, hi := c.ci("5/E8/"+stat, len(seeds), func(idx []int) float64 {
+				return metrics.LogShareRecovered(pick(e0, idx), pick(ex, idx), pick(ej, idx))
+			})
+			c.add(Row{Claim: "5", Experiment: "E8", Statistic: stat, Primary: x == 1, N: len(seeds), Value: metrics.LogShareRecovered(e0, ex, ej),
+				Lo: lo, Hi: hi, Threshold: c.recoverFrac,
+				Rule: c.ruleText(fmt.Sprintf("Fashion-MNIST: share of the layerwise-to-joint improvement in log(1 - test accuracy) that "+
+					"bfc-%d recovers with %d blocks, median over paired seeds of (log e_layerwise - log e_bfc-%d) / median of "+
+					"(log e_layerwise - log e_joint)", x, L, x), c.recoverFrac, Above),
+				Detail: fmt.Sprintf("median test error 1 - accuracy: layerwise %s, bfc-%d %s, joint %s; per seed (layerwise, bfc-%d, joint): %s",
+					fmtG(metrics.Median(e0)), x, fmtG(metrics.Median(ex)), fmtG(metrics.Median(ej)), x, triples(seeds, e0, ex, ej))}, Above)
+		}
+	}
+	return nil
+}
+
+// pairedAcc returns the runs of depth L and correction depth x by seed
+// (the first run of a seed).
+func pairedAcc(runs []classify.Run, L, x int) map[string]float64 {
+	out := map[string]float64{}
+	for _, r := range runs {
+		if r.L == L && r.X == x {
+			if _, dup := out[r.Seed]; !dup {
+				out[r.Seed] = r.TestAcc
+			}
+		}
+	}
+	return out
+}
+
+func accAt(m map[string]float64, seeds []string) []float64 {
+	out := make([]float64, len(seeds))
+	for i, s := range seeds {
+		out[i] = m[s]
+	}
+	return out
+}
+
+func errAt(m map[string]float64, seeds []string) []float64 {
+	out := accAt(m, seeds)
+	for i := range out {
+		out[i] = 1 - out[i]
+	}
+	return out
+}
+
+func seedList(seeds []string, v []float64) string {
+	s := ""
+	for i := range v {
+		if i > 0 {
+			s += ", "
+		}
+		s += seeds[i] + ": " + fmtG(v[i])
+	}
+	return s
+}
