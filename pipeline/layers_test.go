@@ -27,7 +27,7 @@ var layers = map[string][]string{
 	"pipeline/config":      {},
 	"pipeline/graph":       {"artifacts/id", "artifacts/store", "pipeline/config", "stages/kit"},
 	"pipeline/exec":        {"artifacts/id", "artifacts/atomicfile", "artifacts/store", "artifacts/bundle", "pipeline/config", "pipeline/graph", "stages/kit"},
-	"pipeline/view":        {"artifacts/id", "artifacts/store", "pipeline/exec", "pipeline/graph"},
+	"pipeline/view":        {"artifacts/id", "artifacts/store", "pipeline/config", "pipeline/exec", "pipeline/graph"},
 	"pipeline/review":      {"artifacts/id", "artifacts/store", "artifacts/bundle", "pipeline/config", "pipeline/graph", "pipeline/exec", "pipeline/view", "stages/kit"},
 	// Test support: the kinds import only the contract; the fixture
 	// builds and runs pipelines of them.

@@ -2,9 +2,9 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"sort"
@@ -17,80 +17,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bfc-repro/bfc/artifacts/store"
+	"github.com/bfc-repro/bfc/pipeline/config"
 	"github.com/bfc-repro/bfc/pipeline/graph"
 	"github.com/bfc-repro/bfc/pipeline/view"
+	"github.com/bfc-repro/bfc/stages/kit"
 )
-
-func statusCmd(g *globals) *cobra.Command {
-	var all bool
-	c := &cobra.Command{
-		Use:   "status [STAGE|POINT...]",
-		Short: "Show whether each stage point is fresh, stale or missing, and why",
-		Long: `Status computes every stage point's key without running anything and compares
-it with the store: fresh (committed, outputs intact), stale (computed before,
-but something changed; the reasons are listed), missing (never computed).
-Only points that are not fresh are listed unless --all is given.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.load(false)
-			if err != nil {
-				return err
-			}
-			pts, err := p.graph.Select(args)
-			if err != nil {
-				return usageError{err}
-			}
-			sts := view.Status(p.engine, pts)
-			counts := map[string]int{}
-			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			for _, s := range sts {
-				counts[s.State]++
-				if s.State == view.StateFresh && !all {
-					continue
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\n", s.State, s.Point.ID, strings.Join(view.FirstN(s.Reasons, 3), "; "))
-			}
-			w.Flush()
-			fmt.Printf("%d fresh, %d stale, %d missing (profile %q)\n", counts[view.StateFresh], counts[view.StateStale], counts[view.StateMissing], p.graph.Profile)
-			return nil
-		},
-	}
-	c.Flags().BoolVarP(&all, "all", "a", false, "list fresh points too")
-	return c
-}
-
-func explainCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "explain STAGE|POINT...",
-		Short: "Say exactly why a stage would rerun: which key components changed",
-		Long: `Explain compares the key each point would have now with the key of its last
-run under the same profile, component by component: parameters (old and new
-value), seed, upstream outputs, external files, and the code of each Go
-package and module the stage kind depends on. A point waiting on stale
-upstream points names them.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.load(false)
-			if err != nil {
-				return err
-			}
-			pts, err := p.graph.Select(args)
-			if err != nil {
-				return usageError{err}
-			}
-			for _, s := range view.Status(p.engine, pts) {
-				key := "unknown until upstream runs"
-				if !s.Key.IsZero() {
-					key = s.Key.Short()
-				}
-				fmt.Printf("%s: %s (key %s)\n", s.Point.ID, s.State, key)
-				for _, r := range s.Reasons {
-					fmt.Printf("  - %s\n", r)
-				}
-			}
-			return nil
-		},
-	}
-}
 
 func dagCmd(g *globals) *cobra.Command {
 	var points bool
@@ -129,7 +60,7 @@ func dagCmd(g *globals) *cobra.Command {
 // freshManifests returns the manifests of the fresh points of a stage (or
 // one point), failing if any is not fresh.
 func freshManifests(p *project, name string) ([]*view.PointStatus, error) {
-	pts, err := p.graph.Select([]string{name})
+	pts, err := view.Select(p.graph, []string{name})
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -158,12 +89,42 @@ func readOutput(st *store.Store, m *store.Manifest, name string) (arrow.Record, 
 	return store.DecodeTable(b)
 }
 
+// showJSON is one point in the JSON of `bfc show --json`.
+type showJSON struct {
+	Point   string          `json:"point"`
+	Key     string          `json:"key"`
+	Run     store.RunRecord `json:"run"`
+	Outputs []outputJSON    `json:"outputs"`
+}
+
+// outputJSON is one output table of a point.
+type outputJSON struct {
+	Name     string            `json:"name"`
+	Rows     int64             `json:"rows"`
+	Bytes    int64             `json:"bytes"`
+	Path     string            `json:"path"`
+	Metadata map[string]string `json:"metadata"`
+	Columns  []columnJSON      `json:"columns"`
+}
+
+type columnJSON struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
 func showCmd(g *globals) *cobra.Command {
 	var rows int
+	var asJSON bool
 	c := &cobra.Command{
-		Use:   "show STAGE|POINT",
+		Use:   "show SELECTOR",
 		Short: "Show the schema, metadata and first rows of a stage's outputs",
-		Args:  cobra.ExactArgs(1),
+		Long: `Show prints a fresh point's key, run record (wall and CPU time, peak memory,
+host) and, for each output table, its size, file, metadata, schema and first
+rows. A selector matching several points shows the first; --json prints every
+selected point as a JSON array (see ` + "`bfc help json`" + `).
+
+` + selectorHelp,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := g.load(false)
 			if err != nil {
@@ -172,6 +133,17 @@ func showCmd(g *globals) *cobra.Command {
 			sts, err := freshManifests(p, args[0])
 			if err != nil {
 				return err
+			}
+			if asJSON {
+				var list []showJSON
+				for _, s := range sts {
+					sj, err := showPoint(p, s.Manifest)
+					if err != nil {
+						return err
+					}
+					list = append(list, sj)
+				}
+				return writeJSON(os.Stdout, list)
 			}
 			s := sts[0]
 			if len(sts) > 1 {
@@ -198,7 +170,26 @@ func showCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().IntVarP(&rows, "rows", "n", 5, "rows to show per output")
+	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON array (see `bfc help json`)")
 	return c
+}
+
+// showPoint describes a fresh point's manifest and output schemas.
+func showPoint(p *project, m *store.Manifest) (showJSON, error) {
+	sj := showJSON{Point: m.Stage, Key: m.Key.String(), Run: m.Run, Outputs: []outputJSON{}}
+	for _, o := range m.Outputs {
+		rec, meta, err := readOutput(p.store, m, o.Name)
+		if err != nil {
+			return sj, err
+		}
+		oj := outputJSON{Name: o.Name, Rows: o.Rows, Bytes: o.Size, Path: p.store.ObjectPath(o.File), Metadata: meta, Columns: []columnJSON{}}
+		for _, f := range rec.Schema().Fields() {
+			oj.Columns = append(oj.Columns, columnJSON{f.Name, f.Type.String()})
+		}
+		rec.Release()
+		sj.Outputs = append(sj.Outputs, oj)
+	}
+	return sj, nil
 }
 
 func exportCmd(g *globals) *cobra.Command {
@@ -452,32 +443,74 @@ and leftovers of killed runs. It waits for running bfc processes to finish
 	return c
 }
 
+// kindJSON is one kind in the JSON of `bfc kinds --json`.
+type kindJSON struct {
+	Name    string      `json:"name"`
+	Package string      `json:"package"`
+	Doc     string      `json:"doc"`
+	Params  []paramJSON `json:"params"`
+}
+
+// paramJSON is one parameter of a kind; Min and Max are absent when
+// unbounded, Default when required.
+type paramJSON struct {
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`
+	Default  any      `json:"default,omitempty"`
+	Required bool     `json:"required"`
+	Doc      string   `json:"doc"`
+	Min      *float64 `json:"min,omitempty"`
+	Max      *float64 `json:"max,omitempty"`
+	Enum     []string `json:"enum,omitempty"`
+	MinLen   int      `json:"min_len,omitempty"`
+}
+
+func kindToJSON(k kit.Kind) kindJSON {
+	kj := kindJSON{Name: k.Name(), Package: graph.KindPackage(k), Doc: k.Doc(), Params: []paramJSON{}}
+	finite := func(x float64) *float64 {
+		if math.IsInf(x, 0) {
+			return nil
+		}
+		return &x
+	}
+	for _, p := range k.Params() {
+		kj.Params = append(kj.Params, paramJSON{Name: p.Name, Type: p.Type.String(), Default: p.Default, Required: p.Default == nil,
+			Doc: p.Doc, Min: finite(p.Min), Max: finite(p.Max), Enum: p.Enum, MinLen: p.MinLen})
+	}
+	return kj
+}
+
 func kindsCmd(g *globals) *cobra.Command {
 	var asJSON bool
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "kinds [KIND...]",
 		Short: "List the stage kinds and their parameters (defaults, ranges)",
+		Long: `Kinds lists every stage kind (or the named ones): its Go package, what it
+computes, and each parameter with its type, default (or "required"), range
+and documentation. --json prints an array of kinds (see ` + "`bfc help json`" + `).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reg := registry()
 			names := args
 			if len(names) == 0 {
 				names = reg.Names()
 			}
+			var list []kindJSON
 			for _, n := range names {
 				k, ok := reg[n]
 				if !ok {
-					return usageError{fmt.Errorf("no stage kind %q", n)}
+					return usageError{fmt.Errorf("no stage kind %q%s", n, config.Suggest(n, reg.Names()))}
 				}
-				if asJSON {
-					b, _ := json.MarshalIndent(k.Params(), "", " ")
-					fmt.Printf("%s %s\n", n, b)
-					continue
-				}
-				fmt.Printf("%s  (package %s)\n  %s\n", n, graph.KindPackage(k), k.Doc())
+				list = append(list, kindToJSON(k))
+			}
+			if asJSON {
+				return writeJSON(os.Stdout, list)
+			}
+			for _, kj := range list {
+				fmt.Printf("%s  (package %s)\n  %s\n", kj.Name, kj.Package, kj.Doc)
 				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				for _, p := range k.Params() {
+				for _, p := range kj.Params {
 					def := "required"
-					if p.Default != nil {
+					if !p.Required {
 						def = graph.CanonicalJSON(p.Default)
 					}
 					fmt.Fprintf(w, "    %s\t%s\t%s\t%s\n", p.Name, p.Type, def, p.Doc)
@@ -488,4 +521,6 @@ func kindsCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON array (see `bfc help json`)")
+	return c
 }

@@ -24,8 +24,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/bfc-repro/bfc/pipeline/config"
@@ -35,18 +37,51 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRoot().ExecuteContext(ctx)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bfc: "+err.Error())
-		var ce *config.ConfigError
-		var ue usageError
-		switch {
-		case errors.As(err, &ce), errors.As(err, &ue):
-			os.Exit(2)
-		default:
-			os.Exit(1)
-		}
+	os.Exit(report(os.Stderr, err))
+}
+
+// report prints err, one "bfc: " line per problem (a list of pipeline
+// file errors gives one line each), and returns the exit status: 0
+// without an error, 2 for a wrong command line or pipeline file, the code
+// of an exitStatus, else 1.
+func report(w io.Writer, err error) int {
+	if err == nil {
+		return 0
 	}
+	var es exitStatus
+	if errors.As(err, &es) {
+		if es.err == nil {
+			return es.code
+		}
+		report(w, es.err)
+		return es.code
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintln(w, "bfc: "+line)
+	}
+	var ce *config.ConfigError
+	var ue usageError
+	if errors.As(err, &ce) || errors.As(err, &ue) {
+		return 2
+	}
+	return 1
 }
 
 // usageError is a wrong command line (exit status 2).
 type usageError struct{ error }
+
+// exitStatus ends bfc with code, printing err if there is one: `bfc
+// status` exits 1 when something would run, without an error.
+type exitStatus struct {
+	code int
+	err  error
+}
+
+func (e exitStatus) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e exitStatus) Unwrap() error { return e.err }

@@ -37,6 +37,7 @@ type globals struct {
 
 func newRoot() *cobra.Command {
 	g := &globals{}
+	var showVersion bool
 	root := &cobra.Command{
 		Use:   "bfc",
 		Short: "Reproduce \"Backward Feature Correction\" (Allen-Zhu & Li) from a TOML-declared DAG",
@@ -47,7 +48,16 @@ A stage reruns only when its key changes: its kind, parameters, seed, the data
 of its inputs, or the code it runs.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if showVersion {
+				fmt.Print(versionText())
+				return nil
+			}
+			return cmd.Help()
+		},
 	}
+	root.Flags().BoolVar(&showVersion, "version", false, "print the version and the code identity of this binary")
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.file, "file", "f", "pipeline.toml", "pipeline file")
 	pf.StringVar(&g.profile, "profile", "", "profile of the pipeline file to apply (e.g. smoke)")
@@ -56,7 +66,8 @@ of its inputs, or the code it runs.`,
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "show cached stages and stage log lines")
 	pf.StringVar(&g.progress, "progress", "auto", "progress display: auto, bars, lines or none")
 	root.AddCommand(runCmd(g), statusCmd(g), explainCmd(g), dagCmd(g), showCmd(g), exportCmd(g),
-		withBundleVerify(g, verifyCmd(g)), gcCmd(g), kindsCmd(g), execCmd(g), archiveCmd(g), reproduceCmd(g), diffCmd(g))
+		withBundleVerify(g, verifyCmd(g)), gcCmd(g), kindsCmd(g), execCmd(g), archiveCmd(g), reproduceCmd(g), diffCmd(g),
+		logCmd(g), jsonHelp())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	return root
 }
@@ -93,7 +104,8 @@ func (g *globals) build() (*config.Config, *graph.Graph, string, error) {
 	return cfg, gr, dir, nil
 }
 
-// load parses and validates the pipeline file and opens the store.
+// load parses and validates the pipeline file and opens the store,
+// creating it if create is set.
 func (g *globals) load(create bool) (*project, error) {
 	_, gr, dir, err := g.build()
 	if err != nil {
@@ -103,6 +115,27 @@ func (g *globals) load(create bool) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openProject(gr, st)
+}
+
+// inspect is load for the commands that only look (status, explain,
+// run -n): a store that does not exist yet is no error, every point is
+// then missing, and nothing is created on disk.
+func (g *globals) inspect() (*project, error) {
+	_, gr, dir, err := g.build()
+	if err != nil {
+		return nil, err
+	}
+	var st *store.Store
+	if _, serr := os.Stat(dir); serr == nil {
+		if st, err = store.Open(dir, false); err != nil {
+			return nil, err
+		}
+	}
+	return openProject(gr, st)
+}
+
+func openProject(gr *graph.Graph, st *store.Store) (*project, error) {
 	cb, err := codeBase()
 	if err != nil {
 		return nil, err
@@ -129,26 +162,41 @@ func (g *globals) display() exec.Display {
 }
 
 func runCmd(g *globals) *cobra.Command {
-	var inprocess, noPublish bool
+	var inprocess, noPublish, dry, force, asJSON bool
 	var executor string
 	c := &cobra.Command{
-		Use:   "run [STAGE|POINT...]",
+		Use:   "run [SELECTOR...]",
 		Short: "Compute stages (default: all) and what they need, then publish figures",
-		Long: `Run computes the named stages (all stages if none are named) and every stage
-they depend on. A stage point whose key is in the store, with outputs that
-rehash to their names, is not rerun. Figures and report fragments are written
-to the project's figures/ and paper/ directories (or the profile's).
-Points are named like E1_train[schedule=joint,seed=1]; a stage name selects all
-its points.`,
+		Long: `Run computes the selected points (all if none are selected) and every point
+they depend on. A point whose key is in the store, with outputs that rehash to
+their names, is not rerun. Figures and report fragments are written to the
+project's figures/ and paper/ directories (or the profile's). Every run is
+recorded in the store's history (bfc log).
+
+` + selectorHelp + `
+
+-n (--dry-run) runs nothing and creates nothing: it lists every point that
+would run, why (the key component that differs, "never computed", or the
+upstream point it waits for), and an estimate of its wall time from the run
+records of this machine (the point's last run, else the median of its stage's
+runs; "unknown" without any), with the total. --force reruns the selected
+points even if they are fresh (not what they depend on); their old objects
+stay in the store until gc.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if g.progress != "auto" && g.progress != "bars" && g.progress != "lines" && g.progress != "none" {
 				return usageError{fmt.Errorf("--progress %q: use auto, bars, lines or none", g.progress)}
+			}
+			if asJSON && !dry {
+				return usageError{fmt.Errorf("--json goes with -n (--dry-run); a run reports on standard error")}
+			}
+			if dry {
+				return dryRun(g, args, force, asJSON)
 			}
 			p, err := g.load(true)
 			if err != nil {
 				return err
 			}
-			targets, err := p.graph.Select(args)
+			targets, err := view.Select(p.graph, args)
 			if err != nil {
 				return usageError{err}
 			}
@@ -172,16 +220,29 @@ its points.`,
 				return usageError{fmt.Errorf("--executor %q: use local or slurm", kind)}
 			}
 			r := &exec.Runner{Engine: p.engine, Exec: ex, Jobs: g.jobs, Display: g.display(), Publish: !noPublish}
-			sum, err := r.Run(cmd.Context(), targets)
-			if err != nil {
-				return err
+			if force {
+				r.Force = map[*graph.Point]bool{}
+				for _, t := range targets {
+					r.Force[t] = true
+				}
 			}
-			return sum.Err()
+			h := startHistory(p, os.Args[1:])
+			sum, err := r.Run(cmd.Context(), targets)
+			if err == nil {
+				err = sum.Err()
+			}
+			if herr := h.finish(sum, err); herr != nil {
+				fmt.Fprintf(os.Stderr, "bfc: warning: could not record the run in the history: %v\n", herr)
+			}
+			return err
 		},
 	}
 	c.Flags().BoolVar(&inprocess, "inprocess", false, "run stages inside this process instead of one child process each")
 	c.Flags().BoolVar(&noPublish, "no-publish", false, "do not write figures and report fragments into the project")
 	c.Flags().StringVar(&executor, "executor", "", "local or slurm (default: [executor] kind in the pipeline file, else local)")
+	c.Flags().BoolVarP(&dry, "dry-run", "n", false, "run nothing: list what would run, why, and how long it is likely to take")
+	c.Flags().BoolVar(&force, "force", false, "rerun the selected points even if they are fresh")
+	c.Flags().BoolVar(&asJSON, "json", false, "with -n: print the plan as JSON (see `bfc help json`)")
 	return c
 }
 

@@ -25,7 +25,7 @@ type ExecOptions struct {
 
 // ExecuteJob computes a job in this process: it checks the job against
 // this binary, takes the key's lock, returns early if another process
-// committed the key meanwhile, runs the kind, stores the outputs and
+// committed the key meanwhile (unless the job is forced), runs the kind, stores the outputs and
 // commits the manifest. A panicking kind is a failed job, not a crashed
 // program. Nothing is committed on failure.
 func ExecuteJob(ctx context.Context, st *store.Store, job *Job, opt ExecOptions) (res Result) {
@@ -57,7 +57,7 @@ func ExecuteJob(ctx context.Context, st *store.Store, job *Job, opt ExecOptions)
 	if took != "" {
 		events(Event{Point: job.Point, Type: "takeover", Msg: took})
 	}
-	if m, err := st.Manifest(job.Key); err == nil {
+	if m, err := st.Manifest(job.Key); err == nil && !job.Force {
 		if err := st.CheckOutputs(m); err == nil {
 			res.Cached = true
 			return res

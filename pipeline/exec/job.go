@@ -54,6 +54,8 @@ type Job struct {
 	Inputs     []JobInput        `json:"inputs"`
 	Files      []graph.FileRef   `json:"files,omitempty"`
 	Store      string            `json:"store"`
+	// Force computes the point even if its key is committed (bfc run --force).
+	Force bool `json:"force,omitempty"`
 }
 
 // JobInput is one input point of a job.

@@ -31,6 +31,10 @@ type Runner struct {
 	// Publish copies published files (figures, paper fragments) of every
 	// point that succeeded into the project.
 	Publish bool
+	// Force lists points to compute even if their key is committed (`bfc
+	// run --force`); the new manifest replaces the old, whose objects stay
+	// until gc when the outputs differ.
+	Force map[*graph.Point]bool
 }
 
 // Status of a point at the end of a run.
@@ -180,23 +184,26 @@ func (r *Runner) handle(ctx context.Context, p *graph.Point, res *PointResult, s
 		return
 	}
 	res.Key = key
-	if err := checks.Acquire(ctx, 1); err != nil {
-		fail(err)
-		return
-	}
-	m, ferr := e.Fresh(key)
-	checks.Release(1)
-	if ferr == nil {
-		res.Status, res.Manifest, res.Elapsed = StatusCached, m, time.Since(t0)
-		disp.Finished(res)
-		return
-	}
-	if !errors.Is(ferr, store.ErrNotFound) {
-		disp.Printf("%s: %v; recomputing", p.ID, ferr)
+	force := r.Force[p]
+	if !force {
+		if err := checks.Acquire(ctx, 1); err != nil {
+			fail(err)
+			return
+		}
+		m, ferr := e.Fresh(key)
+		checks.Release(1)
+		if ferr == nil {
+			res.Status, res.Manifest, res.Elapsed = StatusCached, m, time.Since(t0)
+			disp.Finished(res)
+			return
+		}
+		if !errors.Is(ferr, store.ErrNotFound) {
+			disp.Printf("%s: %v; recomputing", p.ID, ferr)
+		}
 	}
 	want := 1
 	if _, cluster := r.Exec.(interface{ MaxParallel() int }); !cluster {
-		want = cpuGrant(p, jobs)
+		want = CPUGrant(p, jobs)
 	}
 	if err := tokens.Acquire(ctx, int64(want)); err != nil {
 		fail(fmt.Errorf("interrupted"))
@@ -208,6 +215,7 @@ func (r *Runner) handle(ctx context.Context, p *graph.Point, res *PointResult, s
 		fail(err)
 		return
 	}
+	job.Force = force
 	t0 = time.Now()
 	disp.Started(p, key)
 	out := r.Exec.Run(ctx, job, disp.Event)
@@ -215,7 +223,7 @@ func (r *Runner) handle(ctx context.Context, p *graph.Point, res *PointResult, s
 		fail(fmt.Errorf("%s (log: %s)", out.Error, e.Store.LogPath(key)))
 		return
 	}
-	m, err = e.Store.Manifest(key)
+	m, err := e.Store.Manifest(key)
 	if err != nil {
 		fail(fmt.Errorf("executor reported success but: %w", err))
 		return
@@ -269,9 +277,9 @@ func (r *Runner) publish(m *store.Manifest) ([]string, error) {
 	return wrote, nil
 }
 
-// cpuGrant is how many of the run's jobs CPU tokens a point gets: what its
+// CPUGrant is how many of the run's jobs CPU tokens a point gets: what its
 // kind asks for (kit.Threader; 0 means all), else one.
-func cpuGrant(p *graph.Point, jobs int) int {
+func CPUGrant(p *graph.Point, jobs int) int {
 	th, ok := p.Stage.Kind.(kit.Threader)
 	if !ok {
 		return 1

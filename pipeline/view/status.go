@@ -35,12 +35,20 @@ type PointStatus struct {
 	Key      id.Key // zero when it cannot be known before upstream points run
 	Reasons  []string
 	Manifest *store.Manifest // when fresh
+	// Last is the manifest of the point's last run under this profile
+	// (its ref), when that is still in the store: fresh or not, it holds
+	// the run record a time estimate starts from.
+	Last *store.Manifest
 }
 
 // Status computes the state of pts (and, internally, of what they need)
-// without running anything.
+// without running anything. An engine without a store (e.Store nil: a
+// fresh clone before its first run) has every point missing, and nothing
+// is created on disk.
 func Status(e *graph.Engine, pts []*graph.Point) []*PointStatus {
-	defer e.Store.SaveChecked()
+	if e.Store != nil {
+		defer e.Store.SaveChecked()
+	}
 	memo := map[*graph.Point]*PointStatus{}
 	var out []*PointStatus
 	for _, p := range e.Graph.Closure(pts) {
@@ -54,11 +62,16 @@ func Status(e *graph.Engine, pts []*graph.Point) []*PointStatus {
 
 func status(e *graph.Engine, p *graph.Point, memo map[*graph.Point]*PointStatus) *PointStatus {
 	ps := &PointStatus{Point: p}
-	ref, rerr := e.Store.GetRef(e.Graph.Profile, p.ID)
+	var ref store.Ref
+	rerr := error(store.ErrNotFound)
+	if e.Store != nil {
+		ref, rerr = e.Store.GetRef(e.Graph.Profile, p.ID)
+	}
 	var old *store.Manifest
 	if rerr == nil {
 		old, _ = e.Store.Manifest(ref.Key)
 	}
+	ps.Last = old
 	inputs := make([]*store.Manifest, len(p.Inputs))
 	var waiting []string
 	for i, in := range p.Inputs {
@@ -74,7 +87,7 @@ func status(e *graph.Engine, p *graph.Point, memo map[*graph.Point]*PointStatus)
 		if rerr == nil {
 			ps.State = StateStale
 		}
-		ps.Reasons = waiting
+		ps.Reasons = waitingFor(waiting)
 		if old != nil {
 			if cs, err := e.Components(p, nil); err == nil {
 				ps.Reasons = append(ps.Reasons, DiffComponents(old.Components, cs, true)...)
@@ -88,6 +101,10 @@ func status(e *graph.Engine, p *graph.Point, memo map[*graph.Point]*PointStatus)
 		return ps
 	}
 	ps.Key = key
+	if e.Store == nil {
+		ps.State, ps.Reasons = StateMissing, []string{"never computed (there is no store yet)"}
+		return ps
+	}
 	m, ferr := e.Fresh(key)
 	switch {
 	case ferr == nil:
@@ -109,4 +126,13 @@ func status(e *graph.Engine, p *graph.Point, memo map[*graph.Point]*PointStatus)
 		}
 	}
 	return ps
+}
+
+// waitingFor words the upstream points a point waits for: each of a few,
+// else the first two and how many more.
+func waitingFor(waiting []string) []string {
+	if len(waiting) <= 3 {
+		return waiting
+	}
+	return []string{fmt.Sprintf("%s; %s; and %d more upstream points that are not fresh", waiting[0], waiting[1], len(waiting)-2)}
 }
