@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -86,12 +90,9 @@ func codeBase() (*graph.CodeBase, error) { return graph.NewCodeBase(bfc.Source, 
 
 // build parses and validates the pipeline file under the profile and
 // returns its graph and the store directory (--store, else the profile's).
+// See check for what is validated.
 func (g *globals) build() (*config.Config, *graph.Graph, string, error) {
-	cfg, err := config.ParseFile(g.file)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	gr, err := graph.Build(cfg, registry(), g.profile)
+	cfg, gr, err := check(g.file, g.profile)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -102,6 +103,94 @@ func (g *globals) build() (*config.Config, *graph.Graph, string, error) {
 		}
 	}
 	return cfg, gr, dir, nil
+}
+
+// check validates a pipeline file and returns its graph under profile.
+// Every problem is reported at once (a config.Errors, by line): the
+// structure of the file, then its graph under the profile and under every
+// other profile and none (a typo in a profile fails before that profile is
+// used; a problem only another profile has says which), then the
+// external files the selected profile's points read, which must exist.
+func check(file, profile string) (*config.Config, *graph.Graph, error) {
+	cfg, perr := config.ParseFile(file)
+	if cfg == nil {
+		return nil, nil, perr
+	}
+	if profile == "" {
+		profile = cfg.Profile
+	}
+	gr, err := graph.Build(cfg, registry(), profile)
+	errs := []error{perr, err}
+	for _, other := range append([]string{""}, slices.Sorted(maps.Keys(cfg.Profiles))...) {
+		if other == profile {
+			continue
+		}
+		if _, oerr := graph.Build(cfg, registry(), other); oerr != nil {
+			errs = append(errs, underProfile(oerr, other, err))
+		}
+	}
+	if gr != nil {
+		errs = append(errs, missingFiles(gr))
+	}
+	if err := config.Collect(cfg.File, errs...); err != nil {
+		return nil, nil, err
+	}
+	return cfg, gr, nil
+}
+
+// underProfile marks the problems of err, found under profile other, that
+// the selected profile's check (selected) did not find.
+func underProfile(err error, other string, selected error) error {
+	seen := map[string]bool{}
+	var sel config.Errors
+	if errors.As(selected, &sel) {
+		for _, ce := range sel {
+			seen[ce.Error()] = true
+		}
+	}
+	var list config.Errors
+	if !errors.As(config.Collect("", err), &list) {
+		return err
+	}
+	name := fmt.Sprintf("%q", other)
+	if other == "" {
+		name = "none"
+	}
+	out := make(config.Errors, 0, len(list))
+	for _, ce := range list {
+		if !seen[ce.Error()] && !strings.HasPrefix(ce.Field, "profile.") {
+			cp := *ce
+			cp.Msg += " (under profile " + name + ")"
+			ce = &cp
+		}
+		out = append(out, ce)
+	}
+	return out
+}
+
+// missingFiles reports every external file a point of gr reads that does
+// not exist, at the params of its stage (the parameter that names it,
+// when one does).
+func missingFiles(gr *graph.Graph) error {
+	var errs []error
+	for _, p := range gr.Points {
+		for _, f := range p.Files {
+			if _, err := os.Stat(f.Abs); err == nil {
+				continue
+			}
+			field := "stage." + p.Stage.ID + ".params"
+			for name, v := range p.Params {
+				if s, ok := v.(string); ok && s != "" && (s == f.Path || strings.HasPrefix(f.Path, strings.TrimSuffix(s, "/")+"/")) {
+					field += "." + name
+					if src, ok := p.Stage.Decl.Source(name); ok {
+						field = src
+					}
+				}
+			}
+			errs = append(errs, gr.Config.ErrAt(field, "file %s does not exist (the stage reads it)", f.Abs))
+		}
+	}
+	return config.Collect(gr.Config.File, errs...)
 }
 
 // load parses and validates the pipeline file and opens the store,
@@ -127,7 +216,9 @@ func (g *globals) inspect() (*project, error) {
 		return nil, err
 	}
 	var st *store.Store
-	if _, serr := os.Stat(dir); serr == nil {
+	// A store is a directory with a FORMAT file; a profile may keep its
+	// figures in the store's directory before there is a store.
+	if _, serr := os.Stat(filepath.Join(dir, "FORMAT")); serr == nil {
 		if st, err = store.Open(dir, false); err != nil {
 			return nil, err
 		}

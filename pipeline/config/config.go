@@ -24,9 +24,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -59,7 +61,14 @@ type Config struct {
 	Applied string
 
 	pos map[string]int // key path -> line
+	// broken names the stages left out of Stages because their tables have
+	// errors: graph.Build does not report their dependents' links to them.
+	broken map[string]bool
 }
+
+// Broken reports whether stage id is declared in the file but left out
+// of Stages because its table has errors (which Parse reported).
+func (c *Config) Broken(id string) bool { return c.broken[id] }
 
 // ExecutorConfig selects and configures the executor.
 type ExecutorConfig struct {
@@ -152,10 +161,15 @@ func (c *Config) line(path string) int {
 }
 
 // ParseFile reads a pipeline file and checks its structure (see Parse).
+// A file that cannot be read is a *ConfigError too.
 func ParseFile(path string) (*Config, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read pipeline: %w", err)
+		msg := "cannot read the pipeline file: " + err.Error()
+		if errors.Is(err, fs.ErrNotExist) {
+			msg = "no such pipeline file (give another with -f FILE, or run bfc in the project directory)"
+		}
+		return nil, &ConfigError{File: path, Msg: msg}
 	}
 	return Parse(path, src)
 }
@@ -163,12 +177,18 @@ func ParseFile(path string) (*Config, error) {
 // Parse checks the structure of the pipeline file src, read from path:
 // TOML syntax, known tables and fields, field types, stage ids. It does
 // not know the stage kinds; graph.Build checks params against them.
+//
+// Every problem is reported, not only the first: the error is an Errors.
+// After a syntax error nothing else can be checked and the Config is nil;
+// otherwise the Config is returned with the error, without the stages
+// whose tables have errors (Broken), so that graph.Build can report the
+// problems of the rest in the same pass.
 func Parse(path string, src []byte) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	c := &Config{File: path, Dir: filepath.Dir(abs), Profiles: map[string]*Profile{}}
+	c := &Config{File: path, Dir: filepath.Dir(abs), Profiles: map[string]*Profile{}, broken: map[string]bool{}}
 	var raw map[string]any
 	if _, err := toml.Decode(string(src), &raw); err != nil {
 		var perr toml.ParseError
@@ -182,45 +202,39 @@ func Parse(path string, src []byte) (*Config, error) {
 		return nil, &ConfigError{File: path, Msg: "TOML: " + err.Error()}
 	}
 	c.pos = locateKeys(src)
-	if err := c.checkKeys("", raw, []string{"pipeline", "executor", "stage", "profile"}); err != nil {
-		return nil, err
-	}
-	if err := c.parsePipeline(raw); err != nil {
-		return nil, err
-	}
-	if err := c.parseExecutor(raw); err != nil {
-		return nil, err
-	}
+	var errs []error
+	errs = append(errs, c.checkKeys("", raw, []string{"pipeline", "executor", "stage", "profile"}))
+	errs = append(errs, c.parsePipeline(raw), c.parseExecutor(raw))
 	stages, err := c.table("stage", raw["stage"])
-	if err != nil {
-		return nil, err
-	}
-	ids := sortedByLine(c, "stage", stages)
-	for _, id := range ids {
+	errs = append(errs, err)
+	for _, id := range sortedByLine(c, "stage", stages) {
 		d, err := c.parseStage(id, stages[id])
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			c.broken[id] = true
+			continue
 		}
 		c.Stages = append(c.Stages, d)
 	}
-	if len(c.Stages) == 0 {
-		return nil, &ConfigError{File: path, Msg: "no [stage.ID] tables: the pipeline is empty"}
+	if len(stages) == 0 && err == nil {
+		errs = append(errs, &ConfigError{File: path, Msg: "no [stage.ID] tables: the pipeline is empty"})
 	}
 	profiles, err := c.table("profile", raw["profile"])
-	if err != nil {
-		return nil, err
-	}
+	errs = append(errs, err)
 	for _, name := range sortedByLine(c, "profile", profiles) {
 		p, err := c.parseProfile(name, profiles[name])
-		if err != nil {
-			return nil, err
+		errs = append(errs, err)
+		if p != nil {
+			c.Profiles[name] = p
 		}
-		c.Profiles[name] = p
 	}
 	if c.Profile != "" {
 		if _, ok := c.Profiles[c.Profile]; !ok {
-			return nil, c.ErrAt("pipeline.profile", "no [profile.%s] table%s", c.Profile, Suggest(c.Profile, keys(c.Profiles)))
+			errs = append(errs, c.ErrAt("pipeline.profile", "no [profile.%s] table%s", c.Profile, Suggest(c.Profile, keys(c.Profiles))))
 		}
+	}
+	if err := Collect(path, errs...); err != nil {
+		return c, err
 	}
 	return c, nil
 }
@@ -241,17 +255,11 @@ func sortedByLine[V any](c *Config, prefix string, m map[string]V) []string {
 	return ks
 }
 
-// checkKeys reports the first key of t not in allowed.
+// checkKeys reports every key of t not in allowed.
 func (c *Config) checkKeys(prefix string, t map[string]any, allowed []string) error {
 	var bad []string
 	for k := range t {
-		ok := false
-		for _, a := range allowed {
-			if k == a {
-				ok = true
-			}
-		}
-		if !ok {
+		if !slices.Contains(allowed, k) {
 			bad = append(bad, k)
 		}
 	}
@@ -263,7 +271,11 @@ func (c *Config) checkKeys(prefix string, t map[string]any, allowed []string) er
 	if prefix != "" {
 		where = "[" + prefix + "]"
 	}
-	return c.ErrAt(join(prefix, bad[0]), "unknown field in %s%s", where, Suggest(bad[0], allowed))
+	var errs []error
+	for _, k := range bad {
+		errs = append(errs, c.ErrAt(join(prefix, k), "unknown field in %s%s", where, Suggest(k, allowed)))
+	}
+	return Collect(c.File, errs...)
 }
 
 func join(prefix, k string) string {
@@ -363,9 +375,7 @@ func (c *Config) parsePipeline(raw map[string]any) error {
 	if err != nil {
 		return err
 	}
-	if err := c.checkKeys("pipeline", t, []string{"name", "seed", "store", "figures", "paper", "profile", "data_roots", "doc"}); err != nil {
-		return err
-	}
+	errs := []error{c.checkKeys("pipeline", t, []string{"name", "seed", "store", "figures", "paper", "profile", "data_roots", "doc"})}
 	for _, k := range keys(t) {
 		v, path := t[k], "pipeline."+k
 		switch k {
@@ -394,11 +404,11 @@ func (c *Config) parsePipeline(raw map[string]any) error {
 				}
 			}
 		}
-		if err != nil {
-			return err
-		}
+		errs = append(errs, err)
+		err = nil
 	}
-	return c.setDirs(store, figures, paper, "pipeline")
+	errs = append(errs, c.setDirs(store, figures, paper, "pipeline"))
+	return Collect(c.File, errs...)
 }
 
 func (c *Config) setDirs(store, figures, paper, table string) error {
@@ -411,11 +421,10 @@ func (c *Config) setDirs(store, figures, paper, table string) error {
 	} else {
 		c.Store = filepath.Join(c.Dir, store)
 	}
-	if c.Figures, err = c.projectPath(table+".figures", figures); err != nil {
-		return err
-	}
+	var errFig error
+	c.Figures, errFig = c.projectPath(table+".figures", figures)
 	c.Paper, err = c.projectPath(table+".paper", paper)
-	return err
+	return Collect(c.File, errFig, err)
 }
 
 func (c *Config) parseExecutor(raw map[string]any) error {
@@ -424,9 +433,7 @@ func (c *Config) parseExecutor(raw map[string]any) error {
 	if err != nil {
 		return err
 	}
-	if err := c.checkKeys("executor", t, []string{"kind", "partition", "time", "mem", "cpus", "kinds", "sbatch_flags", "poll_seconds"}); err != nil {
-		return err
-	}
+	errs := []error{c.checkKeys("executor", t, []string{"kind", "partition", "time", "mem", "cpus", "kinds", "sbatch_flags", "poll_seconds"})}
 	e := &c.Executor
 	for _, k := range keys(t) {
 		v, path := t[k], "executor."+k
@@ -464,56 +471,58 @@ func (c *Config) parseExecutor(raw map[string]any) error {
 				err = c.ErrAt(path, "%v is out of range [0.1, 600]", e.Poll)
 			}
 		case "kinds":
-			var kt map[string]any
-			if kt, err = c.table(path, v); err != nil {
-				return err
-			}
-			for _, kind := range keys(kt) {
-				kp := path + "." + kind
-				rt, err := c.table(kp, kt[kind])
-				if err != nil {
-					return err
-				}
-				if err := c.checkKeys(kp, rt, []string{"partition", "time", "mem", "cpus"}); err != nil {
-					return err
-				}
-				var r SlurmRes
-				for _, f := range keys(rt) {
-					fp := kp + "." + f
-					switch f {
-					case "cpus":
-						n, err := c.integer(fp, rt[f])
-						if err != nil {
-							return err
-						}
-						r.CPUs = int(n)
-					default:
-						s, err := c.str(fp, rt[f])
-						if err != nil {
-							return err
-						}
-						switch f {
-						case "partition":
-							r.Partition = s
-						case "time":
-							r.Time = s
-						case "mem":
-							r.Mem = s
-						}
-					}
-				}
-				e.PerKind[kind] = r
-			}
+			err = c.parseKindResources(path, v)
 		}
-		if err != nil {
-			return err
-		}
+		errs = append(errs, err)
+		err = nil
 	}
-	return nil
+	return Collect(c.File, errs...)
+}
+
+// parseKindResources reads [executor.kinds.KIND] tables.
+func (c *Config) parseKindResources(path string, v any) error {
+	kt, err := c.table(path, v)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, kind := range keys(kt) {
+		kp := path + "." + kind
+		rt, err := c.table(kp, kt[kind])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, c.checkKeys(kp, rt, []string{"partition", "time", "mem", "cpus"}))
+		var r SlurmRes
+		for _, f := range keys(rt) {
+			fp := kp + "." + f
+			switch f {
+			case "cpus":
+				n, err := c.integer(fp, rt[f])
+				errs = append(errs, err)
+				r.CPUs = int(n)
+			default:
+				s, err := c.str(fp, rt[f])
+				errs = append(errs, err)
+				switch f {
+				case "partition":
+					r.Partition = s
+				case "time":
+					r.Time = s
+				case "mem":
+					r.Mem = s
+				}
+			}
+		}
+		c.Executor.PerKind[kind] = r
+	}
+	return Collect(c.File, errs...)
 }
 
 var stageFields = []string{"kind", "inputs", "gather", "seed", "params", "grid", "doc"}
 
+// parseStage reads one [stage.ID] table, reporting every problem of it.
 func (c *Config) parseStage(id string, v any) (*StageDecl, error) {
 	path := "stage." + id
 	if !idRE.MatchString(id) {
@@ -523,59 +532,51 @@ func (c *Config) parseStage(id string, v any) (*StageDecl, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkKeys(path, t, stageFields); err != nil {
-		return nil, err
-	}
+	errs := []error{c.checkKeys(path, t, stageFields)}
 	d := &StageDecl{ID: id, Line: c.line(path), Params: map[string]any{}, src: map[string]string{}}
-	kv, ok := t["kind"]
-	if !ok {
-		return nil, c.ErrAt(path+".kind", "missing: every stage needs a kind")
-	}
-	if d.Kind, err = c.str(path+".kind", kv); err != nil {
-		return nil, err
+	if kv, ok := t["kind"]; !ok {
+		errs = append(errs, c.ErrAt(path+".kind", "missing: every stage needs a kind"))
+	} else {
+		d.Kind, err = c.str(path+".kind", kv)
+		errs = append(errs, err)
 	}
 	if v, ok := t["inputs"]; ok {
-		if d.Inputs, err = c.strList(path+".inputs", v); err != nil {
-			return nil, err
-		}
+		d.Inputs, err = c.strList(path+".inputs", v)
+		errs = append(errs, err)
 	}
 	if v, ok := t["gather"]; ok {
-		if d.Gather, err = c.strList(path+".gather", v); err != nil {
-			return nil, err
-		}
+		d.Gather, err = c.strList(path+".gather", v)
+		errs = append(errs, err)
 	}
 	if v, ok := t["seed"]; ok {
 		s, err := c.integer(path+".seed", v)
-		if err != nil {
-			return nil, err
+		if err == nil && s < 0 {
+			err = c.ErrAt(path+".seed", "must be >= 0, have %d", s)
 		}
-		if s < 0 {
-			return nil, c.ErrAt(path+".seed", "must be >= 0, have %d", s)
-		}
+		errs = append(errs, err)
 		d.Seed = &s
 	}
 	if v, ok := t["doc"]; ok {
-		if d.Doc, err = c.str(path+".doc", v); err != nil {
-			return nil, err
-		}
+		d.Doc, err = c.str(path+".doc", v)
+		errs = append(errs, err)
 	}
 	if v, ok := t["params"]; ok {
 		p, err := c.table(path+".params", v)
-		if err != nil {
-			return nil, err
-		}
+		errs = append(errs, err)
 		for k, x := range p {
 			d.Params[k] = x
 			d.src[k] = path + ".params." + k
 		}
 	}
 	if v, ok := t["grid"]; ok {
-		if d.Grid, err = c.parseGrid(path+".grid", v); err != nil {
-			return nil, err
-		}
+		d.Grid, err = c.parseGrid(path+".grid", v)
+		errs = append(errs, err)
 		for _, a := range d.Grid {
 			d.src["grid:"+a.Name] = path + ".grid." + a.Name
 		}
+	}
+	if err := Collect(c.File, errs...); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -586,30 +587,35 @@ func (c *Config) parseGrid(path string, v any) ([]Axis, error) {
 		return nil, err
 	}
 	var axes []Axis
+	var errs []error
 	for _, name := range keys(t) {
 		list, ok := t[name].([]any)
 		if !ok {
-			return nil, c.ErrAt(path+"."+name, "a grid axis is an array of values, have %s", describe(t[name]))
+			errs = append(errs, c.ErrAt(path+"."+name, "a grid axis is an array of values, have %s", describe(t[name])))
+			continue
 		}
 		if len(list) == 0 {
-			return nil, c.ErrAt(path+"."+name, "grid axis is empty: a stage with an empty grid has no points")
+			errs = append(errs, c.ErrAt(path+"."+name, "grid axis is empty: a stage with an empty grid has no points"))
+			continue
 		}
 		seen := map[string]bool{}
 		for _, x := range list {
 			s := Label(x)
 			if seen[s] {
-				return nil, c.ErrAt(path+"."+name, "value %s appears twice", s)
+				errs = append(errs, c.ErrAt(path+"."+name, "value %s appears twice", s))
 			}
 			seen[s] = true
 		}
 		axes = append(axes, Axis{Name: name, Values: list})
 	}
-	if len(axes) == 0 {
-		return nil, c.ErrAt(path, "grid has no axes: remove it, or give at least one axis with values")
+	if len(t) == 0 {
+		errs = append(errs, c.ErrAt(path, "grid has no axes: remove it, or give at least one axis with values"))
 	}
-	return axes, nil
+	return axes, Collect(c.File, errs...)
 }
 
+// parseProfile reads one [profile.NAME] table, reporting every problem
+// of it; the profile it returns holds the parts that have none.
 func (c *Config) parseProfile(name string, v any) (*Profile, error) {
 	path := "profile." + name
 	if !idRE.MatchString(name) {
@@ -619,69 +625,72 @@ func (c *Config) parseProfile(name string, v any) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkKeys(path, t, []string{"doc", "pipeline", "kind", "stage"}); err != nil {
-		return nil, err
-	}
+	errs := []error{c.checkKeys(path, t, []string{"doc", "pipeline", "kind", "stage"})}
 	p := &Profile{Name: name, Kinds: map[string]map[string]any{}, Stages: map[string]*StageOverride{}}
 	if v, ok := t["doc"]; ok {
-		if p.Doc, err = c.str(path+".doc", v); err != nil {
-			return nil, err
-		}
+		p.Doc, err = c.str(path+".doc", v)
+		errs = append(errs, err)
 	}
 	if v, ok := t["pipeline"]; ok {
-		if p.Pipeline, err = c.table(path+".pipeline", v); err != nil {
-			return nil, err
-		}
-		if err := c.checkKeys(path+".pipeline", p.Pipeline, []string{"store", "figures", "paper"}); err != nil {
-			return nil, err
-		}
-		for _, k := range keys(p.Pipeline) {
-			if _, err := c.str(path+".pipeline."+k, p.Pipeline[k]); err != nil {
-				return nil, err
+		pt, err := c.table(path+".pipeline", v)
+		errs = append(errs, err, c.checkKeys(path+".pipeline", pt, []string{"store", "figures", "paper"}))
+		for _, k := range keys(pt) {
+			if _, err := c.str(path+".pipeline."+k, pt[k]); err != nil {
+				errs = append(errs, err)
+				continue
 			}
+			if p.Pipeline == nil {
+				p.Pipeline = map[string]any{}
+			}
+			p.Pipeline[k] = pt[k]
 		}
 	}
 	kinds, err := c.table(path+".kind", t["kind"])
-	if err != nil {
-		return nil, err
-	}
+	errs = append(errs, err)
 	for _, k := range keys(kinds) {
-		if p.Kinds[k], err = c.table(path+".kind."+k, kinds[k]); err != nil {
-			return nil, err
+		kt, err := c.table(path+".kind."+k, kinds[k])
+		errs = append(errs, err)
+		if err == nil {
+			p.Kinds[k] = kt
 		}
 	}
 	stages, err := c.table(path+".stage", t["stage"])
+	errs = append(errs, err)
+	for _, id := range keys(stages) {
+		o, err := c.parseOverride(path+".stage."+id, stages[id])
+		errs = append(errs, err)
+		if o != nil {
+			p.Stages[id] = o
+		}
+	}
+	return p, Collect(c.File, errs...)
+}
+
+// parseOverride reads a profile's override of one stage.
+func (c *Config) parseOverride(sp string, v any) (*StageOverride, error) {
+	st, err := c.table(sp, v)
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range keys(stages) {
-		sp := path + ".stage." + id
-		st, err := c.table(sp, stages[id])
-		if err != nil {
-			return nil, err
+	errs := []error{c.checkKeys(sp, st, []string{"params", "grid", "seed"})}
+	o := &StageOverride{Params: map[string]any{}}
+	if v, ok := st["params"]; ok {
+		params, err := c.table(sp+".params", v)
+		errs = append(errs, err)
+		if err == nil {
+			o.Params = params
 		}
-		if err := c.checkKeys(sp, st, []string{"params", "grid", "seed"}); err != nil {
-			return nil, err
-		}
-		o := &StageOverride{Params: map[string]any{}}
-		if v, ok := st["params"]; ok {
-			if o.Params, err = c.table(sp+".params", v); err != nil {
-				return nil, err
-			}
-		}
-		if v, ok := st["grid"]; ok {
-			if o.Grid, err = c.parseGrid(sp+".grid", v); err != nil {
-				return nil, err
-			}
-		}
-		if v, ok := st["seed"]; ok {
-			s, err := c.integer(sp+".seed", v)
-			if err != nil {
-				return nil, err
-			}
+	}
+	if v, ok := st["grid"]; ok {
+		o.Grid, err = c.parseGrid(sp+".grid", v)
+		errs = append(errs, err)
+	}
+	if v, ok := st["seed"]; ok {
+		s, err := c.integer(sp+".seed", v)
+		errs = append(errs, err)
+		if err == nil {
 			o.Seed = &s
 		}
-		p.Stages[id] = o
 	}
-	return p, nil
+	return o, Collect(c.File, errs...)
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -26,6 +27,64 @@ func (e *ConfigError) Error() string {
 		return loc + ": " + e.Msg
 	}
 	return loc + ": " + e.Field + ": " + e.Msg
+}
+
+// Errors is every problem found in a pipeline file, ordered by line.
+// Its Error has one line per problem; errors.As finds the first
+// *ConfigError in it.
+type Errors []*ConfigError
+
+func (e Errors) Error() string {
+	lines := make([]string, len(e))
+	for i, ce := range e {
+		lines[i] = ce.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns the problems, for errors.As and errors.Is.
+func (e Errors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, ce := range e {
+		out[i] = ce
+	}
+	return out
+}
+
+// Collect flattens errs (each nil, a *ConfigError, an Errors or any other
+// error, which becomes a ConfigError of file) into one Errors without
+// repeats, sorted by line (stably, so problems of one line keep their
+// order), or nil if there are none.
+func Collect(file string, errs ...error) error {
+	var out Errors
+	seen := map[string]bool{}
+	var add func(err error)
+	add = func(err error) {
+		var list Errors
+		var ce *ConfigError
+		switch {
+		case err == nil:
+		case errors.As(err, &list):
+			for _, e := range list {
+				add(e)
+			}
+		case errors.As(err, &ce):
+			if !seen[ce.Error()] {
+				seen[ce.Error()] = true
+				out = append(out, ce)
+			}
+		default:
+			add(&ConfigError{File: file, Msg: err.Error()})
+		}
+	}
+	for _, err := range errs {
+		add(err)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
 }
 
 // Suggest returns ` (did you mean "x"?)` for the closest candidate to s,

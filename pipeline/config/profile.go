@@ -14,7 +14,9 @@ import (
 // params; kind params skip a stage's grid axes) and whose store, figures
 // and paper directories are the profile's. kinds are the names of the
 // known stage kinds, which a profile's kind tables must name. c is not
-// modified.
+// modified. Every problem is reported (an Errors); the Config returned
+// with them has every override that has none, so the caller can go on
+// checking it.
 func (c *Config) Apply(name string, kinds []string) (*Config, error) {
 	out := c.clone()
 	out.Applied = name
@@ -26,6 +28,7 @@ func (c *Config) Apply(name string, kinds []string) (*Config, error) {
 		return nil, &ConfigError{File: c.File, Field: "--profile", Msg: fmt.Sprintf("no [profile.%s] in the file%s", name, Suggest(name, keys(c.Profiles)))}
 	}
 	base := "profile." + name
+	var errs []error
 	if len(p.Pipeline) > 0 {
 		dir := func(k, cur string) string {
 			if v, ok := p.Pipeline[k].(string); ok {
@@ -36,9 +39,7 @@ func (c *Config) Apply(name string, kinds []string) (*Config, error) {
 			}
 			return cur
 		}
-		if err := out.setDirs(dir("store", c.Store), dir("figures", c.Figures), dir("paper", c.Paper), base+".pipeline"); err != nil {
-			return nil, err
-		}
+		errs = append(errs, out.setDirs(dir("store", c.Store), dir("figures", c.Figures), dir("paper", c.Paper), base+".pipeline"))
 	}
 	// Stage overrides first fix the grid, so that kind-wide params skip
 	// the parameters a stage sweeps over (`kind.target = { d = 6 }` must
@@ -47,7 +48,10 @@ func (c *Config) Apply(name string, kinds []string) (*Config, error) {
 	for _, id := range keys(p.Stages) {
 		d := out.stage(id)
 		if d == nil {
-			return nil, c.ErrAt(base+".stage."+id, "no stage %q to override%s", id, Suggest(id, out.stageIDs()))
+			if !c.broken[id] { // a stage with errors of its own was reported
+				errs = append(errs, c.ErrAt(base+".stage."+id, "no stage %q to override%s", id, Suggest(id, out.stageIDs())))
+			}
+			continue
 		}
 		o := p.Stages[id]
 		for _, a := range o.Grid {
@@ -65,7 +69,8 @@ func (c *Config) Apply(name string, kinds []string) (*Config, error) {
 	}
 	for _, kind := range keys(p.Kinds) {
 		if !slices.Contains(kinds, kind) {
-			return nil, c.ErrAt(base+".kind."+kind, "unknown stage kind %q%s", kind, Suggest(kind, kinds))
+			errs = append(errs, c.ErrAt(base+".kind."+kind, "unknown stage kind %q%s", kind, Suggest(kind, kinds)))
+			continue
 		}
 		for _, d := range out.Stages {
 			if d.Kind != kind {
@@ -82,12 +87,15 @@ func (c *Config) Apply(name string, kinds []string) (*Config, error) {
 	}
 	for _, id := range keys(p.Stages) {
 		d := out.stage(id)
+		if d == nil {
+			continue
+		}
 		for k, v := range p.Stages[id].Params {
 			d.Params[k] = v
 			d.src[k] = base + ".stage." + id + ".params." + k
 		}
 	}
-	return out, nil
+	return out, Collect(c.File, errs...)
 }
 
 // clone copies c deeply enough that Apply can change the copy: stage

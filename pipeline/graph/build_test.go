@@ -15,7 +15,8 @@ import (
 
 var kinds = enginetest.Kinds
 
-// buildFile parses and builds src as pipeline.toml in a fresh directory.
+// buildFile parses and builds src as pipeline.toml in a fresh directory,
+// reporting the problems of both steps (as bfc does).
 func buildFile(t *testing.T, src, profile string) (*graph.Graph, error) {
 	t.Helper()
 	dir := t.TempDir()
@@ -23,11 +24,15 @@ func buildFile(t *testing.T, src, profile string) (*graph.Graph, error) {
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.ParseFile(path)
-	if err != nil {
+	cfg, perr := config.ParseFile(path)
+	if cfg == nil {
+		return nil, perr
+	}
+	g, err := graph.Build(cfg, kinds, profile)
+	if err := config.Collect(path, perr, err); err != nil {
 		return nil, err
 	}
-	return graph.Build(cfg, kinds, profile)
+	return g, nil
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -58,6 +63,9 @@ func TestConfigErrors(t *testing.T) {
 		{"profile unknown stage", "[stage.a]\nkind = \"src\"\n[profile.p.stage.b]\nparams = { n = 2 }\n", "profile.p.stage.b: no stage \"b\" to override"},
 		{"profile bad value", "[stage.a]\nkind = \"src\"\n[profile.p.kind.src]\nn = -1\n", "pipeline.toml:4: profile.p.kind.src.n: -1 is out of range"},
 		{"empty pipeline", "[pipeline]\nseed = 1\n", "no [stage.ID] tables"},
+		{"enum did you mean", "[stage.a]\nkind = \"src\"\nparams = { mode = \"panik\" }\n", `"panik" is not one of "ok", "error", "panic", "nan", "nonconforming", "undeclared" (did you mean "panic"?)`},
+		{"more than the input has", "[stage.a]\nkind = \"src\"\nparams = { n = 5 }\n[stage.b]\nkind = \"read\"\ninputs = [\"a\"]\nparams = { first = 6 }\n", "pipeline.toml:7: stage.b.params.first: 6 is more than the 5 values of input a"},
+		{"more than the input has, in a grid", "[stage.a]\nkind = \"src\"\ngrid = { n = [5, 10] }\n[stage.b]\nkind = \"read\"\ninputs = [\"a\"]\ngrid = { first = [6] }\n", "pipeline.toml:7: stage.b.grid.first: value 6: 6 is more than the 5 values of input a[n=5]"},
 		{"inherited axis redefined", "[stage.a]\nkind = \"src\"\ngrid = { seed = [1, 2] }\n[stage.b]\nkind = \"sum\"\ninputs = [\"a\"]\ngrid = { seed = [3] }\n", "pipeline.toml:7: stage.b.grid.seed: axis seed already comes from an input"},
 	}
 	for _, c := range cases {
@@ -182,5 +190,57 @@ func TestBuildLeavesTheConfigAlone(t *testing.T) {
 	a, _ := g.Stage("a")
 	if g.Config == cfg || g.Config.Figures != filepath.Join(cfg.Dir, "p", "figures") || len(a.Points) != 1 || a.Points[0].Params.Float("scale") != 3 {
 		t.Fatalf("graph under the profile: figures %s, %d points of a", g.Config.Figures, len(a.Points))
+	}
+}
+
+// TestAllErrorsAtOnce checks that one pass reports every problem of a
+// file, each once, in line order, and none that only echoes another (the
+// dependents of a stage with an unknown kind).
+func TestAllErrorsAtOnce(t *testing.T) {
+	src := `[pipeline]
+sed = 1
+[stage.a]
+kind = "src"
+params = { n = 0, scal = 2.0, mode = "fats" }
+[stage.b]
+kind = "srx"
+[stage.c]
+kind = "sum"
+inputs = ["b"]
+[stage.d]
+kind = "sum"
+inputs = ["nope"]
+[stage.e]
+kind = "src"
+grid = { n = [2, 2000, 3000] }
+[profile.p.kind.srcc]
+n = 1
+`
+	_, err := buildFile(t, src, "p")
+	want := []string{
+		`pipeline.toml:2: pipeline.sed: unknown field in [pipeline] (did you mean "seed"?)`,
+		`pipeline.toml:5: stage.a.params.scal: unknown parameter of kind "src" (did you mean "scale"?)`,
+		`pipeline.toml:5: stage.a.params.n: 0 is out of range [1, 1000]`,
+		`pipeline.toml:5: stage.a.params.mode: "fats" is not one of`,
+		`pipeline.toml:7: stage.b.kind: unknown stage kind "srx" (did you mean "src"?)`,
+		`pipeline.toml:13: stage.d.inputs: no stage "nope"`,
+		`pipeline.toml:16: stage.e.grid.n: value 2000: 2000 is out of range [1, 1000]`,
+		`pipeline.toml:16: stage.e.grid.n: value 3000: 3000 is out of range [1, 1000]`,
+		`pipeline.toml:17: profile.p.kind.srcc: unknown stage kind "srcc" (did you mean "src"?)`,
+	}
+	var list config.Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("error %v is not a config.Errors", err)
+	}
+	if len(list) != len(want) {
+		t.Fatalf("%d errors, want %d:\n%v", len(list), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.Contains(list[i].Error(), w) {
+			t.Errorf("error %d:\n  %s\nwant it to contain\n  %s", i, list[i], w)
+		}
+	}
+	if strings.Contains(err.Error(), "stage.c") {
+		t.Errorf("the dependent of a broken stage is reported: %v", err)
 	}
 }

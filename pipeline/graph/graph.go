@@ -178,29 +178,41 @@ func pointID(stage string, labels map[string]string) string {
 // Build checks cfg under profile ("" = the file's default profile)
 // against the kinds and expands it into points. cfg is not modified: the
 // graph holds the profile's own Config.
+//
+// Every problem is reported in one pass (a config.Errors, by line). A
+// stage with a problem is left out of the graph with every stage that
+// depends on it, whose problems would only be echoes; a cycle stops the
+// check. The graph returned with an error holds the stages without one.
 func Build(cfg *config.Config, kinds Registry, profile string) (*Graph, error) {
 	if profile == "" {
 		profile = cfg.Profile
 	}
 	applied, err := cfg.Apply(profile, kinds.Names())
-	if err != nil {
+	if applied == nil {
 		return nil, err
 	}
+	errs := []error{err}
 	cfg = applied
 	decls := cfg.Stages
 	g := &Graph{Config: cfg, Profile: profile, byID: map[string]*Stage{}, byPoint: map[string]*Point{}}
 	stages := map[string]*Stage{}
+	broken := map[string]bool{} // stages with problems, and their dependents
 	var ids []string
 	for _, d := range decls {
+		ids = append(ids, d.ID)
 		k, ok := kinds[d.Kind]
 		if !ok {
-			return nil, cfg.ErrAt("stage."+d.ID+".kind", "unknown stage kind %q%s", d.Kind, config.Suggest(d.Kind, kinds.Names()))
+			errs = append(errs, cfg.ErrAt("stage."+d.ID+".kind", "unknown stage kind %q%s", d.Kind, config.Suggest(d.Kind, kinds.Names())))
+			broken[d.ID] = true
+			continue
 		}
 		stages[d.ID] = &Stage{ID: d.ID, Kind: k, Decl: d}
-		ids = append(ids, d.ID)
 	}
 	for _, id := range ids {
 		s := stages[id]
+		if s == nil {
+			continue
+		}
 		seen := map[string]bool{}
 		link := func(field string, list []string) ([]*Stage, error) {
 			var out []*Stage
@@ -213,6 +225,10 @@ func Build(cfg *config.Config, kinds Registry, profile string) (*Graph, error) {
 					return nil, cfg.ErrAt(path, "input %q is listed twice (in inputs or gather)", in)
 				}
 				seen[in] = true
+				if broken[in] || cfg.Broken(in) {
+					broken[id] = true // its input's problems are reported
+					continue
+				}
 				u, ok := stages[in]
 				if !ok {
 					return nil, cfg.ErrAt(path, "no stage %q%s", in, config.Suggest(in, ids))
@@ -221,24 +237,39 @@ func Build(cfg *config.Config, kinds Registry, profile string) (*Graph, error) {
 			}
 			return out, nil
 		}
-		if s.Inputs, err = link("inputs", s.Decl.Inputs); err != nil {
-			return nil, err
-		}
-		if s.Gather, err = link("gather", s.Decl.Gather); err != nil {
-			return nil, err
+		var errIn, errGather error
+		s.Inputs, errIn = link("inputs", s.Decl.Inputs)
+		s.Gather, errGather = link("gather", s.Decl.Gather)
+		if errIn != nil || errGather != nil {
+			errs = append(errs, errIn, errGather)
+			broken[id] = true
 		}
 	}
-	order, err := topoSort(cfg, ids, stages)
+	var live []string
+	for _, id := range ids {
+		if stages[id] != nil {
+			live = append(live, id)
+		}
+	}
+	order, err := topoSort(cfg, live, stages)
 	if err != nil {
-		return nil, err
+		return nil, config.Collect(cfg.File, append(errs, err)...)
 	}
 	for _, id := range order {
 		s := stages[id]
-		if err := g.expand(s); err != nil {
-			return nil, err
+		if broken[id] || slices.ContainsFunc(slices.Concat(s.Inputs, s.Gather), func(u *Stage) bool { return broken[u.ID] }) {
+			broken[id] = true
+			continue
 		}
-		if err := g.checkWiring(s); err != nil {
-			return nil, err
+		errs = append(errs, g.unknownParams(s))
+		err := g.expand(s)
+		if err == nil {
+			err = g.checkWiring(s)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			broken[id] = true
+			continue
 		}
 		g.Stages = append(g.Stages, s)
 		g.byID[id] = s
@@ -247,7 +278,7 @@ func Build(cfg *config.Config, kinds Registry, profile string) (*Graph, error) {
 			g.byPoint[p.ID] = p
 		}
 	}
-	return g, nil
+	return g, config.Collect(cfg.File, errs...)
 }
 
 // topoSort orders stages so inputs come first, keeping file order among
@@ -318,16 +349,11 @@ type partial struct {
 // (crossGrid), each with its params, seed, gathered inputs and files
 // (newPoint).
 func (g *Graph) expand(s *Stage) error {
-	d := s.Decl
 	names := make([]string, 0, len(s.Kind.Params()))
 	for _, p := range s.Kind.Params() {
 		names = append(names, p.Name)
 	}
-	for _, k := range slices.Sorted(maps.Keys(d.Params)) {
-		if !slices.Contains(names, k) {
-			return g.Config.ErrAt(srcOf(d, k, "stage."+s.ID+".params."+k), "unknown parameter of kind %q%s", d.Kind, config.Suggest(k, names))
-		}
-	}
+	var errs []error
 	parts, err := g.joinInputs(s)
 	if err != nil {
 		return err
@@ -338,11 +364,30 @@ func (g *Graph) expand(s *Stage) error {
 	for _, pa := range parts {
 		p, err := g.newPoint(s, pa)
 		if err != nil {
-			return err
+			errs = append(errs, err) // points of a grid share problems: Collect drops repeats
+			continue
 		}
 		s.Points = append(s.Points, p)
 	}
-	return nil
+	return config.Collect(g.Config.File, errs...)
+}
+
+// unknownParams reports every parameter of s that its kind does not
+// declare. The kind ignores them, so the stage's points can still be
+// checked (and its dependents).
+func (g *Graph) unknownParams(s *Stage) error {
+	d := s.Decl
+	var names []string
+	for _, p := range s.Kind.Params() {
+		names = append(names, p.Name)
+	}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(d.Params)) {
+		if !slices.Contains(names, k) {
+			errs = append(errs, g.Config.ErrAt(srcOf(d, k, "stage."+s.ID+".params."+k), "unknown parameter of kind %q%s", d.Kind, config.Suggest(k, names)))
+		}
+	}
+	return config.Collect(g.Config.File, errs...)
 }
 
 // srcOf is the TOML path that set key of d, else fallback.
@@ -427,10 +472,19 @@ func (g *Graph) newPoint(s *Stage, pa partial) (*Point, error) {
 	}
 	params, err := kit.Resolve(s.Kind.Params(), raw)
 	if err != nil {
-		return nil, g.paramError(s, err, gridSet, pa.labels)
+		return nil, g.paramErrors(s, err, gridSet, pa.labels)
 	}
 	if v, ok := s.Kind.(kit.Validator); ok {
 		if err := v.Validate(params); err != nil {
+			return nil, g.paramError(s, err, gridSet, pa.labels)
+		}
+	}
+	if ic, ok := s.Kind.(kit.InputChecker); ok {
+		ins := make([]kit.InputParams, len(pa.inputs))
+		for i, in := range pa.inputs {
+			ins[i] = kit.InputParams{Point: in.ID, Kind: in.Stage.Kind.Name(), Params: in.Params}
+		}
+		if err := ic.CheckInputs(params, ins); err != nil {
 			return nil, g.paramError(s, err, gridSet, pa.labels)
 		}
 	}
@@ -462,6 +516,20 @@ func (g *Graph) newPoint(s *Stage, pa partial) (*Point, error) {
 		}
 	}
 	return p, nil
+}
+
+// paramErrors locates every problem of a kit.FieldErrors (one error of
+// any other kind is located at the stage's params).
+func (g *Graph) paramErrors(s *Stage, err error, gridSet map[string]bool, labels map[string]string) error {
+	var list kit.FieldErrors
+	if !errors.As(err, &list) {
+		return g.paramError(s, err, gridSet, labels)
+	}
+	errs := make([]error, len(list))
+	for i, fe := range list {
+		errs[i] = g.paramError(s, fe, gridSet, labels)
+	}
+	return config.Collect(g.Config.File, errs...)
 }
 
 func (g *Graph) paramError(s *Stage, err error, gridSet map[string]bool, labels map[string]string) error {

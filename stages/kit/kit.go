@@ -46,6 +46,24 @@ type Validator interface {
 	Validate(p Params) error
 }
 
+// InputChecker is implemented by kinds whose parameters must agree with
+// the parameters of the points they read (a sweep cannot train on more
+// samples than its target has). The engine calls CheckInputs for every
+// point when it builds the graph, before anything runs, with the points
+// the stage joins as inputs (not those it gathers). The returned error
+// should be a *FieldError naming the kind's own parameter, so that the
+// engine can point at its line of pipeline.toml.
+type InputChecker interface {
+	CheckInputs(p Params, inputs []InputParams) error
+}
+
+// InputParams is what an InputChecker sees of one input point.
+type InputParams struct {
+	Point  string // its id, for messages: "E5_target[d=8,seed=1]"
+	Kind   string
+	Params Params
+}
+
 // Threader is implemented by kinds that can use more than one CPU. The
 // engine grants at most the returned number of CPU tokens (0 means all of
 // the run's budget) and reports the grant as Env.Threads.

@@ -254,7 +254,7 @@ func (p Param) Check(v any) error {
 	}
 	inEnum := func(s string) error {
 		if len(p.Enum) > 0 && !slices.Contains(p.Enum, s) {
-			return fmt.Errorf("%q is not one of %s", s, strings.Join(quoteAll(p.Enum), ", "))
+			return fmt.Errorf("%q is not one of %s%s", s, strings.Join(quoteAll(p.Enum), ", "), DidYouMean(s, p.Enum))
 		}
 		return nil
 	}
@@ -320,27 +320,55 @@ func quoteAll(s []string) []string {
 	return out
 }
 
+// FieldErrors is every problem Resolve found, one per parameter, in
+// declaration order; errors.As finds the first *FieldError in it.
+type FieldErrors []*FieldError
+
+func (e FieldErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, fe := range e {
+		msgs[i] = fe.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap returns the problems, for errors.As.
+func (e FieldErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, fe := range e {
+		out[i] = fe
+	}
+	return out
+}
+
 // Resolve fills defaults and validates raw values (decoded TOML) against
-// the declared params. Errors are *FieldError. Unknown names are reported
-// by the engine, which knows the TOML positions; Resolve ignores them.
+// the declared params. The error is a FieldErrors with every parameter's
+// problem. Unknown names are reported by the engine, which knows the TOML
+// positions; Resolve ignores them.
 func Resolve(decl []Param, raw map[string]any) (Params, error) {
 	out := Params{}
+	var errs FieldErrors
 	for _, p := range decl {
 		v, ok := raw[p.Name]
 		if !ok {
 			if p.Default == nil {
-				return nil, Errorf(p.Name, "required parameter is missing")
+				errs = append(errs, &FieldError{Field: p.Name, Msg: "required parameter is missing"})
+				continue
 			}
 			v = p.Default
 		}
 		c, err := Coerce(p.Type, v)
-		if err != nil {
-			return nil, &FieldError{Field: p.Name, Msg: err.Error()}
+		if err == nil {
+			err = p.Check(c)
 		}
-		if err := p.Check(c); err != nil {
-			return nil, &FieldError{Field: p.Name, Msg: err.Error()}
+		if err != nil {
+			errs = append(errs, &FieldError{Field: p.Name, Msg: err.Error()})
+			continue
 		}
 		out[p.Name] = c
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return out, nil
 }

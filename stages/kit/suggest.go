@@ -10,6 +10,21 @@ import (
 // by edit distance, or the list of valid candidates when none is close
 // (and there are few), or "".
 func Suggest(s string, candidates []string) string {
+	if dym := DidYouMean(s, candidates); dym != "" {
+		return dym
+	}
+	if len(candidates) > 0 && len(candidates) <= 12 {
+		c := append([]string(nil), candidates...)
+		sort.Strings(c)
+		return " (valid: " + strings.Join(c, ", ") + ")"
+	}
+	return ""
+}
+
+// DidYouMean returns ` (did you mean "x"?)` for the candidate closest to
+// s by edit distance if it is close (at most max(2, len(s)/3) edits),
+// else "": for messages that list the valid values already.
+func DidYouMean(s string, candidates []string) string {
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
 		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
@@ -17,11 +32,6 @@ func Suggest(s string, candidates []string) string {
 		}
 	}
 	if best == "" || bestD > max(2, len(s)/3) {
-		if len(candidates) > 0 && len(candidates) <= 12 {
-			c := append([]string(nil), candidates...)
-			sort.Strings(c)
-			return " (valid: " + strings.Join(c, ", ") + ")"
-		}
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)

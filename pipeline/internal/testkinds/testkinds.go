@@ -105,7 +105,8 @@ func (Src) Produces(kit.Params) []kit.TableDesc { return []kit.TableDesc{ValuesT
 
 // Read is a consumer of the table its params name, for the wiring tests:
 // it reads column of src's table values at version (required unless
-// optional is set) and writes how many values it read.
+// optional is set), or its first values, and writes how many values it
+// read. first may not exceed a src input's n (kit.InputChecker).
 type Read struct{}
 
 func (Read) Name() string { return "read" }
@@ -115,7 +116,19 @@ func (Read) Params() []kit.Param {
 		kit.StringParam("column", "v", "column of src/values to read"),
 		kit.IntParam("version", 1, "schema version of src/values read").In(1, 9),
 		kit.BoolParam("optional", false, "read src/values only if an input writes it"),
+		kit.IntParam("first", 0, "read only the first values of each input (0: all)").In(0, 1000),
 	}
+}
+
+// CheckInputs implements kit.InputChecker: first is at most each src
+// input's n.
+func (Read) CheckInputs(p kit.Params, inputs []kit.InputParams) error {
+	for _, in := range inputs {
+		if in.Kind == "src" && p.Int("first") > in.Params.Int("n") {
+			return kit.Errorf("first", "%d is more than the %d values of input %s", p.Int("first"), in.Params.Int("n"), in.Point)
+		}
+	}
+	return nil
 }
 
 // Consumes declares what read reads.
@@ -136,6 +149,9 @@ func (Read) Run(env kit.Env) error {
 		rec.Release()
 		if err != nil {
 			return err
+		}
+		if f := env.Params().Int("first"); f > 0 {
+			v = v[:f]
 		}
 		n += len(v)
 	}

@@ -175,6 +175,15 @@ func (Kind) Validate(p kit.Params) error {
 	return nil
 }
 
+// CheckInputs implements kit.InputChecker: n and n_test may not exceed
+// the training and test samples of the target the point reads.
+func (Kind) CheckInputs(p kit.Params, inputs []kit.InputParams) error {
+	if err := target.CheckPrefix("n", p.Int("n"), "n_train", inputs); err != nil {
+		return err
+	}
+	return target.CheckPrefix("n_test", p.Int("n_test"), "n_test", inputs)
+}
+
 // Threads implements kit.Threader: the ridge methods split their Gram
 // matrices and predictions over every granted CPU; the deep learner asks
 // what the train kind asks for its batch; a two-layer network step is too

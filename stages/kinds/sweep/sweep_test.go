@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"runtime"
 	"strings"
@@ -216,5 +217,46 @@ func TestErrors(t *testing.T) {
 	}
 	if err := (Kind{}).Validate(p); err == nil || !strings.Contains(err.Error(), "val_frac") {
 		t.Errorf("val_frac 0 with 5 ridges: %v", err)
+	}
+}
+
+// TestCheckInputs: a sweep point may not read more training or test
+// samples than its target has; train points likewise for n_train_used.
+func TestCheckInputs(t *testing.T) {
+	tgt, err := kit.Resolve(target.Kind{}.Params(), map[string]any{"n_train": int64(500), "n_test": int64(100)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := []kit.InputParams{{Point: "t[seed=1]", Kind: "target", Params: tgt}}
+	cases := []struct {
+		kind kit.InputChecker
+		decl []kit.Param
+		raw  map[string]any
+		want string // "" = accepted
+	}{
+		{Kind{}, Kind{}.Params(), map[string]any{"n": int64(500)}, ""},
+		{Kind{}, Kind{}.Params(), map[string]any{"n": int64(501)}, "n: 501 is more than the 500 training samples of its input t[seed=1] (its n_train)"},
+		{Kind{}, Kind{}.Params(), map[string]any{"n": int64(100), "n_test": int64(101)}, "n_test: 101 is more than the 100 test samples of its input t[seed=1] (its n_test)"},
+		{Kind{}, Kind{}.Params(), map[string]any{"n": int64(100), "n_test": int64(0)}, ""},
+		{train.Kind{}, train.Kind{}.Params(), map[string]any{"n_train_used": int64(0)}, ""},
+		{train.Kind{}, train.Kind{}.Params(), map[string]any{"n_train_used": int64(600)}, "n_train_used: 600 is more than the 500 training samples"},
+	}
+	for _, c := range cases {
+		p, err := kit.Resolve(c.decl, c.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.kind.CheckInputs(p, ins)
+		var fe *kit.FieldError
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%v: %v", c.raw, err)
+		case c.want != "" && (!errors.As(err, &fe) || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%v: error %v, want a FieldError containing %q", c.raw, err, c.want)
+		}
+		// Inputs of other kinds (a train checkpoint) are not targets.
+		if err := c.kind.CheckInputs(p, []kit.InputParams{{Point: "ck", Kind: "train", Params: kit.Params{}}}); err != nil {
+			t.Errorf("%v with a non-target input: %v", c.raw, err)
+		}
 	}
 }

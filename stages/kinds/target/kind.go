@@ -192,3 +192,21 @@ func summaryTable(sp *targetnet.Spec, res *targetnet.Result) (arrow.Record, erro
 		Ints(ColNClipped, one(res.ClippedTrain+res.ClippedTest)).
 		Record()
 }
+
+// CheckPrefix is the check of a kind that reads the first n samples of a
+// split ("n_train" or "n_test", the target parameter that sizes it) of
+// its target inputs, for kit.InputChecker: n may not exceed the split of
+// any target among inputs. field names the reader's parameter; n = 0
+// (all samples) always passes.
+func CheckPrefix(field string, n int, split string, inputs []kit.InputParams) error {
+	words := map[string]string{"n_train": "training", "n_test": "test"}[split]
+	for _, in := range inputs {
+		if in.Kind != (Kind{}).Name() {
+			continue
+		}
+		if have := in.Params.Int(split); n > have {
+			return kit.Errorf(field, "%d is more than the %d %s samples of its input %s (its %s)", n, have, words, in.Point, split)
+		}
+	}
+	return nil
+}

@@ -65,6 +65,12 @@ func ConfigOf(p kit.Params) trainer.Config {
 // Validate implements kit.Validator.
 func (Kind) Validate(p kit.Params) error { return ValidateConfig(ConfigOf(p)) }
 
+// CheckInputs implements kit.InputChecker: n_train_used may not exceed the
+// training samples of the target the point reads.
+func (Kind) CheckInputs(p kit.Params, inputs []kit.InputParams) error {
+	return target.CheckPrefix("n_train_used", p.Int("n_train_used"), "n_train", inputs)
+}
+
 // ValidateConfig checks what a train configuration can be checked for
 // without its target (the sweep kind checks its deep learner with it).
 func ValidateConfig(cfg trainer.Config) error {
