@@ -59,9 +59,9 @@ vet: ## gofmt check and go vet
 test: vet ## vet, then run every test (unit, engine, CLI fault tests, smoke pipeline)
 	$(GO) test -count=1 ./...
 
-interop: ## read store files with an independent Arrow implementation (npm apache-arrow; needs node and npm)
+interop: ## read store files and Parquet exports with independent readers (npm apache-arrow and DuckDB; needs node and npm)
 	cd artifacts/interop && npm ci --no-audit --no-fund --silent
-	$(GO) test -count=1 -run '^TestArrowFilesOpenInApacheArrowJS$$' -v ./cmd/bfc | grep -E '^(--- |ok|FAIL)'
+	$(GO) test -count=1 -run '^(TestArrowFilesOpenInApacheArrowJS|TestExportIsLossless)$$' -v ./cmd/bfc | grep -E '^(--- |ok|FAIL)'
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s; seed corpora in testdata/fuzz)
 	@for t in $(FUZZ_TARGETS); do \

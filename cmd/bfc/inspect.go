@@ -1,13 +1,11 @@
 package main
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"os/exec"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -192,96 +190,6 @@ func showPoint(p *project, m *store.Manifest) (showJSON, error) {
 	return sj, nil
 }
 
-func exportCmd(g *globals) *cobra.Command {
-	var format, output string
-	c := &cobra.Command{
-		Use:   "export STAGE|POINT --format csv",
-		Short: "Write an output table of a stage as CSV (all points, with their labels)",
-		Long: `Export writes one output table (--output, default the stage's only table, or
-"summary") of every point of a stage as CSV on standard output. Points of a
-grid are concatenated, with their grid labels as leading columns and the
-point's stage key in the column "key".`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "csv" {
-				return usageError{fmt.Errorf("--format %q: only csv is supported", format)}
-			}
-			p, err := g.load(false)
-			if err != nil {
-				return err
-			}
-			sts, err := freshManifests(p, args[0])
-			if err != nil {
-				return err
-			}
-			labels := map[string]bool{}
-			for _, s := range sts {
-				for k := range s.Point.Labels {
-					labels[k] = true
-				}
-			}
-			var lab []string
-			for k := range labels {
-				lab = append(lab, k)
-			}
-			sort.Strings(lab)
-			w := csv.NewWriter(os.Stdout)
-			var header []string
-			for i, s := range sts {
-				name := output
-				if name == "" {
-					if name, err = defaultOutput(s.Manifest); err != nil {
-						return err
-					}
-				}
-				rec, _, err := readOutput(p.store, s.Manifest, name)
-				if err != nil {
-					return err
-				}
-				cols := map[string]bool{}
-				for _, f := range rec.Schema().Fields() {
-					cols[f.Name] = true
-				}
-				var shown []string // labels that are not also columns
-				for _, l := range lab {
-					if !cols[l] {
-						shown = append(shown, l)
-					}
-				}
-				h := append(append([]string(nil), shown...), "key")
-				for _, f := range rec.Schema().Fields() {
-					h = append(h, f.Name)
-				}
-				if i == 0 {
-					header = h
-					w.Write(header)
-				} else if strings.Join(h, ",") != strings.Join(header, ",") {
-					rec.Release()
-					return fmt.Errorf("%s: its %s table has other columns than the first point's", s.Point.ID, name)
-				}
-				pre := make([]string, 0, len(shown)+1)
-				for _, l := range shown {
-					pre = append(pre, s.Point.Labels[l])
-				}
-				pre = append(pre, s.Key.String())
-				for r := 0; r < int(rec.NumRows()); r++ {
-					row := append([]string(nil), pre...)
-					for c := 0; c < int(rec.NumCols()); c++ {
-						row = append(row, cell(rec.Column(c), r))
-					}
-					w.Write(row)
-				}
-				rec.Release()
-			}
-			w.Flush()
-			return w.Error()
-		},
-	}
-	c.Flags().StringVar(&format, "format", "csv", "output format (csv)")
-	c.Flags().StringVar(&output, "output", "", "which output table (default: the only one, or summary)")
-	return c
-}
-
 func defaultOutput(m *store.Manifest) (string, error) {
 	var tables []string
 	for _, o := range m.Outputs {
@@ -300,7 +208,8 @@ func defaultOutput(m *store.Manifest) (string, error) {
 	return "", fmt.Errorf("%s has outputs %s: choose one with --output", m.Stage, strings.Join(tables, ", "))
 }
 
-// cell formats one value for CSV and for show.
+// cell formats one value for CSV and for show: every float (vector
+// elements too) in the shortest form that parses back to the same bits.
 func cell(col arrow.Array, i int) string {
 	switch a := col.(type) {
 	case *array.Float64:
@@ -322,7 +231,7 @@ func cell(col arrow.Array, i int) string {
 		parts := make([]string, n)
 		off := (a.Offset() + i) * n
 		for j := 0; j < n; j++ {
-			parts[j] = strconv.FormatFloat(vals.Value(off+j), 'g', 6, 64)
+			parts[j] = strconv.FormatFloat(vals.Value(off+j), 'g', -1, 64)
 		}
 		return "[" + strings.Join(parts, " ") + "]"
 	}
