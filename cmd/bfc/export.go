@@ -93,8 +93,8 @@ Polars, pandas, DuckDB and R's arrow read it. Standard output is the default;
 
 // exportSet is one output table of several points, ready to write.
 type exportSet struct {
-	name   string            // the output table
-	labels []string          // label columns (axes that are not table columns)
+	name   string   // the output table
+	labels []string // label columns (axes that are not table columns)
 	points []*view.PointStatus
 	recs   []arrow.Record
 	metas  []map[string]string
