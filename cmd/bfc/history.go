@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -180,25 +179,25 @@ point a run computed, failed or skipped. --json prints an array of runs (see
 				fmt.Printf("no runs recorded in %s\n", historyDir(dir))
 				return nil
 			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			for _, r := range runs {
 				when := r.Start
 				if t, err := time.Parse(time.RFC3339Nano, r.Start); err == nil {
 					when = t.Local().Format("2006-01-02 15:04:05")
 				}
-				fmt.Fprintf(tw, "%s\texit %d\twall %s\tcpu %s\t%s\tran %d, cached %d, failed %d, skipped %d\tbfc %s\n", when, r.Exit,
+				fmt.Printf("%s  exit %d  wall %-7s cpu %-7s %s  ran %d, cached %d, failed %d, skipped %d  bfc %s\n", when, r.Exit,
 					view.Duration(r.WallSeconds), view.Duration(r.CPUSeconds), r.Host, r.Ran, r.Cached, r.Failed, r.Skipped, strings.Join(r.Args, " "))
-				if g.verbose {
-					for _, p := range r.Points {
-						detail := fmt.Sprintf("wall %s, cpu %s", view.Duration(p.WallSeconds), view.Duration(p.CPUSeconds))
-						if p.Error != "" {
-							detail = p.Error
-						}
-						fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.Status, p.Point, detail)
+				if !g.verbose {
+					continue
+				}
+				for _, p := range r.Points {
+					detail := fmt.Sprintf("wall %s, cpu %s", view.Duration(p.WallSeconds), view.Duration(p.CPUSeconds))
+					if p.Error != "" {
+						detail = p.Error
 					}
+					fmt.Printf("    %-7s %s  %s\n", p.Status, p.Point, detail)
 				}
 			}
-			return tw.Flush()
+			return nil
 		},
 	}
 	c.Flags().IntVar(&last, "last", 20, "show the last N runs (0: all)")
