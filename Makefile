@@ -19,7 +19,7 @@ BFCFLAGS ?=
 RUN      := $(BFC) $(if $(PROFILE),--profile $(PROFILE)) -j $(JOBS) $(BFCFLAGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help build figures data smoke status test test-short vet fmt clean archive fuzz paper latex check-figures approve-figures bench bench-deps interop
+.PHONY: help build figures plan data smoke status test test-short vet fmt clean archive fuzz paper paper-timings latex check-figures approve-figures bench bench-deps interop
 FUZZTIME ?= 10s
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./pipeline/graph:FuzzLoad ./pipeline/config:FuzzLocateKeys ./pipeline/exec:FuzzJob \
@@ -29,12 +29,15 @@ FUZZ_TARGETS := ./pipeline/graph:FuzzLoad ./pipeline/config:FuzzLocateKeys ./pip
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## build the command-line program into bin/bfc (openblas build where available)
+build: ## build the command-line program into bin/bfc (pure Go; TAGS=openblas for the OpenBLAS build)
 	$(GO) build $(GOFLAGS_TAGS) -o $(BFC) ./cmd/bfc
 	@echo "built $(BFC) ($(if $(TAGS),tags: $(TAGS),pure Go))"
 
 figures: build data ## run the whole pipeline (cached stages are skipped) and write figures/
 	$(RUN) run
+
+plan: build ## what `make figures` would run, why, and how long it should take on this machine (bin/bfc run -n)
+	$(RUN) run -n
 
 data: ## install the Fashion-MNIST data set (Debian's dataset-fashion-mnist) for E8, if missing
 	@if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then :; \
@@ -49,8 +52,8 @@ smoke: build ## run every stage at tiny sizes (profile smoke; figures go to .bfc
 archive: build ## write the review bundle bfc.tar.zst (run `make figures` first)
 	$(RUN) archive -o $(if $(PROFILE),bfc-$(PROFILE),bfc).tar.zst
 
-status: build ## show which stages are fresh, stale or missing, and why
-	$(RUN) status
+status: build ## count fresh, stale and missing points per stage (bin/bfc -v status: each point and why)
+	@$(RUN) status || [ $$? -eq 1 ]
 
 vet: ## gofmt check and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -81,16 +84,19 @@ clean: ## remove the program (the store .bfc/ is kept; `bin/bfc gc` prunes it)
 
 # ---------------------------------------------------------------- the report
 # `make paper` runs the pipeline up to the report (stage paper: paper/README.md,
-# paper/paper.tex, paper/numbers.tex), records the run times, and builds
-# paper/paper.pdf with LaTeX in paper/build (PROFILE=smoke: .bfc/smoke/paper).
+# paper/paper.tex, paper/numbers.tex) and builds paper/paper.pdf with LaTeX in
+# paper/build (PROFILE=smoke: .bfc/smoke/paper). The report's run times are the
+# tracked paper/timings.csv, so that `make paper` changes no tracked file when the
+# results are those committed; it says when the store's run records differ, and
+# `make paper-timings` recomputes the file from them and reruns the report.
 LATEX_PKGS := texlive-latex-base
 PAPER_DIR  := $(if $(filter smoke,$(PROFILE)),.bfc/smoke/paper,paper)
 
-paper: build $(if $(PROFILE),,data) latex ## run the pipeline and write the report, then build its PDF (paper/paper.pdf)
+paper: build $(if $(PROFILE),,data) latex ## run the pipeline and write the report, then build its PDF (paper/paper.pdf); tracked files change only if results do
 	$(RUN) run
 ifeq ($(PROFILE),)
-	$(GO) run ./paper/timings -o paper/timings.csv
-	$(RUN) run paper
+	@t=$$(mktemp) && $(GO) run ./paper/timings -o $$t && { cmp -s $$t paper/timings.csv || \
+		echo "note: this store's run times differ from paper/timings.csv; \`make paper-timings\` rewrites it and the report"; }; rm -f $$t
 endif
 	@mkdir -p $(PAPER_DIR)/build
 	@cd $(PAPER_DIR) && for pass in 1 2 3 4; do \
@@ -100,6 +106,10 @@ endif
 	done
 	cp $(PAPER_DIR)/build/paper.pdf $(PAPER_DIR)/paper.pdf
 	@echo "wrote $(PAPER_DIR)/paper.pdf"
+
+paper-timings: build ## recompute paper/timings.csv from the store's run records and rerun the report with it (changes tracked files)
+	$(GO) run ./paper/timings -o paper/timings.csv
+	$(RUN) run paper
 
 latex: ## install LaTeX for make paper (Debian's texlive-latex-base, about 20 s), if missing
 	@if command -v pdflatex >/dev/null; then :; \

@@ -4,8 +4,9 @@
 //
 // A stage kind cannot read run records (they are not artifacts: the same
 // result may take different times), so the report cannot compute its run
-// times itself; `make paper` runs this program after the pipeline and
-// before the paper stage. Every fresh stage point of the pipeline except
+// times itself; `make paper-timings` runs this program after the pipeline
+// and reruns the paper stage (`make paper` runs it into a scratch file only
+// to say whether the tracked copy is out of date). Every fresh stage point of the pipeline except
 // the report itself counts once per stage key (points that share a key,
 // such as a target gathered by two experiments, were computed once). A
 // point belongs to the experiment its stage id starts with ("E1_train" and

@@ -86,7 +86,8 @@ func (Kind) Name() string { return "claims" }
 // Doc implements kit.Kind.
 func (Kind) Doc() string {
 	return "Decides each claim of docs/science.md#claims (reproduced, not reproduced, inconclusive) from the gathered train " +
-		"(E1-E4), scaling (E6) and classify (E8) points, by pre-registered thresholds on medians over seeds with " +
+		"(E1-E4), scaling (E6) and classify (E8) points, by thresholds declared as its parameters (set after the E1-E4 summaries " +
+		"were seen, so not pre-registered in the strict sense; the report says so) on medians over seeds with " +
 		"bootstrap intervals. Output: claims (one row per claim and statistic: value, interval, verdict, rule, per-seed numbers)."
 }
 
