@@ -2,12 +2,15 @@
 //
 // Usage:
 //
-//	bfc run [STAGE...]        compute stages and what they need; publish figures
-//	bfc status                every stage point: fresh, stale or missing, and why
-//	bfc explain STAGE         which key components changed, old and new value
+//	bfc run [SELECTOR...]     compute points and what they need; publish figures
+//	bfc run -n [SELECTOR...]  what would run, why, and an estimate of how long
+//	bfc run --force SELECTOR  recompute points even if they are fresh
+//	bfc status [SELECTOR...]  fresh, stale and missing counts per stage (-v: per point); exit 1 if anything would run
+//	bfc explain SELECTOR...   which key components changed, old and new value
+//	bfc log                   past runs: when, which points, wall/CPU time, host, exit status
 //	bfc dag                   the DAG as DOT (SVG with --svg when Graphviz is installed)
-//	bfc show STAGE            schema and first rows of a stage's outputs
-//	bfc export STAGE          an output table as CSV
+//	bfc show SELECTOR         schema and first rows of a stage's outputs
+//	bfc export SELECTOR       an output table as CSV or Parquet, losslessly
 //	bfc verify                rehash the whole store
 //	bfc gc [--dry-run]        remove what no stage or archive references
 //	bfc kinds                 stage kinds and their parameters
@@ -15,9 +18,17 @@
 //	bfc verify BUNDLE         re-check a bundle offline
 //	bfc reproduce BUNDLE [STAGE...]  rerun stages from a bundle's inputs and compare bit for bit
 //	bfc diff A B|store        which points differ between two bundles (or a bundle and the store), why, by how much
+//	bfc --version             version and code identity of the binary
+//
+// A SELECTOR is a stage, a glob of stages, or either with conditions on
+// grid axes in any order and subset, values globbed too: E5_kernel,
+// E5_*, E5_kernel[n=128], E5_*[d=1*,seed=1]. status, explain, run -n,
+// show, kinds and log take --json (`bfc help json` gives the schema).
 //
 // Global flags: -f FILE (default pipeline.toml), --profile NAME, -j N,
-// --store DIR. Run `bfc help COMMAND` for details.
+// --store DIR, -v. Run `bfc help COMMAND` for details. Exit status: 0, 1
+// for a failure (for status: something would run), 2 for a wrong command
+// line or pipeline file (every problem of the file is reported at once).
 package main
 
 import (

@@ -49,7 +49,17 @@ func newRoot() *cobra.Command {
 (target sampling, hierarchical training, baselines, sweeps, figures, the report)
 whose results are cached as content-addressed Arrow files in the store (.bfc/).
 A stage reruns only when its key changes: its kind, parameters, seed, the data
-of its inputs, or the code it runs.`,
+of its inputs, or the code it runs.
+
+Before running: bfc run -n says what would run, why and about how long it
+takes; bfc status counts fresh, stale and missing points (exit 1 when
+something would run). Commands take selectors (bfc help run), --json output
+is described by bfc help json, bfc log lists past runs.
+
+The pipeline file is checked before anything runs, under every profile: each
+problem is reported on its own line (file:line: field: message, with a
+suggestion for a misspelt name or value), external files a stage reads must
+exist, and bfc exits with status 2.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
