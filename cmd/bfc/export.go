@@ -87,7 +87,7 @@ Polars, pandas, DuckDB and R's arrow read it. Standard output is the default;
 	}
 	c.Flags().StringVar(&format, "format", "csv", "csv or parquet")
 	c.Flags().StringVar(&output, "output", "", "which output table (default: the only one, or summary)")
-	c.Flags().StringVarP(&file, "file", "o", "", "write to FILE instead of standard output")
+	c.Flags().StringVarP(&file, "out", "o", "", "write to this file instead of standard output")
 	return c
 }
 

@@ -39,9 +39,10 @@ func TestDiskFullLeavesNoPartialArtifact(t *testing.T) {
 		t.Fatalf("temporary files left after failed writes: %d", len(tmp))
 	}
 	// Every committed manifest names objects that exist in full.
+	// (exit 1: some points are not computed, which is no error)
 	s := runBFC(t, dir, nil, "--store", store, "status", "-a")
-	if s.code != 0 {
-		t.Fatalf("status: %s", s.stderr)
+	if s.code != 0 && s.code != 1 {
+		t.Fatalf("status: exit %d: %s", s.code, s.stderr)
 	}
 }
 
