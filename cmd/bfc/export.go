@@ -47,11 +47,7 @@ Polars, pandas, DuckDB and R's arrow read it. Standard output is the default;
 			if format != "csv" && format != "parquet" {
 				return usageError{fmt.Errorf("--format %q: use csv or parquet", format)}
 			}
-			p, err := g.load(false)
-			if err != nil {
-				return err
-			}
-			sts, err := freshManifests(p, args[0])
+			p, sts, err := g.freshPoints(args[0])
 			if err != nil {
 				return err
 			}

@@ -55,20 +55,25 @@ func dagCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// freshManifests returns the manifests of the fresh points of a stage (or
-// one point), failing if any is not fresh.
-func freshManifests(p *project, name string) ([]*view.PointStatus, error) {
+// freshPoints loads the project and returns the statuses, with their
+// manifests, of the points a selector selects, failing if any is not
+// fresh.
+func (g *globals) freshPoints(name string) (*project, []*view.PointStatus, error) {
+	p, err := g.load(false)
+	if err != nil {
+		return nil, nil, err
+	}
 	pts, err := view.Select(p.graph, []string{name})
 	if err != nil {
-		return nil, usageError{err}
+		return nil, nil, usageError{err}
 	}
 	sts := view.Status(p.engine, pts)
 	for _, s := range sts {
 		if s.State != view.StateFresh {
-			return nil, fmt.Errorf("%s is %s (%s); run `bfc run %s` first", s.Point.ID, s.State, strings.Join(view.FirstN(s.Reasons, 2), "; "), name)
+			return nil, nil, fmt.Errorf("%s is %s (%s); run `bfc run %s` first", s.Point.ID, s.State, strings.Join(view.FirstN(s.Reasons, 2), "; "), name)
 		}
 	}
-	return sts, nil
+	return p, sts, nil
 }
 
 func readOutput(st *store.Store, m *store.Manifest, name string) (arrow.Record, map[string]string, error) {
@@ -124,11 +129,7 @@ selected point as a JSON array (see ` + "`bfc help json`" + `).
 ` + selectorHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.load(false)
-			if err != nil {
-				return err
-			}
-			sts, err := freshManifests(p, args[0])
+			p, sts, err := g.freshPoints(args[0])
 			if err != nil {
 				return err
 			}

@@ -114,16 +114,29 @@ object (see ` + "`bfc help json`" + `).
 	return c
 }
 
-func status(g *globals, args []string, all, asJSON bool) error {
+// statuses loads the project to look at it (g.inspect) and computes the
+// status of the points the selectors select, with what they depend on if
+// closure is set.
+func (g *globals) statuses(args []string, closure bool) (*project, []*view.PointStatus, error) {
 	p, err := g.inspect()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	pts, err := view.Select(p.graph, args)
 	if err != nil {
-		return usageError{err}
+		return nil, nil, usageError{err}
 	}
-	sts := view.Status(p.engine, pts)
+	if closure {
+		pts = p.graph.Closure(pts)
+	}
+	return p, view.Status(p.engine, pts), nil
+}
+
+func status(g *globals, args []string, all, asJSON bool) error {
+	p, sts, err := g.statuses(args, false)
+	if err != nil {
+		return err
+	}
 	distinct, unknown, shared := view.KeyCount(sts)
 	out := statusJSON{Profile: p.graph.Profile, Store: storeDir(p), StoreExists: p.store != nil, Total: len(sts),
 		DistinctKeys: distinct, UnknownKeys: unknown, SharedKeys: shared, Stages: view.Rollup(sts)}
@@ -218,15 +231,10 @@ upstream points names them. --json prints an array of points (see ` + "`bfc help
 ` + selectorHelp,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.inspect()
+			_, sts, err := g.statuses(args, false)
 			if err != nil {
 				return err
 			}
-			pts, err := view.Select(p.graph, args)
-			if err != nil {
-				return usageError{err}
-			}
-			sts := view.Status(p.engine, pts)
 			if asJSON {
 				list := make([]pointJSON, len(sts))
 				for i, s := range sts {
@@ -265,21 +273,17 @@ type planJSON struct {
 
 // dryRun prints what `bfc run` would do with the same selectors.
 func dryRun(g *globals, args []string, force, asJSON bool) error {
-	p, err := g.inspect()
+	p, sts, err := g.statuses(args, true)
 	if err != nil {
 		return err
 	}
-	targets, err := view.Select(p.graph, args)
-	if err != nil {
-		return usageError{err}
-	}
 	forced := map[*graph.Point]bool{}
 	if force {
+		targets, _ := view.Select(p.graph, args) // selected without error just now
 		for _, t := range targets {
 			forced[t] = true
 		}
 	}
-	sts := view.Status(p.engine, p.graph.Closure(targets))
 	host, _ := os.Hostname()
 	est := view.NewEstimator(p.engine, host)
 	plan := planJSON{Profile: p.graph.Profile, Host: host, Jobs: g.jobs, Run: []pointJSON{}}
