@@ -105,3 +105,50 @@ func TestRNGStreamsAreIndependentAndReproducible(t *testing.T) {
 		t.Fatalf("same stream reproducible: %v, different streams differ: %v", same, diff)
 	}
 }
+
+// TestResolveReportsEveryParameter: one problem is a *FieldError, several
+// a FieldErrors naming each parameter; an enum value one edit away from a
+// valid one gets a suggestion.
+func TestResolveReportsEveryParameter(t *testing.T) {
+	decl := []kit.Param{
+		kit.IntParam("n", 1, "").In(1, 10),
+		kit.StringParam("mode", "fast", "").OneOf("fast", "slow"),
+		kit.FloatParam("x", 0, "").Required(),
+	}
+	cases := []struct {
+		raw  map[string]any
+		want []string // field: message of each problem
+	}{
+		{map[string]any{"x": 1.0}, nil},
+		{map[string]any{"x": 1.0, "n": int64(0)}, []string{"n: 0 is out of range [1, 10]"}},
+		{map[string]any{"n": int64(11), "mode": "slwo"}, []string{
+			"n: 11 is out of range [1, 10]",
+			`mode: "slwo" is not one of "fast", "slow" (did you mean "slow"?)`,
+			"x: required parameter is missing"}},
+		{map[string]any{"x": 1.0, "mode": "medium"}, []string{`mode: "medium" is not one of "fast", "slow"`}},
+	}
+	for _, c := range cases {
+		_, err := kit.Resolve(decl, c.raw)
+		var got []string
+		var list kit.FieldErrors
+		var fe *kit.FieldError
+		switch {
+		case errors.As(err, &list):
+			for _, e := range list {
+				got = append(got, e.Error())
+			}
+		case errors.As(err, &fe):
+			got = []string{fe.Error()}
+		case err != nil:
+			t.Fatalf("%v: %T %v", c.raw, err, err)
+		}
+		if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+			t.Errorf("%v:\n got %q\nwant %q", c.raw, got, c.want)
+		}
+		if len(c.want) == 1 {
+			if _, ok := err.(*kit.FieldError); !ok {
+				t.Errorf("%v: a lone problem is %T, want *FieldError", c.raw, err)
+			}
+		}
+	}
+}

@@ -342,8 +342,8 @@ func (e FieldErrors) Unwrap() []error {
 }
 
 // Resolve fills defaults and validates raw values (decoded TOML) against
-// the declared params. The error is a FieldErrors with every parameter's
-// problem. Unknown names are reported by the engine, which knows the TOML
+// the declared params. The error is a *FieldError, or a FieldErrors when
+// several parameters have problems. Unknown names are reported by the engine, which knows the TOML
 // positions; Resolve ignores them.
 func Resolve(decl []Param, raw map[string]any) (Params, error) {
 	out := Params{}
@@ -367,8 +367,11 @@ func Resolve(decl []Param, raw map[string]any) (Params, error) {
 		}
 		out[p.Name] = c
 	}
-	if len(errs) > 0 {
-		return nil, errs
+	switch len(errs) {
+	case 0:
+		return out, nil
+	case 1:
+		return nil, errs[0] // a lone problem is a plain *FieldError
 	}
-	return out, nil
+	return nil, errs
 }
