@@ -1,8 +1,11 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	bfc "github.com/bfc-repro/bfc"
+	"github.com/bfc-repro/bfc/artifacts/atomicfile"
 	"github.com/bfc-repro/bfc/artifacts/store"
 	"github.com/bfc-repro/bfc/pipeline/config"
 	"github.com/bfc-repro/bfc/pipeline/exec"
@@ -102,50 +106,100 @@ func codeBase() (*graph.CodeBase, error) { return graph.NewCodeBase(bfc.Source, 
 // returns its graph and the store directory (--store, else the profile's).
 // See check for what is validated.
 func (g *globals) build() (*config.Config, *graph.Graph, string, error) {
-	cfg, gr, err := check(g.file, g.profile)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	dir := gr.Config.Store
-	if g.store != "" {
-		if dir, err = filepath.Abs(g.store); err != nil {
-			return nil, nil, "", err
-		}
-	}
-	return cfg, gr, dir, nil
+	return check(g.file, g.profile, g.store)
 }
 
-// check validates a pipeline file and returns its graph under profile.
-// Every problem is reported at once (a config.Errors, by line): the
-// structure of the file, then its graph under the profile and under every
-// other profile and none (a typo in a profile fails before that profile is
-// used; a problem only another profile has says which), then the
-// external files the selected profile's points read, which must exist.
-func check(file, profile string) (*config.Config, *graph.Graph, error) {
+// check validates a pipeline file and returns its graph under profile
+// and the store directory (storeFlag, else the profile's). Every problem
+// is reported at once (a config.Errors, by line): the structure of the
+// file, then its graph under the profile and under every other profile
+// and none (a typo in a profile fails before that profile is used; a
+// problem only another profile has says which), then the external files
+// the selected profile's points read, which must exist.
+//
+// Checking the other profiles costs a graph build each, so a store
+// remembers (file "validated") the last pipeline file, with this binary's
+// code identity, under which every profile built: the same file with the
+// same code is not checked under the other profiles again.
+func check(file, profile, storeFlag string) (*config.Config, *graph.Graph, string, error) {
 	cfg, perr := config.ParseFile(file)
 	if cfg == nil {
-		return nil, nil, perr
+		return nil, nil, "", perr
 	}
 	if profile == "" {
 		profile = cfg.Profile
 	}
 	gr, err := graph.Build(cfg, registry(), profile)
 	errs := []error{perr, err}
-	for _, other := range append([]string{""}, slices.Sorted(maps.Keys(cfg.Profiles))...) {
-		if other == profile {
-			continue
+	dir := cfg.Store
+	if gr != nil {
+		dir = gr.Config.Store
+	}
+	if storeFlag != "" {
+		abs, err := filepath.Abs(storeFlag)
+		if err != nil {
+			return nil, nil, "", err
 		}
-		if _, oerr := graph.Build(cfg, registry(), other); oerr != nil {
-			errs = append(errs, underProfile(oerr, other, err))
+		dir = abs
+	}
+	stamp := validationStamp(file)
+	if perr != nil || err != nil || stamp == "" || !hasStamp(dir, stamp) {
+		var others []error
+		for _, other := range append([]string{""}, slices.Sorted(maps.Keys(cfg.Profiles))...) {
+			if other == profile {
+				continue
+			}
+			if _, oerr := graph.Build(cfg, registry(), other); oerr != nil {
+				others = append(others, underProfile(oerr, other, err))
+			}
 		}
+		if perr == nil && err == nil && len(others) == 0 && stamp != "" {
+			writeStamp(dir, stamp) // best effort: a later run checks again
+		}
+		errs = append(errs, others...)
 	}
 	if gr != nil {
 		errs = append(errs, missingFiles(gr))
 	}
 	if err := config.Collect(cfg.File, errs...); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	return cfg, gr, nil
+	return cfg, gr, dir, nil
+}
+
+// validationStamp identifies a pipeline file's content under this
+// binary's code, or is "" if either cannot be read.
+func validationStamp(file string) string {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	code, err := codeIdentity()
+	if err != nil {
+		return ""
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "bfc-validated-v1\n%s\n", code)
+	h.Write(src)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func stampPath(dir string) string { return filepath.Join(dir, "validated") }
+
+func hasStamp(dir, stamp string) bool {
+	b, err := os.ReadFile(stampPath(dir))
+	return err == nil && strings.TrimSpace(string(b)) == stamp
+}
+
+// writeStamp records stamp in an existing store (it creates none).
+func writeStamp(dir, stamp string) {
+	if _, err := os.Stat(filepath.Join(dir, "FORMAT")); err != nil {
+		return
+	}
+	atomicfile.Write(stampPath(dir), filepath.Join(dir, "tmp"), 0o644, func(w io.Writer) error {
+		_, err := io.WriteString(w, stamp+"\n")
+		return err
+	})
 }
 
 // underProfile marks the problems of err, found under profile other, that

@@ -146,6 +146,16 @@ func TestStatusExitCodesForceAndLog(t *testing.T) {
 	if r := runBFC(t, dir, nil, "-v", "log"); r.code != 0 || strings.Count(r.stdout, "exit 0") != 2 || !strings.Contains(r.stdout, "    ran     tgt[L=3,seed=1]  wall ") {
 		t.Fatalf("log -v: %s %s", r.stdout, r.stderr)
 	}
+	// The store remembers that this file passed under every profile; an
+	// edit that breaks a profile that is not selected is still found.
+	if _, err := os.Stat(filepath.Join(dir, ".bfc", "validated")); err != nil {
+		t.Fatalf("no validation stamp: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "pipeline.toml"), []byte(targets+"[profile.small.kind.target]\nn_tset = 5\n"), 0o644)
+	r = runBFC(t, dir, nil, "status")
+	if want := `bfc: pipeline.toml:11: profile.small.kind.target.n_tset: unknown parameter of kind "target" (did you mean "n_test"?)`; r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("a typo in an unselected profile after a stamp: exit %d, stderr %q", r.code, r.stderr)
+	}
 }
 
 func TestJSONOutputs(t *testing.T) {
