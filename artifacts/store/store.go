@@ -27,6 +27,8 @@
 //	checked                     identities of objects that last rehashed correctly
 //	quarantine/                 damaged objects moved out of the way
 //	tmp/                        files being written
+//	history/START-PID.json      one record per `bfc run` (cmd/bfc; read by `bfc log`)
+//	validated                   the last pipeline file that passed under every profile (cmd/bfc)
 //
 // Every write goes through package atomicfile with its temporary file in
 // tmp/ (so that a killed write leaves nothing but a file gc removes), is
