@@ -29,7 +29,8 @@ func statusCmd(g *globals) *cobra.Command {
 		Long: `Status computes every stage point's key without running anything and compares
 it with the store: fresh (committed, outputs intact), stale (computed before,
 but something changed; the reasons are listed), missing (never computed).
-Only points that are not fresh are listed unless --all is given.`,
+Only points that are not fresh are listed unless --all is given; with -v, a
+listed point's dynamic probes are listed under it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := g.load(false)
 			if err != nil {
@@ -48,6 +49,11 @@ Only points that are not fresh are listed unless --all is given.`,
 					continue
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\n", s.State, s.Point.ID, strings.Join(view.FirstN(s.Reasons, 3), "; "))
+				if g.verbose && s.Manifest != nil {
+					for _, pr := range s.Manifest.Probes {
+						fmt.Fprintf(w, "\t  probe %s\tkey %s\n", pr.Name, pr.Key.Short())
+					}
+				}
 			}
 			w.Flush()
 			fmt.Printf("%d fresh, %d stale, %d missing (profile %q)\n", counts[view.StateFresh], counts[view.StateStale], counts[view.StateMissing], p.graph.Profile)
@@ -66,7 +72,8 @@ func explainCmd(g *globals) *cobra.Command {
 run under the same profile, component by component: parameters (old and new
 value), seed, upstream outputs, external files, and the code of each Go
 package and module the stage kind depends on. A point waiting on stale
-upstream points names them.`,
+upstream points names them. With -v, the dynamic probes a fresh point used
+are listed with their keys.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := g.load(false)
@@ -85,6 +92,11 @@ upstream points names them.`,
 				fmt.Printf("%s: %s (key %s)\n", s.Point.ID, s.State, key)
 				for _, r := range s.Reasons {
 					fmt.Printf("  - %s\n", r)
+				}
+				if g.verbose && s.Manifest != nil {
+					for _, pr := range s.Manifest.Probes {
+						fmt.Printf("  probe %s (key %s)\n", pr.Name, pr.Key.Short())
+					}
 				}
 			}
 			return nil
