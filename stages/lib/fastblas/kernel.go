@@ -1,0 +1,133 @@
+package fastblas
+
+//go:generate go run gen_kernels.go
+
+import (
+	"math"
+	"sync"
+)
+
+// microKernel is a register-blocked kernel and the cache blocking that
+// feeds it. fn(kc, a, b, c, ldc, &[2]float64{alpha, beta}) computes the mr×nr tile
+//
+//	acc[i][j] = Σ_{p<kc} a[p*mr+i]·b[p*nr+j]   (one fma per p, p ascending, from acc = 0)
+//
+// from a packed mr×kc panel a and a packed kc×nr panel b, and combines it
+// into the row-major tile c (c[i*ldc+j]):
+//
+//	beta == 0:  c = acc·alpha
+//	beta == 1:  c = fma(alpha, acc, c)
+//	otherwise:  c = fma(alpha, acc, c·beta)
+//
+// Every kernel, SIMD or scalar, performs exactly these operations for
+// every element, so they are interchangeable bit for bit; mr, nr, mc and
+// nc only decide which element a kernel call computes, never how.
+type microKernel struct {
+	name   string
+	mr, nr int
+	fn     func(kc int, a, b, c []float64, ldc int, ab *[2]float64)
+	// The vector operations used with this kernel (see scalar.go).
+	axpy func(alpha float64, x, y []float64)
+	div  func(y []float64, d float64)
+}
+
+// kBlock is the depth of a k block: a product C = αAB + βC is computed as
+// C = αA[:, 0:kb]B[0:kb, :] + βC, then C = αA[:, kb:2kb]B[kb:2kb, :] + C,
+// and so on, kb = kBlock, each block summed in registers. It is part of
+// what the results are (unlike every other blocking parameter) and is the
+// same for every kernel.
+const kBlock = 256
+
+// Cache blocking: a packed mc×kBlock block of A (mc = mcRows rounded down
+// to the kernel's mr) stays in L2 while the kernel sweeps kBlock×nr panels
+// of a packed kBlock×nc block of B (nc = ncCols rounded to nr, in L3). On
+// the machine this was tuned on (Xeon, 48 KiB L1d, 1.25 MiB L2 per core)
+// the packed panels of B are 16 KiB (avx2) and 32 KiB (avx512).
+var (
+	mcRows = 240
+	ncCols = 3072
+)
+
+var (
+	// scalarKernel is the portable kernel (math.FMA), used by the build
+	// without GOEXPERIMENT=simd and on CPUs without AVX2 and FMA.
+	scalarKernel = &microKernel{name: "scalar", mr: 4, nr: 4, fn: kernScalar, axpy: axpyGo, div: divGo}
+
+	kernelOnce sync.Once
+	kernelUsed *microKernel
+)
+
+// bestKernel returns the fastest kernel this build and CPU can run.
+func bestKernel() *microKernel {
+	kernelOnce.Do(func() {
+		kernelUsed = scalarKernel
+		if ks := simdKernels(); len(ks) > 0 {
+			kernelUsed = ks[0]
+		}
+	})
+	return kernelUsed
+}
+
+// Kernels lists the names of the micro-kernels this build and CPU can
+// run, fastest first ("avx512", "avx2", "scalar"); Kernel names the one
+// in use. All of them give identical results.
+func Kernels() []string {
+	var names []string
+	for _, k := range simdKernels() {
+		names = append(names, k.name)
+	}
+	return append(names, scalarKernel.name)
+}
+
+// Kernel returns the name of the micro-kernel in use.
+func Kernel() string { return bestKernel().name }
+
+// kernelNamed returns the kernel called name, or nil.
+func kernelNamed(name string) *microKernel {
+	for _, k := range append(simdKernels(), scalarKernel) {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// combine is the kernel contract's update of one element of C.
+func combine(c, acc, alpha, beta float64) float64 {
+	switch beta {
+	case 0:
+		return acc * alpha
+	case 1:
+		return math.FMA(alpha, acc, c)
+	default:
+		return math.FMA(alpha, acc, float64(c*beta))
+	}
+}
+
+// kernScalar is the 4×4 scalar kernel. Sixteen named accumulators keep
+// the compiler from spilling them; math.FMA rounds once, like the vector
+// FMA of the SIMD kernels.
+func kernScalar(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
+	alpha, beta := ab[0], ab[1]
+	if kc < 1 || len(a) < kc*4 || len(b) < kc*4 || len(c) < 3*ldc+4 {
+		panic("fastblas: kernScalar: short buffer")
+	}
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float64
+	a, b = a[:kc*4], b[:kc*4]
+	for p := 0; p < len(a); p += 4 {
+		a0, a1, a2, a3 := a[p], a[p+1], a[p+2], a[p+3]
+		bp := b[p : p+4 : p+4]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		c00, c01, c02, c03 = math.FMA(a0, b0, c00), math.FMA(a0, b1, c01), math.FMA(a0, b2, c02), math.FMA(a0, b3, c03)
+		c10, c11, c12, c13 = math.FMA(a1, b0, c10), math.FMA(a1, b1, c11), math.FMA(a1, b2, c12), math.FMA(a1, b3, c13)
+		c20, c21, c22, c23 = math.FMA(a2, b0, c20), math.FMA(a2, b1, c21), math.FMA(a2, b2, c22), math.FMA(a2, b3, c23)
+		c30, c31, c32, c33 = math.FMA(a3, b0, c30), math.FMA(a3, b1, c31), math.FMA(a3, b2, c32), math.FMA(a3, b3, c33)
+	}
+	acc := [16]float64{c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33}
+	for i := 0; i < 4; i++ {
+		row := c[i*ldc : i*ldc+4]
+		for j := range row {
+			row[j] = combine(row[j], acc[i*4+j], alpha, beta)
+		}
+	}
+}
