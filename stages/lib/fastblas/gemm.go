@@ -1,6 +1,7 @@
 package fastblas
 
 import (
+	"math/bits"
 	"sync"
 	"sync/atomic"
 )
@@ -55,7 +56,7 @@ type product struct {
 // gemm computes p with kernel kern on up to threads goroutines. Every
 // element of C is computed by one goroutine with the operations that the
 // kernel contract fixes, so the result depends neither on threads nor on
-// the kernel.
+// the kernel. A call on one goroutine does not allocate (in steady state).
 func gemm(kern *microKernel, p product, threads int) {
 	if p.m == 0 || p.n == 0 {
 		return
@@ -64,90 +65,160 @@ func gemm(kern *microKernel, p product, threads int) {
 		scaleC(p)
 		return
 	}
-	mr, nr := kern.mr, kern.nr
-	mc := max(mr, mcRows/mr*mr)
-	nc := max(nr, ncCols/nr*nr)
-	threads = max(1, threads)
-	bufB := getBuf(min(kBlock, p.k) * roundUp(min(nc, p.n), nr))
-	defer putBuf(bufB)
-	nIC := (p.m + mc - 1) / mc
-	workers := min(threads, nIC*((min(nc, p.n)+nr-1)/nr))
-	bufA := make([]*[]float64, workers)
-	for w := range bufA {
-		bufA[w] = getBuf(min(mc, roundUp(p.m, mr)) * min(kBlock, p.k))
+	j := jobs.Get().(*gemmJob)
+	j.setup(kern, p, threads)
+	for pc := 0; pc < p.k; pc += kBlock {
+		j.kc = min(kBlock, p.k-pc)
+		j.pc = pc
+		j.beta = p.beta
+		if pc > 0 {
+			j.beta = 1
+		}
+		j.ab = [2]float64{p.alpha, j.beta}
+		// Pack B's k block (all of it, or only a partial last panel of
+		// a small B used in place), panels split among the workers, so
+		// that each block of A is packed once.
+		j.phase = packPhase
+		parallel(min(j.workers, j.np-j.packFrom), j.np-j.packFrom, j)
+		j.phase = computePhase
+		parallel(j.workers, j.nIC*j.chunks, j)
 	}
-	defer func() {
-		for _, b := range bufA {
-			putBuf(b)
-		}
-	}()
-	for jc := 0; jc < p.n; jc += nc {
-		ncc := min(nc, p.n-jc)
-		nPanels := (ncc + nr - 1) / nr
-		for pc := 0; pc < p.k; pc += kBlock {
-			kc := min(kBlock, p.k-pc)
-			beta := p.beta
-			if pc > 0 {
-				beta = 1
-			}
-			bp := (*bufB)[:kc*nPanels*nr]
-			// Pack B, panels split among the workers.
-			parallel(min(workers, nPanels), nPanels, func(q, _ int) {
-				packB(bp[q*kc*nr:(q+1)*kc*nr], p.b.sub(pc, jc+q*nr), kc, min(nr, ncc-q*nr), nr)
-			})
-			// Tasks: row blocks of C, each split into column chunks when
-			// there are fewer row blocks than workers.
-			chunks := 1
-			if nIC < workers {
-				chunks = min(nPanels, (workers+nIC-1)/nIC)
-			}
-			perChunk := (nPanels + chunks - 1) / chunks
-			parallel(workers, nIC*chunks, func(t, w int) {
-				ic := (t / chunks) * mc
-				q0 := (t % chunks) * perChunk
-				q1 := min(nPanels, q0+perChunk)
-				if q0 >= q1 {
-					return
-				}
-				mcc := min(mc, p.m-ic)
-				if p.tri != full && !blockTouches(p.tri, ic, ic+mcc, jc+q0*nr, jc+min(ncc, q1*nr)) {
-					return
-				}
-				ap := (*bufA[w])[:roundUp(mcc, mr)*kc]
-				packA(ap, p.a.sub(ic, pc), mcc, kc, mr)
-				macro(kern, ap, bp, p, ic, mcc, jc, ncc, q0, q1, kc, beta)
-			})
-		}
+	j.p = product{} // drop references to the caller's matrices
+	jobs.Put(j)
+}
+
+// gemmJob is the state of one gemm call, pooled so that calls do not
+// allocate.
+type gemmJob struct {
+	kern                  *microKernel
+	p                     product
+	mc, np, qc            int // rows per A block, column panels, panels per L2 slice of B
+	nIC, chunks, perChunk int // tasks: row blocks × column chunks
+	workers               int
+	phase                 int
+	pc, kc                int
+	beta                  float64
+	ab                    [2]float64         // alpha and the current beta, for the kernel
+	bp                    []float64          // packed B
+	direct                bool               // full panels of B used in place
+	packFrom              int                // first panel of B to pack
+	ap                    [][]float64        // packed A block per worker
+	tmp                   [][tileMax]float64 // diagonal tile per worker
+}
+
+const (
+	packPhase = iota
+	computePhase
+)
+
+var jobs = sync.Pool{New: func() any { return new(gemmJob) }}
+
+func (j *gemmJob) setup(kern *microKernel, p product, threads int) {
+	mr, nr := kern.mr, kern.nr
+	j.kern, j.p = kern, p
+	j.mc = max(mr, mcRows/mr*mr)
+	j.np = (p.n + nr - 1) / nr
+	j.qc = max(1, ncCols/nr)
+	// Tasks: row blocks of C, each split into column chunks when there
+	// are fewer row blocks than workers.
+	j.nIC = (p.m + j.mc - 1) / j.mc
+	j.workers = min(max(1, threads), j.nIC*j.np, max(1, p.m*p.n*p.k/minWork))
+	j.chunks = 1
+	if j.nIC < j.workers {
+		j.chunks = min(j.np, (j.workers+j.nIC-1)/j.nIC)
+	}
+	j.perChunk = (j.np + j.chunks - 1) / j.chunks
+	kc0 := min(kBlock, p.k)
+	j.bp = grow(j.bp, kc0*j.np*nr)
+	// A small B with contiguous rows is read where it is; its partial
+	// last panel, if any, is packed (the kernel reads whole panels).
+	j.direct = p.b.cs == 1 && p.b.rs >= max(p.n, nr) && p.k*p.n <= directB
+	j.packFrom = 0
+	if j.direct {
+		j.packFrom = p.n / nr
+	}
+	for len(j.ap) < j.workers {
+		j.ap = append(j.ap, nil)
+		j.tmp = append(j.tmp, [tileMax]float64{})
+	}
+	for w := range j.workers {
+		j.ap[w] = grow(j.ap[w], min(j.mc, roundUp(p.m, mr))*kc0)
 	}
 }
 
-// macro runs the kernel over the row panels of the packed block ap
-// (rows ic..ic+mcc of C) and the column panels q0..q1 of bp (columns from
-// jc, ncc in all).
-func macro(kern *microKernel, ap, bp []float64, p product, ic, mcc, jc, ncc, q0, q1, kc int, beta float64) {
+// run is one task of the current phase: packing column panel t of B, or
+// computing row block and column chunk t of C.
+func (j *gemmJob) run(t, w int) {
+	p, kern, kc := &j.p, j.kern, j.kc
 	mr, nr := kern.mr, kern.nr
-	var tmp [tileMax]float64
-	// The coefficients go by pointer so that they do not occupy vector
-	// registers during the kernel's loop.
-	ab, raw := [2]float64{p.alpha, beta}, [2]float64{1, 0}
-	for q := q0; q < q1; q++ {
-		j0 := jc + q*nr
-		nj := min(nr, ncc-q*nr)
-		b := bp[q*kc*nr : (q+1)*kc*nr]
-		for r := 0; r*mr < mcc; r++ {
-			i0 := ic + r*mr
-			ni := min(mr, mcc-r*mr)
+	if j.phase == packPhase {
+		q := j.packFrom + t
+		packB(j.bp[q*kc*nr:(q+1)*kc*nr], p.b.sub(j.pc, q*nr), kc, min(nr, p.n-q*nr), nr)
+		return
+	}
+	ic := (t / j.chunks) * j.mc
+	q0 := (t % j.chunks) * j.perChunk
+	q1 := min(j.np, q0+j.perChunk)
+	mcc := min(j.mc, p.m-ic)
+	if q0 >= q1 || (p.tri != full && !blockTouches(p.tri, ic, ic+mcc, q0*nr, min(p.n, q1*nr))) {
+		return
+	}
+	ap := j.ap[w][:roundUp(mcc, mr)*kc]
+	packA(ap, p.a.sub(ic, j.pc), mcc, kc, mr)
+	for b0 := q0; b0 < q1; b0 += j.qc {
+		j.macro(ap, ic, mcc, b0, min(q1, b0+j.qc), &j.tmp[w])
+	}
+}
+
+// panelB returns column panel q of B's current k block and its row
+// stride.
+func (j *gemmJob) panelB(q int) ([]float64, int) {
+	nr := j.kern.nr
+	if q < j.packFrom {
+		return j.p.b.data[j.pc*j.p.b.rs+q*nr:], j.p.b.rs
+	}
+	return j.bp[q*j.kc*nr : (q+1)*j.kc*nr], nr
+}
+
+// directB is the largest k·n for which B is read in place rather than
+// packed (512 KiB: small enough to stay in L2).
+const directB = 1 << 16
+
+// grow returns s resliced to n, reallocated if its capacity is short.
+func grow(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
+}
+
+// macro runs the kernel over the row panels of the packed block ap
+// (rows ic..ic+mcc of C) and the column panels q0..q1 of bp. The row panel is the outer loop: its kc×mr panel of A
+// stays in L1 while the panels of B stream from L2, and each call moves
+// along the same mr rows of C, which the hardware prefetchers follow (Go
+// has no prefetch instruction; column-wise, every tile of C would miss).
+func (j *gemmJob) macro(ap []float64, ic, mcc, q0, q1 int, tmp *[tileMax]float64) {
+	p, kern, kc, beta := &j.p, j.kern, j.kc, j.beta
+	mr, nr := kern.mr, kern.nr
+	for r := 0; r*mr < mcc; r++ {
+		i0 := ic + r*mr
+		ni := min(mr, mcc-r*mr)
+		a := ap[r*kc*mr : (r+1)*kc*mr]
+		for q := q0; q < q1; q++ {
+			j0 := q * nr
+			nj := min(nr, p.n-j0)
 			if p.tri != full && !blockTouches(p.tri, i0, i0+ni, j0, j0+nj) {
 				continue
 			}
-			a := ap[r*kc*mr : (r+1)*kc*mr]
-			if ni == mr && nj == nr && (p.tri == full || blockInside(p.tri, i0, i0+ni, j0, j0+nj)) {
-				kern.fn(kc, a, b, p.c[i0*p.ldc+j0:], p.ldc, &ab)
+			b, ldb := j.panelB(q)
+			if p.tri == full || blockInside(p.tri, i0, i0+ni, j0, j0+nj) {
+				kern.fn(kc, a, b, ldb, p.c[i0*p.ldc+j0:], p.ldc, ni, nj, &j.ab)
 				continue
 			}
-			// Edge or diagonal tile: the raw sums into tmp, then the
-			// same combine, element by element, for the wanted part.
-			kern.fn(kc, a, b, tmp[:], nr, &raw)
+			// A tile on the diagonal of a triangular product: the raw
+			// sums into tmp, then the same combine, element by element,
+			// for the wanted part.
+			kern.fn(kc, a, b, ldb, tmp[:], nr, mr, nr, &rawSums)
 			for i := 0; i < ni; i++ {
 				row := p.c[(i0+i)*p.ldc:]
 				for j := 0; j < nj; j++ {
@@ -159,6 +230,16 @@ func macro(kern *microKernel, ap, bp []float64, p product, ic, mcc, jc, ncc, q0,
 		}
 	}
 }
+
+// rawSums are the coefficients that make a kernel store its sums as they
+// are (alpha = 1, beta = 0). The coefficients go to the kernel by pointer
+// so that they do not occupy vector registers during its loop.
+var rawSums = [2]float64{1, 0}
+
+// minWork is the number of multiply-adds (m·n·k) per goroutine below
+// which a product does not fan out: small products, such as the learner's
+// from its own goroutines, stay on the calling goroutine.
+const minWork = 1 << 20
 
 // tileMax bounds mr·nr over all kernels.
 const tileMax = 128
@@ -234,12 +315,7 @@ func packA(dst []float64, a operand, mc, kc, mr int) {
 		src := a.sub(r*mr, 0)
 		switch {
 		case src.cs == 1:
-			for i := 0; i < ni; i++ {
-				row := src.data[i*src.rs : i*src.rs+kc]
-				for p, v := range row {
-					d[p*mr+i] = v
-				}
-			}
+			interleave(d, mr, ni, src.data, src.rs, kc)
 		case src.rs == 1:
 			for p := 0; p < kc; p++ {
 				copy(d[p*mr:p*mr+ni], src.data[p*src.cs:p*src.cs+ni])
@@ -266,12 +342,7 @@ func packB(dst []float64, b operand, kc, nj, nr int) {
 			copy(dst[p*nr:p*nr+nj], b.data[p*b.rs:p*b.rs+nj])
 		}
 	case b.rs == 1:
-		for j := 0; j < nj; j++ {
-			col := b.data[j*b.cs : j*b.cs+kc]
-			for p, v := range col {
-				dst[p*nr+j] = v
-			}
-		}
+		interleave(dst, nr, nj, b.data, b.cs, kc)
 	default:
 		for p := 0; p < kc; p++ {
 			for j := 0; j < nj; j++ {
@@ -281,20 +352,57 @@ func packB(dst []float64, b operand, kc, nj, nr int) {
 	}
 }
 
+// interleave sets dst[p*w+i] = src[i*stride+p] for i < ni <= w, p < kc:
+// ni vectors of length kc, stride apart, interleaved (a transpose), four
+// at a time so that the writes are contiguous.
+func interleave(dst []float64, w, ni int, src []float64, stride, kc int) {
+	i := 0
+	for ; i+4 <= ni; i += 4 {
+		r0 := src[i*stride : i*stride+kc]
+		r1 := src[(i+1)*stride : (i+1)*stride+kc]
+		r2 := src[(i+2)*stride : (i+2)*stride+kc]
+		r3 := src[(i+3)*stride : (i+3)*stride+kc]
+		for p := range kc {
+			d := dst[p*w+i : p*w+i+4 : p*w+i+4]
+			d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+		}
+	}
+	for ; i < ni; i++ {
+		r := src[i*stride : i*stride+kc]
+		for p, v := range r {
+			dst[p*w+i] = v
+		}
+	}
+}
+
 func roundUp(n, m int) int { return (n + m - 1) / m * m }
 
-// parallel runs task(t, w) for t = 0..tasks-1 on min(workers, tasks)
+// tasker is a unit of parallel work split into tasks.
+type tasker interface {
+	run(t, w int)
+}
+
+// taskFunc adapts a function to tasker.
+type taskFunc func(t, w int)
+
+func (f taskFunc) run(t, w int) { f(t, w) }
+
+// parallel runs job.run(t, w) for t = 0..tasks-1 on min(workers, tasks)
 // goroutines (the caller's among them), w being the goroutine's index.
 // Which goroutine runs which task varies; callers make a task's result
-// depend on t only.
-func parallel(workers, tasks int, task func(t, w int)) {
+// depend on t only. On one goroutine it does not allocate.
+func parallel(workers, tasks int, job tasker) {
 	workers = min(workers, tasks)
 	if workers <= 1 {
 		for t := 0; t < tasks; t++ {
-			task(t, 0)
+			job.run(t, 0)
 		}
 		return
 	}
+	parallelGo(workers, tasks, job)
+}
+
+func parallelGo(workers, tasks int, job tasker) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	run := func(w int) {
@@ -303,7 +411,7 @@ func parallel(workers, tasks int, task func(t, w int)) {
 			if t >= tasks {
 				return
 			}
-			task(t, w)
+			job.run(t, w)
 		}
 	}
 	for w := 1; w < workers; w++ {
@@ -317,16 +425,23 @@ func parallel(workers, tasks int, task func(t, w int)) {
 	wg.Wait()
 }
 
-// bufs recycles packing buffers.
-var bufs sync.Pool
+// bufPools recycles scratch buffers by size class: class c holds slices
+// of capacity 2^c, so a buffer fits every request of its class.
+var bufPools [64]sync.Pool
 
 func getBuf(n int) *[]float64 {
-	if v, ok := bufs.Get().(*[]float64); ok && cap(*v) >= n {
+	c := bits.Len(uint(max(n, 1) - 1))
+	if v, ok := bufPools[c].Get().(*[]float64); ok {
 		*v = (*v)[:n]
 		return v
 	}
-	b := make([]float64, n)
+	b := make([]float64, n, 1<<c)
 	return &b
 }
 
-func putBuf(b *[]float64) { bufs.Put(b) }
+func putBuf(b *[]float64) {
+	c := bits.Len(uint(max(cap(*b), 1) - 1))
+	if cap(*b) == 1<<c {
+		bufPools[c].Put(b)
+	}
+}

@@ -4,28 +4,31 @@ package fastblas
 
 import (
 	"math"
+	"os"
 	"sync"
 )
 
 // microKernel is a register-blocked kernel and the cache blocking that
-// feeds it. fn(kc, a, b, c, ldc, &[2]float64{alpha, beta}) computes the mr×nr tile
+// feeds it. fn(kc, a, b, ldb, c, ldc, rows, cols, &[2]float64{alpha, beta})
+// computes the mr×nr tile
 //
-//	acc[i][j] = Σ_{p<kc} a[p*mr+i]·b[p*nr+j]   (one fma per p, p ascending, from acc = 0)
+//	acc[i][j] = Σ_{p<kc} a[p*mr+i]·b[p*ldb+j]   (one fma per p, p ascending, from acc = 0)
 //
-// from a packed mr×kc panel a and a packed kc×nr panel b, and combines it
-// into the row-major tile c (c[i*ldc+j]):
+// from a packed mr×kc panel a and a kc×nr panel b (packed: ldb = nr; or
+// rows of B as they are), and combines rows i < rows, columns j < cols of
+// it into the row-major tile c (c[i*ldc+j]):
 //
 //	beta == 0:  c = acc·alpha
 //	beta == 1:  c = fma(alpha, acc, c)
 //	otherwise:  c = fma(alpha, acc, c·beta)
 //
 // Every kernel, SIMD or scalar, performs exactly these operations for
-// every element, so they are interchangeable bit for bit; mr, nr, mc and
-// nc only decide which element a kernel call computes, never how.
+// every element, so they are interchangeable bit for bit; mr and nr only
+// decide which elements a kernel call computes, never how.
 type microKernel struct {
 	name   string
 	mr, nr int
-	fn     func(kc int, a, b, c []float64, ldc int, ab *[2]float64)
+	fn     func(kc int, a, b []float64, ldb int, c []float64, ldc, rows, cols int, ab *[2]float64)
 	// The vector operations used with this kernel (see scalar.go).
 	axpy func(alpha float64, x, y []float64)
 	div  func(y []float64, d float64)
@@ -38,14 +41,15 @@ type microKernel struct {
 // same for every kernel.
 const kBlock = 256
 
-// Cache blocking: a packed mc×kBlock block of A (mc = mcRows rounded down
-// to the kernel's mr) stays in L2 while the kernel sweeps kBlock×nr panels
-// of a packed kBlock×nc block of B (nc = ncCols rounded to nr, in L3). On
-// the machine this was tuned on (Xeon, 48 KiB L1d, 1.25 MiB L2 per core)
-// the packed panels of B are 16 KiB (avx2) and 32 KiB (avx512).
-var (
+// Cache blocking: B's k block is packed whole (kBlock×n), A's in blocks of
+// mc = mcRows rows (rounded down to the kernel's mr; the unit of work of a
+// goroutine). Each kBlock×mr panel of the A block sits in L1 while the
+// kernel sweeps a kBlock×nc slice of packed B (nc = ncCols rounded down to
+// nr; 768 KiB) held in L2. Tuned on a Xeon with 48 KiB L1d and 1.25 MiB L2
+// per core.
+const (
 	mcRows = 240
-	ncCols = 3072
+	ncCols = 384
 )
 
 var (
@@ -57,12 +61,18 @@ var (
 	kernelUsed *microKernel
 )
 
-// bestKernel returns the fastest kernel this build and CPU can run.
+// bestKernel returns the kernel in use: the fastest this build and CPU
+// can run, or the one the environment variable FASTBLAS_KERNEL names
+// ("avx512", "avx2", "scalar"; for measurements, since all give the same
+// results).
 func bestKernel() *microKernel {
 	kernelOnce.Do(func() {
 		kernelUsed = scalarKernel
 		if ks := simdKernels(); len(ks) > 0 {
 			kernelUsed = ks[0]
+		}
+		if k := kernelNamed(os.Getenv("FASTBLAS_KERNEL")); k != nil {
+			kernelUsed = k
 		}
 	})
 	return kernelUsed
@@ -107,16 +117,17 @@ func combine(c, acc, alpha, beta float64) float64 {
 // kernScalar is the 4×4 scalar kernel. Sixteen named accumulators keep
 // the compiler from spilling them; math.FMA rounds once, like the vector
 // FMA of the SIMD kernels.
-func kernScalar(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
-	alpha, beta := ab[0], ab[1]
-	if kc < 1 || len(a) < kc*4 || len(b) < kc*4 || len(c) < 3*ldc+4 {
-		panic("fastblas: kernScalar: short buffer")
+func kernScalar(kc int, a, b []float64, ldb int, c []float64, ldc, rows, cols int, ab *[2]float64) {
+	if kc < 1 || rows < 1 || rows > 4 || cols < 1 || cols > 4 || ldb < 4 ||
+		len(a) < kc*4 || len(b) < (kc-1)*ldb+4 || len(c) < (rows-1)*ldc+cols {
+		panic("fastblas: kernScalar: bad arguments")
 	}
 	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float64
-	a, b = a[:kc*4], b[:kc*4]
-	for p := 0; p < len(a); p += 4 {
-		a0, a1, a2, a3 := a[p], a[p+1], a[p+2], a[p+3]
-		bp := b[p : p+4 : p+4]
+	a = a[:kc*4]
+	for p := 0; p < kc; p++ {
+		ap := a[p*4 : p*4+4 : p*4+4]
+		a0, a1, a2, a3 := ap[0], ap[1], ap[2], ap[3]
+		bp := b[p*ldb : p*ldb+4 : p*ldb+4]
 		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
 		c00, c01, c02, c03 = math.FMA(a0, b0, c00), math.FMA(a0, b1, c01), math.FMA(a0, b2, c02), math.FMA(a0, b3, c03)
 		c10, c11, c12, c13 = math.FMA(a1, b0, c10), math.FMA(a1, b1, c11), math.FMA(a1, b2, c12), math.FMA(a1, b3, c13)
@@ -124,8 +135,9 @@ func kernScalar(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 		c30, c31, c32, c33 = math.FMA(a3, b0, c30), math.FMA(a3, b1, c31), math.FMA(a3, b2, c32), math.FMA(a3, b3, c33)
 	}
 	acc := [16]float64{c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33}
-	for i := 0; i < 4; i++ {
-		row := c[i*ldc : i*ldc+4]
+	alpha, beta := ab[0], ab[1]
+	for i := 0; i < rows; i++ {
+		row := c[i*ldc : i*ldc+cols]
 		for j := range row {
 			row[j] = combine(row[j], acc[i*4+j], alpha, beta)
 		}

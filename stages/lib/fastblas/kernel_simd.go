@@ -18,6 +18,10 @@ package fastblas
 //     order; the kernels are do-while loops (the loop phis then live in the
 //     same block) with every load written out in place (a helper function
 //     would carry its own source position and be hoisted to the top).
+//   - Every routine ends with VZEROUPPER (archsimd.ClearAVXUpperBits):
+//     Go's scalar float64 code is legacy SSE, which runs several times
+//     slower while the upper halves of the vector registers are dirty
+//     (measured: the learner's optimiser step 2-3x slower without it).
 //   - Vector values live in X0-X14 only (X15 is the zero register of the Go
 //     ABI, and the register allocator does not hand out X16-X31), which
 //     bounds a kernel at about 10 accumulators plus the B vectors, one
@@ -31,13 +35,15 @@ import (
 
 // kernAVX2 is the 5x8 micro-kernel on Float64x4 vectors (see kernel.go for the
 // contract). The k loop is unrolled 4 times.
-func kernAVX2(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
-	if kc < 1 || len(a) < kc*5 || len(b) < kc*8 || len(c) < 4*ldc+8 {
-		panic("fastblas: kernAVX2: short buffer")
+func kernAVX2(kc int, a, b []float64, ldb int, c []float64, ldc, rows, cols int, ab *[2]float64) {
+	if kc < 1 || rows < 1 || rows > 5 || cols < 1 || cols > 8 || ldb < 8 ||
+		len(a) < kc*5 || len(b) < (kc-1)*ldb+8 || len(c) < (rows-1)*ldc+cols {
+		panic("fastblas: kernAVX2: bad arguments")
 	}
 	var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41 archsimd.Float64x4
 	var z archsimd.Float64x2
 	pa, pb := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0])
+	bs := uintptr(ldb) * 8
 	if n := kc / 4; n > 0 {
 		for {
 			b0 := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 0)))
@@ -57,8 +63,9 @@ func kernAVX2(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 			a4 := z.SetElem(0, *(*float64)(unsafe.Add(pa, 32))).Broadcast1To4()
 			c40 = a4.MulAdd(b0, c40)
 			c41 = a4.MulAdd(b1, c41)
-			b0 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 64)))
-			b1 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 96)))
+			pb = unsafe.Add(pb, bs)
+			b0 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 32)))
 			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 40))).Broadcast1To4()
 			c00 = a0.MulAdd(b0, c00)
 			c01 = a0.MulAdd(b1, c01)
@@ -74,8 +81,9 @@ func kernAVX2(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 			a4 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 72))).Broadcast1To4()
 			c40 = a4.MulAdd(b0, c40)
 			c41 = a4.MulAdd(b1, c41)
-			b0 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 128)))
-			b1 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 160)))
+			pb = unsafe.Add(pb, bs)
+			b0 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 32)))
 			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 80))).Broadcast1To4()
 			c00 = a0.MulAdd(b0, c00)
 			c01 = a0.MulAdd(b1, c01)
@@ -91,8 +99,9 @@ func kernAVX2(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 			a4 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 112))).Broadcast1To4()
 			c40 = a4.MulAdd(b0, c40)
 			c41 = a4.MulAdd(b1, c41)
-			b0 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 192)))
-			b1 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 224)))
+			pb = unsafe.Add(pb, bs)
+			b0 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 32)))
 			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 120))).Broadcast1To4()
 			c00 = a0.MulAdd(b0, c00)
 			c01 = a0.MulAdd(b1, c01)
@@ -108,8 +117,8 @@ func kernAVX2(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 			a4 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 152))).Broadcast1To4()
 			c40 = a4.MulAdd(b0, c40)
 			c41 = a4.MulAdd(b1, c41)
+			pb = unsafe.Add(pb, bs)
 			pa = unsafe.Add(pa, 160)
-			pb = unsafe.Add(pb, 256)
 			n--
 			if n == 0 {
 				break
@@ -135,8 +144,8 @@ func kernAVX2(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 			a4 := z.SetElem(0, *(*float64)(unsafe.Add(pa, 32))).Broadcast1To4()
 			c40 = a4.MulAdd(b0, c40)
 			c41 = a4.MulAdd(b1, c41)
+			pb = unsafe.Add(pb, bs)
 			pa = unsafe.Add(pa, 40)
-			pb = unsafe.Add(pb, 64)
 			n--
 			if n == 0 {
 				break
@@ -147,53 +156,96 @@ func kernAVX2(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 	row := uintptr(ldc) * 8
 	alpha, beta := ab[0], ab[1]
 	av := z.SetElem(0, alpha).Broadcast1To4()
-	switch beta {
-	case 0:
-		c00.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 0*row+0)))
-		c01.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 0*row+32)))
-		c10.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 1*row+0)))
-		c11.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 1*row+32)))
-		c20.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 2*row+0)))
-		c21.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 2*row+32)))
-		c30.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 3*row+0)))
-		c31.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 3*row+32)))
-		c40.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 4*row+0)))
-		c41.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 4*row+32)))
-	case 1:
-		av.MulAdd(c00, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 0*row+0)))).Store((*[4]float64)(unsafe.Add(pc, 0*row+0)))
-		av.MulAdd(c01, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 0*row+32)))).Store((*[4]float64)(unsafe.Add(pc, 0*row+32)))
-		av.MulAdd(c10, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 1*row+0)))).Store((*[4]float64)(unsafe.Add(pc, 1*row+0)))
-		av.MulAdd(c11, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 1*row+32)))).Store((*[4]float64)(unsafe.Add(pc, 1*row+32)))
-		av.MulAdd(c20, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 2*row+0)))).Store((*[4]float64)(unsafe.Add(pc, 2*row+0)))
-		av.MulAdd(c21, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 2*row+32)))).Store((*[4]float64)(unsafe.Add(pc, 2*row+32)))
-		av.MulAdd(c30, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 3*row+0)))).Store((*[4]float64)(unsafe.Add(pc, 3*row+0)))
-		av.MulAdd(c31, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 3*row+32)))).Store((*[4]float64)(unsafe.Add(pc, 3*row+32)))
-		av.MulAdd(c40, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 4*row+0)))).Store((*[4]float64)(unsafe.Add(pc, 4*row+0)))
-		av.MulAdd(c41, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 4*row+32)))).Store((*[4]float64)(unsafe.Add(pc, 4*row+32)))
-	default:
-		bv := z.SetElem(0, beta).Broadcast1To4()
-		av.MulAdd(c00, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 0*row+0))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 0*row+0)))
-		av.MulAdd(c01, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 0*row+32))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 0*row+32)))
-		av.MulAdd(c10, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 1*row+0))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 1*row+0)))
-		av.MulAdd(c11, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 1*row+32))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 1*row+32)))
-		av.MulAdd(c20, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 2*row+0))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 2*row+0)))
-		av.MulAdd(c21, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 2*row+32))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 2*row+32)))
-		av.MulAdd(c30, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 3*row+0))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 3*row+0)))
-		av.MulAdd(c31, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 3*row+32))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 3*row+32)))
-		av.MulAdd(c40, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 4*row+0))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 4*row+0)))
-		av.MulAdd(c41, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 4*row+32))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 4*row+32)))
+	bv := z.SetElem(0, beta).Broadcast1To4()
+	if rows == 5 && cols == 8 {
+		switch beta {
+		case 0:
+			c00.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 0*row+0)))
+			c01.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 0*row+32)))
+			c10.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 1*row+0)))
+			c11.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 1*row+32)))
+			c20.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 2*row+0)))
+			c21.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 2*row+32)))
+			c30.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 3*row+0)))
+			c31.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 3*row+32)))
+			c40.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 4*row+0)))
+			c41.Mul(av).Store((*[4]float64)(unsafe.Add(pc, 4*row+32)))
+		case 1:
+			av.MulAdd(c00, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 0*row+0)))).Store((*[4]float64)(unsafe.Add(pc, 0*row+0)))
+			av.MulAdd(c01, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 0*row+32)))).Store((*[4]float64)(unsafe.Add(pc, 0*row+32)))
+			av.MulAdd(c10, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 1*row+0)))).Store((*[4]float64)(unsafe.Add(pc, 1*row+0)))
+			av.MulAdd(c11, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 1*row+32)))).Store((*[4]float64)(unsafe.Add(pc, 1*row+32)))
+			av.MulAdd(c20, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 2*row+0)))).Store((*[4]float64)(unsafe.Add(pc, 2*row+0)))
+			av.MulAdd(c21, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 2*row+32)))).Store((*[4]float64)(unsafe.Add(pc, 2*row+32)))
+			av.MulAdd(c30, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 3*row+0)))).Store((*[4]float64)(unsafe.Add(pc, 3*row+0)))
+			av.MulAdd(c31, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 3*row+32)))).Store((*[4]float64)(unsafe.Add(pc, 3*row+32)))
+			av.MulAdd(c40, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 4*row+0)))).Store((*[4]float64)(unsafe.Add(pc, 4*row+0)))
+			av.MulAdd(c41, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 4*row+32)))).Store((*[4]float64)(unsafe.Add(pc, 4*row+32)))
+		default:
+			av.MulAdd(c00, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 0*row+0))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 0*row+0)))
+			av.MulAdd(c01, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 0*row+32))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 0*row+32)))
+			av.MulAdd(c10, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 1*row+0))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 1*row+0)))
+			av.MulAdd(c11, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 1*row+32))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 1*row+32)))
+			av.MulAdd(c20, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 2*row+0))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 2*row+0)))
+			av.MulAdd(c21, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 2*row+32))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 2*row+32)))
+			av.MulAdd(c30, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 3*row+0))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 3*row+0)))
+			av.MulAdd(c31, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 3*row+32))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 3*row+32)))
+			av.MulAdd(c40, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 4*row+0))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 4*row+0)))
+			av.MulAdd(c41, archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pc, 4*row+32))).Mul(bv)).Store((*[4]float64)(unsafe.Add(pc, 4*row+32)))
+		}
+		archsimd.ClearAVXUpperBits()
+		return
 	}
+	storeFloat64x4(c00, c[0*ldc:], cols, av, bv, alpha, beta)
+	if cols > 4 {
+		storeFloat64x4(c01, c[0*ldc+4:], cols-4, av, bv, alpha, beta)
+	}
+	if rows == 1 {
+		archsimd.ClearAVXUpperBits()
+		return
+	}
+	storeFloat64x4(c10, c[1*ldc:], cols, av, bv, alpha, beta)
+	if cols > 4 {
+		storeFloat64x4(c11, c[1*ldc+4:], cols-4, av, bv, alpha, beta)
+	}
+	if rows == 2 {
+		archsimd.ClearAVXUpperBits()
+		return
+	}
+	storeFloat64x4(c20, c[2*ldc:], cols, av, bv, alpha, beta)
+	if cols > 4 {
+		storeFloat64x4(c21, c[2*ldc+4:], cols-4, av, bv, alpha, beta)
+	}
+	if rows == 3 {
+		archsimd.ClearAVXUpperBits()
+		return
+	}
+	storeFloat64x4(c30, c[3*ldc:], cols, av, bv, alpha, beta)
+	if cols > 4 {
+		storeFloat64x4(c31, c[3*ldc+4:], cols-4, av, bv, alpha, beta)
+	}
+	if rows == 4 {
+		archsimd.ClearAVXUpperBits()
+		return
+	}
+	storeFloat64x4(c40, c[4*ldc:], cols, av, bv, alpha, beta)
+	if cols > 4 {
+		storeFloat64x4(c41, c[4*ldc+4:], cols-4, av, bv, alpha, beta)
+	}
+	archsimd.ClearAVXUpperBits()
 }
 
 // kernAVX512 is the 4x16 micro-kernel on Float64x8 vectors (see kernel.go for the
 // contract). The k loop is unrolled 4 times.
-func kernAVX512(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
-	if kc < 1 || len(a) < kc*4 || len(b) < kc*16 || len(c) < 3*ldc+16 {
-		panic("fastblas: kernAVX512: short buffer")
+func kernAVX512(kc int, a, b []float64, ldb int, c []float64, ldc, rows, cols int, ab *[2]float64) {
+	if kc < 1 || rows < 1 || rows > 4 || cols < 1 || cols > 16 || ldb < 16 ||
+		len(a) < kc*4 || len(b) < (kc-1)*ldb+16 || len(c) < (rows-1)*ldc+cols {
+		panic("fastblas: kernAVX512: bad arguments")
 	}
 	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float64x8
 	var z archsimd.Float64x2
 	pa, pb := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0])
+	bs := uintptr(ldb) * 8
 	if n := kc / 4; n > 0 {
 		for {
 			b0 := archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 0)))
@@ -210,8 +262,9 @@ func kernAVX512(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 			a3 := z.SetElem(0, *(*float64)(unsafe.Add(pa, 24))).Broadcast1To8()
 			c30 = a3.MulAdd(b0, c30)
 			c31 = a3.MulAdd(b1, c31)
-			b0 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 128)))
-			b1 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 192)))
+			pb = unsafe.Add(pb, bs)
+			b0 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 64)))
 			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 32))).Broadcast1To8()
 			c00 = a0.MulAdd(b0, c00)
 			c01 = a0.MulAdd(b1, c01)
@@ -224,8 +277,9 @@ func kernAVX512(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 			a3 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 56))).Broadcast1To8()
 			c30 = a3.MulAdd(b0, c30)
 			c31 = a3.MulAdd(b1, c31)
-			b0 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 256)))
-			b1 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 320)))
+			pb = unsafe.Add(pb, bs)
+			b0 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 64)))
 			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 64))).Broadcast1To8()
 			c00 = a0.MulAdd(b0, c00)
 			c01 = a0.MulAdd(b1, c01)
@@ -238,8 +292,9 @@ func kernAVX512(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 			a3 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 88))).Broadcast1To8()
 			c30 = a3.MulAdd(b0, c30)
 			c31 = a3.MulAdd(b1, c31)
-			b0 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 384)))
-			b1 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 448)))
+			pb = unsafe.Add(pb, bs)
+			b0 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 64)))
 			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 96))).Broadcast1To8()
 			c00 = a0.MulAdd(b0, c00)
 			c01 = a0.MulAdd(b1, c01)
@@ -252,8 +307,8 @@ func kernAVX512(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 			a3 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 120))).Broadcast1To8()
 			c30 = a3.MulAdd(b0, c30)
 			c31 = a3.MulAdd(b1, c31)
+			pb = unsafe.Add(pb, bs)
 			pa = unsafe.Add(pa, 128)
-			pb = unsafe.Add(pb, 512)
 			n--
 			if n == 0 {
 				break
@@ -276,8 +331,8 @@ func kernAVX512(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 			a3 := z.SetElem(0, *(*float64)(unsafe.Add(pa, 24))).Broadcast1To8()
 			c30 = a3.MulAdd(b0, c30)
 			c31 = a3.MulAdd(b1, c31)
+			pb = unsafe.Add(pb, bs)
 			pa = unsafe.Add(pa, 32)
-			pb = unsafe.Add(pb, 128)
 			n--
 			if n == 0 {
 				break
@@ -288,35 +343,114 @@ func kernAVX512(kc int, a, b, c []float64, ldc int, ab *[2]float64) {
 	row := uintptr(ldc) * 8
 	alpha, beta := ab[0], ab[1]
 	av := z.SetElem(0, alpha).Broadcast1To8()
-	switch beta {
-	case 0:
-		c00.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 0*row+0)))
-		c01.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 0*row+64)))
-		c10.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 1*row+0)))
-		c11.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 1*row+64)))
-		c20.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 2*row+0)))
-		c21.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 2*row+64)))
-		c30.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 3*row+0)))
-		c31.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 3*row+64)))
-	case 1:
-		av.MulAdd(c00, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 0*row+0)))).Store((*[8]float64)(unsafe.Add(pc, 0*row+0)))
-		av.MulAdd(c01, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 0*row+64)))).Store((*[8]float64)(unsafe.Add(pc, 0*row+64)))
-		av.MulAdd(c10, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 1*row+0)))).Store((*[8]float64)(unsafe.Add(pc, 1*row+0)))
-		av.MulAdd(c11, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 1*row+64)))).Store((*[8]float64)(unsafe.Add(pc, 1*row+64)))
-		av.MulAdd(c20, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 2*row+0)))).Store((*[8]float64)(unsafe.Add(pc, 2*row+0)))
-		av.MulAdd(c21, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 2*row+64)))).Store((*[8]float64)(unsafe.Add(pc, 2*row+64)))
-		av.MulAdd(c30, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 3*row+0)))).Store((*[8]float64)(unsafe.Add(pc, 3*row+0)))
-		av.MulAdd(c31, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 3*row+64)))).Store((*[8]float64)(unsafe.Add(pc, 3*row+64)))
-	default:
-		bv := z.SetElem(0, beta).Broadcast1To8()
-		av.MulAdd(c00, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 0*row+0))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 0*row+0)))
-		av.MulAdd(c01, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 0*row+64))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 0*row+64)))
-		av.MulAdd(c10, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 1*row+0))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 1*row+0)))
-		av.MulAdd(c11, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 1*row+64))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 1*row+64)))
-		av.MulAdd(c20, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 2*row+0))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 2*row+0)))
-		av.MulAdd(c21, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 2*row+64))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 2*row+64)))
-		av.MulAdd(c30, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 3*row+0))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 3*row+0)))
-		av.MulAdd(c31, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 3*row+64))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 3*row+64)))
+	bv := z.SetElem(0, beta).Broadcast1To8()
+	if rows == 4 && cols == 16 {
+		switch beta {
+		case 0:
+			c00.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 0*row+0)))
+			c01.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 0*row+64)))
+			c10.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 1*row+0)))
+			c11.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 1*row+64)))
+			c20.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 2*row+0)))
+			c21.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 2*row+64)))
+			c30.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 3*row+0)))
+			c31.Mul(av).Store((*[8]float64)(unsafe.Add(pc, 3*row+64)))
+		case 1:
+			av.MulAdd(c00, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 0*row+0)))).Store((*[8]float64)(unsafe.Add(pc, 0*row+0)))
+			av.MulAdd(c01, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 0*row+64)))).Store((*[8]float64)(unsafe.Add(pc, 0*row+64)))
+			av.MulAdd(c10, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 1*row+0)))).Store((*[8]float64)(unsafe.Add(pc, 1*row+0)))
+			av.MulAdd(c11, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 1*row+64)))).Store((*[8]float64)(unsafe.Add(pc, 1*row+64)))
+			av.MulAdd(c20, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 2*row+0)))).Store((*[8]float64)(unsafe.Add(pc, 2*row+0)))
+			av.MulAdd(c21, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 2*row+64)))).Store((*[8]float64)(unsafe.Add(pc, 2*row+64)))
+			av.MulAdd(c30, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 3*row+0)))).Store((*[8]float64)(unsafe.Add(pc, 3*row+0)))
+			av.MulAdd(c31, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 3*row+64)))).Store((*[8]float64)(unsafe.Add(pc, 3*row+64)))
+		default:
+			av.MulAdd(c00, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 0*row+0))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 0*row+0)))
+			av.MulAdd(c01, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 0*row+64))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 0*row+64)))
+			av.MulAdd(c10, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 1*row+0))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 1*row+0)))
+			av.MulAdd(c11, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 1*row+64))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 1*row+64)))
+			av.MulAdd(c20, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 2*row+0))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 2*row+0)))
+			av.MulAdd(c21, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 2*row+64))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 2*row+64)))
+			av.MulAdd(c30, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 3*row+0))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 3*row+0)))
+			av.MulAdd(c31, archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pc, 3*row+64))).Mul(bv)).Store((*[8]float64)(unsafe.Add(pc, 3*row+64)))
+		}
+		archsimd.ClearAVXUpperBits()
+		return
+	}
+	storeFloat64x8(c00, c[0*ldc:], cols, av, bv, alpha, beta)
+	if cols > 8 {
+		storeFloat64x8(c01, c[0*ldc+8:], cols-8, av, bv, alpha, beta)
+	}
+	if rows == 1 {
+		archsimd.ClearAVXUpperBits()
+		return
+	}
+	storeFloat64x8(c10, c[1*ldc:], cols, av, bv, alpha, beta)
+	if cols > 8 {
+		storeFloat64x8(c11, c[1*ldc+8:], cols-8, av, bv, alpha, beta)
+	}
+	if rows == 2 {
+		archsimd.ClearAVXUpperBits()
+		return
+	}
+	storeFloat64x8(c20, c[2*ldc:], cols, av, bv, alpha, beta)
+	if cols > 8 {
+		storeFloat64x8(c21, c[2*ldc+8:], cols-8, av, bv, alpha, beta)
+	}
+	if rows == 3 {
+		archsimd.ClearAVXUpperBits()
+		return
+	}
+	storeFloat64x8(c30, c[3*ldc:], cols, av, bv, alpha, beta)
+	if cols > 8 {
+		storeFloat64x8(c31, c[3*ldc+8:], cols-8, av, bv, alpha, beta)
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+// storeFloat64x4 combines the lanes l < n of acc into c (n >= 1, possibly
+// beyond the vector): a whole vector with vector operations, a part of
+// one lane by lane with combine.
+func storeFloat64x4(acc archsimd.Float64x4, c []float64, n int, av, bv archsimd.Float64x4, alpha, beta float64) {
+	if n >= 4 {
+		p := (*[4]float64)(c[:4])
+		switch beta {
+		case 0:
+			acc.Mul(av).Store(p)
+		case 1:
+			av.MulAdd(acc, archsimd.LoadFloat64x4(p)).Store(p)
+		default:
+			av.MulAdd(acc, archsimd.LoadFloat64x4(p).Mul(bv)).Store(p)
+		}
+		return
+	}
+	var t [4]float64
+	acc.Store(&t)
+	for l := range n {
+		c[l] = combine(c[l], t[l], alpha, beta)
+	}
+}
+
+// storeFloat64x8 combines the lanes l < n of acc into c (n >= 1, possibly
+// beyond the vector): a whole vector with vector operations, a part of
+// one lane by lane with combine.
+func storeFloat64x8(acc archsimd.Float64x8, c []float64, n int, av, bv archsimd.Float64x8, alpha, beta float64) {
+	if n >= 8 {
+		p := (*[8]float64)(c[:8])
+		switch beta {
+		case 0:
+			acc.Mul(av).Store(p)
+		case 1:
+			av.MulAdd(acc, archsimd.LoadFloat64x8(p)).Store(p)
+		default:
+			av.MulAdd(acc, archsimd.LoadFloat64x8(p).Mul(bv)).Store(p)
+		}
+		return
+	}
+	var t [8]float64
+	acc.Store(&t)
+	for l := range n {
+		c[l] = combine(c[l], t[l], alpha, beta)
 	}
 }
 
@@ -351,6 +485,7 @@ func axpyAVX2(alpha float64, x, y []float64) {
 		p := (*[4]float64)(y[i : i+4])
 		av.MulAdd(archsimd.LoadFloat64x4((*[4]float64)(x[i:i+4])), archsimd.LoadFloat64x4(p)).Store(p)
 	}
+	archsimd.ClearAVXUpperBits()
 	axpyGo(alpha, x[i:], y[i:])
 }
 
@@ -364,5 +499,6 @@ func divAVX2(y []float64, d float64) {
 		p := (*[4]float64)(y[i : i+4])
 		archsimd.LoadFloat64x4(p).Div(dv).Store(p)
 	}
+	archsimd.ClearAVXUpperBits()
 	divGo(y[i:], d)
 }

@@ -64,17 +64,17 @@ func (cf config) dtrsm(s blas.Side, ul blas.Uplo, tA blas.Transpose, d blas.Diag
 	}
 	if left {
 		panels := (n + trsmPanel - 1) / trsmPanel
-		parallel(cf.threads, panels, func(q, _ int) {
+		parallel(cf.threads, panels, taskFunc(func(q, _ int) {
 			j0 := q * trsmPanel
 			cf.trsmLeft(t, m, min(trsmPanel, n-j0), b[j0:], ldb)
-		})
+		}))
 		return
 	}
 	panels := (m + trsmPanel - 1) / trsmPanel
-	parallel(cf.threads, panels, func(q, _ int) {
+	parallel(cf.threads, panels, taskFunc(func(q, _ int) {
 		i0 := q * trsmPanel
 		cf.trsmRight(t, min(trsmPanel, m-i0), n, b[i0*ldb:], ldb)
-	})
+	}))
 }
 
 func sideLeft(s blas.Side) bool {
