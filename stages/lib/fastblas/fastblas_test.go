@@ -1,10 +1,16 @@
 package fastblas
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -65,7 +71,7 @@ func gemmCalls(rng *rand.Rand) []call {
 					beta = 0
 				}
 				cs = append(cs, call{
-					name: fmt.Sprintf("Dgemm(%v,%v) %dx%dx%d alpha=%g beta=%g", tA, tB, m, n, k, alpha, beta),
+					name: fmt.Sprintf("Dgemm(%c,%c) %dx%dx%d alpha=%g beta=%g", tA, tB, m, n, k, alpha, beta),
 					run: func(cf config) []float64 {
 						c := clone(c0)
 						cf.dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -102,7 +108,7 @@ func syrkCalls(rng *rand.Rand) []call {
 				a, c0 := randMat(rng, ar, ac, lda), randMat(rng, n, n, ldc)
 				op := absOp(a, lda, tA == blas.Trans)
 				cs = append(cs, call{
-					name: fmt.Sprintf("Dsyrk(%v,%v) n=%d k=%d alpha=%g beta=%g", ul, tA, n, k, alpha, beta),
+					name: fmt.Sprintf("Dsyrk(%c,%c) n=%d k=%d alpha=%g beta=%g", ul, tA, n, k, alpha, beta),
 					run: func(cf config) []float64 {
 						c := clone(c0)
 						cf.dsyrk(ul, tA, n, k, alpha, a, lda, beta, c, ldc)
@@ -142,7 +148,7 @@ func triCalls(rng *rand.Rand) []call {
 						lda, ldb := k+si%3, n+(si+1)%2
 						a := triMat(rng, k, lda)
 						b0 := randMat(rng, m, n, ldb)
-						desc := fmt.Sprintf("%v,%v,%v,%v m=%d n=%d alpha=%g", side, ul, tA, d, m, n, alpha)
+						desc := fmt.Sprintf("%c,%c,%c,%c m=%d n=%d alpha=%g", side, ul, tA, d, m, n, alpha)
 						cs = append(cs, call{
 							name: "Dtrsm(" + desc,
 							run: func(cf config) []float64 {
@@ -215,7 +221,7 @@ func potrfCalls(rng *rand.Rand) []call {
 			lda := n + n%3
 			a0 := spdMat(rng, n, lda)
 			cs = append(cs, call{
-				name: fmt.Sprintf("Dpotrf(%v) n=%d", ul, n),
+				name: fmt.Sprintf("Dpotrf(%c) n=%d", ul, n),
 				run: func(cf config) []float64 {
 					a := clone(a0)
 					if !cf.dpotrf(ul, n, a, lda) {
@@ -401,4 +407,258 @@ func spdMat(rng *rand.Rand, n, ld int) []float64 {
 		a[i*ld+i] += 1
 	}
 	return a
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/golden.txt from this build's results")
+
+// TestGolden pins the bits of every call of the test battery: the file
+// testdata/golden.txt holds a SHA-256 of each call's output. The build
+// without GOEXPERIMENT=simd (scalar kernel) and the SIMD build, on any
+// CPU, must both reproduce it, so that test compares builds that cannot
+// run in one process. Regenerate with go test -run TestGolden -update
+// after a deliberate change of the result-defining constants (kBlock,
+// trsmBlock, cholBlock) or of the operation order.
+func TestGolden(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	cf := config{kern: bestKernel(), threads: 3}
+	var lines []string
+	for _, c := range allCalls(rng) {
+		h := sha256.New()
+		for _, v := range c.run(cf) {
+			binary.Write(h, binary.LittleEndian, math.Float64bits(v))
+		}
+		lines = append(lines, fmt.Sprintf("%x %s", h.Sum(nil), c.name))
+	}
+	path := filepath.Join("testdata", "golden.txt")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s (%d calls, kernel %s)", path, len(lines), cf.kern.name)
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden results: %v (go test -run TestGolden -update writes them)", err)
+	}
+	want := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(want) != len(lines) {
+		t.Fatalf("%s has %d calls, the battery %d", path, len(want), len(lines))
+	}
+	for i := range lines {
+		if lines[i] != want[i] {
+			t.Errorf("kernel %s: %s:%d: got %s", cf.kern.name, path, i+1, lines[i])
+		}
+	}
+}
+
+// TestExactIntegers checks every kernel against exact arithmetic: with
+// small integer entries every product and partial sum is an integer below
+// 2^53, so any summation order gives the exact result, which int64
+// arithmetic computes independently.
+func TestExactIntegers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	ints := func(n int) ([]float64, []int64) {
+		f, z := make([]float64, n), make([]int64, n)
+		for i := range f {
+			z[i] = int64(rng.IntN(9) - 4)
+			f[i] = float64(z[i])
+		}
+		return f, z
+	}
+	for _, kn := range Kernels() {
+		cf := config{kern: kernelNamed(kn), threads: 2}
+		for _, sh := range [][3]int{{1, 1, 1}, {7, 13, 29}, {66, 35, 600}, {250, 260, 257}} {
+			m, n, k := sh[0], sh[1], sh[2]
+			af, az := ints(m * k)
+			bf, bz := ints(k * n)
+			cf0, cz := ints(m * n)
+			// Dgemm with alpha = 2, beta = -3 (A and B transposed).
+			c := clone(cf0)
+			cf.dgemm(blas.Trans, blas.Trans, m, n, k, 2, transpose(af, m, k), m, transpose(bf, k, n), k, -3, c, n)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					var s int64
+					for p := 0; p < k; p++ {
+						s += az[i*k+p] * bz[p*n+j]
+					}
+					if want := float64(2*s - 3*cz[i*n+j]); c[i*n+j] != want {
+						t.Fatalf("%s Dgemm %v: C[%d][%d] = %v, exact %v", kn, sh, i, j, c[i*n+j], want)
+					}
+				}
+			}
+			// Dsyrk, lower: C = A·Aᵀ + C.
+			c, _ = ints(m * m)
+			c0 := clone(c)
+			cf.dsyrk(blas.Lower, blas.NoTrans, m, k, 1, af, k, 1, c, m)
+			for i := 0; i < m; i++ {
+				for j := 0; j < m; j++ {
+					want := c0[i*m+j]
+					if j <= i {
+						var s int64
+						for p := 0; p < k; p++ {
+							s += az[i*k+p] * az[j*k+p]
+						}
+						want += float64(s)
+					}
+					if c[i*m+j] != want {
+						t.Fatalf("%s Dsyrk %v: C[%d][%d] = %v, exact %v", kn, sh, i, j, c[i*m+j], want)
+					}
+				}
+			}
+		}
+		// Cholesky and triangular solve of A = L·Lᵀ, L unit lower
+		// triangular with integer entries: the factor is exactly L and
+		// the solves are exact.
+		for _, n := range []int{5, 200, 450} {
+			l := make([]float64, n*n)
+			lz := make([]int64, n*n)
+			for i := 0; i < n; i++ {
+				for j := 0; j < i; j++ {
+					if rng.IntN(8) == 0 { // sparse, so that the entries of A stay small
+						lz[i*n+j] = int64(rng.IntN(3) - 1)
+						l[i*n+j] = float64(lz[i*n+j])
+					}
+				}
+				lz[i*n+i], l[i*n+i] = 1, 1
+			}
+			a := make([]float64, n*n)
+			for i := 0; i < n; i++ {
+				for j := 0; j < n; j++ {
+					var s int64
+					for p := 0; p < n; p++ {
+						s += lz[i*n+p] * lz[j*n+p]
+					}
+					a[i*n+j] = float64(s)
+				}
+			}
+			f := clone(a)
+			if !cf.dpotrf(blas.Lower, n, f, n) {
+				t.Fatalf("%s Dpotrf n=%d: not positive definite", kn, n)
+			}
+			for i := 0; i < n; i++ {
+				for j := 0; j <= i; j++ {
+					if f[i*n+j] != l[i*n+j] {
+						t.Fatalf("%s Dpotrf n=%d: L[%d][%d] = %v, exact %v", kn, n, i, j, f[i*n+j], l[i*n+j])
+					}
+				}
+			}
+			// L·X = B for X with integer entries, B = L·X exactly.
+			const nrhs = 37
+			xf, xz := ints(n * nrhs)
+			b := make([]float64, n*nrhs)
+			for i := 0; i < n; i++ {
+				for j := 0; j < nrhs; j++ {
+					var s int64
+					for p := 0; p <= i; p++ {
+						s += lz[i*n+p] * xz[p*nrhs+j]
+					}
+					b[i*nrhs+j] = float64(s)
+				}
+			}
+			cf.dtrsm(blas.Left, blas.Lower, blas.NoTrans, blas.Unit, n, nrhs, 1, l, n, b, nrhs)
+			if d := firstDiff(b, xf); d >= 0 {
+				t.Fatalf("%s Dtrsm n=%d: X[%d] = %v, exact %v", kn, n, d, b[d], xf[d])
+			}
+		}
+	}
+}
+
+// transpose returns the n×m transpose of the row-major m×n matrix a.
+func transpose(a []float64, m, n int) []float64 {
+	t := make([]float64, len(a))
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			t[j*m+i] = a[i*n+j]
+		}
+	}
+	return t
+}
+
+// TestNotPositiveDefinite checks that Dpotrf reports failure where
+// gonum's does, and leaves the same factor of the leading block.
+func TestNotPositiveDefinite(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{3, 100, 400} {
+		for _, bad := range []int{0, n / 2, n - 1} {
+			for _, ul := range []blas.Uplo{blas.Lower, blas.Upper} {
+				a := spdMat(rng, n, n)
+				a[bad*n+bad] -= 1e3 // a negative pivot at bad
+				ours, ref := clone(a), clone(a)
+				okOurs := current().dpotrf(ul, n, ours, n)
+				okRef := lapackgonum.Implementation{}.Dpotrf(ul, n, ref, n)
+				if okOurs || okRef {
+					t.Fatalf("n=%d bad=%d %v: Dpotrf reports %v, gonum %v; want false", n, bad, ul, okOurs, okRef)
+				}
+				// The factor of the leading bad×bad block is complete in both.
+				for i := 0; i < bad; i++ {
+					for j := 0; j <= i; j++ {
+						o, r := ours[i*n+j], ref[i*n+j]
+						if ul == blas.Upper {
+							o, r = ours[j*n+i], ref[j*n+i]
+						}
+						if math.Abs(o-r) > 1e-10*(1+math.Abs(r)) {
+							t.Fatalf("n=%d bad=%d %v: L[%d][%d] = %v, gonum %v", n, bad, ul, i, j, o, r)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestBadArguments checks that invalid arguments panic, as in gonum.
+func TestBadArguments(t *testing.T) {
+	a := make([]float64, 16)
+	impl := Implementation{}
+	for _, c := range []struct {
+		name string
+		call func()
+	}{
+		{"gemm negative m", func() { impl.Dgemm(blas.NoTrans, blas.NoTrans, -1, 2, 2, 1, a, 2, a, 2, 0, a, 2) }},
+		{"gemm short lda", func() { impl.Dgemm(blas.NoTrans, blas.NoTrans, 2, 2, 3, 1, a, 2, a, 3, 0, a, 2) }},
+		{"gemm short C", func() { impl.Dgemm(blas.NoTrans, blas.NoTrans, 4, 5, 1, 1, a, 1, a, 5, 0, a, 5) }},
+		{"gemm bad transpose", func() { impl.Dgemm('x', blas.NoTrans, 2, 2, 2, 1, a, 2, a, 2, 0, a, 2) }},
+		{"syrk bad uplo", func() { impl.Dsyrk('x', blas.NoTrans, 2, 2, 1, a, 2, 0, a, 2) }},
+		{"trsm bad side", func() { impl.Dtrsm('x', blas.Lower, blas.NoTrans, blas.NonUnit, 2, 2, 1, a, 2, a, 2) }},
+		{"trsm bad diag", func() { impl.Dtrsm(blas.Left, blas.Lower, blas.NoTrans, 'x', 2, 2, 1, a, 2, a, 2) }},
+		{"trmm short B", func() { impl.Dtrmm(blas.Left, blas.Lower, blas.NoTrans, blas.NonUnit, 4, 5, 1, a, 4, a, 5) }},
+		{"potrf short A", func() { Lapack{}.Dpotrf(blas.Lower, 5, a, 5) }},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", c.name)
+				}
+			}()
+			c.call()
+		}()
+	}
+}
+
+// TestNoAllocations checks that small products on one goroutine, as the
+// learner makes them from its own goroutines, do not allocate.
+func TestNoAllocations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	a, b, c := randSlice(rng, 40*64), randSlice(rng, 64*40), make([]float64, 64*64)
+	impl := Implementation{}
+	defer SetThreads(Threads())
+	SetThreads(1)
+	for _, f := range []struct {
+		name string
+		call func()
+	}{
+		{"Dgemm", func() { impl.Dgemm(blas.NoTrans, blas.NoTrans, 40, 40, 64, 1, a, 64, b, 40, 0, c, 40) }},
+		{"Dgemm trans", func() { impl.Dgemm(blas.Trans, blas.Trans, 3, 40, 64, 1, a, 3, b, 64, 1, c, 40) }},
+		{"Dsyrk", func() { impl.Dsyrk(blas.Upper, blas.NoTrans, 40, 64, 1, a, 64, 1, c, 40) }},
+		{"Dtrmm", func() { impl.Dtrmm(blas.Left, blas.Upper, blas.NoTrans, blas.NonUnit, 40, 64, 1, b, 40, a, 64) }},
+	} {
+		f.call()
+		if n := testing.AllocsPerRun(20, f.call); n != 0 {
+			t.Errorf("%s allocates %v times per call", f.name, n)
+		}
+	}
 }
