@@ -247,9 +247,9 @@ func simdKernels() []*microKernel {
 			return
 		}
 		if archsimd.X86.AVX512() {
-			simdList = append(simdList, &microKernel{name: "avx512", mr: 4, nr: 16, fn: kernAVX512, axpy: axpyAVX2, div: divAVX2})
+			simdList = append(simdList, &microKernel{name: "avx512", mr: 4, nr: 16, fn: kernAVX512, axpy: axpyAVX2, axpy4: axpy4AVX2, div: divAVX2})
 		}
-		simdList = append(simdList, &microKernel{name: "avx2", mr: 5, nr: 8, fn: kernAVX2, axpy: axpyAVX2, div: divAVX2})
+		simdList = append(simdList, &microKernel{name: "avx2", mr: 5, nr: 8, fn: kernAVX2, axpy: axpyAVX2, axpy4: axpy4AVX2, div: divAVX2})
 	})
 	return simdList
 }
@@ -267,6 +267,27 @@ func axpyAVX2(alpha float64, x, y []float64) {
 	}
 	archsimd.ClearAVXUpperBits()
 	axpyGo(alpha, x[i:], y[i:])
+}
+
+// axpy4AVX2 is axpy4Go on Float64x4 vectors.
+func axpy4AVX2(a *[4]float64, x0, x1, x2, x3, y []float64) {
+	n := len(y)
+	x0, x1, x2, x3 = x0[:n], x1[:n], x2[:n], x3[:n]
+	var z archsimd.Float64x2
+	a0 := z.SetElem(0, a[0]).Broadcast1To4()
+	a1 := z.SetElem(0, a[1]).Broadcast1To4()
+	a2 := z.SetElem(0, a[2]).Broadcast1To4()
+	a3 := z.SetElem(0, a[3]).Broadcast1To4()
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		p := (*[4]float64)(y[i : i+4])
+		v := a0.MulAdd(archsimd.LoadFloat64x4((*[4]float64)(x0[i:i+4])), archsimd.LoadFloat64x4(p))
+		v = a1.MulAdd(archsimd.LoadFloat64x4((*[4]float64)(x1[i:i+4])), v)
+		v = a2.MulAdd(archsimd.LoadFloat64x4((*[4]float64)(x2[i:i+4])), v)
+		a3.MulAdd(archsimd.LoadFloat64x4((*[4]float64)(x3[i:i+4])), v).Store(p)
+	}
+	archsimd.ClearAVXUpperBits()
+	axpy4Go(a, x0[i:], x1[i:], x2[i:], x3[i:], y[i:])
 }
 
 // divAVX2 is divGo on Float64x4 vectors.

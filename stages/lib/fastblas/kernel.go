@@ -30,8 +30,9 @@ type microKernel struct {
 	mr, nr int
 	fn     func(kc int, a, b []float64, ldb int, c []float64, ldc, rows, cols int, ab *[2]float64)
 	// The vector operations used with this kernel (see scalar.go).
-	axpy func(alpha float64, x, y []float64)
-	div  func(y []float64, d float64)
+	axpy  func(alpha float64, x, y []float64)
+	axpy4 func(a *[4]float64, x0, x1, x2, x3, y []float64)
+	div   func(y []float64, d float64)
 }
 
 // kBlock is the depth of a k block: a product C = αAB + βC is computed as
@@ -55,7 +56,7 @@ const (
 var (
 	// scalarKernel is the portable kernel (math.FMA), used by the build
 	// without GOEXPERIMENT=simd and on CPUs without AVX2 and FMA.
-	scalarKernel = &microKernel{name: "scalar", mr: 4, nr: 4, fn: kernScalar, axpy: axpyGo, div: divGo}
+	scalarKernel = &microKernel{name: "scalar", mr: 4, nr: 4, fn: kernScalar, axpy: axpyGo, axpy4: axpy4Go, div: divGo}
 
 	kernelOnce sync.Once
 	kernelUsed *microKernel

@@ -18,9 +18,13 @@ type Lapack struct {
 
 var _ lapack.Float64 = Lapack{}
 
-// cholBlock is the order of the diagonal blocks of Dpotrf. It shapes the
-// results (the blocks fix the order of the updates).
-const cholBlock = 192
+// Dpotrf's blocks: the matrix in diagonal blocks of cholBlock, each
+// factored in blocks of cholInner, whose diagonal blocks are factored
+// unblocked. Both shape the results (they fix the order of the updates).
+const (
+	cholBlock = 192
+	cholInner = 32
+)
 
 // Dpotrf computes the Cholesky factorisation A = L·Lᵀ (ul = Lower) or
 // A = Uᵀ·U (Upper) of the symmetric positive definite n×n matrix A,
@@ -28,7 +32,8 @@ const cholBlock = 192
 // positive definite; if not, the factorisation is incomplete (as in
 // LAPACK, the failing diagonal entry holds the non-positive pivot).
 //
-// Block by block: factor the diagonal block (unblocked, one fma chain per
+// Block by block: factor the diagonal block (itself blocked the same way,
+// with unblocked factorisations of its diagonal blocks: one fma chain per
 // entry), solve for the panel beside it (Dtrsm), and subtract the panel's
 // outer product from the trailing matrix (a triangular gemm, which is
 // nearly all the flops and runs on the Threads workers).
@@ -40,9 +45,20 @@ func (cf config) dpotrf(ul blas.Uplo, n int, a []float64, lda int) bool {
 	up := partOf(ul) == upper
 	checkDims(n, n, 0)
 	checkMatrix("A", n, n, a, lda)
-	for j0 := 0; j0 < n; j0 += cholBlock {
-		j1 := min(j0+cholBlock, n)
-		if !potf2(a[j0*lda+j0:], lda, j1-j0, up) {
+	return cf.potrfBlocked(up, n, a, lda, cholBlock)
+}
+
+// potrfBlocked is the blocked factorisation with diagonal blocks of nb.
+func (cf config) potrfBlocked(up bool, n int, a []float64, lda, nb int) bool {
+	for j0 := 0; j0 < n; j0 += nb {
+		j1 := min(j0+nb, n)
+		diag := a[j0*lda+j0:]
+		if nb > cholInner {
+			inner := config{kern: cf.kern, threads: 1}
+			if !inner.potrfBlocked(up, j1-j0, diag, lda, cholInner) {
+				return false
+			}
+		} else if !potf2(diag, lda, j1-j0, up) {
 			return false
 		}
 		if j1 == n {
@@ -50,13 +66,13 @@ func (cf config) dpotrf(ul blas.Uplo, n int, a []float64, lda int) bool {
 		}
 		nt := n - j1
 		if up {
-			cf.dtrsm(blas.Left, blas.Upper, blas.Trans, blas.NonUnit, j1-j0, nt, 1, a[j0*lda+j0:], lda, a[j0*lda+j1:], lda)
+			cf.dtrsm(blas.Left, blas.Upper, blas.Trans, blas.NonUnit, j1-j0, nt, 1, diag, lda, a[j0*lda+j1:], lda)
 			panel := operand{data: a[j0*lda+j1:], rs: lda, cs: 1} // (j1-j0)×nt
 			gemm(cf.kern, product{m: nt, n: nt, k: j1 - j0, alpha: -1, beta: 1, a: panel.t(), b: panel,
 				c: a[j1*lda+j1:], ldc: lda, tri: upper}, cf.threads)
 			continue
 		}
-		cf.dtrsm(blas.Right, blas.Lower, blas.Trans, blas.NonUnit, nt, j1-j0, 1, a[j0*lda+j0:], lda, a[j1*lda+j0:], lda)
+		cf.dtrsm(blas.Right, blas.Lower, blas.Trans, blas.NonUnit, nt, j1-j0, 1, diag, lda, a[j1*lda+j0:], lda)
 		panel := operand{data: a[j1*lda+j0:], rs: lda, cs: 1} // nt×(j1-j0)
 		gemm(cf.kern, product{m: nt, n: nt, k: j1 - j0, alpha: -1, beta: 1, a: panel, b: panel.t(),
 			c: a[j1*lda+j1:], ldc: lda, tri: lower}, cf.threads)

@@ -15,6 +15,16 @@ func axpyGo(alpha float64, x, y []float64) {
 	}
 }
 
+// axpy4Go applies axpyGo(a[0], x0, y), ..., axpyGo(a[3], x3, y) in one
+// pass: y[i] = fma(a[3], x3[i], fma(a[2], x2[i], fma(a[1], x1[i], fma(a[0], x0[i], y[i])))).
+func axpy4Go(a *[4]float64, x0, x1, x2, x3, y []float64) {
+	n := len(y)
+	x0, x1, x2, x3 = x0[:n], x1[:n], x2[:n], x3[:n]
+	for i := range y {
+		y[i] = math.FMA(a[3], x3[i], math.FMA(a[2], x2[i], math.FMA(a[1], x1[i], math.FMA(a[0], x0[i], y[i]))))
+	}
+}
+
 // divGo sets y[i] = y[i] / d.
 func divGo(y []float64, d float64) {
 	for i := range y {

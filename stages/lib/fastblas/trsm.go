@@ -3,11 +3,11 @@ package fastblas
 import "gonum.org/v1/gonum/blas"
 
 // Blocking of the triangular solves: the triangle is cut into diagonal
-// blocks of trsmBlock; the part of the solve that involves solved blocks
-// is one gemm per block, the diagonal block is solved with row operations
-// (axpy and division, one fma per element and term). Independent columns
-// (left side) or rows (right side) of B go in panels of trsmPanel to the
-// workers. Only trsmBlock shapes the results; trsmPanel does not.
+// blocks of trsmBlock; a diagonal block is solved with row operations
+// (axpy and division, one fma per element and term), and its contribution
+// to the unsolved part is one gemm. Independent columns (left side) or
+// rows (right side) of B go in panels of trsmPanel to the workers. Only
+// trsmBlock shapes the results; trsmPanel does not.
 const (
 	trsmBlock = 32
 	trsmPanel = 256
@@ -119,20 +119,14 @@ func blocks(n int, forward bool) [][2]int {
 	return bs
 }
 
-// trsmLeft solves op(A)·X = B for the m×n panel b: X_I = T_II⁻¹(B_I −
-// T_{I,S}·X_S) block by block, S the rows solved before I.
+// trsmLeft solves op(A)·X = B for the m×n panel b, block by block in
+// solving order: solve the diagonal block, X_I = T_II⁻¹·B_I, then subtract
+// its contribution from the rows still to solve, B_R −= T_{R,I}·X_I (one
+// gemm of depth trsmBlock).
 func (cf config) trsmLeft(t tri, m, n int, b []float64, ldb int) {
 	bv := operand{data: b, rs: ldb, cs: 1}
 	for _, blk := range blocks(m, t.lower) {
 		lo, hi := blk[0], blk[1]
-		s0, s1 := 0, lo // solved rows
-		if !t.lower {
-			s0, s1 = hi, m
-		}
-		if s1 > s0 {
-			gemm(cf.kern, product{m: hi - lo, n: n, k: s1 - s0, alpha: -1, beta: 1,
-				a: t.op.sub(lo, s0), b: bv.sub(s0, 0), c: b[lo*ldb:], ldc: ldb}, 1)
-		}
 		// The diagonal block, row by row in solving order; within a row
 		// the solved rows of the block in ascending order.
 		for r := range hi - lo {
@@ -145,19 +139,27 @@ func (cf config) trsmLeft(t tri, m, n int, b []float64, ldb int) {
 			if !t.lower {
 				p0, p1 = i+1, hi
 			}
-			for p := p0; p < p1; p++ {
-				cf.kern.axpy(-t.at(i, p), b[p*ldb:p*ldb+n], xi)
-			}
+			cf.subRows(xi, p0, p1, func(p int) float64 { return t.at(i, p) }, func(p int) []float64 { return b[p*ldb : p*ldb+n] })
 			if !t.unit {
 				cf.kern.div(xi, t.at(i, i))
 			}
 		}
+		r0, r1 := hi, m // rows still to solve
+		if !t.lower {
+			r0, r1 = 0, lo
+		}
+		if r1 > r0 {
+			gemm(cf.kern, product{m: r1 - r0, n: n, k: hi - lo, alpha: -1, beta: 1,
+				a: t.op.sub(r0, lo), b: bv.sub(lo, 0), c: b[r0*ldb:], ldc: ldb}, 1)
+		}
 	}
 }
 
-// trsmRight solves X·op(A) = B for the m×n panel b: X_J = (B_J −
-// X_S·T_{S,J})·T_JJ⁻¹ block by block. The diagonal block is solved on its
-// transpose, so that the row operations run along the m rows.
+// trsmRight solves X·op(A) = B for the m×n panel b, block by block in
+// solving order: solve the diagonal block, X_J = B_J·T_JJ⁻¹, then subtract
+// its contribution from the columns still to solve, B_R −= X_J·T_{J,R}.
+// The diagonal block is solved on its transpose, so that the row
+// operations run along the m rows.
 func (cf config) trsmRight(t tri, m, n int, b []float64, ldb int) {
 	forward := !t.lower // x·T = b with T upper: columns in ascending order
 	bv := operand{data: b, rs: ldb, cs: 1}
@@ -165,21 +167,9 @@ func (cf config) trsmRight(t tri, m, n int, b []float64, ldb int) {
 	defer putBuf(buf)
 	for _, blk := range blocks(n, forward) {
 		lo, hi := blk[0], blk[1]
-		s0, s1 := 0, lo
-		if !forward {
-			s0, s1 = hi, n
-		}
-		if s1 > s0 {
-			gemm(cf.kern, product{m: m, n: hi - lo, k: s1 - s0, alpha: -1, beta: 1,
-				a: bv.sub(0, s0), b: t.op.sub(s0, lo), c: b[lo:], ldc: ldb}, 1)
-		}
 		w := hi - lo
 		pt := (*buf)[:w*m] // pt[j*m+r] = B[r][lo+j]
-		for r := 0; r < m; r++ {
-			for j, v := range b[r*ldb+lo : r*ldb+hi] {
-				pt[j*m+r] = v
-			}
-		}
+		interleave(pt, m, m, b[lo:], ldb, w)
 		for c := range w {
 			j := lo + c
 			if !forward {
@@ -190,19 +180,33 @@ func (cf config) trsmRight(t tri, m, n int, b []float64, ldb int) {
 			if !forward {
 				p0, p1 = j+1, hi
 			}
-			for p := p0; p < p1; p++ {
-				cf.kern.axpy(-t.at(p, j), pt[(p-lo)*m:(p-lo+1)*m], xj)
-			}
+			cf.subRows(xj, p0, p1, func(p int) float64 { return t.at(p, j) }, func(p int) []float64 { return pt[(p-lo)*m : (p-lo+1)*m] })
 			if !t.unit {
 				cf.kern.div(xj, t.at(j, j))
 			}
 		}
-		for r := 0; r < m; r++ {
-			row := b[r*ldb+lo : r*ldb+hi]
-			for j := range row {
-				row[j] = pt[j*m+r]
-			}
+		interleave(b[lo:], ldb, w, pt, m, m)
+		c0, c1 := hi, n // columns still to solve
+		if !forward {
+			c0, c1 = 0, lo
 		}
+		if c1 > c0 {
+			gemm(cf.kern, product{m: m, n: c1 - c0, k: w, alpha: -1, beta: 1,
+				a: bv.sub(0, lo), b: t.op.sub(lo, c0), c: b[c0:], ldc: ldb}, 1)
+		}
+	}
+}
+
+// subRows sets y −= coef(p)·row(p) for p = p0..p1-1 in ascending order,
+// one fma per element and term (four terms per pass where it can).
+func (cf config) subRows(y []float64, p0, p1 int, coef func(int) float64, row func(int) []float64) {
+	p := p0
+	for ; p+4 <= p1; p += 4 {
+		a := [4]float64{-coef(p), -coef(p + 1), -coef(p + 2), -coef(p + 3)}
+		cf.kern.axpy4(&a, row(p), row(p+1), row(p+2), row(p+3), y)
+	}
+	for ; p < p1; p++ {
+		cf.kern.axpy(-coef(p), row(p), y)
 	}
 }
 
