@@ -29,8 +29,8 @@ type shape struct {
 }
 
 var shapes = []shape{
-	{name: "kernAVX2", vt: "Float64x4", w: 4, mr: 5, nv: 2, u: 4, bcast: "Broadcast1To4"},
-	{name: "kernAVX512", vt: "Float64x8", w: 8, mr: 4, nv: 2, u: 4, bcast: "Broadcast1To8"},
+	{name: "kernAVX2", vt: "Float64x4", w: 4, mr: 5, nv: 2, u: 8, bcast: "Broadcast1To4"},
+	{name: "kernAVX512", vt: "Float64x8", w: 8, mr: 4, nv: 2, u: 8, bcast: "Broadcast1To8"},
 }
 
 func main() {

@@ -34,7 +34,7 @@ import (
 )
 
 // kernAVX2 is the 5x8 micro-kernel on Float64x4 vectors (see kernel.go for the
-// contract). The k loop is unrolled 4 times.
+// contract). The k loop is unrolled 8 times.
 func kernAVX2(kc int, a, b []float64, ldb int, c []float64, ldc, rows, cols int, ab *[2]float64) {
 	if kc < 1 || rows < 1 || rows > 5 || cols < 1 || cols > 8 || ldb < 8 ||
 		len(a) < kc*5 || len(b) < (kc-1)*ldb+8 || len(c) < (rows-1)*ldc+cols {
@@ -44,7 +44,7 @@ func kernAVX2(kc int, a, b []float64, ldb int, c []float64, ldc, rows, cols int,
 	var z archsimd.Float64x2
 	pa, pb := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0])
 	bs := uintptr(ldb) * 8
-	if n := kc / 4; n > 0 {
+	if n := kc / 8; n > 0 {
 		for {
 			b0 := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 0)))
 			b1 := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 32)))
@@ -118,14 +118,86 @@ func kernAVX2(kc int, a, b []float64, ldb int, c []float64, ldc, rows, cols int,
 			c40 = a4.MulAdd(b0, c40)
 			c41 = a4.MulAdd(b1, c41)
 			pb = unsafe.Add(pb, bs)
-			pa = unsafe.Add(pa, 160)
+			b0 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 32)))
+			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 160))).Broadcast1To4()
+			c00 = a0.MulAdd(b0, c00)
+			c01 = a0.MulAdd(b1, c01)
+			a1 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 168))).Broadcast1To4()
+			c10 = a1.MulAdd(b0, c10)
+			c11 = a1.MulAdd(b1, c11)
+			a2 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 176))).Broadcast1To4()
+			c20 = a2.MulAdd(b0, c20)
+			c21 = a2.MulAdd(b1, c21)
+			a3 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 184))).Broadcast1To4()
+			c30 = a3.MulAdd(b0, c30)
+			c31 = a3.MulAdd(b1, c31)
+			a4 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 192))).Broadcast1To4()
+			c40 = a4.MulAdd(b0, c40)
+			c41 = a4.MulAdd(b1, c41)
+			pb = unsafe.Add(pb, bs)
+			b0 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 32)))
+			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 200))).Broadcast1To4()
+			c00 = a0.MulAdd(b0, c00)
+			c01 = a0.MulAdd(b1, c01)
+			a1 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 208))).Broadcast1To4()
+			c10 = a1.MulAdd(b0, c10)
+			c11 = a1.MulAdd(b1, c11)
+			a2 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 216))).Broadcast1To4()
+			c20 = a2.MulAdd(b0, c20)
+			c21 = a2.MulAdd(b1, c21)
+			a3 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 224))).Broadcast1To4()
+			c30 = a3.MulAdd(b0, c30)
+			c31 = a3.MulAdd(b1, c31)
+			a4 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 232))).Broadcast1To4()
+			c40 = a4.MulAdd(b0, c40)
+			c41 = a4.MulAdd(b1, c41)
+			pb = unsafe.Add(pb, bs)
+			b0 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 32)))
+			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 240))).Broadcast1To4()
+			c00 = a0.MulAdd(b0, c00)
+			c01 = a0.MulAdd(b1, c01)
+			a1 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 248))).Broadcast1To4()
+			c10 = a1.MulAdd(b0, c10)
+			c11 = a1.MulAdd(b1, c11)
+			a2 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 256))).Broadcast1To4()
+			c20 = a2.MulAdd(b0, c20)
+			c21 = a2.MulAdd(b1, c21)
+			a3 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 264))).Broadcast1To4()
+			c30 = a3.MulAdd(b0, c30)
+			c31 = a3.MulAdd(b1, c31)
+			a4 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 272))).Broadcast1To4()
+			c40 = a4.MulAdd(b0, c40)
+			c41 = a4.MulAdd(b1, c41)
+			pb = unsafe.Add(pb, bs)
+			b0 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 32)))
+			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 280))).Broadcast1To4()
+			c00 = a0.MulAdd(b0, c00)
+			c01 = a0.MulAdd(b1, c01)
+			a1 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 288))).Broadcast1To4()
+			c10 = a1.MulAdd(b0, c10)
+			c11 = a1.MulAdd(b1, c11)
+			a2 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 296))).Broadcast1To4()
+			c20 = a2.MulAdd(b0, c20)
+			c21 = a2.MulAdd(b1, c21)
+			a3 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 304))).Broadcast1To4()
+			c30 = a3.MulAdd(b0, c30)
+			c31 = a3.MulAdd(b1, c31)
+			a4 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 312))).Broadcast1To4()
+			c40 = a4.MulAdd(b0, c40)
+			c41 = a4.MulAdd(b1, c41)
+			pb = unsafe.Add(pb, bs)
+			pa = unsafe.Add(pa, 320)
 			n--
 			if n == 0 {
 				break
 			}
 		}
 	}
-	if n := kc % 4; n > 0 {
+	if n := kc % 8; n > 0 {
 		for {
 			b0 := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 0)))
 			b1 := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 32)))
@@ -236,7 +308,7 @@ func kernAVX2(kc int, a, b []float64, ldb int, c []float64, ldc, rows, cols int,
 }
 
 // kernAVX512 is the 4x16 micro-kernel on Float64x8 vectors (see kernel.go for the
-// contract). The k loop is unrolled 4 times.
+// contract). The k loop is unrolled 8 times.
 func kernAVX512(kc int, a, b []float64, ldb int, c []float64, ldc, rows, cols int, ab *[2]float64) {
 	if kc < 1 || rows < 1 || rows > 4 || cols < 1 || cols > 16 || ldb < 16 ||
 		len(a) < kc*4 || len(b) < (kc-1)*ldb+16 || len(c) < (rows-1)*ldc+cols {
@@ -246,7 +318,7 @@ func kernAVX512(kc int, a, b []float64, ldb int, c []float64, ldc, rows, cols in
 	var z archsimd.Float64x2
 	pa, pb := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0])
 	bs := uintptr(ldb) * 8
-	if n := kc / 4; n > 0 {
+	if n := kc / 8; n > 0 {
 		for {
 			b0 := archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 0)))
 			b1 := archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 64)))
@@ -308,14 +380,74 @@ func kernAVX512(kc int, a, b []float64, ldb int, c []float64, ldc, rows, cols in
 			c30 = a3.MulAdd(b0, c30)
 			c31 = a3.MulAdd(b1, c31)
 			pb = unsafe.Add(pb, bs)
-			pa = unsafe.Add(pa, 128)
+			b0 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 64)))
+			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 128))).Broadcast1To8()
+			c00 = a0.MulAdd(b0, c00)
+			c01 = a0.MulAdd(b1, c01)
+			a1 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 136))).Broadcast1To8()
+			c10 = a1.MulAdd(b0, c10)
+			c11 = a1.MulAdd(b1, c11)
+			a2 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 144))).Broadcast1To8()
+			c20 = a2.MulAdd(b0, c20)
+			c21 = a2.MulAdd(b1, c21)
+			a3 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 152))).Broadcast1To8()
+			c30 = a3.MulAdd(b0, c30)
+			c31 = a3.MulAdd(b1, c31)
+			pb = unsafe.Add(pb, bs)
+			b0 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 64)))
+			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 160))).Broadcast1To8()
+			c00 = a0.MulAdd(b0, c00)
+			c01 = a0.MulAdd(b1, c01)
+			a1 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 168))).Broadcast1To8()
+			c10 = a1.MulAdd(b0, c10)
+			c11 = a1.MulAdd(b1, c11)
+			a2 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 176))).Broadcast1To8()
+			c20 = a2.MulAdd(b0, c20)
+			c21 = a2.MulAdd(b1, c21)
+			a3 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 184))).Broadcast1To8()
+			c30 = a3.MulAdd(b0, c30)
+			c31 = a3.MulAdd(b1, c31)
+			pb = unsafe.Add(pb, bs)
+			b0 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 64)))
+			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 192))).Broadcast1To8()
+			c00 = a0.MulAdd(b0, c00)
+			c01 = a0.MulAdd(b1, c01)
+			a1 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 200))).Broadcast1To8()
+			c10 = a1.MulAdd(b0, c10)
+			c11 = a1.MulAdd(b1, c11)
+			a2 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 208))).Broadcast1To8()
+			c20 = a2.MulAdd(b0, c20)
+			c21 = a2.MulAdd(b1, c21)
+			a3 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 216))).Broadcast1To8()
+			c30 = a3.MulAdd(b0, c30)
+			c31 = a3.MulAdd(b1, c31)
+			pb = unsafe.Add(pb, bs)
+			b0 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 0)))
+			b1 = archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 64)))
+			a0 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 224))).Broadcast1To8()
+			c00 = a0.MulAdd(b0, c00)
+			c01 = a0.MulAdd(b1, c01)
+			a1 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 232))).Broadcast1To8()
+			c10 = a1.MulAdd(b0, c10)
+			c11 = a1.MulAdd(b1, c11)
+			a2 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 240))).Broadcast1To8()
+			c20 = a2.MulAdd(b0, c20)
+			c21 = a2.MulAdd(b1, c21)
+			a3 = z.SetElem(0, *(*float64)(unsafe.Add(pa, 248))).Broadcast1To8()
+			c30 = a3.MulAdd(b0, c30)
+			c31 = a3.MulAdd(b1, c31)
+			pb = unsafe.Add(pb, bs)
+			pa = unsafe.Add(pa, 256)
 			n--
 			if n == 0 {
 				break
 			}
 		}
 	}
-	if n := kc % 4; n > 0 {
+	if n := kc % 8; n > 0 {
 		for {
 			b0 := archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 0)))
 			b1 := archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(pb, 64)))
