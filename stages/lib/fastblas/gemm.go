@@ -156,7 +156,13 @@ func (j *gemmJob) run(t, w int) {
 		packB(j.bp[q*kc*nr:(q+1)*kc*nr], p.b.sub(j.pc, q*nr), kc, min(nr, p.n-q*nr), nr)
 		return
 	}
-	ic := (t / j.chunks) * j.mc
+	blk := t / j.chunks
+	if j.p.tri == lower {
+		// The last row blocks of a lower triangle hold the most work:
+		// hand them out first, so that the workers finish together.
+		blk = j.nIC - 1 - blk
+	}
+	ic := blk * j.mc
 	q0 := (t % j.chunks) * j.perChunk
 	q1 := min(j.np, q0+j.perChunk)
 	mcc := min(j.mc, p.m-ic)
