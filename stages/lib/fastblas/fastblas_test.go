@@ -149,19 +149,17 @@ func triCalls(rng *rand.Rand) []call {
 						a := triMat(rng, k, lda)
 						b0 := randMat(rng, m, n, ldb)
 						desc := fmt.Sprintf("%c,%c,%c,%c m=%d n=%d alpha=%g", side, ul, tA, d, m, n, alpha)
-						cs = append(cs, call{
-							name: "Dtrsm(" + desc,
-							run: func(cf config) []float64 {
-								b := clone(b0)
-								cf.dtrsm(side, ul, tA, d, m, n, alpha, a, lda, b, ldb)
-								return b
-							},
-							ref: func() []float64 {
-								b := clone(b0)
-								gonum.Implementation{}.Dtrsm(side, ul, tA, d, m, n, alpha, a, lda, b, ldb)
-								return b
-							},
-							bound: func() []float64 {
+						// on makes a call that overwrites a copy of b0.
+						on := func(name string, ours func(cf config, b []float64), ref func(b []float64), bound func() []float64) call {
+							return call{name: name,
+								run:   func(cf config) []float64 { b := clone(b0); ours(cf, b); return b },
+								ref:   func() []float64 { b := clone(b0); ref(b); return b },
+								bound: bound}
+						}
+						cs = append(cs, on("Dtrsm("+desc,
+							func(cf config, b []float64) { cf.dtrsm(side, ul, tA, d, m, n, alpha, a, lda, b, ldb) },
+							func(b []float64) { gonum.Implementation{}.Dtrsm(side, ul, tA, d, m, n, alpha, a, lda, b, ldb) },
+							func() []float64 {
 								// The triangles are diagonally dominant (well
 								// conditioned): a relative bound on the
 								// solution suffices.
@@ -172,20 +170,10 @@ func triCalls(rng *rand.Rand) []call {
 									out[i] = 64 * float64(k+2) * eps * (math.Abs(v) + floor)
 								}
 								return out
-							},
-						}, call{
-							name: "Dtrmm(" + desc,
-							run: func(cf config) []float64 {
-								b := clone(b0)
-								cf.dtrmm(side, ul, tA, d, m, n, alpha, a, lda, b, ldb)
-								return b
-							},
-							ref: func() []float64 {
-								b := clone(b0)
-								gonum.Implementation{}.Dtrmm(side, ul, tA, d, m, n, alpha, a, lda, b, ldb)
-								return b
-							},
-							bound: func() []float64 {
+							}), on("Dtrmm("+desc,
+							func(cf config, b []float64) { cf.dtrmm(side, ul, tA, d, m, n, alpha, a, lda, b, ldb) },
+							func(b []float64) { gonum.Implementation{}.Dtrmm(side, ul, tA, d, m, n, alpha, a, lda, b, ldb) },
+							func() []float64 {
 								t := triangle(ul, tA, d, a, lda)
 								abs := make([]float64, k*k)
 								for i := range k {
@@ -204,8 +192,7 @@ func triCalls(rng *rand.Rand) []call {
 									return productBound(m, n, k, alpha, to, bo, 0, b0, ldb, full)
 								}
 								return productBound(m, n, k, alpha, bo, to, 0, b0, ldb, full)
-							},
-						})
+							}))
 					}
 				}
 			}

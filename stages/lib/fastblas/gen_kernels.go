@@ -90,28 +90,22 @@ func kernel(b *bytes.Buffer, s shape) {
 	}
 	// Main loop: one basic block per trip (a do-while loop), so that the
 	// loop phis live in the block and the scheduler keeps source order.
-	p("if n := kc / %d; n > 0 {", s.u)
-	p("for {")
-	for u := 0; u < s.u; u++ {
-		step(u, u == 0)
+	loop := func(trips string, unroll int) {
+		p("if n := %s; n > 0 {", trips)
+		p("for {")
+		for u := 0; u < unroll; u++ {
+			step(u, u == 0)
+		}
+		p("pa = unsafe.Add(pa, %d)", unroll*s.mr*8)
+		p("n--")
+		p("if n == 0 {")
+		p("break")
+		p("}")
+		p("}")
+		p("}")
 	}
-	p("pa = unsafe.Add(pa, %d)", s.u*s.mr*8)
-	p("n--")
-	p("if n == 0 {")
-	p("break")
-	p("}")
-	p("}")
-	p("}")
-	p("if n := kc %% %d; n > 0 {", s.u)
-	p("for {")
-	step(0, true)
-	p("pa = unsafe.Add(pa, %d)", s.mr*8)
-	p("n--")
-	p("if n == 0 {")
-	p("break")
-	p("}")
-	p("}")
-	p("}")
+	loop(fmt.Sprintf("kc / %d", s.u), s.u)
+	loop(fmt.Sprintf("kc %% %d", s.u), 1)
 	// Combine with C, row by row.
 	p("pc := unsafe.Pointer(&c[0])")
 	p("row := uintptr(ldc) * 8")

@@ -88,13 +88,16 @@ func potf2(a []float64, lda, nb int, up bool) bool {
 	buf := getBuf(nb * nb)
 	defer putBuf(buf)
 	l := (*buf)[:nb*nb]
+	// at returns the entry of a that holds l[i][j], i >= j.
+	at := func(i, j int) *float64 {
+		if up {
+			return &a[j*lda+i]
+		}
+		return &a[i*lda+j]
+	}
 	for i := range nb {
 		for j := 0; j <= i; j++ {
-			if up {
-				l[i*nb+j] = a[j*lda+i]
-			} else {
-				l[i*nb+j] = a[i*lda+j]
-			}
+			l[i*nb+j] = *at(i, j)
 		}
 	}
 	ok := true
@@ -114,11 +117,7 @@ func potf2(a []float64, lda, nb int, up bool) bool {
 	}
 	for i := range nb {
 		for j := 0; j <= i; j++ {
-			if up {
-				a[j*lda+i] = l[i*nb+j]
-			} else {
-				a[i*lda+j] = l[i*nb+j]
-			}
+			*at(i, j) = l[i*nb+j]
 		}
 	}
 	return ok

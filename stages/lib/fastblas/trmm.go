@@ -13,15 +13,11 @@ func (Implementation) Dtrmm(s blas.Side, ul blas.Uplo, tA blas.Transpose, d blas
 }
 
 func (cf config) dtrmm(s blas.Side, ul blas.Uplo, tA blas.Transpose, d blas.Diag, m, n int, alpha float64, a []float64, lda int, b []float64, ldb int) {
-	left := sideLeft(s)
-	t := triangle(ul, tA, d, a, lda)
-	checkDims(m, n, 0)
+	left, t := triArgs(s, ul, tA, d, m, n, a, lda, b, ldb)
 	k := n
 	if left {
 		k = m
 	}
-	checkMatrix("A", k, k, a, lda)
-	checkMatrix("B", m, n, b, ldb)
 	if m == 0 || n == 0 {
 		return
 	}

@@ -41,7 +41,9 @@ func triangle(ul blas.Uplo, tA blas.Transpose, d blas.Diag, a []float64, lda int
 
 func (t tri) at(i, j int) float64 { return t.op.data[i*t.op.rs+j*t.op.cs] }
 
-func (cf config) dtrsm(s blas.Side, ul blas.Uplo, tA blas.Transpose, d blas.Diag, m, n int, alpha float64, a []float64, lda int, b []float64, ldb int) {
+// triArgs checks the arguments of Dtrsm and Dtrmm and returns whether A
+// is on the left and the triangle op(A).
+func triArgs(s blas.Side, ul blas.Uplo, tA blas.Transpose, d blas.Diag, m, n int, a []float64, lda int, b []float64, ldb int) (bool, tri) {
 	left := sideLeft(s)
 	t := triangle(ul, tA, d, a, lda)
 	checkDims(m, n, 0)
@@ -51,6 +53,23 @@ func (cf config) dtrsm(s blas.Side, ul blas.Uplo, tA blas.Transpose, d blas.Diag
 	}
 	checkMatrix("A", k, k, a, lda)
 	checkMatrix("B", m, n, b, ldb)
+	return left, t
+}
+
+// substOrder returns the r-th row (or column) i of the block [lo, hi)
+// in substitution order and the range [p0, p1) of the block's solved
+// entries it depends on: ascending for forward substitution, descending
+// otherwise.
+func substOrder(forward bool, lo, hi, r int) (i, p0, p1 int) {
+	if forward {
+		return lo + r, lo, lo + r
+	}
+	i = hi - 1 - r
+	return i, i + 1, hi
+}
+
+func (cf config) dtrsm(s blas.Side, ul blas.Uplo, tA blas.Transpose, d blas.Diag, m, n int, alpha float64, a []float64, lda int, b []float64, ldb int) {
+	left, t := triArgs(s, ul, tA, d, m, n, a, lda, b, ldb)
 	if m == 0 || n == 0 {
 		return
 	}
@@ -62,18 +81,24 @@ func (cf config) dtrsm(s blas.Side, ul blas.Uplo, tA blas.Transpose, d blas.Diag
 		cf.trsv(t, m, b, ldb)
 		return
 	}
-	if left {
-		panels := (n + trsmPanel - 1) / trsmPanel
-		parallel(cf.threads, panels, taskFunc(func(q, _ int) {
-			j0 := q * trsmPanel
-			cf.trsmLeft(t, m, min(trsmPanel, n-j0), b[j0:], ldb)
-		}))
-		return
+	// Independent panels of B go to the workers; with fewer panels than
+	// workers, the panels run in turn and each gemm update gets them all.
+	panels := (n + trsmPanel - 1) / trsmPanel
+	if !left {
+		panels = (m + trsmPanel - 1) / trsmPanel
 	}
-	panels := (m + trsmPanel - 1) / trsmPanel
-	parallel(cf.threads, panels, taskFunc(func(q, _ int) {
+	inner, outer := cf, 1
+	if panels >= cf.threads {
+		inner.threads, outer = 1, cf.threads
+	}
+	parallel(outer, panels, taskFunc(func(q, _ int) {
+		if left {
+			j0 := q * trsmPanel
+			inner.trsmLeft(t, m, min(trsmPanel, n-j0), b[j0:], ldb)
+			return
+		}
 		i0 := q * trsmPanel
-		cf.trsmRight(t, min(trsmPanel, m-i0), n, b[i0*ldb:], ldb)
+		inner.trsmRight(t, min(trsmPanel, m-i0), n, b[i0*ldb:], ldb)
 	}))
 }
 
@@ -130,15 +155,8 @@ func (cf config) trsmLeft(t tri, m, n int, b []float64, ldb int) {
 		// The diagonal block, row by row in solving order; within a row
 		// the solved rows of the block in ascending order.
 		for r := range hi - lo {
-			i := lo + r
-			if !t.lower {
-				i = hi - 1 - r
-			}
+			i, p0, p1 := substOrder(t.lower, lo, hi, r)
 			xi := b[i*ldb : i*ldb+n]
-			p0, p1 := lo, i
-			if !t.lower {
-				p0, p1 = i+1, hi
-			}
 			cf.subRows(xi, p0, p1, func(p int) float64 { return t.at(i, p) }, func(p int) []float64 { return b[p*ldb : p*ldb+n] })
 			if !t.unit {
 				cf.kern.div(xi, t.at(i, i))
@@ -150,7 +168,7 @@ func (cf config) trsmLeft(t tri, m, n int, b []float64, ldb int) {
 		}
 		if r1 > r0 {
 			gemm(cf.kern, product{m: r1 - r0, n: n, k: hi - lo, alpha: -1, beta: 1,
-				a: t.op.sub(r0, lo), b: bv.sub(lo, 0), c: b[r0*ldb:], ldc: ldb}, 1)
+				a: t.op.sub(r0, lo), b: bv.sub(lo, 0), c: b[r0*ldb:], ldc: ldb}, cf.threads)
 		}
 	}
 }
@@ -171,15 +189,8 @@ func (cf config) trsmRight(t tri, m, n int, b []float64, ldb int) {
 		pt := (*buf)[:w*m] // pt[j*m+r] = B[r][lo+j]
 		interleave(pt, m, m, b[lo:], ldb, w)
 		for c := range w {
-			j := lo + c
-			if !forward {
-				j = hi - 1 - c
-			}
+			j, p0, p1 := substOrder(forward, lo, hi, c)
 			xj := pt[(j-lo)*m : (j-lo+1)*m]
-			p0, p1 := lo, j
-			if !forward {
-				p0, p1 = j+1, hi
-			}
 			cf.subRows(xj, p0, p1, func(p int) float64 { return t.at(p, j) }, func(p int) []float64 { return pt[(p-lo)*m : (p-lo+1)*m] })
 			if !t.unit {
 				cf.kern.div(xj, t.at(j, j))
@@ -192,7 +203,7 @@ func (cf config) trsmRight(t tri, m, n int, b []float64, ldb int) {
 		}
 		if c1 > c0 {
 			gemm(cf.kern, product{m: m, n: c1 - c0, k: w, alpha: -1, beta: 1,
-				a: bv.sub(0, lo), b: t.op.sub(lo, c0), c: b[c0:], ldc: ldb}, 1)
+				a: bv.sub(0, lo), b: t.op.sub(lo, c0), c: b[c0:], ldc: ldb}, cf.threads)
 		}
 	}
 }
@@ -212,68 +223,51 @@ func (cf config) subRows(y []float64, p0, p1 int, coef func(int) float64, row fu
 
 // trsv solves op(A)·x = b for one right-hand side (the column b[i*ldb]):
 // x_i = (b_i − Σ_p T_ip·x_p)/T_ii with the terms in ascending p, one fma
-// each, whether the row of T or its column is contiguous.
+// each: a dot product per row, or, for forward substitution when the
+// columns of T are contiguous, the column of each solved x_p subtracted
+// from the entries below (the same operations per entry).
 func (cf config) trsv(t tri, m int, b []float64, ldb int) {
-	if ldb == 1 && t.op.cs == 1 {
-		// Rows of T contiguous: a dot product per row.
-		for r := range m {
-			i := r
-			p0, p1 := 0, i
-			if !t.lower {
-				i = m - 1 - r
-				p0, p1 = i+1, m
-			}
-			s := subDot(b[i], t.op.data[i*t.op.rs+p0:i*t.op.rs+p1], b[p0:p1])
+	if ldb == 1 && t.op.rs == 1 && t.lower {
+		for p := range m {
 			if !t.unit {
-				s /= t.at(i, i)
+				b[p] /= t.at(p, p)
 			}
-			b[i] = s
+			if p+1 < m {
+				cf.kern.axpy(-b[p], t.op.data[p*t.op.cs+p+1:p*t.op.cs+m], b[p+1:m])
+			}
 		}
 		return
 	}
-	if ldb == 1 && t.op.rs == 1 {
-		// Columns of T contiguous: once x_p is known, subtract its
-		// column from the unsolved entries (each entry still sees the
-		// terms in ascending p only for forward substitution; backward
-		// substitution takes the dot form on the gathered row below).
-		if t.lower {
-			for p := range m {
-				if !t.unit {
-					b[p] /= t.at(p, p)
-				}
-				if p+1 < m {
-					cf.kern.axpy(-b[p], t.op.data[p*t.op.cs+p+1:p*t.op.cs+m], b[p+1:m])
-				}
-			}
-			return
+	x := b[:m]
+	if ldb != 1 {
+		xb := getBuf(m)
+		defer putBuf(xb)
+		x = *xb
+		for i := range m {
+			x[i] = b[i*ldb]
 		}
 	}
-	// General strides: gather each row of T.
 	row := getBuf(m)
 	defer putBuf(row)
-	x := getBuf(m)
-	defer putBuf(x)
-	for i := range m {
-		(*x)[i] = b[i*ldb]
-	}
 	for r := range m {
-		i := r
-		p0, p1 := 0, i
-		if !t.lower {
-			i = m - 1 - r
-			p0, p1 = i+1, m
+		i, p0, p1 := substOrder(t.lower, 0, m, r)
+		seg := (*row)[:p1-p0]
+		if t.op.cs == 1 {
+			seg = t.op.data[i*t.op.rs+p0 : i*t.op.rs+p1]
+		} else {
+			for p := range seg {
+				seg[p] = t.at(i, p0+p)
+			}
 		}
-		rw := (*row)[:p1-p0]
-		for p := range rw {
-			rw[p] = t.at(i, p0+p)
-		}
-		s := subDot((*x)[i], rw, (*x)[p0:p1])
+		s := subDot(x[i], seg, x[p0:p1])
 		if !t.unit {
 			s /= t.at(i, i)
 		}
-		(*x)[i] = s
+		x[i] = s
 	}
-	for i := range m {
-		b[i*ldb] = (*x)[i]
+	if ldb != 1 {
+		for i := range m {
+			b[i*ldb] = x[i]
+		}
 	}
 }
