@@ -55,13 +55,20 @@
 // packed B (in L2), calling the kernel once per mr×nr tile of C. The
 // kernels are unrolled by a generator (gen_kernels.go) because the Go
 // compiler keeps the accumulators in registers only in a particular shape
-// (see the comments in kernel_simd.go). Measured on a 2-core Xeon @
-// 2.60GHz (AVX-512) under load from other processes, in GFLOP per CPU
-// second: GEMM at n = 1024 about 35 (AVX-512) and 26 (AVX2), next to 43-47
-// for OpenBLAS's AVX-512 dgemm and 4-5 for gonum; the Cholesky
-// factorisation at n = 4096 about 20-27, next to 15-20 for OpenBLAS's (numpy)
-// and 2.4 for gonum. BenchmarkGemm, BenchmarkSyrk, BenchmarkTrsm and
-// BenchmarkPotrf measure them against gonum in one run.
+// (see the comments in kernel_simd.go); with neither a broadcast from
+// memory nor more than 15 vector registers available to archsimd code,
+// the AVX-512 kernel issues one shuffle per two FMAs and reaches about
+// half the FMA peak on its own (47 of 89 GFLOP/s in L1, one core).
+//
+// Measured on the project's 2-core Xeon @ 2.60GHz (AVX-512; other
+// processes loading it), one core, interleaved with OpenBLAS runs: GEMM
+// at n = 1024 about 0.45-0.5 of OpenBLAS's AVX-512 dgemm (15-25 against
+// 40-50 GFLOP/s) and the AVX2 kernel about the same fraction of
+// OpenBLAS's AVX2 (Haswell) dgemm; 8-12 times gonum. The Cholesky
+// factorisation at n = 4096 runs at about OpenBLAS's speed (numpy,
+// 16-20 GFLOP/s) and 8 times gonum's; at n = 10000, 27 GFLOP/s on one
+// core, 43 on two. BenchmarkGemm, BenchmarkSyrk, BenchmarkTrsm and
+// BenchmarkPotrf measure against gonum in one run.
 //
 // The scalar kernel (the build without GOEXPERIMENT=simd) is about 1.5
 // GFLOP/s: math.FMA compiles to a checked call there unless GOAMD64=v3.
