@@ -86,6 +86,43 @@ func browserTool(t *testing.T) (node, dir string) {
 	return node, dir
 }
 
+// smokePaper runs the project's pipeline up to its paper stage under the
+// smoke profile into a fresh store (skipping when the pipeline file has no
+// paper stage) and returns the project, the file, the store, its
+// directory and the paper point's manifest.
+func smokePaper(t *testing.T) (root, file string, st *store.Store, dir string, m *store.Manifest) {
+	t.Helper()
+	root, file = projectPipeline(t)
+	src, err := os.ReadFile(filepath.Join(root, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(src, []byte("[stage.paper]")) {
+		t.Skipf("%s has no paper stage", file)
+	}
+	st, dir = smokeRun(t, "paper")
+	return root, file, st, dir, smokeManifest(t, st, "paper")
+}
+
+// publishedFile returns the content of the file name that point m
+// published into the paper directory.
+func publishedFile(t *testing.T, st *store.Store, m *store.Manifest, name string) []byte {
+	t.Helper()
+	o, ok := m.Output(store.PublishPrefix + "paper." + name)
+	if !ok {
+		t.Fatalf("%s published no %s", m.Stage, name)
+	}
+	b, err := st.ReadObject(o.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, data, err := store.PublishedFile(b)
+	if err != nil || got != name {
+		t.Fatalf("published %s: %q, %v", name, got, err)
+	}
+	return data
+}
+
 // TestHTMLReportInBrowser builds the smoke report and loads its
 // index.html in headless Chromium: no console errors, no request but the
 // page itself, every figure drawn with a non-zero size, every number
@@ -98,37 +135,11 @@ func TestHTMLReportInBrowser(t *testing.T) {
 		t.Skip("-short")
 	}
 	node, browserDir := browserTool(t)
-	root, file := projectPipeline(t)
-	src, err := os.ReadFile(filepath.Join(root, file))
-	if err != nil {
-		t.Fatal(err)
+	root, file, st, dir, m := smokePaper(t)
+	if out, want := paper.PublishedName(kit.Paper, "index.html"), store.PublishPrefix+"paper.index.html"; out != want {
+		t.Fatalf("paper.PublishedName says %q, the engine stores %q", out, want)
 	}
-	if !bytes.Contains(src, []byte("[stage.paper]")) {
-		t.Skipf("%s has no paper stage", file)
-	}
-	st, dir := smokeRun(t, "paper")
-	m := smokeManifest(t, st, "paper")
-	published := func(name string) []byte {
-		t.Helper()
-		out := paper.PublishedName(kit.Paper, name)
-		if want := store.PublishPrefix + "paper." + name; out != want {
-			t.Fatalf("paper.PublishedName says %q, the engine stores %q", out, want)
-		}
-		o, ok := m.Output(out)
-		if !ok {
-			t.Fatalf("the paper stage published no %s", name)
-		}
-		b, err := st.ReadObject(o.File)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, got, data, err := store.PublishedFile(b)
-		if err != nil || got != name {
-			t.Fatalf("published %s: %q, %v", name, got, err)
-		}
-		return data
-	}
-	page, readme := published("index.html"), published("README.md")
+	page, readme := publishedFile(t, st, m, "index.html"), publishedFile(t, st, m, "README.md")
 	if tex := regexp.MustCompile(`<span class="tex">([^<]*)</span>`).FindAllSubmatch(page, -1); len(tex) > 0 {
 		t.Errorf("the page shows %d math commands as TeX source (unknown to stages/kinds/paper/htmlmath.go), the first %s", len(tex), tex[0][1])
 	}

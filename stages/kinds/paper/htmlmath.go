@@ -1,6 +1,7 @@
 package paper
 
 import (
+	"cmp"
 	"html"
 	"strings"
 	"unicode"
@@ -37,6 +38,10 @@ var texRelations = map[string]string{
 	"times": "×", "cdot": "·", "pm": "±", "mp": "∓", "circ": "∘", "otimes": "⊗", "oplus": "⊕", "cup": "∪", "cap": "∩",
 }
 
+// texChars are the characters written otherwise: a minus sign, a prime,
+// an asterisk, a comma with its space.
+var texChars = map[byte]string{'-': "−", '\'': "′", '*': "∗", ',': ", "}
+
 // texOperators are function names set upright.
 var texOperators = map[string]bool{"log": true, "ln": true, "exp": true, "min": true, "max": true, "sup": true, "inf": true,
 	"lim": true, "arg": true, "det": true, "dim": true, "sin": true, "cos": true, "tan": true, "Pr": true, "tr": true}
@@ -61,7 +66,7 @@ func (p *texParser) list(group bool) string {
 			p.i++
 			break
 		}
-		b.WriteString(p.atom(b.Len() == 0))
+		b.WriteString(p.atom())
 	}
 	return b.String()
 }
@@ -74,7 +79,7 @@ func (p *texParser) arg() string {
 		p.i++
 		return strings.TrimSpace(p.list(true))
 	}
-	return strings.TrimSpace(p.atom(true))
+	return strings.TrimSpace(p.atom())
 }
 
 func (p *texParser) skipSpace() {
@@ -83,9 +88,8 @@ func (p *texParser) skipSpace() {
 	}
 }
 
-// atom renders the next atom; first says it starts a list (a minus there
-// is a sign, not an operator).
-func (p *texParser) atom(first bool) string {
+// atom renders the next atom.
+func (p *texParser) atom() string {
 	c := p.s[p.i]
 	switch {
 	case unicode.IsSpace(rune(c)):
@@ -115,25 +119,12 @@ func (p *texParser) atom(first bool) string {
 		s := p.s[p.i:j]
 		p.i = j
 		return "<i>" + s + "</i>"
-	case c == '=' || c == '<' || c == '>' || c == '+' || c == '-' && !first && !p.afterOpen():
+	case strings.IndexByte("=<>+", c) >= 0 || c == '-' && !p.afterOpen():
 		p.i++
-		op := string(c)
-		if c == '-' {
-			op = "−"
-		}
-		return " " + html.EscapeString(op) + " "
-	case c == '-':
+		return " " + html.EscapeString(cmp.Or(texChars[c], string(c))) + " "
+	case texChars[c] != "":
 		p.i++
-		return "−"
-	case c == ',':
-		p.i++
-		return ", "
-	case c == '\'':
-		p.i++
-		return "′"
-	case c == '*':
-		p.i++
-		return "∗"
+		return texChars[c]
 	}
 	// Any other character (digits, brackets, '/', '.', UTF-8) as it is.
 	j := p.i + 1
@@ -145,8 +136,9 @@ func (p *texParser) atom(first bool) string {
 	return html.EscapeString(s)
 }
 
-// afterOpen reports whether the previous non-space character opens a
-// bracket or is a relation, after which a minus is a sign.
+// afterOpen reports whether a minus here is a sign, not an operator: at
+// the start, or after a character opening a bracket, a group or a
+// script, a relation or a comma.
 func (p *texParser) afterOpen() bool {
 	for j := p.i - 1; j >= 0; j-- {
 		if c := p.s[j]; !unicode.IsSpace(rune(c)) {
