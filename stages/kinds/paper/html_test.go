@@ -330,3 +330,49 @@ func TestHTMLPublished(t *testing.T) {
 		t.Errorf("provenance of only %d entries", len(data.Entries))
 	}
 }
+
+// BenchmarkReportFormats: one execution of the miniature report per
+// format, from a built book: Markdown, LaTeX (execution and conversion),
+// and the HTML page (execution, the README.md check, rendering).
+func BenchmarkReportFormats(b *testing.B) {
+	ins := miniInputs(b)
+	env, err := runPaper(b, nil, ins)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := os.ReadFile("testdata/mini.md.tmpl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	bd := newBuilder(env, configOf(env.Params()))
+	defer bd.release()
+	if err := bd.build(); err != nil {
+		b.Fatal(err)
+	}
+	md, err := execute(string(src), bd.b, bd.figs, markdownMode)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range []struct {
+		name string
+		run  func() error
+	}{
+		{"markdown", func() error { _, err := execute(string(src), bd.b, bd.figs, markdownMode); return err }},
+		{"latex", func() error {
+			s, err := execute(string(src), bd.b, bd.figs, latexMode)
+			if err == nil {
+				_, err = ToLaTeX(s)
+			}
+			return err
+		}},
+		{"html", func() error { _, err := htmlPage(env, string(src), bd.b, bd.figs, md); return err }},
+	} {
+		b.Run(f.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := f.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
