@@ -30,7 +30,7 @@ figcaption { font-size: 0.9rem; color: #333; margin-top: 0.4rem; }
 .mop, .mrm { font-style: normal; }
 .msqrt { text-decoration: overline; }
 .tex { font-family: monospace; color: #a00; }
-.bfc-ref { border-bottom: 1px dotted #0b57a4; cursor: help; }
+.bfc-ref { border-bottom: 1px dotted #0b57a4; padding-bottom: 2px; cursor: help; }
 .bfc-ref:hover, .bfc-ref:focus { background: #e6f0fb; outline: none; }
 .bfc-txt { border-bottom-style: dashed; }
 #bfc-prov { position: absolute; z-index: 10; max-width: min(56rem, calc(100vw - 16px)); max-height: 60vh; overflow: auto;
