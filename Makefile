@@ -5,6 +5,10 @@
 #   make help      list every target
 
 GO       ?= go
+# Every build and test uses simd/archsimd (Go 1.26's GOEXPERIMENT=simd) for
+# the SIMD kernels of stages/lib/fastblas; without it the scalar kernels
+# give the same bits, several times slower.
+export GOEXPERIMENT ?= simd
 BFC      := bin/bfc
 # The default build is pure Go, what every fresh machine has, so that the
 # committed figures are exactly what `make figures` recomputes anywhere.

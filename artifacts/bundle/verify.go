@@ -18,7 +18,9 @@ import (
 //   - the Merkle root over the index's members, and the presence of
 //     pipeline.toml, build.json and machine.json (checkFixed);
 //   - every manifest: its key recomputed from its components, and named by
-//     it; every point's manifest, of the point's kind (checkManifests);
+//     it; every point's manifest, of the point's kind, and the manifest of
+//     every probe a manifest names; no manifest that is neither a point's
+//     nor such a probe's (checkManifests);
 //   - every object: named by its content hash, named by a manifest whose
 //     size, row count and data hash it matches, and carrying that
 //     manifest's key in its metadata (checkObjects);
@@ -47,6 +49,8 @@ type verifier struct {
 	ps  []store.Problem
 	// manifests are the readable manifests among the members, by key.
 	manifests map[id.Key]*store.Manifest
+	// probes are the keys that the manifests name as probes.
+	probes map[id.Key]bool
 }
 
 // keys returns the keys of the manifests in order, so that problems are
@@ -114,9 +118,18 @@ func (v *verifier) checkManifests() {
 			v.add(ManifestMember(p.Key), "point %s has kind %s, its manifest %s", p.Point, p.Kind, man.Kind)
 		}
 	}
+	v.probes = map[id.Key]bool{}
 	for _, key := range v.keys() {
-		if !pointKeys[key] {
-			v.add(ManifestMember(key), "not the manifest of any point in the index")
+		for _, pr := range v.manifests[key].Probes {
+			v.probes[pr.Key] = true
+			if v.manifests[pr.Key] == nil && !v.b.bad[ManifestMember(pr.Key)] {
+				v.add(ManifestMember(key), "its probe %s (key %s) has no manifest in the bundle", pr.Name, pr.Key.Short())
+			}
+		}
+	}
+	for _, key := range v.keys() {
+		if !pointKeys[key] && !v.probes[key] {
+			v.add(ManifestMember(key), "not the manifest of any point in the index, nor of a probe")
 		}
 	}
 }
@@ -191,8 +204,20 @@ func (v *verifier) checkObject(path string, obj id.Object, refs []outputRef) {
 }
 
 // checkRequired checks that every object the output selection requires
-// is a member.
+// is a member (with every output, the probes' outputs too).
 func (v *verifier) checkRequired() {
+	if v.idx.Outputs == OutputsAll {
+		for _, key := range v.keys() {
+			if !v.probes[key] {
+				continue
+			}
+			for _, o := range v.manifests[key].Outputs {
+				if _, ok := v.b.members[ObjectMember(o.File)]; !ok {
+					v.add(ObjectMember(o.File), "output %q of probe %s is not in the bundle (selection %q requires it)", o.Name, key.Short(), v.idx.Outputs)
+				}
+			}
+		}
+	}
 	for _, p := range v.idx.Points {
 		man := v.manifests[p.Key]
 		if man == nil {

@@ -18,12 +18,14 @@ type GCReport struct {
 	Bytes     int64
 }
 
-// GC removes manifests whose keys are not in live, objects that no live
+// GC removes manifests whose keys are not live, objects that no live
 // manifest names, refs for which keepRef returns false, and leftovers
-// (temporary files, job files, logs and locks of dead keys). The caller
-// must hold the store lock exclusively.
+// (temporary files, job files, logs and locks of dead keys). A key is live
+// if it is in live or is a probe (Manifest.Probes) of a live key. The
+// caller must hold the store lock exclusively.
 func (s *Store) GC(live map[id.Key]bool, keepRef func(Ref) bool, dryRun bool) (*GCReport, error) {
 	rep := &GCReport{}
+	live = s.WithProbes(live)
 	rm := func(p string, list *[]string) error {
 		if fi, err := os.Stat(p); err == nil {
 			rep.Bytes += fi.Size()
@@ -98,4 +100,33 @@ func (s *Store) GC(live map[id.Key]bool, keepRef func(Ref) bool, dryRun bool) (*
 		}
 	}
 	return rep, nil
+}
+
+// WithProbes returns keys with the probes their manifests name, and the
+// probes of those, transitively (keys whose manifest cannot be read add
+// nothing).
+func (s *Store) WithProbes(keys map[id.Key]bool) map[id.Key]bool {
+	out := make(map[id.Key]bool, len(keys))
+	var todo []id.Key
+	for k, ok := range keys {
+		if ok {
+			out[k] = true
+			todo = append(todo, k)
+		}
+	}
+	for len(todo) > 0 {
+		k := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		m, err := s.Manifest(k)
+		if err != nil {
+			continue
+		}
+		for _, p := range m.Probes {
+			if !out[p.Key] {
+				out[p.Key] = true
+				todo = append(todo, p.Key)
+			}
+		}
+	}
+	return out
 }

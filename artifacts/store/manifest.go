@@ -87,7 +87,36 @@ type Manifest struct {
 	Stage      string      `json:"stage"` // the stage point that first computed this key
 	Components []Component `json:"components"`
 	Outputs    []Output    `json:"outputs"`
-	Run        RunRecord   `json:"run"`
+	// Probes are the dynamic probes the run used (kit.Env.Probe), sorted
+	// by name and key. They are not key components: a point's key is
+	// known before it runs, its probes only after. gc keeps the probes of
+	// every manifest it keeps.
+	Probes []ProbeRef `json:"probes,omitempty"`
+	Run    RunRecord  `json:"run"`
+}
+
+// ProbeRef names one probe a run used: its name ("sweep[n=2048]") and key.
+type ProbeRef struct {
+	Name string `json:"name"`
+	Key  id.Key `json:"key"`
+}
+
+// SortProbes sorts probe refs by name, then key, and drops repeats of a key
+// (a key probed under two names keeps the first in that order).
+func SortProbes(ps []ProbeRef) []ProbeRef {
+	ps = slices.Clone(ps)
+	slices.SortFunc(ps, func(a, b ProbeRef) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.Key[:], b.Key[:])
+	})
+	seen := map[id.Key]bool{}
+	return slices.DeleteFunc(ps, func(p ProbeRef) bool {
+		dup := seen[p.Key]
+		seen[p.Key] = true
+		return dup
+	})
 }
 
 // Output returns the named output.
@@ -133,6 +162,14 @@ func (m *Manifest) Validate() error {
 		if o.Size < 0 || o.Rows < 0 {
 			return fmt.Errorf("manifest %s: output %q has a negative size", m.Key.Short(), o.Name)
 		}
+	}
+	for i, p := range m.Probes {
+		if p.Name == "" || p.Key.IsZero() || p.Key == m.Key {
+			return fmt.Errorf("manifest %s: probe %d (%q) has no name, no key or the manifest's own key", m.Key.Short(), i, p.Name)
+		}
+	}
+	if !slices.Equal(SortProbes(m.Probes), m.Probes) {
+		return fmt.Errorf("manifest %s: probes are not sorted by name and key without repeats", m.Key.Short())
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ POINT (status, explain, run -n):
   state    string             "fresh", "stale" or "missing"
   key      string             "" while upstream points it waits for have not run
   reasons  [string]           why it is not fresh, in words
+  probes   (optional) [ {name, key: string} ]   of a fresh point: the dynamic probes its run used
   estimate (run -n only) {seconds: number, known: bool, basis: string}
 
 bfc explain --json: [ POINT ]

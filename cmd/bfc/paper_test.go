@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -131,16 +130,7 @@ func TestPaperNumbersMatchStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	root, file := projectPipeline(t)
-	src, err := os.ReadFile(filepath.Join(root, file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(src, []byte("[stage.paper]")) {
-		t.Skipf("%s has no paper stage", file)
-	}
-	st, dir := smokeRun(t, "paper")
-	m := smokeManifest(t, st, "paper")
+	root, file, st, dir, m := smokePaper(t)
 	nums, err := readTable(st, m, "numbers")
 	if err != nil {
 		t.Fatal(err)
@@ -151,18 +141,7 @@ func TestPaperNumbersMatchStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srcs.Release()
-	o, ok := m.Output("publish.paper.numbers.tex")
-	if !ok {
-		t.Fatal("the paper stage published no numbers.tex")
-	}
-	b, err := st.ReadObject(o.File)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, name, tex, err := store.PublishedFile(b)
-	if err != nil || name != "numbers.tex" {
-		t.Fatalf("published numbers.tex: %q, %v", name, err)
-	}
+	tex := publishedFile(t, st, m, "numbers.tex")
 	if err := paper.Check(tex, nums, srcs, storeLookup(st, root)); err != nil {
 		t.Fatalf("numbers.tex does not match the artifacts:\n%v", err)
 	}

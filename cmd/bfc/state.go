@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bfc-repro/bfc/artifacts/store"
 	"github.com/bfc-repro/bfc/pipeline/exec"
 	"github.com/bfc-repro/bfc/pipeline/graph"
 	"github.com/bfc-repro/bfc/pipeline/view"
@@ -31,6 +32,7 @@ type pointJSON struct {
 	State    string            `json:"state"`
 	Key      string            `json:"key"` // "" until the upstream points it waits for have run
 	Reasons  []string          `json:"reasons"`
+	Probes   []store.ProbeRef  `json:"probes,omitempty"`   // of a fresh point: the dynamic probes its run used
 	Estimate *view.Estimate    `json:"estimate,omitempty"` // run -n only
 }
 
@@ -45,6 +47,9 @@ func toJSON(s *view.PointStatus) pointJSON {
 	}
 	if !s.Key.IsZero() {
 		pj.Key = s.Key.String()
+	}
+	if s.Manifest != nil {
+		pj.Probes = s.Manifest.Probes
 	}
 	return pj
 }
@@ -97,8 +102,8 @@ By default it prints one line per stage with its counts, then the totals and
 the number of distinct keys: points of different stages that describe the
 same computation (same kind, parameters, seed, input data and code) share one
 key and are stored once, so there are fewer keys than points. -v lists every
-point that is not fresh with its reasons (-v --all: every point) and the
-points that share a key.
+point that is not fresh with its reasons (-v --all: every point, with the
+dynamic probes a fresh point's run used) and the points that share a key.
 
 Exit status: 0 when every selected point is fresh, 1 when something would run,
 2 on an error (as git diff --exit-code). --json prints the same as one JSON
@@ -182,6 +187,11 @@ func printStatus(w io.Writer, out *statusJSON, sts []*view.PointStatus, verbose,
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.State, s.Point.ID, strings.Join(view.FirstN(s.Reasons, 3), "; "))
+			if s.Manifest != nil {
+				for _, pr := range s.Manifest.Probes {
+					fmt.Fprintf(tw, "\t  probe %s\tkey %s\n", pr.Name, pr.Key.Short())
+				}
+			}
 		}
 	} else {
 		fmt.Fprintln(tw, "stage\tkind\tpoints\tfresh\tstale\tmissing")
@@ -226,7 +236,8 @@ func explainCmd(g *globals) *cobra.Command {
 run under the same profile, component by component: parameters (old and new
 value), seed, upstream outputs, external files, and the code of each Go
 package and module the stage kind depends on. A point waiting on stale
-upstream points names them. --json prints an array of points (see ` + "`bfc help json`" + `).
+upstream points names them. With -v, the dynamic probes a fresh point used
+are listed with their keys. --json prints an array of points (see ` + "`bfc help json`" + `).
 
 ` + selectorHelp,
 		Args: cobra.MinimumNArgs(1),
@@ -250,6 +261,11 @@ upstream points names them. --json prints an array of points (see ` + "`bfc help
 				fmt.Printf("%s: %s (key %s)\n", s.Point.ID, s.State, key)
 				for _, r := range s.Reasons {
 					fmt.Printf("  - %s\n", r)
+				}
+				if g.verbose && s.Manifest != nil {
+					for _, pr := range s.Manifest.Probes {
+						fmt.Printf("  probe %s (key %s)\n", pr.Name, pr.Key.Short())
+					}
 				}
 			}
 			return nil

@@ -19,8 +19,12 @@ import (
 	"time"
 )
 
+// pureBackend names the default, pure-Go build (linalg.Backend() there):
+// gonum's BLAS and LAPACK on fastblas's kernels.
+const pureBackend = "fastblas"
+
 // backends are the two builds of our code.
-var backends = []string{"gonum", "openblas"}
+var backends = []string{pureBackend, "openblas"}
 
 // harness holds the scratch directory, the binaries and the results.
 type harness struct {
@@ -28,7 +32,7 @@ type harness struct {
 	work string
 	log  io.Writer
 
-	bins    map[string]string // "learner/gonum", "krr/openblas", "artifacts", "pipeline", "bfc" -> path
+	bins    map[string]string // "learner/fastblas", "krr/openblas", "artifacts", "pipeline", "bfc" -> path
 	missing map[string]string // backend -> why it is not available
 	project string            // copy of the project for the no-op run ("" if none)
 	projErr error             // why there is no usable project copy
@@ -105,10 +109,10 @@ func (h *harness) build(ctx context.Context) error {
 			tags = "openblas"
 		}
 		if h.cfg.section("learner") {
-			targets = append(targets, target{"learner/" + b, "./stages/lib/learner", tags, true, b == "gonum"})
+			targets = append(targets, target{"learner/" + b, "./stages/lib/learner", tags, true, b == pureBackend})
 		}
 		if h.cfg.section("krr") {
-			targets = append(targets, target{"krr/" + b, "./cmd/bfcbench", tags, true, b == "gonum"})
+			targets = append(targets, target{"krr/" + b, "./cmd/bfcbench", tags, true, b == pureBackend})
 		}
 	}
 	if h.cfg.section("store") {

@@ -92,7 +92,7 @@ func TestFindBenchNamesWhatItHas(t *testing.T) {
 // TestBenchPattern checks that the pattern selects exactly one name, level
 // by level, as `go test -bench` matches it.
 func TestBenchPattern(t *testing.T) {
-	name := "BenchmarkStep/gonum/E1/m=64/batch=256/threads=1"
+	name := "BenchmarkStep/" + pureBackend + "/E1/m=64/batch=256/threads=1"
 	levels := strings.Split(benchPattern(name), "/")
 	matches := func(candidate string) bool {
 		parts := strings.Split(candidate, "/")
@@ -108,11 +108,11 @@ func TestBenchPattern(t *testing.T) {
 	}
 	cases := map[string]bool{
 		name: true,
-		"BenchmarkStep/gonum/E1/m=64/batch=256/threads=10":      false,
-		"BenchmarkStep/gonum/E1/m=640/batch=256/threads=1":      false,
-		"BenchmarkStep/openblas/E1/m=64/batch=256/threads=1":    false,
-		"BenchmarkStepX/gonum/E1/m=64/batch=256/threads=1":      false,
-		"BenchmarkStep/gonum/large/m=1024/batch=1024/threads=1": false,
+		"BenchmarkStep/" + pureBackend + "/E1/m=64/batch=256/threads=10":      false,
+		"BenchmarkStep/" + pureBackend + "/E1/m=640/batch=256/threads=1":      false,
+		"BenchmarkStep/openblas/E1/m=64/batch=256/threads=1":                  false,
+		"BenchmarkStepX/" + pureBackend + "/E1/m=64/batch=256/threads=1":      false,
+		"BenchmarkStep/" + pureBackend + "/large/m=1024/batch=1024/threads=1": false,
 	}
 	for c, want := range cases {
 		if got := matches(c); got != want {
@@ -253,10 +253,10 @@ func TestReportRatiosAndVerdicts(t *testing.T) {
 	}
 	rounds := map[string][]metrics{
 		// medians: 1.0 M, 2.0 M, 400 k (the outlier rounds must not count).
-		learnerID(e1, 1, "gonum"):       {step(1e6, e1), step(0.2e6, e1), step(1.1e6, e1)},
+		learnerID(e1, 1, pureBackend):   {step(1e6, e1), step(0.2e6, e1), step(1.1e6, e1)},
 		learnerID(e1, 1, "openblas"):    {step(2e6, e1), step(2e6, e1), step(2e6, e1)},
 		learnerID(e1, 1, "torch"):       {{"samples_per_s": 4e5}, {"samples_per_s": 9e5}, {"samples_per_s": 3e5}},
-		learnerID(e1, 2, "gonum"):       {step(0.7e6, e1)},
+		learnerID(e1, 2, pureBackend):   {step(0.7e6, e1)},
 		learnerID(e1, 2, "openblas"):    {step(1e6, e1)},
 		learnerID(e1, 2, executorBLAS):  {step(0.5e6, e1)},
 		learnerID(large, 2, "openblas"): {step(1e6, large)},

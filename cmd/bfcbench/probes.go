@@ -53,7 +53,7 @@ const executorBLAS = "openblas-executor"
 // samples itself), and on several cores also the OpenBLAS build with one
 // OpenBLAS thread per core, as the executors run stages.
 func learnerRunners(c int) []learnerRunner {
-	rs := []learnerRunner{{"gonum", "gonum", 1}, {"openblas", "openblas", 1}}
+	rs := []learnerRunner{{pureBackend, pureBackend, 1}, {"openblas", "openblas", 1}}
 	if c > 1 {
 		rs = append(rs, learnerRunner{executorBLAS, "openblas", c})
 	}

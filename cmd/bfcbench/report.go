@@ -197,7 +197,11 @@ func (h *harness) report() string {
 	if e.openblas != "" {
 		ob += " " + e.openblas
 	}
-	fmt.Fprintf(&b, "- Builds: %s; ours pure Go (gonum BLAS) and `-tags openblas` (%s)", runtime.Version(), ob)
+	goexp := os.Getenv("GOEXPERIMENT")
+	if goexp == "" {
+		goexp = "unset: the scalar kernels"
+	}
+	fmt.Fprintf(&b, "- Builds: %s; ours pure Go (gonum's BLAS and LAPACK on fastblas's kernels, GOEXPERIMENT=%s) and `-tags openblas` (%s)", runtime.Version(), goexp, ob)
 	for _, be := range backends {
 		if h.missing[be] != "" {
 			fmt.Fprintf(&b, " — %s build unavailable", be)
@@ -259,7 +263,7 @@ func (h *harness) learnerReport(b *strings.Builder, n *notes, targets *[]goal) {
 			for _, be := range backends {
 				r, txt := h.ratio(learnerID(s, c, be), "step samples/s", 1, learnerID(s, c, "torch"), "samples_per_s", 1)
 				row = append(row, txt)
-				if s.Name == "E1" && be == "gonum" && txt != "" {
+				if s.Name == "E1" && be == pureBackend && txt != "" {
 					*targets = append(*targets, goal{fmt.Sprintf("E1 training, pure Go, %d core(s): at least 2x torch's samples/s", c),
 						txt + h.spread(learnerID(s, c, be), "step samples/s", 1, learnerID(s, c, "torch"), "samples_per_s", 1), yesNo(r >= 2)})
 				}

@@ -39,8 +39,14 @@ type jobEnv struct {
 	declared   []kit.TableDesc // the tables the kind declares (kit.Declares)
 	declaredOK bool
 
+	// opt and chain are what probes are computed with (probe.go): the
+	// options of this execution and the keys it is nested in.
+	opt   ExecOptions
+	chain []id.Key
+
 	mu      sync.Mutex
 	outputs []store.Output
+	probes  []store.ProbeRef
 	log     *os.File
 }
 

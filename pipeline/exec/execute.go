@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/bfc-repro/bfc/artifacts/bundle"
+	"github.com/bfc-repro/bfc/artifacts/id"
 	"github.com/bfc-repro/bfc/artifacts/store"
 	"github.com/bfc-repro/bfc/pipeline/graph"
 	"github.com/bfc-repro/bfc/stages/kit"
@@ -47,11 +49,28 @@ func ExecuteJob(ctx context.Context, st *store.Store, job *Job, opt ExecOptions)
 		return fail(err)
 	}
 	defer slock.Unlock()
+	cached, err := executeLocked(ctx, st, job, kind, params, events, opt, nil)
+	if err != nil {
+		return fail(err)
+	}
+	res.Cached = cached
+	return res
+}
+
+// executeLocked computes a checked job with the store lock held (by this
+// process): it takes the key's lock, reports the key cached if it is
+// committed with intact outputs, and otherwise runs the kind and commits
+// it. chain lists the keys this computation is nested in (the callers of
+// a probe), which it must not wait for.
+func executeLocked(ctx context.Context, st *store.Store, job *Job, kind kit.Kind, params kit.Params, events func(Event), opt ExecOptions, chain []id.Key) (cached bool, err error) {
+	if slices.Contains(chain, job.Key) {
+		return false, fmt.Errorf("%s has the key of a point it is computed for (a probe cycle)", job.Point)
+	}
 	klock, took, err := st.LockKey(ctx, job.Key, store.ThisProcess("compute "+job.Point), func(h store.Owner) {
 		events(Event{Point: job.Point, Type: "wait", Msg: "waiting for " + h.String()})
 	})
 	if err != nil {
-		return fail(err)
+		return false, err
 	}
 	defer klock.Unlock()
 	if took != "" {
@@ -59,17 +78,13 @@ func ExecuteJob(ctx context.Context, st *store.Store, job *Job, opt ExecOptions)
 	}
 	if m, err := st.Manifest(job.Key); err == nil && !job.Force {
 		if err := st.CheckOutputs(m); err == nil {
-			res.Cached = true
-			return res
+			return true, nil
 		}
 		if err := quarantine(st, m); err != nil {
-			return fail(err)
+			return false, err
 		}
 	}
-	if err := compute(ctx, st, job, kind, params, events, opt); err != nil {
-		return fail(err)
-	}
-	return res
+	return false, compute(ctx, st, job, kind, params, events, opt, append(slices.Clone(chain), job.Key))
 }
 
 // checkJob finds the job's kind, checks that its key components hash to
@@ -99,14 +114,14 @@ func checkJob(job *Job, opt ExecOptions) (kit.Kind, kit.Params, error) {
 }
 
 // compute runs the kind with the key's lock held and commits its outputs.
-func compute(ctx context.Context, st *store.Store, job *Job, kind kit.Kind, params kit.Params, events func(Event), opt ExecOptions) error {
+func compute(ctx context.Context, st *store.Store, job *Job, kind kit.Kind, params kit.Params, events func(Event), opt ExecOptions, chain []id.Key) error {
 	start := time.Now()
 	logf, err := os.OpenFile(st.LogPath(job.Key), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("open log: %w", err)
 	}
 	defer logf.Close()
-	env := &jobEnv{ctx: ctx, st: st, job: job, kind: kind, params: params, events: events, log: logf, registry: opt.Kinds}
+	env := &jobEnv{ctx: ctx, st: st, job: job, kind: kind, params: params, events: events, log: logf, registry: opt.Kinds, opt: opt, chain: chain}
 	for i := range job.Inputs {
 		in := &job.Inputs[i]
 		var ip kit.Params
@@ -128,7 +143,7 @@ func compute(ctx context.Context, st *store.Store, job *Job, kind kit.Kind, para
 	ru1 := rusage()
 	host, _ := os.Hostname()
 	m := &store.Manifest{Format: store.FormatVersion, Key: job.Key, Kind: job.Kind, Stage: job.Point,
-		Components: job.Components, Outputs: env.outputs,
+		Components: job.Components, Outputs: env.outputs, Probes: env.probeRefs(),
 		Run: store.RunRecord{
 			Start: start.UTC().Format(time.RFC3339Nano), WallSeconds: time.Since(start).Seconds(),
 			UserSeconds: ru1.user - ru0.user, SysSeconds: ru1.sys - ru0.sys, MaxRSSBytes: ru1.maxRSS,

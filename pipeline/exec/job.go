@@ -18,7 +18,10 @@
 // all three: it takes the key's lock, runs the kind against an Env whose
 // inputs are verified reads of the store, checks every table a producer
 // writes against its declared schema, stores the outputs and commits the
-// manifest last. Progress and log lines reach a Display as Events.
+// manifest last. A kind's dynamic probes (kit.Env.Probe, probe.go) are
+// jobs of their own that ExecuteJob's process computes the same way, nested
+// in the job that asks for them. Progress and log lines reach a Display as
+// Events.
 package exec
 
 import (

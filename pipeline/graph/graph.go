@@ -162,8 +162,8 @@ func (g *Graph) Closure(pts []*Point) []*Point {
 	return out
 }
 
-// pointID formats "stage[a=1,b=x]" with axes in name order.
-func pointID(stage string, labels map[string]string) string {
+// PointID formats "stage[a=1,b=x]" with axes in name order.
+func PointID(stage string, labels map[string]string) string {
 	if len(labels) == 0 {
 		return stage
 	}
@@ -493,7 +493,7 @@ func (g *Graph) newPoint(s *Stage, pa partial) (*Point, error) {
 		return nil, err
 	}
 	p := &Point{Stage: s, Labels: pa.labels, Params: params, Seed: seed, Inputs: pa.inputs}
-	p.ID = pointID(s.ID, pa.labels)
+	p.ID = PointID(s.ID, pa.labels)
 	for _, gs := range s.Gather {
 		var got []*Point
 		for _, gp := range gs.Points {

@@ -98,13 +98,6 @@ func CanonicalJSON(v any) string {
 	return string(b)
 }
 
-// inputComponent describes one input point by what its outputs contain
-// (InputValue). The upstream key is deliberately absent, so a rerun that
-// yields identical data does not change this stage's key (early cutoff).
-func inputComponent(in *Point, m *store.Manifest) string {
-	return InputValue(in.Stage.Kind.Name(), in.Labels, m)
-}
-
 // InputValue is the value of the key component ("input:NNN") that an input
 // point of kind with labels, whose result is m, gives a point reading it:
 // the kind, the labels and the data hash of every output, as in
@@ -113,7 +106,7 @@ func InputValue(kind string, labels map[string]string, m *store.Manifest) string
 	var b strings.Builder
 	b.WriteString(kind)
 	if len(labels) > 0 {
-		b.WriteString(pointID("", labels))
+		b.WriteString(PointID("", labels))
 	}
 	outs := slices.Clone(m.Outputs)
 	sort.Slice(outs, func(i, j int) bool { return outs[i].Name < outs[j].Name })
@@ -123,22 +116,38 @@ func InputValue(kind string, labels map[string]string, m *store.Manifest) string
 	return b.String()
 }
 
+// DeclaredComponents are the key components that a point's declaration
+// gives: its kind, each declared parameter in canonical JSON (params must
+// be resolved) and the seed under the master seed. A static point and a
+// dynamic probe (kit.Env.Probe) derive them alike.
+func DeclaredComponents(k kit.Kind, params kit.Params, master, seed int64) []store.Component {
+	cs := []store.Component{store.NewComponent("kind", k.Name())}
+	for _, d := range k.Params() {
+		cs = append(cs, store.NewComponent("param:"+d.Name, CanonicalJSON(params[d.Name])))
+	}
+	return append(cs, store.NewComponent("seed", fmt.Sprintf("master=%d seed=%d", master, seed)))
+}
+
+// InputComponent is the key component ("input:NNN") of input i, a point of
+// kind with labels whose result is m: what its outputs contain
+// (InputValue). The upstream key is deliberately absent, so a rerun that
+// yields identical data does not change the reader's key (early cutoff).
+func InputComponent(i int, kind string, labels map[string]string, m *store.Manifest) store.Component {
+	return store.NewComponent(fmt.Sprintf("input:%03d", i), InputValue(kind, labels, m))
+}
+
 // Components computes the key components of p, given the manifests of
 // its inputs (in p.Inputs order). With inputs nil it returns every
 // component except the inputs' (for explaining a point whose inputs are
 // not computed yet).
 func (e *Engine) Components(p *Point, inputs []*store.Manifest) ([]store.Component, error) {
 	k := p.Stage.Kind
-	cs := []store.Component{store.NewComponent("kind", k.Name())}
-	for _, d := range k.Params() {
-		cs = append(cs, store.NewComponent("param:"+d.Name, CanonicalJSON(p.Params[d.Name])))
-	}
-	cs = append(cs, store.NewComponent("seed", fmt.Sprintf("master=%d seed=%d", e.Graph.Config.Seed, p.Seed)))
+	cs := DeclaredComponents(k, p.Params, e.Graph.Config.Seed, p.Seed)
 	for i, in := range p.Inputs {
 		if inputs == nil {
 			break
 		}
-		cs = append(cs, store.NewComponent(fmt.Sprintf("input:%03d", i), inputComponent(in, inputs[i])))
+		cs = append(cs, InputComponent(i, in.Stage.Kind.Name(), in.Labels, inputs[i]))
 	}
 	for _, f := range p.Files {
 		h, err := e.hashFile(f.Abs)

@@ -74,7 +74,7 @@ func Archive(ctx context.Context, e *graph.Engine, w io.Writer, opt ArchiveOptio
 	for _, m := range a.idx.Members {
 		res.Bytes += m.Size
 	}
-	var keys []id.Key
+	keys := slices.Clone(a.probeKeys)
 	for _, p := range a.idx.Points {
 		keys = append(keys, p.Key)
 	}
@@ -92,6 +92,9 @@ type archiver struct {
 	files map[string]bundle.File // by member path
 	// published are the files the points publish, by member path.
 	published map[string]publishedFile
+	// probeKeys are the keys of the probes the points used, transitively.
+	probeKeys []id.Key
+	probed    map[id.Key]bool
 }
 
 type publishedFile struct {
@@ -140,6 +143,9 @@ func (a *archiver) points() error {
 		}
 		a.idx.Points = append(a.idx.Points, bp)
 		a.add(bundle.File{Path: bundle.ManifestMember(m.Key), File: st.ManifestPath(m.Key)})
+		if err := a.probes(p.ID, m); err != nil {
+			return err
+		}
 		for _, o := range m.Outputs {
 			if a.idx.Required(bp, m, o) {
 				a.add(bundle.File{Path: bundle.ObjectMember(o.File), File: st.ObjectPath(o.File)})
@@ -160,6 +166,40 @@ func (a *archiver) points() error {
 		return fmt.Errorf("%s: %s; run `bfc run` first (or archive with --allow-missing)", what, list)
 	}
 	a.opt.Warn(fmt.Sprintf("%s and are left out: %s", what, list))
+	return nil
+}
+
+// probes adds the manifests of the probes m used, and theirs, with their
+// objects when the bundle has every output (probes are intermediates: a
+// final bundle has their hashes only, and reproduce recomputes them).
+func (a *archiver) probes(point string, m *store.Manifest) error {
+	st := a.e.Store
+	for _, pr := range m.Probes {
+		if a.probed[pr.Key] {
+			continue
+		}
+		pm, err := st.Manifest(pr.Key)
+		if err != nil {
+			return fmt.Errorf("probe %s of %s: %w", pr.Name, point, err)
+		}
+		if err := st.CheckOutputs(pm); err != nil {
+			return fmt.Errorf("probe %s of %s: %w", pr.Name, point, err)
+		}
+		if a.probed == nil {
+			a.probed = map[id.Key]bool{}
+		}
+		a.probed[pr.Key] = true
+		a.probeKeys = append(a.probeKeys, pr.Key)
+		a.add(bundle.File{Path: bundle.ManifestMember(pr.Key), File: st.ManifestPath(pr.Key)})
+		if a.opt.Outputs == bundle.OutputsAll {
+			for _, o := range pm.Outputs {
+				a.add(bundle.File{Path: bundle.ObjectMember(o.File), File: st.ObjectPath(o.File)})
+			}
+		}
+		if err := a.probes(pr.Name, pm); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -12,6 +12,7 @@
 package review
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -399,6 +400,7 @@ func (r *Reproducer) Run(ctx context.Context, p bundle.Point) *ReproduceResult {
 		return fail(err)
 	}
 	res.Outputs = CompareOutputs(want.Outputs, got.Outputs, r.Bundle, r.Store, res.ByFile)
+	res.Outputs = append(res.Outputs, r.compareProbes(want, got, res.ByFile)...)
 	res.Status = ReproIdentical
 	for _, o := range res.Outputs {
 		if o.State != OutputSame {
@@ -406,6 +408,38 @@ func (r *Reproducer) Run(ctx context.Context, p bundle.Point) *ReproduceResult {
 		}
 	}
 	return res
+}
+
+// compareProbes compares the probes the rerun computed (in the scratch
+// store) with the bundle's: the same probes by name, and for each the
+// outputs, as "probe NAME: OUTPUT" (by data when the probe's key differs).
+func (r *Reproducer) compareProbes(want, got *store.Manifest, byFile bool) []OutputDiff {
+	names := func(ps []store.ProbeRef) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	if !slices.Equal(names(want.Probes), names(got.Probes)) {
+		return []OutputDiff{{Name: "probes", State: OutputChanged,
+			Note: fmt.Sprintf("the rerun probed %s, the bundle's run %s", view.FirstN(names(got.Probes), 4), view.FirstN(names(want.Probes), 4))}}
+	}
+	var out []OutputDiff
+	for i, wp := range want.Probes {
+		gp := got.Probes[i]
+		wm, err1 := r.Bundle.Manifest(wp.Key)
+		gm, err2 := r.Store.Manifest(gp.Key)
+		if err1 != nil || err2 != nil {
+			out = append(out, OutputDiff{Name: "probe " + wp.Name, State: OutputChanged, Note: fmt.Sprintf("manifest missing: %v", cmp.Or(err1, err2))})
+			continue
+		}
+		for _, d := range CompareOutputs(wm.Outputs, gm.Outputs, r.Bundle, r.Store, byFile && wp.Key == gp.Key) {
+			d.Name = "probe " + wp.Name + ": " + d.Name
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // tail returns the end of a log, introduced, or "".

@@ -137,6 +137,9 @@ var notColumns = map[string]bool{
 	"paper seeds":      true, // columns of the hand-written paper/search.csv
 	"paper experiment": true, // columns of paper/timings.csv
 	"paper points":     true,
+	"paper alpha":      true, // TeX commands the HTML page renders (htmlmath.go)
+	"paper max":        true,
+	"paper min":        true,
 }
 
 // labelIndex reports whether the innermost node of stack is the index of

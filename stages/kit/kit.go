@@ -10,6 +10,43 @@
 // change its result reaches it through Env, which is what makes the stage
 // key a complete description of the computation.
 //
+// # Dynamic probes
+//
+// The DAG of pipeline.toml is static, but some experiments decide what to
+// compute from what they computed: an adaptive search for the smallest
+// sample size n that reaches an error threshold doubles n, then bisects,
+// and which n it tries depends on the errors it saw. Env.Probe is how a
+// kind asks for such a computation. A probe is a stage point of another
+// kind (or the same), named by its kind, params, seed and inputs, and it
+// is keyed exactly as a static point of that kind with those components
+// would be: Probe resolves and validates params against the kind's
+// declaration (defaults filled in, ranges and Validator checked, unknown
+// names refused), derives the key from the kind, the params, the seed, the
+// data of the inputs and the kind's code identity, takes the key's lock,
+// returns the stored result when it is committed with intact outputs, and
+// otherwise runs the kind in the caller's process, within the caller's CPU
+// grant (Threads), committing it with the same protocol as any point. So:
+//
+//   - every probe is its own cached point: refining a search or extending
+//     its budget reuses every probe already computed, a killed run resumes
+//     from the probes it committed, and a probe equals the static point
+//     with the same components (same key, same bytes);
+//   - the caller's key does not depend on its probes (they are not known
+//     when it is computed); its manifest lists the probes it used (name
+//     and key), so gc keeps the probes of live points, archives bundle
+//     them, status and explain list them (-v) and reproduce recomputes
+//     them. A kind that probes must be deterministic in what it probes, as
+//     in everything else: the same inputs must lead to the same probes.
+//
+// The probe's seed is the caller's stage seed unless params holds "seed"
+// (an integer, as a grid axis would set it). Its labels are its inputs'
+// labels with the params given (and the seed, if given) as axes; its name,
+// shown in progress lines ("probe sweep[n=2048]"), is the kind with the
+// given params. inputs must be Inputs the engine handed out: the caller's
+// own inputs or results of earlier probes. A kind that reads external
+// files (Filer) cannot be probed. A probe may itself probe; a probe whose
+// key is that of a point it is computed for is an error, not a deadlock.
+//
 // The kit package is deliberately small and stable: every kind imports it,
 // so an edit here changes the code identity of every stage.
 package kit
@@ -108,6 +145,11 @@ type Env interface {
 	Progress(done, total int, msg string)
 	// Logf writes a line to the stage's log.
 	Logf(format string, args ...any)
+	// Probe returns the result of the stage point of kind at params
+	// (plus "seed"), reading inputs, computing it first if it is not in
+	// the store (see "Dynamic probes" above). The Input it returns can be
+	// read like any input, and passed to further probes.
+	Probe(kind string, params map[string]any, inputs []Input) (Input, error)
 }
 
 // PublishDir names a directory of the project that receives published files.

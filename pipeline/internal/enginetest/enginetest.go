@@ -20,7 +20,7 @@ import (
 )
 
 // Kinds are the test kinds.
-var Kinds = graph.NewRegistry(testkinds.Src{}, sum.Kind{}, testkinds.Read{})
+var Kinds = graph.NewRegistry(testkinds.Src{}, sum.Kind{}, testkinds.Read{}, testkinds.Search{}, testkinds.Prober{}, testkinds.File{})
 
 // SumPackage is the package of the sum kind (its code identity).
 const SumPackage = "github.com/bfc-repro/bfc/pipeline/internal/testkinds/sum"
@@ -48,6 +48,26 @@ params = { offset = 1.5 }
 
 [profile.small]
 kind.src = { n = 2 }
+`
+
+// SearchPipeline has a search over probes of src (testkinds.Search with
+// threshold 1: 9 probes, the smallest passing n is 100; the ratio is
+// RATIO, to be replaced) and a static src point that the search also
+// probes (n = 16, same seed).
+const SearchPipeline = `
+[pipeline]
+name = "test"
+seed = 3
+
+[stage.s]
+kind = "search"
+params = { threshold = 1.0, ratio = RATIO }
+seed = 7
+
+[stage.st]
+kind = "src"
+params = { n = 16 }
+seed = 7
 `
 
 // FakeCode is a code identity whose per-package versions tests can edit.

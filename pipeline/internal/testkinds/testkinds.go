@@ -1,15 +1,17 @@
 // Package testkinds holds tiny stage kinds for the engine's tests: "src"
 // writes a table computed from its params (and fails, panics or writes a
 // wrong table on request), "file" reads a file, "read" reads a table it
-// names from its inputs (to test wiring), and sum.Kind (in a separate
-// package, so that its code identity is separate) adds up its inputs.
-// Every execution is counted.
+// names from its inputs (to test wiring), "search" searches over dynamic
+// probes of src, "prober" probes what it is told, and sum.Kind (in a separate package, so that its code
+// identity is separate) adds up its inputs. Every execution is counted.
 package testkinds
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 
 	"github.com/bfc-repro/bfc/stages/kit"
@@ -200,3 +202,145 @@ func (Typed) Params() []kit.Param {
 	}
 }
 func (Typed) Run(kit.Env) error { return nil }
+
+// Search is a test of dynamic probes (kit.Env.Probe) shaped like the
+// adaptive sample-size search of claim 4: the "error" of src at n rows is
+// 100/n, computed from the rows a probe of src wrote; Search doubles n
+// from n0 until the error is at most threshold, then bisects until the
+// smallest passing n is bracketed within ratio, and writes what it found
+// and how many probes it used. Each probe is a src point with that n (and
+// the search's seed).
+type Search struct{}
+
+func (Search) Name() string { return "search" }
+func (Search) Doc() string  { return "test adaptive search over probes of src" }
+func (Search) Params() []kit.Param {
+	return []kit.Param{
+		kit.FloatParam("threshold", 1, "largest acceptable error 100/n").In(0.1, 100),
+		kit.FloatParam("ratio", 1.25, "bracket the smallest passing n within this ratio").In(1.01, 4),
+		kit.IntParam("n0", 2, "first n tried").In(1, 1000),
+	}
+}
+
+// Produces declares the table search writes.
+func (Search) Produces(kit.Params) []kit.TableDesc { return []kit.TableDesc{SearchTable} }
+
+// SearchTable is the one table search writes: the bracket and the probes.
+var SearchTable = kit.TableDesc{Kind: "search", Version: 1, Name: "found", Columns: []kit.ColumnDesc{
+	{Name: "lo", Type: kit.ColInt64}, {Name: "hi", Type: kit.ColInt64}, {Name: "probes", Type: kit.ColInt64}}}
+
+func (Search) Run(env kit.Env) error {
+	Count("search")
+	p := env.Params()
+	thr, ratio := p.Float("threshold"), p.Float("ratio")
+	probes := 0
+	pass := func(n int) (bool, error) {
+		probes++
+		in, err := env.Probe("src", map[string]any{"n": n}, nil)
+		if err != nil {
+			return false, err
+		}
+		rec, err := in.Read("values")
+		if err != nil {
+			return false, err
+		}
+		defer rec.Release()
+		return 100/float64(rec.NumRows()) <= thr, nil
+	}
+	lo, hi := 0, p.Int("n0")
+	for {
+		ok, err := pass(hi)
+		if err != nil {
+			return err
+		}
+		if ok {
+			break
+		}
+		if hi >= 1000 {
+			return fmt.Errorf("no n up to 1000 reaches error %g", thr)
+		}
+		lo, hi = hi, min(2*hi, 1000)
+	}
+	for lo > 0 && float64(hi) > ratio*float64(lo) && hi-lo > 1 {
+		mid := (lo + hi) / 2
+		ok, err := pass(mid)
+		if err != nil {
+			return err
+		}
+		if ok {
+			hi = mid
+		} else {
+			lo = mid
+		}
+		env.Progress(probes, probes+1, fmt.Sprintf("bracket [%d, %d]", lo, hi))
+	}
+	rec, err := kit.NewTable().Int64("lo", []int64{int64(lo)}).Int64("hi", []int64{int64(hi)}).Int64("probes", []int64{int64(probes)}).Record()
+	if err != nil {
+		return err
+	}
+	return env.Write("found", rec)
+}
+
+// Prober probes the kind its params name with the params they give (a
+// JSON object; integers stay integers), passing its own inputs when
+// with_inputs is set, or itself with its own params when self is set, and
+// writes how many rows the probe's first output
+// has: for testing what Probe accepts and refuses.
+type Prober struct{}
+
+func (Prober) Name() string { return "prober" }
+func (Prober) Doc() string  { return "test kind that probes what it is told" }
+func (Prober) Params() []kit.Param {
+	return []kit.Param{
+		kit.StringParam("kind", "src", "kind to probe"),
+		kit.StringParam("params", "{}", "params of the probe, a JSON object"),
+		kit.BoolParam("with_inputs", false, "pass this point's inputs to the probe"),
+		kit.BoolParam("self", false, "probe prober with these very params instead (a cycle)"),
+	}
+}
+
+func (Prober) Run(env kit.Env) error {
+	Count("prober")
+	p := env.Params()
+	dec := json.NewDecoder(strings.NewReader(p.String("params")))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	for k, v := range raw {
+		if n, ok := v.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				raw[k] = i
+			} else {
+				raw[k], _ = n.Float64()
+			}
+		}
+	}
+	var ins []kit.Input
+	if p.Bool("with_inputs") {
+		ins = env.Inputs()
+	}
+	kind := p.String("kind")
+	if p.Bool("self") {
+		kind, raw = "prober", map[string]any{}
+		for n, v := range p {
+			raw[n] = v
+		}
+	}
+	in, err := env.Probe(kind, raw, ins)
+	if err != nil {
+		return err
+	}
+	rec, err := in.Read(in.Outputs()[0])
+	if err != nil {
+		return err
+	}
+	n := rec.NumRows()
+	rec.Release()
+	out, err := kit.NewTable().Int64("rows", []int64{n}).Record()
+	if err != nil {
+		return err
+	}
+	return env.Write("rows", out)
+}

@@ -37,6 +37,15 @@
 // template's tests reject digits in its prose outside a short list of
 // identifiers (experiment ids, claim and layer numbers).
 //
+// # The HTML page
+//
+// The stage also publishes paper/index.html, one self-contained page
+// rendered from the same Markdown as README.md (the template executed with
+// every reference marked; see html.go), with the figures inlined as SVG,
+// no external resource, and the provenance of every number and artifact
+// text, its operation and the rows of the sources table, shown on hover,
+// focus or click.
+//
 // # Inputs
 //
 // A paper stage gathers: exactly one "claims" point (the verdicts and the
@@ -78,7 +87,8 @@ func (Kind) Name() string { return "paper" }
 // Doc implements kit.Kind.
 func (Kind) Doc() string {
 	return "Writes the reproduction report from one template: paper/README.md (Markdown, figures inline), paper/paper.tex " +
-		"and paper/numbers.tex (one LaTeX macro per number or artifact text). Every number comes from the gathered " +
+		"and paper/numbers.tex (one LaTeX macro per number or artifact text), and paper/index.html (one self-contained page, " +
+		"figures inlined, the provenance of every number on hover or click). Every number comes from the gathered " +
 		"artifacts; outputs numbers and sources say where each came from."
 }
 
@@ -149,10 +159,14 @@ func (Kind) Run(env kit.Env) error {
 	if err != nil {
 		return fmt.Errorf("paper: convert to LaTeX: %w", err)
 	}
+	page, err := htmlPage(env, string(tmpl), book, bd.figs, md)
+	if err != nil {
+		return fmt.Errorf("paper: %s (HTML): %w", cfg.template, err)
+	}
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{"README.md", []byte(md)}, {"paper.tex", []byte(tex)}, {"numbers.tex", NumbersTeX(book)}} {
+	}{{"README.md", []byte(md)}, {"paper.tex", []byte(tex)}, {"numbers.tex", NumbersTeX(book)}, {"index.html", page}} {
 		if err := env.Publish(kit.Paper, f.name, f.data); err != nil {
 			return fmt.Errorf("paper: publish %s: %w", f.name, err)
 		}

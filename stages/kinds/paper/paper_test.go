@@ -21,7 +21,7 @@ import (
 // samples, 3 epochs of layer 2 alone and 2 for layer 3, three seeds (the
 // claims stage's minimum), and the claims stage over them.
 
-func tinyTarget(t *testing.T, L int, gap float64, seed int64, labels map[string]string) kit.Input {
+func tinyTarget(t testing.TB, L int, gap float64, seed int64, labels map[string]string) kit.Input {
 	t.Helper()
 	env := kittest.NewEnv(t, target.Kind{}, map[string]any{"d": int64(4), "k": int64(2), "L": int64(L), "gap": gap,
 		"n_train": int64(200), "n_test": int64(100), "norm_samples": int64(2000)}, seed)
@@ -31,7 +31,7 @@ func tinyTarget(t *testing.T, L int, gap float64, seed int64, labels map[string]
 	return env.AsInput(labels)
 }
 
-func tinyTrain(t *testing.T, params map[string]any, seed int64, labels map[string]string, ins ...kit.Input) kit.Input {
+func tinyTrain(t testing.TB, params map[string]any, seed int64, labels map[string]string, ins ...kit.Input) kit.Input {
 	t.Helper()
 	p := map[string]any{"epochs_first": int64(3), "epochs_per_stage": int64(2), "batch": int64(50), "m": int64(8)}
 	for k, v := range params {
@@ -56,7 +56,7 @@ func (k keyed) Key() string { return k.key }
 // miniInputs returns the inputs of a paper stage over the miniature
 // pipeline. (Built per test: kittest releases a run's tables when the
 // test that made it ends.)
-func miniInputs(t *testing.T) []kit.Input {
+func miniInputs(t testing.TB) []kit.Input {
 	t.Helper()
 	n := 0
 	key := func(in kit.Input) kit.Input {
@@ -95,7 +95,7 @@ func miniInputs(t *testing.T) []kit.Input {
 }
 
 // runPaper runs the paper kind with the test template.
-func runPaper(t *testing.T, raw map[string]any, ins []kit.Input) (*kittest.Env, error) {
+func runPaper(t testing.TB, raw map[string]any, ins []kit.Input) (*kittest.Env, error) {
 	t.Helper()
 	p := map[string]any{"template": "testdata/mini.md.tmpl", "search": "testdata/search.csv"}
 	for k, v := range raw {

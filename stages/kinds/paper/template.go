@@ -13,6 +13,7 @@ type mode int
 const (
 	markdownMode mode = iota
 	latexMode
+	htmlMode // the Markdown of markdownMode, with every reference marked (html.go)
 )
 
 // execute runs the report template against the book for one mode. The
@@ -38,7 +39,11 @@ const (
 // A reference to a missing entry, fact, list or figure is an error, so a
 // typo in the template fails the stage instead of printing nothing.
 func execute(src string, b *Book, figs []string, m mode) (string, error) {
-	r := &renderer{b: b, figs: figs, mode: m}
+	return (&renderer{b: b, figs: figs, mode: m}).execute(src)
+}
+
+// execute runs the template src with r's functions.
+func (r *renderer) execute(src string) (string, error) {
 	t, err := template.New("paper").Funcs(r.funcs()).Option("missingkey=error").Parse(src)
 	if err != nil {
 		return "", err
@@ -55,6 +60,7 @@ type renderer struct {
 	b    *Book
 	figs []string
 	mode mode
+	refs []htmlRef // htmlMode: the references made, in order (see mark)
 }
 
 func (r *renderer) funcs() template.FuncMap {
@@ -95,7 +101,7 @@ func (r *renderer) show(text bool) func(string) (string, error) {
 		if r.mode == latexMode {
 			return refOpen + e.Name + refClose, nil
 		}
-		return e.MD, nil
+		return r.mark(htmlRef{entry: e, md: e.MD}), nil
 	}
 }
 
@@ -124,7 +130,7 @@ func (r *renderer) code(name string) (string, error) {
 	if r.mode == latexMode {
 		return "`" + refOpen + e.Name + refClose + "`", nil
 	}
-	return "`" + strings.ReplaceAll(e.Text, "`", "'") + "`", nil
+	return "`" + r.mark(htmlRef{entry: e, md: strings.ReplaceAll(e.Text, "`", "'")}) + "`", nil
 }
 
 func (r *renderer) fact(name string) (bool, error) {
@@ -198,7 +204,7 @@ func (r *renderer) figref(name string) (string, error) {
 	if r.mode == latexMode {
 		return figOpen + name + figClose, nil
 	}
-	return "Figure " + name, nil
+	return r.mark(htmlRef{fig: name, md: "Figure " + name}), nil
 }
 
 // endOf returns the first or last element of a list.

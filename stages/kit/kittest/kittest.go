@@ -6,6 +6,9 @@
 //	rec := env.Output("history")
 //
 // Outputs of one run can be fed to another kind as inputs with AsInput.
+// A kind that probes (kit.Env.Probe) is given the kinds it may probe with
+// SetProbeKinds; each distinct probe runs once, in memory, and Probes
+// lists what ran.
 //
 // An Env holds a kind to its declarations: Write fails on a table the kind
 // does not declare (kit.Producer, kit.InputProducer) or one that does not match
@@ -40,6 +43,12 @@ type Env struct {
 	seed    int64
 	inputs  []kit.Input
 	threads int
+
+	// probeKinds are the kinds Probe may run; probed memoises probes by
+	// kind, params, seed and inputs; probeRuns lists the ones that ran.
+	probeKinds map[string]kit.Kind
+	probed     map[string]kit.Input
+	probeRuns  []string
 
 	mu        sync.Mutex
 	outputs   map[string]arrow.Record
@@ -81,6 +90,72 @@ func NewEnv(t testing.TB, kind kit.Kind, raw map[string]any, seed int64, inputs 
 		}
 	})
 	return e
+}
+
+// SetProbeKinds sets the kinds Probe may run.
+func (e *Env) SetProbeKinds(kinds ...kit.Kind) {
+	e.probeKinds = map[string]kit.Kind{}
+	for _, k := range kinds {
+		e.probeKinds[k.Name()] = k
+	}
+}
+
+// Probe runs kind at params in memory, once per distinct kind, params,
+// seed and inputs (as the engine would find a probe computed before), and
+// returns its outputs as an input. Its params are resolved as the engine
+// resolves them (kit.ProbeParams).
+func (e *Env) Probe(kind string, raw map[string]any, inputs []kit.Input) (kit.Input, error) {
+	k, ok := e.probeKinds[kind]
+	if !ok {
+		return nil, fmt.Errorf("probe %s: not a kind given to SetProbeKinds", kind)
+	}
+	p, seed, given, err := kit.ProbeParams(k, raw, e.seed)
+	if err != nil {
+		return nil, fmt.Errorf("probe %s: %w", kind, err)
+	}
+	id := fmt.Sprint(kind, p, seed)
+	labels := map[string]string{}
+	for _, in := range inputs {
+		id += " " + in.Key()
+		maps.Copy(labels, in.Labels())
+	}
+	e.mu.Lock()
+	in, done := e.probed[id]
+	e.mu.Unlock()
+	if done {
+		return in, nil
+	}
+	for n, v := range given {
+		labels[n] = fmt.Sprint(v)
+	}
+	pe := &Env{t: e.t, k: k, kind: kind, params: p, seed: seed, inputs: inputs, threads: e.threads,
+		outputs: map[string]arrow.Record{}, published: map[string][]byte{}, probeKinds: e.probeKinds}
+	e.t.Cleanup(func() {
+		for _, r := range pe.outputs {
+			r.Release()
+		}
+	})
+	if err := k.Run(pe); err != nil {
+		return nil, fmt.Errorf("probe %s %v: %w", kind, given, err)
+	}
+	x := pe.AsInput(labels).(*input)
+	x.key = "probe " + id // distinct for distinct probes, as a key is
+	in = x
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.probed == nil {
+		e.probed = map[string]kit.Input{}
+	}
+	e.probed[id] = in
+	e.probeRuns = append(e.probeRuns, fmt.Sprintf("%s %v", kind, given))
+	return in, nil
+}
+
+// Probes lists the probes that ran, in order, as "kind map[param:value]".
+func (e *Env) Probes() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.probeRuns)
 }
 
 // SetThreads sets what Threads reports.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bfc-repro/bfc/stages/lib/kernel"
 	"github.com/bfc-repro/bfc/stages/lib/kernel/ridge"
+	"github.com/bfc-repro/bfc/stages/lib/linalg"
 )
 
 // Config controls Fit.
@@ -131,6 +132,9 @@ func Fit(ctx context.Context, x *mat.Dense, y []float64, cfg Config) (*Model, In
 	if basis.Len() < 2 {
 		return nil, info, fmt.Errorf("%s: no non-constant feature", name)
 	}
+	// The Cholesky solves use the granted CPUs (the values do not depend on it).
+	linalg.SetThreads(cfg.Threads)
+	defer linalg.SetThreads(1)
 	nTr, _, err := ridge.Split(n, cfg.ValFrac, len(cfg.Ridges))
 	if err != nil {
 		return nil, info, fmt.Errorf("%s: %w", name, err)
