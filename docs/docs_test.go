@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -328,4 +331,37 @@ func TestScienceLinksExist(t *testing.T) {
 		t.Errorf("%s links to no repository file: the check found nothing to check", scienceDoc)
 	}
 	report(t, "links of "+scienceDoc+" to missing paths", offs)
+}
+
+// TestEveryPackageHasADoc fails for every Go package of the module (test
+// files aside) none of whose files attaches a doc comment to its package
+// clause, so that `go doc` prints nothing about the package's model. A
+// comment separated from the clause by a blank line does not count: Go
+// drops it.
+func TestEveryPackageHasADoc(t *testing.T) {
+	dirs := map[string]bool{} // package directory -> has a doc
+	for _, f := range repoFiles(t) {
+		if !strings.HasSuffix(f, ".go") || strings.HasSuffix(f, "_test.go") ||
+			strings.Contains(f, "/testdata/") || strings.HasPrefix(f, "testdata/") {
+			continue
+		}
+		src := readRepoFile(t, f)
+		file, err := parser.ParseFile(token.NewFileSet(), f, src, parser.PackageClauseOnly|parser.ParseComments)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		dir := path.Dir(f)
+		dirs[dir] = dirs[dir] || (file.Doc != nil && strings.TrimSpace(file.Doc.Text()) != "")
+	}
+	if len(dirs) < 10 {
+		t.Fatalf("found only %d Go packages; the file listing is wrong", len(dirs))
+	}
+	var offs []offence
+	for dir, ok := range dirs {
+		if !ok {
+			offs = append(offs, offence{dir, 0, "package has no doc comment attached to its package clause"})
+		}
+	}
+	report(t, "packages without a doc", offs)
 }

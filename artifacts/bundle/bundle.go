@@ -52,7 +52,6 @@
 // A final frame index (see trailerMagic) holds the SHA-256 of every
 // frame's compressed bytes, so that even a change that zstd cannot see (a
 // bit that does not affect decoding) is caught and located.
-
 package bundle
 
 import (
