@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -106,7 +107,7 @@ func ReadMachineInfo() MachineInfo {
 	if syscall.Uname(&u) == nil {
 		m.Kernel = cString(u.Release[:])
 	}
-	m.CPUModel = procField("/proc/cpuinfo", "model name")
+	m.CPUModel = CPUModel()
 	if kb := procField("/proc/meminfo", "MemTotal"); kb != "" {
 		if n, err := strconv.ParseInt(strings.TrimSuffix(kb, " kB"), 10, 64); err == nil {
 			m.MemoryBytes = n << 10
@@ -117,6 +118,10 @@ func ReadMachineInfo() MachineInfo {
 	}
 	return m
 }
+
+// CPUModel is this machine's CPU model as /proc/cpuinfo names it ("model
+// name" of the first processor), or "" where the OS does not say.
+var CPUModel = sync.OnceValue(func() string { return procField("/proc/cpuinfo", "model name") })
 
 // procField returns the value of the first "key: value" or "key=value"
 // line of file whose key is key.

@@ -69,6 +69,7 @@ type RunRecord struct {
 	MaxRSSBytes int64             `json:"max_rss_bytes"`
 	Threads     int               `json:"threads"`
 	Host        string            `json:"host"`
+	CPU         string            `json:"cpu,omitempty"` // the CPU model (/proc/cpuinfo "model name"), so times name their machine
 	GoVersion   string            `json:"go"`
 	Program     string            `json:"program"` // bfc module version
 	VCSRevision string            `json:"vcs_revision,omitempty"`

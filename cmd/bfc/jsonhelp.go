@@ -47,7 +47,7 @@ bfc show --json: [ {point, key: string, run: RUN, outputs: [ {name: string,
   columns: [ {name, type: string} ]} ]} ]
   RUN: start (RFC 3339), wall_s, user_s, sys_s (number), max_rss_bytes,
   threads (int), host, go, program, executor (string), and optional
-  vcs_revision, vcs_dirty, build_tags, log, notes
+  vcs_revision, vcs_dirty, build_tags, cpu (the CPU model), log, notes
 
 bfc kinds --json: [ {name, package, doc: string, params: [ {name, type, doc:
   string, required: bool, default (optional: absent when required), min, max

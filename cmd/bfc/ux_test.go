@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/bfc-repro/bfc/artifacts/bundle"
 )
 
 // These tests check what a researcher touches every day: asking before
@@ -182,6 +184,9 @@ func TestJSONOutputs(t *testing.T) {
 	if len(shown) != 1 || len(shown[0].Key) != 64 || shown[0].Run.WallSeconds <= 0 || len(shown[0].Outputs) == 0 ||
 		shown[0].Outputs[0].Metadata["bfc.key"] != shown[0].Key || len(shown[0].Outputs[0].Columns) == 0 {
 		t.Fatalf("show --json: %+v", shown)
+	}
+	if want := bundle.CPUModel(); shown[0].Run.CPU != want {
+		t.Errorf("show --json: run record names CPU %q, this machine is %q", shown[0].Run.CPU, want)
 	}
 	var pts []pointJSON
 	decode(t, runBFC(t, dir, nil, "explain", "--json", "tgt[seed=1]"), &pts)

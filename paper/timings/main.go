@@ -12,7 +12,7 @@
 // point belongs to the experiment its stage id starts with ("E1_train" and
 // "E8a_accuracy" are E1 and E8; "claims" is claims). The columns are experiment, stages, points,
 // wall_s and cpu_s (sums over the points' run records, in seconds, to
-// 0.1 s) and host; a last row "all" covers the whole pipeline. The wall
+// 0.1 s) and the machines (host name and CPU model, as the run records give them); a last row "all" covers the whole pipeline. The wall
 // times are sums: stages that ran in parallel count in full.
 //
 //	go run ./paper/timings -o paper/timings.csv
@@ -120,6 +120,10 @@ func run(file, profile, storeDir, out string) error {
 			groups[exp] = gr
 		}
 		r := s.Manifest.Run
+		machine := r.Host
+		if r.CPU != "" {
+			machine += " (" + r.CPU + ")"
+		}
 		for _, x := range []*group{gr, total} {
 			if !slices.Contains(x.stages, s.Point.Stage.ID) {
 				x.stages = append(x.stages, s.Point.Stage.ID)
@@ -127,8 +131,8 @@ func run(file, profile, storeDir, out string) error {
 			x.points++
 			x.wall += r.WallSeconds
 			x.cpu += r.UserSeconds + r.SysSeconds
-			if !slices.Contains(x.hosts, r.Host) {
-				x.hosts = append(x.hosts, r.Host)
+			if !slices.Contains(x.hosts, machine) {
+				x.hosts = append(x.hosts, machine)
 			}
 		}
 	}

@@ -206,6 +206,7 @@ func rusage() usage {
 func fillBuild(r *store.RunRecord) {
 	b := bundle.ReadBuildInfo(graph.BLASBackend)
 	r.GoVersion, r.BuildTags = b.GoVersion, b.BuildTags
+	r.CPU = bundle.CPUModel()
 	if r.BuildTags == "" {
 		r.BuildTags = graph.BLASBackend
 	}
