@@ -23,7 +23,7 @@ BFCFLAGS ?=
 RUN      := $(BFC) $(if $(PROFILE),--profile $(PROFILE)) -j $(JOBS) $(BFCFLAGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help build figures plan data smoke status test test-short vet fmt clean archive fuzz paper paper-timings latex check-figures approve-figures bench bench-deps interop
+.PHONY: help build figures plan data smoke status test test-short vet fmt clean archive fuzz paper paper-timings latex check-figures approve-figures bench bench-e2e bench-deps interop
 FUZZTIME ?= 10s
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./pipeline/graph:FuzzLoad ./pipeline/config:FuzzLocateKeys ./pipeline/exec:FuzzJob \
@@ -134,6 +134,9 @@ approve-figures: ## approve the figure data of a smoke run as the new baseline (
 BENCHFLAGS ?=
 bench: bench-deps ## speed next to PyTorch and scikit-learn, both builds, in one run (~7 min; BENCHFLAGS=-quick: ~20 s)
 	$(GO) run ./cmd/bfcbench $(BENCHFLAGS)
+
+bench-e2e: build ## the whole pipeline from an empty store, this checkout against main at 76b76ed (a git worktree), same machine: wall time and which stages' bytes changed (PROFILE=smoke: ~30 s)
+	$(GO) run ./cmd/bfcbench -e2e -j $(JOBS) $(if $(PROFILE),-profile $(PROFILE)) $(BENCHFLAGS)
 
 bench-deps: ## install the peers and OpenBLAS for make bench (python3-torch, python3-sklearn, libopenblas-dev), if missing
 	@if /usr/bin/python3 -c 'import torch, sklearn' 2>/dev/null && ldconfig -p | grep -q 'libopenblas\.so '; then :; \

@@ -316,7 +316,7 @@ func TestStageMemory(t *testing.T) {
 	put("", "a[seed=2]", "train", 300<<20)
 	put("", "big", "sweep", 5<<30)
 	put("smoke", "huge", "figure", 9<<30) // another profile: not counted
-	got, err := stageMemory(st.Dir)
+	got, err := stageMemory(st.Dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
