@@ -144,12 +144,12 @@ func copyProjectFiles(root, dir string) error {
 
 // timedRun runs `bfc [--profile P] -j J run` in dir with an empty store and
 // returns its wall time, the summary and the point times from the store.
-func (h *harness) timedRun(ctx context.Context, bfc, dir, profile string, jobs int) (metrics, error) {
+func (h *harness) timedRun(ctx context.Context, bfc, dir, profile string, jobs int, targets ...string) (metrics, error) {
 	args := []string{bfc}
 	if profile != "" {
 		args = append(args, "--profile", profile)
 	}
-	args = append(args, "-j", strconv.Itoa(jobs), "run")
+	args = append(append(args, "-j", strconv.Itoa(jobs), "run"), targets...)
 	res := h.exec(ctx, command{args: args, dir: dir, timeout: 12 * time.Hour})
 	if res.err != nil {
 		return nil, fmt.Errorf("%s in %s: %v: %s", strings.Join(args[1:], " "), dir, res.err, tail(res.out, 300))
@@ -213,7 +213,7 @@ func (h *harness) engineProbes() []probe {
 					return nil, err
 				}
 				defer os.RemoveAll(dir)
-				return h.timedRun(ctx, h.bins["bfc"], dir, effProfile(), h.cfg.jobs)
+				return h.timedRun(ctx, h.bins["bfc"], dir, effProfile(), h.cfg.jobs, h.effTargets()...)
 			}})
 	}
 	if h.cfg.section("sweep") {
@@ -249,6 +249,15 @@ func (h *harness) engineProbes() []probe {
 		}
 	}
 	return ps
+}
+
+// effTargets are the points of the efficiency run: all, or with -quick
+// the E0 stages alone (a few seconds).
+func (h *harness) effTargets() []string {
+	if h.cfg.quick {
+		return []string{"E0_target"}
+	}
+	return nil
 }
 
 // gemmBenchtime gives each GEMM size about a second or more.
@@ -330,6 +339,9 @@ func (h *harness) gemmReport(b *strings.Builder, n *notes, targets *[]goal) {
 
 func (h *harness) efficiencyReport(b *strings.Builder, n *notes, targets *[]goal) {
 	fmt.Fprintf(b, "### Parallel efficiency of a pipeline run (profile %s, -j %d, from an empty store)\n\n", effProfile(), h.cfg.jobs)
+	if t := h.effTargets(); len(t) > 0 {
+		fmt.Fprintf(b, "**-quick: only %s.**\n\n", strings.Join(t, ", "))
+	}
 	cores := min(h.cfg.jobs, runtime.NumCPU())
 	fmt.Fprintf(b, "`bfc --profile %s -j %d run` in a scratch copy of the project with no store, timed as a process. Efficiency = summed point wall time from the run records of the new store / (wall time × %d cores); CPU efficiency the same with the points' user + system time; the engine's own figure where it prints one.\n\n", effProfile(), h.cfg.jobs, cores)
 	sec := func(x float64) string { return seconds(x) }
