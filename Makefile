@@ -12,9 +12,10 @@ export GOEXPERIMENT ?= simd
 BFC      := bin/bfc
 # The default build is pure Go, what every fresh machine has, so that the
 # committed figures are exactly what `make figures` recomputes anywhere.
-# TAGS=openblas (with Debian's libopenblas-dev) solves the kernels about 4x
-# faster (make bench); the BLAS backend is part of the stage keys, so the two builds
-# keep separate cache entries.
+# TAGS=openblas (with Debian's libopenblas-dev) solves the kernels faster
+# (KRR at n = 10000: 3.8x on 2026-11-27; make bench measures it), but only the pure-Go build promises
+# identical bytes across machines; the BLAS backend is part of the stage keys,
+# so the two builds keep separate cache entries.
 TAGS     ?=
 GOFLAGS_TAGS := $(if $(TAGS),-tags $(TAGS))
 PROFILE  ?=
@@ -23,7 +24,7 @@ BFCFLAGS ?=
 RUN      := $(BFC) $(if $(PROFILE),--profile $(PROFILE)) -j $(JOBS) $(BFCFLAGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help build figures plan data smoke status test test-short vet fmt clean archive fuzz paper paper-timings latex check-figures approve-figures bench bench-deps interop
+.PHONY: help build figures plan data smoke status test test-short vet fmt clean archive fuzz paper paper-timings latex check-figures approve-figures bench bench-e2e bench-deps interop
 FUZZTIME ?= 10s
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./pipeline/graph:FuzzLoad ./pipeline/config:FuzzLocateKeys ./pipeline/exec:FuzzJob \
@@ -31,7 +32,7 @@ FUZZ_TARGETS := ./pipeline/graph:FuzzLoad ./pipeline/config:FuzzLocateKeys ./pip
 	./artifacts/bundle:FuzzReadBundle ./artifacts/bundle:FuzzReadBundleTar
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## build the command-line program into bin/bfc (pure Go; TAGS=openblas for the OpenBLAS build)
 	$(GO) build $(GOFLAGS_TAGS) -o $(BFC) ./cmd/bfc
@@ -132,8 +133,11 @@ approve-figures: ## approve the figure data of a smoke run as the new baseline (
 
 # ----------------------------------------------------------------- speed
 BENCHFLAGS ?=
-bench: bench-deps ## speed next to PyTorch and scikit-learn, both builds, in one run (~7 min; BENCHFLAGS=-quick: ~20 s)
+bench: bench-deps ## speed next to PyTorch, scikit-learn and the dgemm peak, engine at sweep scale, in one run (~7 min; BENCHFLAGS=-quick: ~30 s)
 	$(GO) run ./cmd/bfcbench $(BENCHFLAGS)
+
+bench-e2e: build ## the whole pipeline from an empty store, this checkout against main at 76b76ed (a git worktree), same machine: wall time and which stages' bytes changed (PROFILE=smoke: ~30 s)
+	$(GO) run ./cmd/bfcbench -e2e -j $(JOBS) $(if $(PROFILE),-profile $(PROFILE)) $(BENCHFLAGS)
 
 bench-deps: ## install the peers and OpenBLAS for make bench (python3-torch, python3-sklearn, libopenblas-dev), if missing
 	@if /usr/bin/python3 -c 'import torch, sklearn' 2>/dev/null && ldconfig -p | grep -q 'libopenblas\.so '; then :; \

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,7 @@ func KeyOf(cs []Component) (id.Key, error) {
 	slices.SortFunc(sorted, func(a, b Component) int { return strings.Compare(a.Name, b.Name) })
 	h := sha256.New()
 	h.Write([]byte("bfc-key-v1\n"))
+	var buf []byte
 	for i, c := range sorted {
 		if i > 0 && sorted[i-1].Name == c.Name {
 			return id.Key{}, fmt.Errorf("key component %q appears twice", c.Name)
@@ -43,10 +45,15 @@ func KeyOf(cs []Component) (id.Key, error) {
 		if strings.ContainsAny(c.Name, "\n\x00") {
 			return id.Key{}, fmt.Errorf("key component name %q has a control character", c.Name)
 		}
-		if id.HexSum([]byte(c.Value)) != c.Hash {
+		sum := sha256.Sum256([]byte(c.Value))
+		var hexSum [2 * sha256.Size]byte
+		hex.Encode(hexSum[:], sum[:])
+		if string(hexSum[:]) != c.Hash {
 			return id.Key{}, fmt.Errorf("key component %q: hash does not match its value", c.Name)
 		}
-		fmt.Fprintf(h, "%s\x00%s\n", c.Name, c.Hash)
+		// name NUL hash newline (what fmt's "%s\x00%s\n" wrote, without fmt).
+		buf = append(append(append(append(buf[:0], c.Name...), 0), c.Hash...), '\n')
+		h.Write(buf)
 	}
 	return id.Key(h.Sum(nil)), nil
 }
@@ -178,6 +185,18 @@ func (m *Manifest) Validate() error {
 // ParseManifest decodes and validates a manifest. Unknown fields are
 // errors: a manifest from another layout version must not be half-read.
 func ParseManifest(b []byte) (*Manifest, error) {
+	if m, ok := fastManifest(b); ok {
+		if err := m.Validate(); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	return parseManifestJSON(b)
+}
+
+// parseManifestJSON is ParseManifest with encoding/json, for every input
+// outside fastManifest's subset.
+func parseManifestJSON(b []byte) (*Manifest, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var m Manifest

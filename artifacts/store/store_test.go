@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -241,7 +243,21 @@ func FuzzParseManifest(f *testing.F) {
 	b, _ := json.Marshal(m)
 	f.Add(b)
 	f.Add([]byte(`{"format":1}`))
+	f.Add([]byte(`{"format":1,"outputs":null}`))
+	f.Add([]byte(`{"format":1,"Kind":"x","run":{"notes":{"a":"b","a":"c"}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The fast decoder agrees with encoding/json wherever it decodes.
+		if fast, ok := fastManifest(b); ok {
+			var slow Manifest
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&slow); err != nil || dec.More() {
+				t.Fatalf("fastManifest decoded what encoding/json rejects (%v): %q", err, b)
+			}
+			if !reflect.DeepEqual(*fast, slow) {
+				t.Fatalf("fastManifest and encoding/json disagree on %q:\n%+v\n%+v", b, *fast, slow)
+			}
+		}
 		m, err := ParseManifest(b)
 		if err != nil {
 			return

@@ -35,8 +35,12 @@ type harness struct {
 	bins    map[string]string // "learner/fastblas", "krr/openblas", "artifacts", "pipeline", "bfc" -> path
 	missing map[string]string // backend -> why it is not available
 	project string            // copy of the project for the no-op run ("" if none)
+	profile string            // the profile the engine rows measure ("" is the default profile)
 	projErr error             // why there is no usable project copy
 	storeMB float64           // bytes of objects in the copy, in MB
+
+	gemmKernel string       // the SIMD micro-kernel the GEMM rows measured
+	sweepReady map[int]bool // sweep sizes whose store is computed
 
 	results map[string]*series
 	env     env      // machine and peer versions, for the report
@@ -63,7 +67,7 @@ type series struct {
 
 func newHarness(cfg config, log io.Writer) (*harness, error) {
 	h := &harness{cfg: cfg, log: log, bins: map[string]string{}, missing: map[string]string{},
-		results: map[string]*series{}, started: time.Now()}
+		results: map[string]*series{}, sweepReady: map[int]bool{}, started: time.Now()}
 	h.work = cfg.work
 	if h.work == "" {
 		d, err := os.MkdirTemp("", "bfcbench-")
@@ -115,11 +119,16 @@ func (h *harness) build(ctx context.Context) error {
 			targets = append(targets, target{"krr/" + b, "./cmd/bfcbench", tags, true, b == pureBackend})
 		}
 	}
+	if h.cfg.section("gemm") {
+		targets = append(targets, target{"gemm", "./stages/lib/fastblas", "", true, true})
+	}
 	if h.cfg.section("store") {
 		targets = append(targets, target{"artifacts", "./artifacts/store", "", true, true})
 	}
-	if h.cfg.section("pipeline") {
+	if h.cfg.section("pipeline") || h.cfg.section("sweep") {
 		targets = append(targets, target{"pipeline", "./pipeline/exec", "", true, true})
+	}
+	if h.cfg.section("pipeline") || h.cfg.section("efficiency") {
 		if h.cfg.bfc == "" {
 			targets = append(targets, target{"bfc", "./cmd/bfc", "", false, true})
 		} else {
@@ -165,13 +174,15 @@ type command struct {
 }
 
 type result struct {
-	out  string // stdout and stderr
-	wall time.Duration
-	err  error
+	out    string // stdout and stderr
+	wall   time.Duration
+	maxRSS int64 // peak resident memory of the process (its largest child's if larger), bytes
+	err    error
 }
 
 // threadVars are reset for every child so that only command.env sets them.
-var threadVars = []string{"GOMAXPROCS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BFC_BENCH_PROJECT"}
+var threadVars = []string{"GOMAXPROCS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BFC_BENCH_PROJECT", "BFC_BENCH_PROFILE",
+	"BFC_SWEEP_DIR", "BFC_SWEEP_POINTS"}
 
 // exec runs c in its own process group (killed whole on timeout or
 // interrupt) and times it.
@@ -213,7 +224,13 @@ func (h *harness) exec(ctx context.Context, c command) result {
 	if ctx.Err() != nil && err != nil {
 		err = fmt.Errorf("%w (after %v)", ctx.Err(), wall.Round(time.Second))
 	}
-	return result{out: buf.String(), wall: wall, err: err}
+	var rss int64
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = ru.Maxrss * 1024 // kilobytes on Linux
+		}
+	}
+	return result{out: buf.String(), wall: wall, maxRSS: rss, err: err}
 }
 
 // threads returns the thread environment for n threads.
@@ -370,12 +387,13 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
-// prepareProject copies the project's pipeline file, figures, paper and
-// store (objects, manifests, refs, pins) into the scratch directory, so
-// that `bfc run` and `bfc verify` can be timed without touching the real
-// store, and checks with `bfc status` that every point is fresh there:
-// a stale point would mean hours of computing, so then the no-op run is
-// not timed.
+// prepareProject copies the project's files (projectFiles) and store
+// (objects, manifests, refs, pins) into the scratch directory, so that
+// `bfc run` and `bfc verify` can be timed without touching the real store,
+// and picks the profile to time (-profile; auto: the default profile if
+// `bfc status` finds every point fresh, else smoke): a stale point would
+// mean hours of computing, so without a fully computed profile the no-op
+// run is not timed.
 func (h *harness) prepareProject(ctx context.Context) {
 	if !h.cfg.section("pipeline") && !h.cfg.section("memory") {
 		return
@@ -388,9 +406,6 @@ func (h *harness) prepareProject(ctx context.Context) {
 	h.logf("copying the project and its store %s to %s", h.cfg.store, proj)
 	var bytes int64
 	copies := []struct{ from, to string }{
-		{filepath.Join(h.cfg.root, "pipeline.toml"), "pipeline.toml"},
-		{filepath.Join(h.cfg.root, "figures"), "figures"},
-		{filepath.Join(h.cfg.root, "paper"), "paper"},
 		{filepath.Join(h.cfg.store, "FORMAT"), ".bfc/FORMAT"},
 		{filepath.Join(h.cfg.store, "keys"), ".bfc/keys"},
 		{filepath.Join(h.cfg.store, "refs"), ".bfc/refs"},
@@ -407,29 +422,78 @@ func (h *harness) prepareProject(ctx context.Context) {
 			bytes = n
 		}
 	}
-	h.project, h.storeMB = proj, float64(bytes)/1e6
-	if !h.cfg.section("pipeline") {
-		return
-	}
-	res := h.exec(ctx, command{args: []string{h.bins["bfc"], "status"}, dir: proj, timeout: 5 * time.Minute})
-	if res.err != nil {
-		h.projErr = fmt.Errorf("bfc status: %v: %s", res.err, tail(res.out, 300))
-		return
-	}
-	fresh, stale, missing, err := parseStatus(res.out)
-	if err != nil {
+	if err := copyProjectFiles(h.cfg.root, proj); err != nil {
 		h.projErr = err
 		return
 	}
-	if stale+missing > 0 {
-		h.projErr = fmt.Errorf("%w: %d of %d stage points are stale or missing for this bfc (run `make figures` with the current code first)", errNotMeasured, stale+missing, fresh+stale+missing)
+	h.project, h.storeMB = proj, float64(bytes)/1e6
+	if !h.cfg.section("pipeline") {
+		if h.cfg.profile != "auto" {
+			h.profile = strings.TrimPrefix(h.cfg.profile, "default")
+		}
 		return
 	}
-	// One untimed run: a run rewrites every ref, the first one may also
-	// publish; the timed ones then find what `make figures` finds.
-	if res := h.exec(ctx, command{args: []string{h.bins["bfc"], "run"}, dir: proj, timeout: 2 * time.Minute}); res.err != nil {
-		h.projErr = fmt.Errorf("bfc run (warm-up): %v: %s", res.err, tail(res.out, 300))
+	candidates := []string{strings.TrimPrefix(h.cfg.profile, "default")}
+	if h.cfg.profile == "auto" {
+		candidates = []string{"", "smoke"}
 	}
+	var why []string
+	for _, prof := range candidates {
+		fresh, notFresh, err := h.freshness(ctx, prof)
+		if err != nil {
+			h.projErr = err
+			return
+		}
+		if notFresh == 0 {
+			h.profile = prof
+			// One untimed run: a run rewrites every ref, the first one may
+			// also publish; the timed ones then find what `make figures`
+			// finds.
+			if res := h.exec(ctx, command{args: h.bfcArgs("run"), dir: proj, timeout: 2 * time.Minute}); res.err != nil {
+				h.projErr = fmt.Errorf("bfc run (warm-up): %v: %s", res.err, tail(res.out, 300))
+			}
+			return
+		}
+		why = append(why, fmt.Sprintf("%d of %d points of %s are stale or missing", notFresh, fresh+notFresh, profileName(prof)))
+	}
+	// A stale point would mean hours of computing: no no-op run to time.
+	h.projErr = fmt.Errorf("%w: %s for this bfc (run `make figures` or `make smoke` with the current code first)", errNotMeasured, strings.Join(why, "; "))
+}
+
+// profileName words a profile for the report.
+func profileName(p string) string {
+	if p == "" {
+		return "the default profile"
+	}
+	return "profile " + p
+}
+
+// bfcArgs is the command line of bfc with the measured profile.
+func (h *harness) bfcArgs(args ...string) []string {
+	out := []string{h.bins["bfc"]}
+	if h.profile != "" {
+		out = append(out, "--profile", h.profile)
+	}
+	return append(out, args...)
+}
+
+// freshness runs `bfc status` under profile prof in the project copy and
+// counts its fresh and other points (status exits 1 when some are not
+// fresh; that is an answer, not a failure).
+func (h *harness) freshness(ctx context.Context, prof string) (fresh, notFresh int, err error) {
+	args := []string{h.bins["bfc"], "status"}
+	if prof != "" {
+		args = []string{h.bins["bfc"], "--profile", prof, "status"}
+	}
+	res := h.exec(ctx, command{args: args, dir: h.project, timeout: 5 * time.Minute})
+	f, stale, missing, perr := parseStatus(res.out)
+	if perr != nil {
+		if res.err != nil {
+			return 0, 0, fmt.Errorf("bfc status: %v: %s", res.err, tail(res.out, 300))
+		}
+		return 0, 0, perr
+	}
+	return f, stale + missing, nil
 }
 
 // copyTree copies a file or directory tree and returns the bytes copied.

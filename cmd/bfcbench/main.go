@@ -63,17 +63,27 @@ type config struct {
 	keep   bool
 	out    string // also write the report here
 	krrN   []int
-	only   map[string]bool // sections to run; empty: all
+	gemmN  []int // matrix orders of the GEMM comparison
+	sweepN []int // point counts of the synthetic sweep
+	// profile is the pipeline profile whose store the engine rows
+	// measure: "auto" is the default profile if it is fully computed,
+	// else "smoke".
+	profile  string
+	sweepDir string          // where the synthetic sweep stores are kept between runs
+	e2e      bool            // bench-e2e: this checkout against e2eBase, whole pipeline
+	e2eBase  string          // commit of the baseline
+	jobs     int             // -j of the efficiency and e2e runs
+	only     map[string]bool // sections to run; empty: all
 }
 
 // sections names the parts of the benchmark (-only).
-var sections = []string{"learner", "krr", "store", "pipeline", "memory"}
+var sections = []string{"learner", "gemm", "krr", "store", "pipeline", "efficiency", "sweep", "memory"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bfcbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c config
-	var krr, only string
+	var krr, only, gemm, sweep string
 	fs.BoolVar(&c.quick, "quick", false, "tiny sizes, one round: smoke-test the harness")
 	fs.IntVar(&c.reps, "reps", 3, "rounds (each figure is the median over rounds)")
 	fs.StringVar(&c.python, "python", "/usr/bin/python3", "Python with torch, scikit-learn and numpy (Debian's)")
@@ -84,6 +94,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the scratch directory")
 	fs.StringVar(&c.out, "o", "", "also write the report (Markdown) to this file")
 	fs.StringVar(&krr, "krr", "4096,10000", "sample counts n of the kernel ridge comparison")
+	fs.StringVar(&gemm, "gemm", "1024,4096", "matrix orders n of the GEMM comparison (fastblas against the dgemm peak)")
+	fs.StringVar(&sweep, "sweep", "624,1000,10000,100000", "point counts of the synthetic sweep (BenchmarkSweep in pipeline/exec)")
+	fs.StringVar(&c.sweepDir, "sweepdir", defaultSweepDir(), "directory that keeps the computed synthetic sweep stores between runs (100000 points take minutes to compute once)")
+	fs.StringVar(&c.profile, "profile", "auto", "profile whose store the engine rows (run, status, verify, memory) measure: a profile name, \"default\", or auto (the default profile if fully computed, else smoke)")
+	fs.BoolVar(&c.e2e, "e2e", false, "instead of the rest: the whole pipeline from an empty store, this checkout against -base (make bench-e2e)")
+	fs.StringVar(&c.e2eBase, "base", "76b76ed", "baseline commit of -e2e (built in a temporary git worktree)")
+	fs.IntVar(&c.jobs, "j", 2, "CPU budget (-j) of the smoke run timed for parallel efficiency and of the -e2e runs")
 	fs.StringVar(&only, "only", "", "comma-separated sections to run: "+strings.Join(sections, ", ")+" (default all)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: bfcbench [flags]   (from the repository root; `make bench`)\n")
@@ -97,17 +114,26 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.quick {
 		c.reps = 1
-		krr = "512"
+		krr, gemm, sweep = "512", "256", "1000"
 	}
 	if c.reps < 1 {
 		return c, fmt.Errorf("-reps %d: need at least 1", c.reps)
 	}
-	for _, f := range strings.Split(krr, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 16 {
-			return c, fmt.Errorf("-krr: %q is not a sample count >= 16", f)
-		}
-		c.krrN = append(c.krrN, n)
+	var lerr error
+	if c.krrN, lerr = intList("-krr", krr, 16); lerr != nil {
+		return c, lerr
+	}
+	if c.gemmN, lerr = intList("-gemm", gemm, 8); lerr != nil {
+		return c, lerr
+	}
+	if c.sweepN, lerr = intList("-sweep", sweep, 4); lerr != nil {
+		return c, lerr
+	}
+	if c.jobs < 1 {
+		return c, fmt.Errorf("-j %d: need at least 1", c.jobs)
+	}
+	if c.profile == "" {
+		return c, fmt.Errorf("-profile: empty (use default, auto or a profile name)")
 	}
 	c.only = map[string]bool{}
 	for _, s := range strings.Split(only, ",") {
@@ -133,6 +159,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if !filepath.IsAbs(c.store) {
 		c.store = filepath.Join(wd, c.store)
 	}
+	if !filepath.IsAbs(c.sweepDir) {
+		c.sweepDir = filepath.Join(wd, c.sweepDir)
+	}
 	if c.bfc != "" && !filepath.IsAbs(c.bfc) {
 		c.bfc = filepath.Join(wd, c.bfc)
 	}
@@ -140,6 +169,30 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 }
 
 func (c config) section(s string) bool { return len(c.only) == 0 || c.only[s] }
+
+// intList parses a comma-separated list of integers of at least min.
+func intList(flagName, list string, min int) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < min {
+			return nil, fmt.Errorf("%s: %q is not a whole number >= %d", flagName, f, min)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// defaultSweepDir is where the synthetic sweep stores are kept: the user's
+// cache directory (they cost minutes to compute and never change), or a
+// temporary directory's.
+func defaultSweepDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		d = os.TempDir()
+	}
+	return filepath.Join(d, "bfcbench", "sweep")
+}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -161,6 +214,9 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.e2e {
+		os.Exit(runE2E(ctx, cfg, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(ctx, cfg, os.Stdout, os.Stderr))
 }
 

@@ -19,9 +19,9 @@ type kindMemory struct {
 }
 
 // stageMemory reads the run record (run.max_rss_bytes) of the manifest
-// each point of the default profile last resolved to, and returns the
-// maximum per stage kind, sorted by kind.
-func stageMemory(storeDir string) ([]kindMemory, error) {
+// each point of profile ("" is the default profile) last resolved to, and
+// returns the maximum per stage kind, sorted by kind.
+func stageMemory(storeDir, profile string) ([]kindMemory, error) {
 	st, err := store.Open(storeDir, false)
 	if err != nil {
 		return nil, err
@@ -32,7 +32,7 @@ func stageMemory(storeDir string) ([]kindMemory, error) {
 	}
 	byKind := map[string]*kindMemory{}
 	for _, r := range refs {
-		if r.Profile != "" {
+		if r.Profile != profile {
 			continue
 		}
 		m, err := st.Manifest(r.Key)

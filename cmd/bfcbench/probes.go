@@ -136,6 +136,8 @@ func (h *harness) probes() []probe {
 					}})
 			}
 		}
+	}
+	if h.cfg.section("learner") || h.cfg.section("gemm") {
 		n := "4096"
 		if h.cfg.quick {
 			n = "512"
@@ -215,7 +217,7 @@ func (h *harness) probes() []probe {
 				if h.projErr != nil {
 					return nil, h.projErr
 				}
-				penv := map[string]string{"BFC_BENCH_PROJECT": h.project}
+				penv := map[string]string{"BFC_BENCH_PROJECT": h.project, "BFC_BENCH_PROFILE": h.profile}
 				for k, v := range env {
 					penv[k] = v
 				}
@@ -227,7 +229,7 @@ func (h *harness) probes() []probe {
 					if h.projErr != nil {
 						return nil, h.projErr
 					}
-					res := h.exec(ctx, command{args: []string{h.bins["bfc"], c.label}, dir: h.project, env: env, timeout: 2 * time.Minute})
+					res := h.exec(ctx, command{args: h.bfcArgs(c.label), dir: h.project, env: env, timeout: 2 * time.Minute})
 					if res.err != nil {
 						return nil, fmt.Errorf("bfc %s: %v: %s", c.label, res.err, tail(res.out, 300))
 					}
@@ -235,7 +237,7 @@ func (h *harness) probes() []probe {
 				}})
 		}
 	}
-	return ps
+	return append(ps, h.engineProbes()...)
 }
 
 // storeObjects returns the number of objects in the project copy.

@@ -17,6 +17,7 @@ import (
 	"github.com/bfc-repro/bfc/pipeline/internal/testkinds/sum"
 	"github.com/bfc-repro/bfc/pipeline/view"
 	"github.com/bfc-repro/bfc/stages/all"
+	"github.com/bfc-repro/bfc/stages/lib/linalg"
 )
 
 // The no-op run is what `make figures` costs when nothing changed: parse
@@ -79,7 +80,7 @@ func engineOf(b *testing.B, file string, kinds graph.Registry, code graph.CodeId
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := graph.Build(cfg, kinds, "")
+	g, err := graph.Build(cfg, kinds, os.Getenv("BFC_BENCH_PROFILE"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -137,7 +138,8 @@ gather = ["a"]
 // BenchmarkNoopRunProject times a no-op run of a real project: set
 // BFC_BENCH_PROJECT to a directory holding pipeline.toml and its fully
 // computed store (cmd/bfcbench makes such a copy; never point it at a
-// store that other runs are writing). Skipped otherwise.
+// store that other runs are writing), and BFC_BENCH_PROFILE to the profile
+// to run (default: the default profile). Skipped otherwise.
 //
 //	BFC_BENCH_PROJECT=/tmp/copy go test -run '^$' -bench NoopRunProject -cpuprofile cpu.out ./pipeline/exec
 func BenchmarkNoopRunProject(b *testing.B) {
@@ -146,6 +148,9 @@ func BenchmarkNoopRunProject(b *testing.B) {
 		b.Skip("set BFC_BENCH_PROJECT to a copy of a project whose store is fully computed")
 	}
 	kinds := graph.NewRegistry(all.Kinds()...)
+	// The backend is a key component; bfc sets it the same way (cmd/bfc).
+	defer func(b string) { graph.BLASBackend = b }(graph.BLASBackend)
+	graph.BLASBackend = linalg.Backend()
 	code := func() (graph.CodeIdentity, error) { return graph.NewCodeBase(bfc.Source, bfc.ModulePath) }
 	file := filepath.Join(dir, "pipeline.toml")
 	noopRun(b, file, kinds, code, 0, true)

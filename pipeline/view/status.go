@@ -15,6 +15,9 @@ package view
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/bfc-repro/bfc/artifacts/id"
 	"github.com/bfc-repro/bfc/artifacts/store"
@@ -49,16 +52,81 @@ func Status(e *graph.Engine, pts []*graph.Point) []*PointStatus {
 	if e.Store != nil {
 		defer e.Store.SaveChecked()
 	}
+	// Points are independent given their inputs' statuses: each wave
+	// holds the points whose inputs are all in earlier waves, and the
+	// points of a wave are looked at in parallel (reading manifests is most
+	// of the work). Every status depends only on its point and its inputs'
+	// statuses, so the result is the same whatever the parallelism.
 	memo := map[*graph.Point]*PointStatus{}
-	var out []*PointStatus
-	for _, p := range e.Graph.Closure(pts) {
-		memo[p] = status(e, p, memo)
+	for _, wave := range waves(e.Graph.Closure(pts)) {
+		res := make([]*PointStatus, len(wave))
+		parallelFor(len(wave), func(i int) { res[i] = status(e, wave[i], memo) })
+		for i, p := range wave {
+			memo[p] = res[i]
+		}
 	}
+	out := make([]*PointStatus, 0, len(pts))
 	for _, p := range pts {
 		out = append(out, memo[p])
 	}
 	return out
 }
+
+// waves splits points in topological order into waves: a point's wave is
+// one more than the latest wave of its inputs among pts (0 without any).
+// Within a wave the order of pts is kept.
+func waves(pts []*graph.Point) [][]*graph.Point {
+	depth := make(map[*graph.Point]int, len(pts))
+	var out [][]*graph.Point
+	for _, p := range pts {
+		d := 0
+		for _, in := range p.Inputs {
+			if di, ok := depth[in]; ok && di+1 > d {
+				d = di + 1
+			}
+		}
+		depth[p] = d
+		for len(out) <= d {
+			out = append(out, nil)
+		}
+		out[d] = append(out[d], p)
+	}
+	return out
+}
+
+// parallelFor calls f(i) for every i < n on up to GOMAXPROCS goroutines,
+// each taking contiguous chunks, and returns when all are done.
+func parallelFor(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/minPerWorker)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	const chunk = 16
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+chunk, n); i++ {
+					f(i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// minPerWorker is the fewest points worth a goroutine of their own.
+const minPerWorker = 8
 
 func status(e *graph.Engine, p *graph.Point, memo map[*graph.Point]*PointStatus) *PointStatus {
 	ps := &PointStatus{Point: p}
@@ -105,7 +173,15 @@ func status(e *graph.Engine, p *graph.Point, memo map[*graph.Point]*PointStatus)
 		ps.State, ps.Reasons = StateMissing, []string{"never computed (there is no store yet)"}
 		return ps
 	}
-	m, ferr := e.Fresh(key)
+	var m *store.Manifest
+	var ferr error
+	if old != nil && ref.Key == key {
+		// The ref's manifest, already read, is the one for this key: check
+		// its outputs rather than reading and parsing it again.
+		m, ferr = old, e.Store.CheckOutputs(old)
+	} else {
+		m, ferr = e.Fresh(key)
+	}
 	switch {
 	case ferr == nil:
 		ps.State, ps.Manifest = StateFresh, m
