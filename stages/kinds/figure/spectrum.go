@@ -39,7 +39,13 @@ func spectrumPlot(env kit.Env, _ kit.Params) (*Spec, error) {
 		return cmp.Or(cmp.Compare(a.s.Summary.L, b.s.Summary.L), cmp.Compare(a.s.Summary.D, b.s.Summary.D),
 			cmp.Compare(len(a.seed), len(b.seed)), cmp.Compare(a.seed, b.seed))
 	})
-	spec := &Spec{Title: "E5: exact degree spectrum of the targets — share of Var(y) per Hermite degree"}
+	spec := &Spec{Title: "E5: exact Hermite degree spectrum of the targets"}
+	seeds := map[string]int{} // seed -> glyph, in order of first appearance
+	for _, p := range pts {
+		if _, ok := seeds[p.seed]; !ok {
+			seeds[p.seed] = len(seeds)
+		}
+	}
 	var Ls []int
 	for _, p := range pts {
 		if !slices.Contains(Ls, p.s.Summary.L) {
@@ -55,7 +61,7 @@ func spectrumPlot(env kit.Env, _ kit.Params) (*Spec, error) {
 				continue
 			}
 			sr := Series{Name: fmt.Sprintf("d = %d, seed %s", p.s.Summary.D, p.seed), Group: fmt.Sprintf("d = %d", p.s.Summary.D),
-				Style: LinePoints}
+				Style: LinePoints, Glyph: seeds[p.seed]}
 			for _, d := range p.s.Degrees[1:] {
 				sr.X, sr.Y = append(sr.X, float64(d.Degree)), append(sr.Y, d.Share)
 			}
@@ -67,7 +73,7 @@ func spectrumPlot(env kit.Env, _ kit.Params) (*Spec, error) {
 	spec.Notes = []string{
 		"Exact Hermite expansion of each stored target G* under x ~ N(0, I_d) (docs/science.md#spectrum): degree q = 1..2^L carries ||P_q y||² of Var(y) " +
 			"(odd degrees come from the skip connections to x).",
-		"One colour per input dimension d, one line per seed (seeds are not averaged). The marker separates the degrees above 2^(L−1), " +
+		"One colour per input dimension d, one marker shape per seed (seeds are not averaged). The marker separates the degrees above 2^(L−1), " +
 			"the part of the target only the top layer's term reaches.",
 	}
 	return spec, nil

@@ -143,14 +143,9 @@ func Compute(in kit.Input, maxTerms float64, threads int) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", point, err)
 	}
-	ex, err := hermite.Analyze(HermiteTarget(data.Net), hermite.Options{Threads: threads, MaxTerms: maxTerms, AsGiven: true})
-	if tl := (*hermite.TooLargeError)(nil); errors.As(err, &tl) {
-		return nil, fmt.Errorf("%s (d = %d, L = %d): the exact spectrum is not affordable: a product of degree %d would "+
-			"have up to %.3g Hermite terms (about %.2g GB), above max_terms = %.3g; exact expansion stops at L = 4 near "+
-			"d = 12-14 (docs/science.md#spectrum)", point, cfg.D, cfg.L, tl.Degree, tl.Terms, tl.Bytes/1e9, tl.Limit)
-	}
+	ex, err := analyze(data.Net, maxTerms, threads, point)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", point, err)
+		return nil, err
 	}
 	var train float64
 	for _, y := range data.Train.Y {
@@ -160,6 +155,39 @@ func Compute(in kit.Input, maxTerms float64, threads int) (*Result, error) {
 	r := &Result{Cfg: cfg, Exact: ex, MC: mc, MCSum: sum, Train: train, Stored: data.Net.Mean,
 		Mean: ex.Mean - data.Net.Mean, Spec: ex.Spectrum(), Var: ex.Var(), MaxTerm: maxTerms}
 	return r, nil
+}
+
+// analyze expands n exactly with its weights as given; point names the
+// target in errors.
+func analyze(n *targetnet.Net, maxTerms float64, threads int, point string) (*hermite.Result, error) {
+	ex, err := hermite.Analyze(HermiteTarget(n), hermite.Options{Threads: threads, MaxTerms: maxTerms, AsGiven: true})
+	if tl := (*hermite.TooLargeError)(nil); errors.As(err, &tl) {
+		return nil, fmt.Errorf("%s (d = %d, L = %d): the exact spectrum is not affordable: a product of degree %d would "+
+			"have up to %.3g Hermite terms (about %.2g GB), above max_terms = %.3g; exact expansion stops at L = 4 near "+
+			"d = 12-14 (docs/science.md#spectrum)", point, n.D, n.L, tl.Degree, tl.Terms, tl.Bytes/1e9, tl.Limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", point, err)
+	}
+	return ex, nil
+}
+
+// Degrees are the rows of the degrees table of a spectrum spec (element
+// q: the part of the variance carried by degree q >= 1) of a function
+// with mean mean: row 0 holds mean² and share 0 (the constant carries no
+// variance), row q the share spec[q]/Var and the share of the degrees
+// above q.
+func Degrees(spec []float64, mean float64) []Degree {
+	var v float64
+	for _, s := range spec[1:] {
+		v += s
+	}
+	out := make([]Degree, len(spec))
+	for q := range spec {
+		out[q] = Degree{Degree: q, Norm2: spec[q], Share: spec[q] / v, ShareAbove: shareAbove(spec, q)}
+	}
+	out[0].Norm2, out[0].Share = mean*mean, 0
+	return out
 }
 
 // describe names an input by its grid labels (or its key).
@@ -219,14 +247,11 @@ func shareAbove(spec []float64, q0 int) float64 {
 }
 
 func (r *Result) degreesTable() (arrow.Record, error) {
-	n := len(r.Spec)
-	q, norm2, share, above := make([]int, n), make([]float64, n), make([]float64, n), make([]float64, n)
-	for i := range n {
-		q[i] = i
-		norm2[i], share[i] = r.Spec[i], r.Spec[i]/r.Var
-		above[i] = shareAbove(r.Spec, i)
+	var q []int
+	var norm2, share, above []float64
+	for _, d := range Degrees(r.Spec, r.Mean) {
+		q, norm2, share, above = append(q, d.Degree), append(norm2, d.Norm2), append(share, d.Share), append(above, d.ShareAbove)
 	}
-	norm2[0], share[0] = r.Mean*r.Mean, 0 // the constant carries no variance
 	return kit.NewTable().Ints(ColDegree, q).Float64(ColNorm2, norm2).Float64(ColShare, share).
 		Float64(ColShareAbove, above).Record()
 }

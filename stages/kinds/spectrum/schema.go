@@ -134,7 +134,7 @@ func Read(in kit.Input) (*Spectrum, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read spectrum %s: %w", in.Key(), err)
+		return nil, fmt.Errorf("read spectrum: %w", err)
 	}
 	err = DegreesDesc.Use(in, func(r *kit.Rows) error {
 		q, n2, sh, ab := r.Ints(ColDegree), r.Float64s(ColNorm2), r.Float64s(ColShare), r.Float64s(ColShareAbove)
@@ -150,7 +150,7 @@ func Read(in kit.Input) (*Spectrum, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read spectrum %s: %w", in.Key(), err)
+		return nil, fmt.Errorf("read spectrum: %w", err)
 	}
 	return s, nil
 }
