@@ -10,6 +10,7 @@ import (
 	"github.com/bfc-repro/bfc/stages/kinds/fmnist"
 	"github.com/bfc-repro/bfc/stages/kinds/paper"
 	"github.com/bfc-repro/bfc/stages/kinds/scaling"
+	"github.com/bfc-repro/bfc/stages/kinds/spectrum"
 	"github.com/bfc-repro/bfc/stages/kinds/sweep"
 	"github.com/bfc-repro/bfc/stages/kinds/target"
 	"github.com/bfc-repro/bfc/stages/kinds/train"
@@ -20,6 +21,7 @@ import (
 func Kinds() []kit.Kind {
 	return []kit.Kind{
 		target.Kind{},
+		spectrum.Kind{},
 		train.Kind{},
 		sweep.Kind{},
 		scaling.Kind{},

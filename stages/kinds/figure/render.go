@@ -536,7 +536,7 @@ func (l *layout) panel(p *Panel) (*plot.Plot, []legendItem, error) {
 			if err != nil {
 				return nil, nil, fmt.Errorf("series %q: %w", s.Name, err)
 			}
-			sc.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(2.6), Shape: draw.CircleGlyph{}}
+			sc.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(2.6), Shape: glyphs[((s.Glyph%len(glyphs))+len(glyphs))%len(glyphs)]}
 			pl.Add(sc)
 			thumbs = append(thumbs, sc)
 		}
@@ -696,3 +696,7 @@ func formatTick(v float64) string {
 	}
 	return mant + "e" + exp
 }
+
+// glyphs are the point shapes of Series.Glyph, in order.
+var glyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.RingGlyph{},
+	draw.BoxGlyph{}, draw.CrossGlyph{}}

@@ -108,6 +108,10 @@ type Series struct {
 	Lo, Hi []float64
 	Style  Style
 	Dashed bool
+	// Glyph selects the point shape of Points and LinePoints (0 circle,
+	// 1 square, 2 triangle, 3 ring, 4 box, 5 cross; others wrap around):
+	// series of one colour group told apart, e.g. one per seed.
+	Glyph int
 	// Reference draws the series in grey, outside the colour groups: a
 	// reference curve such as N(0, 1) or a fitted or theoretical slope.
 	Reference bool

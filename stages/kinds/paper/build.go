@@ -28,6 +28,7 @@ type builder struct {
 	collects  []kit.Input // gathered "collect" points (E7)
 	scaling   *scalingSet // the scaling point's tables, once read
 	smallRows []string    // rows of the small-d table of E5
+	spectra   []*table    // summary tables of the gathered "spectrum" points
 
 	e1Depth, e3Depth int
 }
@@ -57,7 +58,7 @@ func (bd *builder) build() error {
 		return err
 	}
 	steps := []func(){bd.claimsParams, bd.claimsTable, bd.targetSetup, bd.labelTails, bd.informationGap,
-		bd.learnerSetup, bd.clipping, bd.eOne, bd.stageTwo, bd.eThree, bd.eFour, bd.eFive, bd.eSix, bd.eSeven,
+		bd.learnerSetup, bd.clipping, bd.eOne, bd.stageTwo, bd.eThree, bd.eFour, bd.eFive, bd.spectrum, bd.eSix, bd.eSeven,
 		bd.eEight, bd.published, bd.facts}
 	for _, step := range steps {
 		step()

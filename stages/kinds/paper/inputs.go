@@ -8,6 +8,7 @@ import (
 
 	"github.com/bfc-repro/bfc/stages/kinds/classify"
 	"github.com/bfc-repro/bfc/stages/kinds/figure"
+	"github.com/bfc-repro/bfc/stages/kinds/spectrum"
 	"github.com/bfc-repro/bfc/stages/kinds/target"
 	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
@@ -113,6 +114,12 @@ func (bd *builder) readInputs() error {
 			}
 			r.x = schedule.Correction(r.schedule, rd.intOf(sum, classify.ColX), 1, r.L)
 			bd.class = append(bd.class, r)
+		case "spectrum":
+			sum, err := bd.open(in, spectrum.SummaryDesc)
+			if err != nil {
+				return err
+			}
+			bd.spectra = append(bd.spectra, sum)
 		case "scaling", "collect":
 			if in.Kind() == "scaling" {
 				bd.scalings = append(bd.scalings, in)

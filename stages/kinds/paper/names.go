@@ -99,6 +99,15 @@ const (
 	famDimStarLo       family = "EFiveD{}StarEFiveLearner{}Lo" // the bootstrap interval's ends inside the grid
 	famDimStarHi       family = "EFiveD{}StarEFiveLearner{}Hi"
 
+	// E5-spectrum: per dimension {d} (A: the smallest) of the gathered spectrum points.
+	famSpecD         family = "ESpecD{}"         // list prefix of dimension {d}
+	famSpecDD        family = "ESpecD{}D"        // the dimension d
+	famSpecDSeeds    family = "ESpecD{}Seeds"    // its targets (seeds)
+	famSpecDAboveMin family = "ESpecD{}AboveMin" // smallest share of Var(y) above degree 2^(L-1) over its seeds
+	famSpecDAboveMax family = "ESpecD{}AboveMax" // largest
+	famSpecDTopMin   family = "ESpecD{}TopMin"   // smallest share of degree 2^L
+	famSpecDTopMax   family = "ESpecD{}TopMax"   // largest
+
 	// E6: per threshold {t} and fit {f} (in threshold, then learner order).
 	famTau          family = "ESixTau{}"           // list prefix of threshold {t}
 	famTauTau       family = "ESixTau{}Tau"        // its value

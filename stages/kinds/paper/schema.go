@@ -6,6 +6,7 @@ import (
 	"github.com/bfc-repro/bfc/stages/kinds/collect"
 	"github.com/bfc-repro/bfc/stages/kinds/fmnist"
 	"github.com/bfc-repro/bfc/stages/kinds/scaling"
+	"github.com/bfc-repro/bfc/stages/kinds/spectrum"
 	"github.com/bfc-repro/bfc/stages/kinds/sweep"
 	"github.com/bfc-repro/bfc/stages/kinds/target"
 	"github.com/bfc-repro/bfc/stages/kinds/train"
@@ -61,7 +62,7 @@ func (Kind) Produces(kit.Params) []kit.TableDesc { return []kit.TableDesc{Number
 func (Kind) Consumes(kit.Params) []kit.TableNeed {
 	needs := []kit.TableNeed{target.SummaryDesc.Need(), target.LayersDesc.Need(), train.SummaryDesc(2).Need(),
 		train.HistoryDesc(2).Of(train.ColTestRelErr), classify.SummaryDesc.Need(), fmnist.SummaryDesc.Need(),
-		fmnist.PublishedDesc.Need(), collect.Need(sweep.ResultDesc)}
+		fmnist.PublishedDesc.Need(), collect.Need(sweep.ResultDesc), spectrum.SummaryDesc.Need()}
 	needs = append(needs, scaling.Needs()...)
 	for i := range needs {
 		needs[i].Optional = true

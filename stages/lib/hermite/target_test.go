@@ -535,3 +535,49 @@ func TestBadTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestAsGiven: the weights of a normalised expansion, rescaled row by row
+// by its Scale and expanded as given, give the same moments and spectrum
+// (the rows' exact variances are then 1), and Scale is 1.
+func TestAsGiven(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		d, k, L int
+		mode    string
+	}{{"L2-skip0", 4, 2, 2, "skip0"}, {"L3-dense", 3, 3, 3, "dense"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := randomTarget(tc.d, tc.k, tc.L, tc.mode, true, 0.3, 11)
+			norm := mustAnalyze(t, tg, Options{})
+			scaled := *tg
+			scaled.W = make([][][]float64, tc.L+1)
+			for l := 2; l <= tc.L; l++ {
+				for i := range tg.W[l] {
+					n := len(tg.W[l][i]) / tc.k
+					w := append([]float64(nil), tg.W[l][i]...)
+					for e := range w {
+						w[e] *= norm.Scale[l][e/n]
+					}
+					scaled.W[l] = append(scaled.W[l], w)
+				}
+			}
+			got := mustAnalyze(t, &scaled, Options{AsGiven: true})
+			const tol = 1e-12
+			for l := 2; l <= tc.L; l++ {
+				for r := range tc.k {
+					if got.Scale[l][r] != 1 || !closeTo(got.RawVar[l][r], 1, tol) {
+						t.Errorf("layer %d row %d: scale %v, raw variance %v, want 1 and 1", l, r, got.Scale[l][r], got.RawVar[l][r])
+					}
+				}
+			}
+			if !closeTo(got.Mean, norm.Mean, tol) {
+				t.Errorf("mean %v, normalised expansion %v", got.Mean, norm.Mean)
+			}
+			want, spec := norm.Spectrum(), got.Spectrum()
+			for q := range spec {
+				if math.Abs(spec[q]-want[q]) > tol*norm.Var() {
+					t.Errorf("degree %d: %v, normalised expansion %v", q, spec[q], want[q])
+				}
+			}
+		})
+	}
+}
