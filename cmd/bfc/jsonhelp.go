@@ -54,7 +54,9 @@ bfc kinds --json: [ {name, package, doc: string, params: [ {name, type, doc:
   (optional numbers: absent when unbounded), enum (optional [string]),
   min_len (optional int)} ]} ]
 
-bfc log --json: [ {start, end (RFC 3339), wall_s, cpu_s (number), host,
+bfc log --json: [ {start, end (RFC 3339), wall_s, cpu_s (number), run_wall_s,
+  parallel_efficiency (optional numbers: absent when nothing ran), cores
+  (optional int), host,
   profile: string, args: [string], exit: int, error (optional string), ran,
   cached, failed, skipped: int, points: [ {point, status: string, key
   (optional), wall_s, cpu_s: number, error (optional)} ]} ]  oldest first`

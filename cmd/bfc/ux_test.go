@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,7 +126,7 @@ func TestStatusExitCodesForceAndLog(t *testing.T) {
 		t.Errorf("run -n estimates a missing point from its stage's runs:\n%s", r.stdout)
 	}
 	r = runBFC(t, dir, nil, "run", "--force", one)
-	if r.code != 0 || !strings.Contains(r.stderr, "1 ran, 0 cached") {
+	if r.code != 0 || !strings.Contains(r.stderr, "1 ran, 0 cached") || !strings.Contains(r.stderr, "; parallel efficiency ") {
 		t.Fatalf("run --force of a fresh point: %d %s", r.code, r.stderr)
 	}
 	r = runBFC(t, dir, nil, "run", "-n", "--force", one)
@@ -140,10 +141,11 @@ func TestStatusExitCodesForceAndLog(t *testing.T) {
 	var runs []runEntry
 	decode(t, runBFC(t, dir, nil, "log", "--json"), &runs)
 	if len(runs) != 2 || runs[1].Ran != 1 || runs[1].Exit != 0 || len(runs[1].Points) != 1 || runs[1].Points[0].Point != "tgt[L=3,seed=1]" ||
-		runs[1].Points[0].CPUSeconds <= 0 || runs[1].Host == "" || runs[1].Args[len(runs[1].Args)-1] != one || runs[0].Start > runs[1].Start {
+		runs[1].Points[0].CPUSeconds <= 0 || math.Abs(runs[1].CPUSeconds-runs[1].Points[0].CPUSeconds) > 1e-9 || runs[1].Cores < 1 ||
+		math.Abs(runs[1].Efficiency-runs[1].CPUSeconds/(runs[1].RunWallSeconds*float64(runs[1].Cores))) > 1e-9 || runs[1].Host == "" || runs[1].Args[len(runs[1].Args)-1] != one || runs[0].Start > runs[1].Start {
 		t.Fatalf("log --json: %+v", runs)
 	}
-	if r := runBFC(t, dir, nil, "-v", "log"); r.code != 0 || strings.Count(r.stdout, "exit 0") != 2 || !strings.Contains(r.stdout, "    ran     tgt[L=3,seed=1]  wall ") {
+	if r := runBFC(t, dir, nil, "-v", "log"); r.code != 0 || strings.Count(r.stdout, "exit 0") != 2 || !regexp.MustCompile(`cpu \S+\s+eff \d+%`).MatchString(r.stdout) || !strings.Contains(r.stdout, "    ran     tgt[L=3,seed=1]  wall ") {
 		t.Fatalf("log -v: %s %s", r.stdout, r.stderr)
 	}
 	// The store remembers that this file passed under every profile; an

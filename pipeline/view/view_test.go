@@ -3,6 +3,7 @@ package view
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -86,15 +87,35 @@ func TestLineDisplay(t *testing.T) {
 	d.Finished(&exec.PointResult{Point: p, Status: exec.StatusRan, Elapsed: 1500 * time.Millisecond})
 	d.Finished(&exec.PointResult{Point: q, Status: exec.StatusCached})
 	d.Finished(&exec.PointResult{Point: &graph.Point{ID: "c"}, Status: exec.StatusFailed, Err: errors.New("boom")})
-	d.End(&exec.Summary{Ran: 1, Cached: 1, Failed: 1, Elapsed: 2 * time.Second})
+	const cpu, wall, cores = 3.0, 2.0, 2
+	d.End(&exec.Summary{Ran: 1, Cached: 1, Failed: 1, Elapsed: wall * time.Second, CPUSeconds: cpu, Cores: cores})
 	want := "run     a[seed=1]  (key " + key.Short() + ")\n" +
 		"        a[seed=1]  4/4  loss 0.1  \n" +
 		"note    a[seed=1]: waiting for pid 7\n" +
 		"done    a[seed=1]  1.5s  [1/3]\n" +
 		"FAILED  c: boom\n" +
-		"bfc: 1 ran, 1 cached, 1 failed, 0 skipped in 2s\n"
+		fmt.Sprintf("bfc: 1 ran, 1 cached, 1 failed, 0 skipped in 2s; parallel efficiency %.0f%% (CPU 3.0s / wall 2.0s x 2)\n", 100*cpu/(wall*cores))
 	if buf.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+// TestEfficiencyNote: no note when nothing ran or under a cluster
+// executor (no cores of ours).
+func TestEfficiencyNote(t *testing.T) {
+	cases := []struct {
+		name string
+		s    exec.Summary
+		want string
+	}{
+		{"ran", exec.Summary{Ran: 2, Elapsed: 10 * time.Second, CPUSeconds: 19, Cores: 2}, "; parallel efficiency 95% (CPU 19s / wall 10s x 2)"},
+		{"nothing ran", exec.Summary{Cached: 2, Elapsed: time.Second, Cores: 2}, ""},
+		{"cluster", exec.Summary{Ran: 2, Elapsed: time.Second, CPUSeconds: 4}, ""},
+	}
+	for _, c := range cases {
+		if got := EfficiencyNote(&c.s); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
 	}
 }
 
