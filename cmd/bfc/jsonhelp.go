@@ -42,7 +42,8 @@ bfc run -n --json: an object
   unknown        int       points without an estimate
   min_wall_seconds number  a lower bound of the wall time with -j
 
-bfc show --json: [ {point, key: string, run: RUN, outputs: [ {name: string,
+bfc show --json: [ {point, key: string, points: [string] (every point whose
+  last run used the key), run: RUN, outputs: [ {name: string,
   rows, bytes: int, path: string, metadata: {string: string},
   columns: [ {name, type: string} ]} ]} ]
   RUN: start (RFC 3339), wall_s, user_s, sys_s (number), max_rss_bytes,

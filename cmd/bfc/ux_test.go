@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -263,5 +264,37 @@ func TestDagSVG(t *testing.T) {
 	b, err := os.ReadFile(svg)
 	if err != nil || !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "tgt[L=4,seed=3]") {
 		t.Fatalf("dag --svg wrote %d bytes (%v)", len(b), err)
+	}
+}
+
+// TestShowListsEveryPointOfAKey: two points that declare one computation
+// share a key and its files, which name neither point; show names the
+// point asked for and every point that uses the key.
+func TestShowListsEveryPointOfAKey(t *testing.T) {
+	dir := newProject(t, targets+`
+[stage.twin]
+kind = "target"
+params = { d = 8, n_train = 3000, n_test = 500, norm_samples = 20000, L = 3 }
+seed = 1
+`)
+	if r := runBFC(t, dir, nil, "run", "twin", "tgt[L=3,seed=1]"); r.code != 0 || !strings.Contains(r.stderr, "1 ran, 1 cached") {
+		t.Fatalf("run: %d %s", r.code, r.stderr)
+	}
+	var shown []showJSON
+	decode(t, runBFC(t, dir, nil, "show", "--json", "twin"), &shown)
+	want := []string{"tgt[L=3,seed=1]", "twin"}
+	if len(shown) != 1 || shown[0].Point != "twin" || !slices.Equal(shown[0].Points, want) {
+		t.Fatalf("show --json twin: %+v, want point twin and points %v", shown, want)
+	}
+	for _, o := range shown[0].Outputs {
+		for k := range o.Metadata {
+			if k == "bfc.point" || k == "bfc.pipeline" {
+				t.Errorf("output %s names %s=%q: its file would depend on which point ran first", o.Name, k, o.Metadata[k])
+			}
+		}
+	}
+	r := runBFC(t, dir, nil, "show", "tgt[L=3,seed=1]")
+	if r.code != 0 || !strings.Contains(r.stdout, "point tgt[L=3,seed=1]\n") || !strings.Contains(r.stdout, "also  twin (same key)\n") {
+		t.Fatalf("show: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
