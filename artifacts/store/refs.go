@@ -86,6 +86,37 @@ func (s *Store) GetRef(profile, point string) (Ref, error) {
 	return r, nil
 }
 
+// PointsUsing returns the points whose ref under profile names key, in
+// name order: the points that describe the computation the key stands
+// for. (The key's files do not name them, so that they are a function of
+// the key alone, whichever point ran first.)
+func (s *Store) PointsUsing(profile string, key id.Key) ([]string, error) {
+	dir := filepath.Join(s.Dir, "refs", profileDir(profile))
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []string
+	for _, de := range ents {
+		if !strings.HasSuffix(de.Name(), ".json") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, de.Name()))
+		if err != nil {
+			return nil, err
+		}
+		var r Ref
+		if json.Unmarshal(b, &r) == nil && r.Key == key && r.Profile == profile {
+			out = append(out, r.Point)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // AllRefs returns every ref of every profile, with the paths that hold them.
 func (s *Store) AllRefs() (refs []Ref, paths []string, err error) {
 	root := filepath.Join(s.Dir, "refs")

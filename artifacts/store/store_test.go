@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -337,5 +338,37 @@ func TestQuarantineKeepsACopyAndFreesTheName(t *testing.T) {
 	}
 	if _, err := s.PutObject([]byte("damaged soon")); err != nil || s.CheckObject(o) != nil {
 		t.Fatalf("the object cannot be stored again: %v", err)
+	}
+}
+
+// TestPointsUsing: the points of one profile whose refs name a key, in
+// name order; other profiles and keys do not count.
+func TestPointsUsing(t *testing.T) {
+	s, err := Open(t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, k2 := id.Key(id.ObjectOf([]byte("one"))), id.Key(id.ObjectOf([]byte("two")))
+	for _, r := range []Ref{{"", "b[seed=1]", k1, ""}, {"", "a[L=3,seed=1]", k1, ""}, {"", "c", k2, ""}, {"smoke", "d", k1, ""}} {
+		if err := s.SetRef(r.Profile, r.Point, r.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		profile string
+		key     id.Key
+		want    []string
+	}{
+		{"", k1, []string{"a[L=3,seed=1]", "b[seed=1]"}},
+		{"", k2, []string{"c"}},
+		{"smoke", k1, []string{"d"}},
+		{"smoke", k2, nil},
+		{"other", k1, nil},
+	}
+	for _, c := range cases {
+		got, err := s.PointsUsing(c.profile, c.key)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("PointsUsing(%q, %s) = %v, %v; want %v", c.profile, c.key.Short(), got, err, c.want)
+		}
 	}
 }

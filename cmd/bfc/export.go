@@ -36,7 +36,8 @@ and the point's stage key in the column "key".
 to the same float64 (vector columns as "[x y ...]"). --format parquet writes one
 Parquet file (zstd) with the table's types (vectors as lists of doubles) and the
 provenance as file key-value metadata: bfc.points (a JSON array of every point
-with its key, labels and params), bfc.output, and every bfc.* entry of the
+with its key, labels and params), bfc.output, bfc.pipeline (the pipeline's
+name), and every bfc.* entry of the
 Arrow files that all points share (bfc.key and bfc.params too for one point).
 Polars, pandas, DuckDB and R's arrow read it. Standard output is the default;
 -o FILE writes a file (Parquet is not written to a terminal).
@@ -94,6 +95,9 @@ type exportSet struct {
 	points []*view.PointStatus
 	recs   []arrow.Record
 	metas  []map[string]string
+	// pipeline is the pipeline's name (the files do not carry it: they
+	// are a function of their keys).
+	pipeline string
 }
 
 func (x *exportSet) release() {
@@ -105,7 +109,7 @@ func (x *exportSet) release() {
 // gather reads the output table of every point; all must have the same
 // columns.
 func gather(p *project, sts []*view.PointStatus, output string) (*exportSet, error) {
-	x := &exportSet{points: sts}
+	x := &exportSet{points: sts, pipeline: p.graph.Config.Name}
 	axes := map[string]bool{}
 	for _, s := range sts {
 		for k := range s.Point.Labels {
@@ -200,7 +204,7 @@ func (x *exportSet) metadata() (arrow.Metadata, error) {
 	if err != nil {
 		return arrow.Metadata{}, err
 	}
-	kv := map[string]string{"bfc.points": string(b), "bfc.output": x.name}
+	kv := map[string]string{"bfc.points": string(b), "bfc.output": x.name, "bfc.pipeline": x.pipeline}
 	for k, v := range x.metas[0] {
 		if !strings.HasPrefix(k, "bfc.") || k == "bfc.points" {
 			continue

@@ -21,27 +21,35 @@ import (
 
 // The run history. Every `bfc run` (not -n) writes one file,
 // STORE/history/START-PID.json, when it ends, failed or not: when it ran,
-// its command line, profile, host, exit status, counts, and every point
-// it computed, failed or skipped with its key and times (CPU from the
+// its command line, profile, host, exit status, counts, parallel
+// efficiency (exec.Summary.Efficiency), and every point it computed,
+// failed or skipped with its key and times (CPU from the
 // point's run record). Cached points are only counted. gc leaves the
 // history alone; `bfc log` reads it.
 
 // runEntry is one run of `bfc run`.
 type runEntry struct {
-	Start       string     `json:"start"` // RFC 3339, UTC
-	End         string     `json:"end"`
-	WallSeconds float64    `json:"wall_s"`
-	CPUSeconds  float64    `json:"cpu_s"` // user+sys of the points that ran, from their run records
-	Host        string     `json:"host"`
-	Args        []string   `json:"args"`
-	Profile     string     `json:"profile"`
-	Exit        int        `json:"exit"` // the exit status of bfc run: 0 or 1
-	Error       string     `json:"error,omitempty"`
-	Ran         int        `json:"ran"`
-	Cached      int        `json:"cached"`
-	Failed      int        `json:"failed"`
-	Skipped     int        `json:"skipped"`
-	Points      []runPoint `json:"points"` // ran, failed or skipped, in the order they finished
+	Start       string  `json:"start"` // RFC 3339, UTC
+	End         string  `json:"end"`
+	WallSeconds float64 `json:"wall_s"`
+	CPUSeconds  float64 `json:"cpu_s"` // user+sys of the points that ran, from their run records
+	// RunWallSeconds is the wall time of the runner (exec.Summary.Elapsed:
+	// from taking the store lock to the last point), Cores the CPUs it
+	// could use and Efficiency cpu_s / (run_wall_s x cores); absent when
+	// nothing ran or under a cluster executor.
+	RunWallSeconds float64    `json:"run_wall_s,omitempty"`
+	Cores          int        `json:"cores,omitempty"`
+	Efficiency     float64    `json:"parallel_efficiency,omitempty"`
+	Host           string     `json:"host"`
+	Args           []string   `json:"args"`
+	Profile        string     `json:"profile"`
+	Exit           int        `json:"exit"` // the exit status of bfc run: 0 or 1
+	Error          string     `json:"error,omitempty"`
+	Ran            int        `json:"ran"`
+	Cached         int        `json:"cached"`
+	Failed         int        `json:"failed"`
+	Skipped        int        `json:"skipped"`
+	Points         []runPoint `json:"points"` // ran, failed or skipped, in the order they finished
 }
 
 // runPoint is a point a run computed, failed or skipped.
@@ -78,6 +86,10 @@ func (h *history) finish(sum *exec.Summary, runErr error) error {
 	}
 	if sum != nil {
 		e.Ran, e.Cached, e.Failed, e.Skipped = sum.Ran, sum.Cached, sum.Failed, sum.Skipped
+		e.CPUSeconds = sum.CPUSeconds
+		if sum.Ran > 0 && sum.Cores > 0 {
+			e.RunWallSeconds, e.Cores, e.Efficiency = sum.Elapsed.Seconds(), sum.Cores, sum.Efficiency()
+		}
 		for _, pt := range h.p.graph.Points { // graph order: deterministic
 			r, ok := sum.Results[pt]
 			if !ok || r.Status == exec.StatusCached {
@@ -93,7 +105,6 @@ func (h *history) finish(sum *exec.Summary, runErr error) error {
 			if r.Manifest != nil {
 				rp.WallSeconds = r.Manifest.Run.WallSeconds
 				rp.CPUSeconds = r.Manifest.Run.UserSeconds + r.Manifest.Run.SysSeconds
-				e.CPUSeconds += rp.CPUSeconds
 			}
 			e.Points = append(e.Points, rp)
 		}
@@ -152,8 +163,10 @@ func logCmd(g *globals) *cobra.Command {
 		Short: "List past runs: when, which points, wall and CPU time, host, exit status",
 		Long: `Log lists the runs recorded in the store's history (STORE/history/, one file per
 ` + "`bfc run`" + `), oldest first: start time, exit status, wall time, CPU time of the
-points that ran (from their run records), host, the counts of points that ran,
-were cached, failed or were skipped, and the command line. -v also lists each
+points that ran (from their run records), parallel efficiency (that CPU time /
+(the runner's wall time x the CPUs it could use); "-" when nothing ran), host,
+the counts of points that ran, were cached, failed or were skipped, and the
+command line. -v also lists each
 point a run computed, failed or skipped. --json prints an array of runs (see
 ` + "`bfc help json`" + `).`,
 		Args: cobra.NoArgs,
@@ -184,8 +197,12 @@ point a run computed, failed or skipped. --json prints an array of runs (see
 				if t, err := time.Parse(time.RFC3339Nano, r.Start); err == nil {
 					when = t.Local().Format("2006-01-02 15:04:05")
 				}
-				fmt.Printf("%s  exit %d  wall %-7s cpu %-7s %s  ran %d, cached %d, failed %d, skipped %d  bfc %s\n", when, r.Exit,
-					view.Duration(r.WallSeconds), view.Duration(r.CPUSeconds), r.Host, r.Ran, r.Cached, r.Failed, r.Skipped, strings.Join(r.Args, " "))
+				eff := "-"
+				if r.Cores > 0 {
+					eff = fmt.Sprintf("%.0f%%", 100*r.Efficiency)
+				}
+				fmt.Printf("%s  exit %d  wall %-7s cpu %-7s eff %-4s %s  ran %d, cached %d, failed %d, skipped %d  bfc %s\n", when, r.Exit,
+					view.Duration(r.WallSeconds), view.Duration(r.CPUSeconds), eff, r.Host, r.Ran, r.Cached, r.Failed, r.Skipped, strings.Join(r.Args, " "))
 				if !g.verbose {
 					continue
 				}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -94,8 +95,11 @@ func readOutput(st *store.Store, m *store.Manifest, name string) (arrow.Record, 
 
 // showJSON is one point in the JSON of `bfc show --json`.
 type showJSON struct {
-	Point   string          `json:"point"`
-	Key     string          `json:"key"`
+	Point string `json:"point"`
+	Key   string `json:"key"`
+	// Points are every point whose last run under the profile resolved to
+	// the key (the point itself included), in name order.
+	Points  []string        `json:"points"`
 	Run     store.RunRecord `json:"run"`
 	Outputs []outputJSON    `json:"outputs"`
 }
@@ -121,8 +125,9 @@ func showCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "show SELECTOR",
 		Short: "Show the schema, metadata and first rows of a stage's outputs",
-		Long: `Show prints a fresh point's key, run record (wall and CPU time, peak memory,
-host) and, for each output table, its size, file, metadata, schema and first
+		Long: `Show prints a fresh point's key, the other points that share the key (the
+same computation declared twice: the store holds it once), its run record (wall
+and CPU time, peak memory, host) and, for each output table, its size, file, metadata, schema and first
 rows. A selector matching several points shows the first; --json prints every
 selected point as a JSON array (see ` + "`bfc help json`" + `).
 
@@ -136,7 +141,7 @@ selected point as a JSON array (see ` + "`bfc help json`" + `).
 			if asJSON {
 				var list []showJSON
 				for _, s := range sts {
-					sj, err := showPoint(p, s.Manifest)
+					sj, err := showPoint(p, s)
 					if err != nil {
 						return err
 					}
@@ -149,7 +154,15 @@ selected point as a JSON array (see ` + "`bfc help json`" + `).
 				fmt.Printf("%s has %d points; showing %s (name a point to see another)\n\n", args[0], len(sts), s.Point.ID)
 			}
 			m := s.Manifest
-			fmt.Printf("point %s\nkey   %s\nrun   %.2fs wall, %.2fs cpu, %.0f MiB peak, on %s (%s)\n", m.Stage, m.Key, m.Run.WallSeconds, m.Run.UserSeconds+m.Run.SysSeconds, float64(m.Run.MaxRSSBytes)/(1<<20), m.Run.Host, m.Run.Executor)
+			fmt.Printf("point %s\nkey   %s\n", s.Point.ID, m.Key)
+			users, err := pointsUsing(p, s)
+			if err != nil {
+				return err
+			}
+			if others := slices.DeleteFunc(users, func(id string) bool { return id == s.Point.ID }); len(others) > 0 {
+				fmt.Printf("also  %s (same key)\n", strings.Join(others, ", "))
+			}
+			fmt.Printf("run   %.2fs wall, %.2fs cpu, %.0f MiB peak, on %s (%s)\n", m.Run.WallSeconds, m.Run.UserSeconds+m.Run.SysSeconds, float64(m.Run.MaxRSSBytes)/(1<<20), m.Run.Host, m.Run.Executor)
 			for _, o := range m.Outputs {
 				rec, meta, err := readOutput(p.store, m, o.Name)
 				if err != nil {
@@ -173,9 +186,28 @@ selected point as a JSON array (see ` + "`bfc help json`" + `).
 	return c
 }
 
+// pointsUsing lists the points of the profile whose refs name s's key,
+// s included (its ref may not be written yet).
+func pointsUsing(p *project, s *view.PointStatus) ([]string, error) {
+	users, err := p.store.PointsUsing(p.graph.Profile, s.Manifest.Key)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(users, s.Point.ID) {
+		users = append(users, s.Point.ID)
+		slices.Sort(users)
+	}
+	return users, nil
+}
+
 // showPoint describes a fresh point's manifest and output schemas.
-func showPoint(p *project, m *store.Manifest) (showJSON, error) {
-	sj := showJSON{Point: m.Stage, Key: m.Key.String(), Run: m.Run, Outputs: []outputJSON{}}
+func showPoint(p *project, s *view.PointStatus) (showJSON, error) {
+	m := s.Manifest
+	users, err := pointsUsing(p, s)
+	if err != nil {
+		return showJSON{}, err
+	}
+	sj := showJSON{Point: s.Point.ID, Key: m.Key.String(), Points: users, Run: m.Run, Outputs: []outputJSON{}}
 	for _, o := range m.Outputs {
 		rec, meta, err := readOutput(p.store, m, o.Name)
 		if err != nil {

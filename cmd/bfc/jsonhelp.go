@@ -42,7 +42,8 @@ bfc run -n --json: an object
   unknown        int       points without an estimate
   min_wall_seconds number  a lower bound of the wall time with -j
 
-bfc show --json: [ {point, key: string, run: RUN, outputs: [ {name: string,
+bfc show --json: [ {point, key: string, points: [string] (every point whose
+  last run used the key), run: RUN, outputs: [ {name: string,
   rows, bytes: int, path: string, metadata: {string: string},
   columns: [ {name, type: string} ]} ]} ]
   RUN: start (RFC 3339), wall_s, user_s, sys_s (number), max_rss_bytes,
@@ -54,7 +55,9 @@ bfc kinds --json: [ {name, package, doc: string, params: [ {name, type, doc:
   (optional numbers: absent when unbounded), enum (optional [string]),
   min_len (optional int)} ]} ]
 
-bfc log --json: [ {start, end (RFC 3339), wall_s, cpu_s (number), host,
+bfc log --json: [ {start, end (RFC 3339), wall_s, cpu_s (number), run_wall_s,
+  parallel_efficiency (optional numbers: absent when nothing ran), cores
+  (optional int), host,
   profile: string, args: [string], exit: int, error (optional string), ran,
   cached, failed, skipped: int, points: [ {point, status: string, key
   (optional), wall_s, cpu_s: number, error (optional)} ]} ]  oldest first`

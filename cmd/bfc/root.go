@@ -325,7 +325,11 @@ func runCmd(g *globals) *cobra.Command {
 		Long: `Run computes the selected points (all if none are selected) and every point
 they depend on. A point whose key is in the store, with outputs that rehash to
 their names, is not rerun. Figures and report fragments are written to the
-project's figures/ and paper/ directories (or the profile's). Every run is
+project's figures/ and paper/ directories (or the profile's). Ready points
+start critical path first (the longest chain of estimated run times to the end
+of the run first; ties by point id), within the -j CPU budget. The last line
+gives the run's parallel efficiency: the CPU time of the points it computed
+(their run records) / (wall time x the CPUs it could use). Every run is
 recorded in the store's history (bfc log).
 
 ` + selectorHelp + `

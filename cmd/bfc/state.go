@@ -33,7 +33,7 @@ type pointJSON struct {
 	Key      string            `json:"key"` // "" until the upstream points it waits for have run
 	Reasons  []string          `json:"reasons"`
 	Probes   []store.ProbeRef  `json:"probes,omitempty"`   // of a fresh point: the dynamic probes its run used
-	Estimate *view.Estimate    `json:"estimate,omitempty"` // run -n only
+	Estimate *exec.Estimate    `json:"estimate,omitempty"` // run -n only
 }
 
 func toJSON(s *view.PointStatus) pointJSON {
@@ -301,7 +301,7 @@ func dryRun(g *globals, args []string, force, asJSON bool) error {
 		}
 	}
 	host, _ := os.Hostname()
-	est := view.NewEstimator(p.engine, host)
+	est := exec.NewEstimator(p.engine, host)
 	plan := planJSON{Profile: p.graph.Profile, Host: host, Jobs: g.jobs, Run: []pointJSON{}}
 	var cpuSecs float64 // estimate x CPU grant, for the wall-time bound
 	for _, s := range sts {
@@ -313,7 +313,7 @@ func dryRun(g *globals, args []string, force, asJSON bool) error {
 		if forced[s.Point] && s.State == view.StateFresh {
 			pj.Reasons = []string{"--force"}
 		}
-		e := est.For(s)
+		e := est.For(s.Point, s.Last)
 		pj.Estimate = &e
 		if e.Known {
 			plan.KnownSeconds += e.Seconds

@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,7 +129,7 @@ func TestStatusExitCodesForceAndLog(t *testing.T) {
 		t.Errorf("run -n estimates a missing point from its stage's runs:\n%s", r.stdout)
 	}
 	r = runBFC(t, dir, nil, "run", "--force", one)
-	if r.code != 0 || !strings.Contains(r.stderr, "1 ran, 0 cached") {
+	if r.code != 0 || !strings.Contains(r.stderr, "1 ran, 0 cached") || !strings.Contains(r.stderr, "; parallel efficiency ") {
 		t.Fatalf("run --force of a fresh point: %d %s", r.code, r.stderr)
 	}
 	r = runBFC(t, dir, nil, "run", "-n", "--force", one)
@@ -142,10 +144,11 @@ func TestStatusExitCodesForceAndLog(t *testing.T) {
 	var runs []runEntry
 	decode(t, runBFC(t, dir, nil, "log", "--json"), &runs)
 	if len(runs) != 2 || runs[1].Ran != 1 || runs[1].Exit != 0 || len(runs[1].Points) != 1 || runs[1].Points[0].Point != "tgt[L=3,seed=1]" ||
-		runs[1].Points[0].CPUSeconds <= 0 || runs[1].Host == "" || runs[1].Args[len(runs[1].Args)-1] != one || runs[0].Start > runs[1].Start {
+		runs[1].Points[0].CPUSeconds <= 0 || math.Abs(runs[1].CPUSeconds-runs[1].Points[0].CPUSeconds) > 1e-9 || runs[1].Cores < 1 ||
+		math.Abs(runs[1].Efficiency-runs[1].CPUSeconds/(runs[1].RunWallSeconds*float64(runs[1].Cores))) > 1e-9 || runs[1].Host == "" || runs[1].Args[len(runs[1].Args)-1] != one || runs[0].Start > runs[1].Start {
 		t.Fatalf("log --json: %+v", runs)
 	}
-	if r := runBFC(t, dir, nil, "-v", "log"); r.code != 0 || strings.Count(r.stdout, "exit 0") != 2 || !strings.Contains(r.stdout, "    ran     tgt[L=3,seed=1]  wall ") {
+	if r := runBFC(t, dir, nil, "-v", "log"); r.code != 0 || strings.Count(r.stdout, "exit 0") != 2 || !regexp.MustCompile(`cpu \S+\s+eff \d+%`).MatchString(r.stdout) || !strings.Contains(r.stdout, "    ran     tgt[L=3,seed=1]  wall ") {
 		t.Fatalf("log -v: %s %s", r.stdout, r.stderr)
 	}
 	// The store remembers that this file passed under every profile; an
@@ -266,5 +269,37 @@ func TestDagSVG(t *testing.T) {
 	b, err := os.ReadFile(svg)
 	if err != nil || !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "tgt[L=4,seed=3]") {
 		t.Fatalf("dag --svg wrote %d bytes (%v)", len(b), err)
+	}
+}
+
+// TestShowListsEveryPointOfAKey: two points that declare one computation
+// share a key and its files, which name neither point; show names the
+// point asked for and every point that uses the key.
+func TestShowListsEveryPointOfAKey(t *testing.T) {
+	dir := newProject(t, targets+`
+[stage.twin]
+kind = "target"
+params = { d = 8, n_train = 3000, n_test = 500, norm_samples = 20000, L = 3 }
+seed = 1
+`)
+	if r := runBFC(t, dir, nil, "run", "twin", "tgt[L=3,seed=1]"); r.code != 0 || !strings.Contains(r.stderr, "1 ran, 1 cached") {
+		t.Fatalf("run: %d %s", r.code, r.stderr)
+	}
+	var shown []showJSON
+	decode(t, runBFC(t, dir, nil, "show", "--json", "twin"), &shown)
+	want := []string{"tgt[L=3,seed=1]", "twin"}
+	if len(shown) != 1 || shown[0].Point != "twin" || !slices.Equal(shown[0].Points, want) {
+		t.Fatalf("show --json twin: %+v, want point twin and points %v", shown, want)
+	}
+	for _, o := range shown[0].Outputs {
+		for k := range o.Metadata {
+			if k == "bfc.point" || k == "bfc.pipeline" {
+				t.Errorf("output %s names %s=%q: its file would depend on which point ran first", o.Name, k, o.Metadata[k])
+			}
+		}
+	}
+	r := runBFC(t, dir, nil, "show", "tgt[L=3,seed=1]")
+	if r.code != 0 || !strings.Contains(r.stdout, "point tgt[L=3,seed=1]\n") || !strings.Contains(r.stdout, "also  twin (same key)\n") {
+		t.Fatalf("show: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

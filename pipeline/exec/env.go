@@ -142,10 +142,13 @@ func (e *jobEnv) store(name string, rec arrow.Record, schema string) error {
 	if err := json.Compact(&params, e.job.Params); err != nil {
 		return fmt.Errorf("output %q: params: %w", name, err)
 	}
+	// Everything in the file is a function of the key (the kind, params,
+	// seeds and code it hashes): several points can share a key (the same
+	// computation declared twice), and the file must not depend on which
+	// of them ran first. The points that use a key are in the refs.
 	meta := map[string]string{
-		"bfc.key": e.job.Key.String(), "bfc.kind": e.job.Kind, "bfc.point": e.job.Point, "bfc.output": name,
+		"bfc.key": e.job.Key.String(), "bfc.kind": e.job.Kind, "bfc.output": name,
 		"bfc.params": params.String(), "bfc.seed": fmt.Sprint(e.job.Seed), "bfc.master_seed": fmt.Sprint(e.job.MasterSeed),
-		"bfc.pipeline": e.job.Pipeline,
 	}
 	if schema != "" {
 		meta["bfc.schema"] = schema

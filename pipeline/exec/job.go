@@ -5,8 +5,11 @@
 // key (graph.Engine) is committed in the store with intact outputs is
 // cached; every other point becomes a Job once its inputs are done, and
 // is handed to an Executor within a CPU budget (kit.Threader decides how
-// many CPU tokens a point takes). Independent points run in parallel; a
-// failed point fails alone and its dependents are skipped.
+// many CPU tokens a point takes), critical path first (schedule.go: the
+// longest chain of estimated run times, from the store's run records,
+// Estimator). Independent points run in parallel; a failed point fails
+// alone and its dependents are skipped. The Summary of a run gives its
+// parallel efficiency.
 //
 // A Job is everything needed to compute one point: kind, params, seed, the
 // manifests of its inputs, the files it reads and its key components. It

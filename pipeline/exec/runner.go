@@ -1,14 +1,15 @@
 package exec
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -64,6 +65,33 @@ type Summary struct {
 	Skipped   int
 	Published []string
 	Elapsed   time.Duration
+	// CPUSeconds is the user+sys CPU time of the points this run computed,
+	// from their run records (measured in the process that ran each point:
+	// with the in-process executor concurrent points share one process and
+	// each counts the whole process's time).
+	CPUSeconds float64
+	// BusySeconds is the wall time of the points this run computed, each
+	// times its CPU grant: the token-seconds in use.
+	BusySeconds float64
+	// Cores is the number of CPUs the run could use: its CPU budget, at
+	// most the machine's CPUs; 0 under a cluster executor, where the
+	// run's own machine does not compute.
+	Cores int
+}
+
+// Efficiency is the run's parallel efficiency: CPUSeconds / (Elapsed x
+// Cores), 0 when it is not known (nothing ran, or a cluster executor).
+func (s *Summary) Efficiency() float64 {
+	return Efficiency(s.CPUSeconds, s.Elapsed.Seconds(), s.Cores)
+}
+
+// Efficiency is cpu / (wall x cores), 0 when wall or cores is not
+// positive.
+func Efficiency(cpu, wall float64, cores int) float64 {
+	if wall <= 0 || cores <= 0 {
+		return 0
+	}
+	return cpu / (wall * float64(cores))
 }
 
 // Err returns an error listing failures, or nil.
@@ -74,9 +102,46 @@ func (s *Summary) Err() error {
 	return fmt.Errorf("%d stage point(s) failed, %d skipped because an input failed", s.Failed, s.Skipped)
 }
 
-type pstate struct {
-	done chan struct{}
-	res  *PointResult
+// pending is a point whose key is known and that must be computed.
+type pending struct {
+	comps  []store.Component
+	key    id.Key
+	inputs []*store.Manifest
+	force  bool
+}
+
+// done is what a point's goroutine (freshness check, or execution) reports
+// to the run's loop.
+type done struct {
+	p         *graph.Point
+	checked   bool     // a freshness check (else an execution)
+	work      *pending // a check's point must be computed
+	grant     int      // CPU tokens an execution held
+	published []string
+}
+
+// run is the state of one Runner.Run, owned by its loop (Runner.Run):
+// the goroutines it starts only read what they are given and report on
+// msgs.
+type run struct {
+	r       *Runner
+	ctx     context.Context
+	disp    Display
+	jobs    int
+	cluster bool
+	pts     []*graph.Point
+	res     map[*graph.Point]*PointResult
+	waiting map[*graph.Point]int // inputs not finished
+	down    map[*graph.Point][]*graph.Point
+	prio    map[*graph.Point]float64 // computed when the first point must run
+	queue   readyQueue
+	free    int // CPU tokens
+	checks  *semaphore.Weighted
+	// checking and running count goroutines in flight; finished counts
+	// points with a final status.
+	checking, running, finished int
+	msgs                        chan done
+	sum                         *Summary
 }
 
 // Run computes targets and everything they depend on.
@@ -88,7 +153,8 @@ func (r *Runner) Run(ctx context.Context, targets []*graph.Point) (*Summary, err
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	if mp, ok := r.Exec.(interface{ MaxParallel() int }); ok {
+	mp, cluster := r.Exec.(interface{ MaxParallel() int })
+	if cluster {
 		// A cluster executor decides itself what runs at once.
 		jobs = mp.MaxParallel()
 	}
@@ -104,51 +170,23 @@ func (r *Runner) Run(ctx context.Context, targets []*graph.Point) (*Summary, err
 	defer e.Store.SaveChecked()
 
 	pts := g.Closure(targets)
-	states := map[*graph.Point]*pstate{}
-	for _, p := range pts {
-		states[p] = &pstate{done: make(chan struct{}), res: &PointResult{Point: p}}
+	s := &run{r: r, ctx: ctx, disp: disp, jobs: jobs, cluster: cluster, pts: pts,
+		res: make(map[*graph.Point]*PointResult, len(pts)), waiting: make(map[*graph.Point]int, len(pts)),
+		down: map[*graph.Point][]*graph.Point{}, free: jobs, checks: semaphore.NewWeighted(int64(runtime.NumCPU())),
+		msgs: make(chan done), sum: &Summary{Results: map[*graph.Point]*PointResult{}}}
+	if !cluster {
+		s.sum.Cores = min(jobs, runtime.NumCPU())
 	}
-	tokens := semaphore.NewWeighted(int64(jobs))
-	checks := semaphore.NewWeighted(int64(runtime.NumCPU()))
-	var mu sync.Mutex
-	sum := &Summary{Results: map[*graph.Point]*PointResult{}}
-	var wg sync.WaitGroup
+	for _, p := range pts {
+		s.res[p] = &PointResult{Point: p}
+		s.waiting[p] = len(p.Inputs)
+		for _, in := range p.Inputs {
+			s.down[in] = append(s.down[in], p)
+		}
+	}
 	disp.Begin(len(pts))
-	for _, p := range pts {
-		wg.Add(1)
-		go func(p *graph.Point) {
-			defer wg.Done()
-			st := states[p]
-			defer close(st.done)
-			r.handle(ctx, p, st.res, states, tokens, checks, jobs, disp)
-			mu.Lock()
-			defer mu.Unlock()
-			sum.Results[p] = st.res
-			switch st.res.Status {
-			case StatusRan:
-				sum.Ran++
-			case StatusCached:
-				sum.Cached++
-			case StatusFailed:
-				sum.Failed++
-			case StatusSkipped:
-				sum.Skipped++
-			}
-			if st.res.Manifest != nil {
-				if err := e.Store.SetRefIfChanged(g.Profile, p.ID, st.res.Key); err != nil {
-					disp.Printf("warning: record ref of %s: %v", p.ID, err)
-				}
-				if r.Publish {
-					files, err := r.publish(st.res.Manifest)
-					if err != nil {
-						disp.Printf("warning: publish files of %s: %v", p.ID, err)
-					}
-					sum.Published = append(sum.Published, files...)
-				}
-			}
-		}(p)
-	}
-	wg.Wait()
+	s.loop()
+	sum := s.sum
 	sort.Strings(sum.Published)
 	sum.Elapsed = time.Since(start)
 	disp.End(sum)
@@ -158,72 +196,208 @@ func (r *Runner) Run(ctx context.Context, targets []*graph.Point) (*Summary, err
 	return sum, nil
 }
 
-func (r *Runner) handle(ctx context.Context, p *graph.Point, res *PointResult, states map[*graph.Point]*pstate,
-	tokens, checks *semaphore.Weighted, jobs int, disp Display) {
-	e := r.Engine
-	t0 := time.Now()
+// loop runs the points: it checks every point whose inputs are done,
+// queues those that must be computed and starts them, critical path
+// first, whenever tokens are free and no check is in flight.
+func (s *run) loop() {
+	for _, p := range s.pts {
+		if s.waiting[p] == 0 {
+			s.ready(p)
+		}
+	}
+	cancelled := s.ctx.Done()
+	for s.finished < len(s.pts) {
+		s.dispatch()
+		if s.finished == len(s.pts) {
+			break
+		}
+		select {
+		case d := <-s.msgs:
+			s.receive(d)
+		case <-cancelled:
+			cancelled = nil // dispatch now fails what is queued
+		}
+	}
+}
+
+// ready starts the freshness check of p, whose inputs are done, or skips
+// it if one of them has no result.
+func (s *run) ready(p *graph.Point) {
 	inputs := make([]*store.Manifest, len(p.Inputs))
 	for i, in := range p.Inputs {
-		st := states[in]
-		<-st.done
-		if st.res.Manifest == nil {
+		r := s.res[in]
+		if r.Manifest == nil {
+			res := s.res[p]
 			res.Status = StatusSkipped
-			res.Err = fmt.Errorf("input %s %s", in.ID, st.res.Status)
-			disp.Finished(res)
+			res.Err = fmt.Errorf("input %s %s", in.ID, r.Status)
+			s.finish(p)
 			return
 		}
-		inputs[i] = st.res.Manifest
+		inputs[i] = r.Manifest
 	}
-	fail := func(err error) {
+	s.checking++
+	force := s.r.Force[p]
+	res := s.res[p]
+	go func() {
+		work := s.r.check(s.ctx, p, res, inputs, force, s.checks, s.disp)
+		var files []string
+		if work == nil && res.Manifest != nil {
+			files = s.r.record(p, res, s.disp)
+		}
+		s.msgs <- done{p: p, checked: true, work: work, published: files}
+	}()
+}
+
+// receive handles what a goroutine reports.
+func (s *run) receive(d done) {
+	res := s.res[d.p]
+	if d.checked {
+		s.checking--
+		if d.work == nil {
+			s.sum.Published = append(s.sum.Published, d.published...)
+			s.finish(d.p)
+			return
+		}
+		s.enqueue(d.p, d.work)
+		return
+	}
+	s.running--
+	s.free += d.grant
+	s.sum.Published = append(s.sum.Published, d.published...)
+	if res.Status == StatusRan {
+		s.sum.CPUSeconds += res.Manifest.Run.UserSeconds + res.Manifest.Run.SysSeconds
+		s.sum.BusySeconds += res.Elapsed.Seconds() * float64(d.grant)
+	}
+	s.finish(d.p)
+}
+
+// enqueue queues a point that must be computed.
+func (s *run) enqueue(p *graph.Point, work *pending) {
+	if s.prio == nil {
+		host, _ := os.Hostname()
+		est := NewEstimator(s.r.Engine, host)
+		s.prio = CriticalPath(s.pts, func(p *graph.Point) float64 {
+			if e := est.Point(p); e.Known {
+				return e.Seconds
+			}
+			return DefaultSeconds
+		})
+	}
+	want := 1
+	if !s.cluster {
+		want = CPUGrant(p, s.jobs)
+	}
+	s.queue.push(&queued{p: p, prio: s.prio[p], want: want, work: work})
+}
+
+// dispatch starts what fits in the free tokens once no check is in
+// flight; after an interrupt it fails everything queued instead.
+func (s *run) dispatch() {
+	if s.ctx.Err() != nil {
+		for s.queue.Len() > 0 {
+			q := heap.Pop(&s.queue).(*queued)
+			res := s.res[q.p]
+			res.Status, res.Err = StatusFailed, fmt.Errorf("interrupted")
+			s.finish(q.p)
+		}
+		return
+	}
+	if s.checking > 0 {
+		return
+	}
+	for _, q := range s.queue.take(s.free) {
+		s.free -= q.want
+		s.running++
+		res := s.res[q.p]
+		go func() {
+			s.r.execute(s.ctx, q.p, res, q.work, q.want, s.disp)
+			var files []string
+			if res.Manifest != nil {
+				files = s.r.record(q.p, res, s.disp)
+			}
+			s.msgs <- done{p: q.p, grant: q.want, published: files}
+		}()
+	}
+}
+
+// finish counts a point's final status, shows it, and readies the
+// dependents whose inputs are now all done.
+func (s *run) finish(p *graph.Point) {
+	res := s.res[p]
+	s.finished++
+	s.sum.Results[p] = res
+	switch res.Status {
+	case StatusRan:
+		s.sum.Ran++
+	case StatusCached:
+		s.sum.Cached++
+	case StatusFailed:
+		s.sum.Failed++
+	case StatusSkipped:
+		s.sum.Skipped++
+	}
+	s.disp.Finished(res)
+	for _, q := range s.down[p] {
+		s.waiting[q]--
+		if s.waiting[q] == 0 {
+			s.ready(q)
+		}
+	}
+}
+
+// check computes p's key and looks for it in the store: it fills res for
+// a point that is cached or fails, and returns what computing it needs
+// otherwise.
+func (r *Runner) check(ctx context.Context, p *graph.Point, res *PointResult, inputs []*store.Manifest, force bool,
+	checks *semaphore.Weighted, disp Display) *pending {
+	e := r.Engine
+	t0 := time.Now()
+	fail := func(err error) *pending {
 		res.Status, res.Err, res.Elapsed = StatusFailed, err, time.Since(t0)
-		disp.Finished(res)
+		return nil
 	}
 	comps, key, err := e.Key(p, inputs)
 	if err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
 	res.Key = key
-	force := r.Force[p]
 	if !force {
 		if err := checks.Acquire(ctx, 1); err != nil {
-			fail(err)
-			return
+			return fail(err)
 		}
 		m, ferr := e.Fresh(key)
 		checks.Release(1)
 		if ferr == nil {
 			res.Status, res.Manifest, res.Elapsed = StatusCached, m, time.Since(t0)
-			disp.Finished(res)
-			return
+			return nil
 		}
 		if !errors.Is(ferr, store.ErrNotFound) {
 			disp.Printf("%s: %v; recomputing", p.ID, ferr)
 		}
 	}
-	want := 1
-	if _, cluster := r.Exec.(interface{ MaxParallel() int }); !cluster {
-		want = CPUGrant(p, jobs)
+	return &pending{comps: comps, key: key, inputs: inputs, force: force}
+}
+
+// execute computes p with its CPU grant and fills res.
+func (r *Runner) execute(ctx context.Context, p *graph.Point, res *PointResult, w *pending, grant int, disp Display) {
+	e := r.Engine
+	t0 := time.Now()
+	fail := func(err error) {
+		res.Status, res.Err, res.Elapsed = StatusFailed, err, time.Since(t0)
 	}
-	if err := tokens.Acquire(ctx, int64(want)); err != nil {
-		fail(fmt.Errorf("interrupted"))
-		return
-	}
-	defer tokens.Release(int64(want))
-	job, err := NewJob(e, p, comps, key, inputs, want)
+	job, err := NewJob(e, p, w.comps, w.key, w.inputs, grant)
 	if err != nil {
 		fail(err)
 		return
 	}
-	job.Force = force
-	t0 = time.Now()
-	disp.Started(p, key)
+	job.Force = w.force
+	disp.Started(p, w.key)
 	out := r.Exec.Run(ctx, job, disp.Event)
 	if out.Error != "" {
-		fail(fmt.Errorf("%s (log: %s)", out.Error, e.Store.LogPath(key)))
+		fail(fmt.Errorf("%s (log: %s)", out.Error, e.Store.LogPath(w.key)))
 		return
 	}
-	m, err := e.Store.Manifest(key)
+	m, err := e.Store.Manifest(w.key)
 	if err != nil {
 		fail(fmt.Errorf("executor reported success but: %w", err))
 		return
@@ -233,7 +407,23 @@ func (r *Runner) handle(ctx context.Context, p *graph.Point, res *PointResult, s
 	if out.Cached {
 		res.Status = StatusCached
 	}
-	disp.Finished(res)
+}
+
+// record notes the key of a point with a result in its ref and publishes
+// its files, returning the paths it wrote.
+func (r *Runner) record(p *graph.Point, res *PointResult, disp Display) []string {
+	e := r.Engine
+	if err := e.Store.SetRefIfChanged(e.Graph.Profile, p.ID, res.Key); err != nil {
+		disp.Printf("warning: record ref of %s: %v", p.ID, err)
+	}
+	if !r.Publish {
+		return nil
+	}
+	files, err := r.publish(res.Manifest)
+	if err != nil {
+		disp.Printf("warning: publish files of %s: %v", p.ID, err)
+	}
+	return files
 }
 
 // publish copies the published files of m into the project, writing

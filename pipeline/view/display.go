@@ -184,7 +184,17 @@ func writeSummary(w io.Writer, s *exec.Summary) {
 		fmt.Fprintf(w, "bfc: all %d stage points up to date, nothing to run (%s)\n", s.Cached, s.Elapsed.Round(time.Millisecond))
 		return
 	}
-	fmt.Fprintf(w, "bfc: %d ran, %d cached, %d failed, %d skipped in %s\n", s.Ran, s.Cached, s.Failed, s.Skipped, s.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "bfc: %d ran, %d cached, %d failed, %d skipped in %s%s\n", s.Ran, s.Cached, s.Failed, s.Skipped, s.Elapsed.Round(time.Millisecond), EfficiencyNote(s))
+}
+
+// EfficiencyNote is the summary line's note on the parallel efficiency of
+// a run, "; parallel efficiency 93% (CPU 12m03s / wall 6m30s x 2)", or ""
+// when it is not known (nothing ran, or a cluster executor).
+func EfficiencyNote(s *exec.Summary) string {
+	if s.Ran == 0 || s.Cores == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; parallel efficiency %.0f%% (CPU %s / wall %s x %d)", 100*s.Efficiency(), Duration(s.CPUSeconds), Duration(s.Elapsed.Seconds()), s.Cores)
 }
 
 func relPath(p string) string {

@@ -3,7 +3,7 @@ package view
 import (
 	"bytes"
 	"errors"
-	"math"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,15 +87,35 @@ func TestLineDisplay(t *testing.T) {
 	d.Finished(&exec.PointResult{Point: p, Status: exec.StatusRan, Elapsed: 1500 * time.Millisecond})
 	d.Finished(&exec.PointResult{Point: q, Status: exec.StatusCached})
 	d.Finished(&exec.PointResult{Point: &graph.Point{ID: "c"}, Status: exec.StatusFailed, Err: errors.New("boom")})
-	d.End(&exec.Summary{Ran: 1, Cached: 1, Failed: 1, Elapsed: 2 * time.Second})
+	const cpu, wall, cores = 3.0, 2.0, 2
+	d.End(&exec.Summary{Ran: 1, Cached: 1, Failed: 1, Elapsed: wall * time.Second, CPUSeconds: cpu, Cores: cores})
 	want := "run     a[seed=1]  (key " + key.Short() + ")\n" +
 		"        a[seed=1]  4/4  loss 0.1  \n" +
 		"note    a[seed=1]: waiting for pid 7\n" +
 		"done    a[seed=1]  1.5s  [1/3]\n" +
 		"FAILED  c: boom\n" +
-		"bfc: 1 ran, 1 cached, 1 failed, 0 skipped in 2s\n"
+		fmt.Sprintf("bfc: 1 ran, 1 cached, 1 failed, 0 skipped in 2s; parallel efficiency %.0f%% (CPU 3.0s / wall 2.0s x 2)\n", 100*cpu/(wall*cores))
 	if buf.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+// TestEfficiencyNote: no note when nothing ran or under a cluster
+// executor (no cores of ours).
+func TestEfficiencyNote(t *testing.T) {
+	cases := []struct {
+		name string
+		s    exec.Summary
+		want string
+	}{
+		{"ran", exec.Summary{Ran: 2, Elapsed: 10 * time.Second, CPUSeconds: 19, Cores: 2}, "; parallel efficiency 95% (CPU 19s / wall 10s x 2)"},
+		{"nothing ran", exec.Summary{Cached: 2, Elapsed: time.Second, Cores: 2}, ""},
+		{"cluster", exec.Summary{Ran: 2, Elapsed: time.Second, CPUSeconds: 4}, ""},
+	}
+	for _, c := range cases {
+		if got := EfficiencyNote(&c.s); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
 	}
 }
 
@@ -131,34 +151,6 @@ func TestDuration(t *testing.T) {
 	}{{0.042, "0.04s"}, {2.44, "2.4s"}, {12.4, "12s"}, {185, "3m05s"}, {3725, "1h02m"}} {
 		if got := Duration(c.secs); got != c.want {
 			t.Errorf("Duration(%v) = %q, want %q", c.secs, got, c.want)
-		}
-	}
-}
-
-// TestEstimatePrefersThisHost: a point's last run if it ran here (or
-// nothing of its stage did), else the median of its stage's runs here,
-// else of other hosts' runs, saying so; without records, unknown.
-func TestEstimatePrefersThisHost(t *testing.T) {
-	st := &graph.Stage{ID: "s"}
-	rec := func(host string, wall float64) store.RunRecord { return store.RunRecord{Host: host, WallSeconds: wall} }
-	last := func(host string, wall float64) *store.Manifest { return &store.Manifest{Run: rec(host, wall)} }
-	cases := []struct {
-		recs []store.RunRecord
-		last *store.Manifest
-		want Estimate
-	}{
-		{nil, nil, Estimate{Basis: "unknown"}},
-		{[]store.RunRecord{rec("here", 1), rec("here", 3), rec("there", 100)}, last("here", 1), Estimate{1, true, "last run"}},
-		{[]store.RunRecord{rec("here", 1), rec("here", 3), rec("there", 100)}, nil, Estimate{2, true, "median of 2 runs of s"}},
-		{[]store.RunRecord{rec("here", 1), rec("here", 3), rec("here", 5), rec("there", 100)}, last("there", 100), Estimate{3, true, "median of 3 runs of s"}},
-		{[]store.RunRecord{rec("there", 100)}, last("there", 100), Estimate{100, true, "last run on there"}},
-		{[]store.RunRecord{rec("there", 10), rec("there", 30)}, nil, Estimate{20, true, "median of 2 runs of s on there"}},
-	}
-	for i, c := range cases {
-		e := &Estimator{host: "here", byStage: map[string][]store.RunRecord{"s": c.recs}}
-		got := e.For(&PointStatus{Point: &graph.Point{ID: "s[x=1]", Stage: st}, Last: c.last})
-		if got.Known != c.want.Known || got.Basis != c.want.Basis || math.Abs(got.Seconds-c.want.Seconds) > 1e-12 {
-			t.Errorf("case %d: %+v, want %+v", i, got, c.want)
 		}
 	}
 }

@@ -1,22 +1,23 @@
-package view
+package exec
 
 import (
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/bfc-repro/bfc/artifacts/store"
 	"github.com/bfc-repro/bfc/pipeline/graph"
 )
 
-// Estimates. `bfc run -n` says how long each point that would run is
-// likely to take, from the run records of the store (RunRecord.WallSeconds)
-// of this machine: the point's own last run under the profile if there is
-// one (its parameters may have changed since, so this is a guess), else
-// the median over the points of the same stage that ran under the profile
-// (a grid over n or d spreads widely; the median says what is typical).
-// Records of other hosts are used only when this host has none, and the
-// basis says so. Without any record the estimate is unknown.
+// Estimates. How long a point is likely to take comes from the run
+// records of the store (RunRecord.WallSeconds) of this machine: the
+// point's own last run under the profile if there is one (its parameters
+// may have changed since, so this is a guess), else the median over the
+// points of the same stage that ran under the profile (a grid over n or d
+// spreads widely; the median says what is typical). Records of other
+// hosts are used only when this host has none, and the basis says so.
+// Without any record the estimate is unknown. `bfc run -n` prints the
+// estimates; the Runner orders ready points by them (critical path, with
+// DefaultSeconds for unknown points).
 
 // Estimate is the expected wall time of one point.
 type Estimate struct {
@@ -29,13 +30,14 @@ type Estimate struct {
 type Estimator struct {
 	host    string
 	byStage map[string][]store.RunRecord // stage id -> records of its points' last runs
+	last    map[string]*store.Manifest   // point id -> manifest of its last run
 }
 
 // NewEstimator reads the run records of the last runs of every point of
 // e's graph under its profile (their refs), for a run on host. Without a
 // store it knows nothing.
 func NewEstimator(e *graph.Engine, host string) *Estimator {
-	est := &Estimator{host: host, byStage: map[string][]store.RunRecord{}}
+	est := &Estimator{host: host, byStage: map[string][]store.RunRecord{}, last: map[string]*store.Manifest{}}
 	if e.Store == nil {
 		return est
 	}
@@ -46,19 +48,25 @@ func NewEstimator(e *graph.Engine, host string) *Estimator {
 		}
 		if m, err := e.Store.Manifest(ref.Key); err == nil {
 			est.byStage[p.Stage.ID] = append(est.byStage[p.Stage.ID], m.Run)
+			est.last[p.ID] = m
 		}
 	}
 	return est
 }
 
-// For estimates the wall time of the point s describes.
-func (e *Estimator) For(s *PointStatus) Estimate {
-	if s.Last != nil && (s.Last.Run.Host == e.host || len(e.local(s.Point.Stage)) == 0) {
-		return e.basis(s.Last.Run.WallSeconds, "last run", []store.RunRecord{s.Last.Run})
+// Point estimates the wall time of p from its own last run under the
+// profile (if it has one) and its stage's.
+func (e *Estimator) Point(p *graph.Point) Estimate { return e.For(p, e.last[p.ID]) }
+
+// For estimates the wall time of p, whose last run under the profile
+// produced last (nil if none).
+func (e *Estimator) For(p *graph.Point, last *store.Manifest) Estimate {
+	if last != nil && (last.Run.Host == e.host || len(e.local(p.Stage)) == 0) {
+		return e.basis(last.Run.WallSeconds, "last run", []store.RunRecord{last.Run})
 	}
-	recs := e.local(s.Point.Stage)
+	recs := e.local(p.Stage)
 	if len(recs) == 0 {
-		recs = e.byStage[s.Point.Stage.ID]
+		recs = e.byStage[p.Stage.ID]
 	}
 	if len(recs) == 0 {
 		return Estimate{Basis: "unknown"}
@@ -72,7 +80,7 @@ func (e *Estimator) For(s *PointStatus) Estimate {
 	if len(walls)%2 == 0 {
 		med = (walls[len(walls)/2-1] + walls[len(walls)/2]) / 2
 	}
-	return e.basis(med, fmt.Sprintf("median of %d runs of %s", len(recs), s.Point.Stage.ID), recs)
+	return e.basis(med, fmt.Sprintf("median of %d runs of %s", len(recs), p.Stage.ID), recs)
 }
 
 // local returns the records of the stage's points made on this host.
@@ -91,20 +99,4 @@ func (e *Estimator) basis(secs float64, what string, recs []store.RunRecord) Est
 		what += " on " + recs[0].Host
 	}
 	return Estimate{Seconds: secs, Known: true, Basis: what}
-}
-
-// Duration formats seconds for people: "0.04s", "2.4s", "12s", "3m05s", "1h02m".
-func Duration(secs float64) string {
-	d := time.Duration(secs * float64(time.Second))
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%.2fs", secs)
-	case d < 10*time.Second:
-		return fmt.Sprintf("%.1fs", secs)
-	case d < time.Minute:
-		return fmt.Sprintf("%.0fs", secs)
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }
