@@ -85,7 +85,7 @@ exist, and bfc exits with status 2.`,
 	pf.StringVar(&g.progress, "progress", "auto", "progress display: auto, bars, lines or none")
 	root.AddCommand(runCmd(g), statusCmd(g), explainCmd(g), dagCmd(g), showCmd(g), exportCmd(g),
 		withBundleVerify(g, verifyCmd(g)), gcCmd(g), kindsCmd(g), execCmd(g), archiveCmd(g), reproduceCmd(g), diffCmd(g),
-		logCmd(g), jsonHelp())
+		logCmd(g), freezeCmd(g), jsonHelp())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	return root
 }
