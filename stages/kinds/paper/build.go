@@ -115,9 +115,18 @@ func (bd *builder) claimsParams() {
 		{"worse_ratio", "ClaimsWorseRatio", "exact"}, {"recover_frac", "ClaimsRecoverFrac", "pct0"},
 		{"exponent_margin", "ClaimsExponentMargin", "exact"}, {"acc_margin", "ClaimsAccMargin", "pts1"},
 		{"e1_depth", "ClaimsEOneDepth", "int"}, {"e3_depth", "ClaimsEThreeDepth", "int"},
+		{"recover_x", "ClaimsRecoverX", "int"},
+		{"confirm_E1", "ClaimsConfirmEOne", "int"}, {"confirm_E3", "ClaimsConfirmEThree", "int"},
+		{"confirm_E4", "ClaimsConfirmEFour", "int"}, {"confirm_E8", "ClaimsConfirmEEight", "int"},
 	} {
 		bd.b.Num(p.name, OpValue, p.format, bd.rd.param(bd.claims, p.param))
 	}
+	bd.b.Text("ClaimsRecoverScale", bd.rd.param(bd.claims, "recover_scale"))
+	hash, lock := bd.rd.param(bd.claims, "rules_hash"), bd.rd.param(bd.claims, "rules_lock")
+	bd.b.Text("RulesHash", hash)
+	bd.b.Text("RulesLock", lock)
+	bd.b.Fact("RulesFrozen", hash.Str != "" && hash.Str == lock.Str)
+	bd.b.Fact("RulesLocked", lock.Str != "")
 }
 
 // claimRowIndex finds the row of the claims table with the given claim,
@@ -128,7 +137,8 @@ func (bd *builder) claimRowIndex(claim, exp, stat string, prefix bool) int {
 		c, _ := t.cell(r, claims.ColClaim)
 		e, _ := t.cell(r, claims.ColExperiment)
 		s, _ := t.cell(r, claims.ColStatistic)
-		if c.Str == claim && e.Str == exp && (s.Str == stat || prefix && strings.HasPrefix(s.Str, stat)) {
+		sm, _ := t.cell(r, claims.ColSample)
+		if sm.Str == claims.Exploratory && c.Str == claim && e.Str == exp && (s.Str == stat || prefix && strings.HasPrefix(s.Str, stat)) {
 			return r
 		}
 	}
@@ -157,6 +167,10 @@ func (bd *builder) claimRow(prefix string, r int, format string) {
 	bd.b.Text(famRowStat.of(prefix), rd.cell(t, r, claims.ColStatistic))
 	bd.b.Text(famRowExp.of(prefix), rd.cell(t, r, claims.ColExperiment))
 	bd.b.Text(famRowClaim.of(prefix), rd.cell(t, r, claims.ColClaim))
+	bd.b.Text(famRowSample.of(prefix), rd.cell(t, r, claims.ColSample))
+	need := rd.cell(t, r, claims.ColNeeded)
+	bd.b.Num(famRowNeeded.of(prefix), OpValue, "int", need)
+	bd.b.Fact(famRowDecidable.of(prefix), need.Num >= 0)
 }
 
 // namedClaim adds a claims row under a name if the row exists.
@@ -178,8 +192,17 @@ func (bd *builder) claimsTable() {
 		claim := rd.cell(t, r, claims.ColClaim).Str
 		if rd.cell(t, r, claims.ColStatistic).Str == "overall" {
 			if n, err := strconv.Atoi(claim); err == nil {
-				bd.b.Text(famClaimVerdict.of(word(n)), rd.cell(t, r, claims.ColVerdict))
-				bd.b.Text(famClaimExps.of(word(n)), rd.cell(t, r, claims.ColExperiment))
+				w := word(n)
+				if rd.cell(t, r, claims.ColSample).Str == claims.Confirmatory {
+					bd.b.Text(famClaimConfirmVerdict.of(w), rd.cell(t, r, claims.ColVerdict))
+					bd.b.Num(famClaimConfirmN.of(w), OpValue, "int", rd.cell(t, r, claims.ColN))
+					continue
+				}
+				bd.b.Text(famClaimVerdict.of(w), rd.cell(t, r, claims.ColVerdict))
+				bd.b.Text(famClaimExps.of(w), rd.cell(t, r, claims.ColExperiment))
+				need := rd.cell(t, r, claims.ColNeeded)
+				bd.b.Num(famClaimNeeded.of(w), OpValue, "int", need)
+				bd.b.Fact(famClaimDecidable.of(w), need.Num >= 0)
 			}
 		}
 	}
