@@ -2,7 +2,9 @@ package paper
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -184,6 +186,8 @@ func (bd *builder) namedClaim(name, claim, exp, stat, format string, prefix bool
 // ClaimRowA..., the primary flag as text) and the rows the text names.
 func (bd *builder) claimsTable() {
 	t, rd := bd.ctable, &bd.rd
+	needs := map[string]float64{}    // the exploratory overall rows' seeds needed, by claim
+	confirmN := map[string]float64{} // the confirmatory overall rows' seeds, by claim
 	for r := 0; r < t.rows(); r++ {
 		name := famClaimRow.of(letters(r))
 		bd.claimRow(name, r, "g3")
@@ -195,7 +199,9 @@ func (bd *builder) claimsTable() {
 				w := word(n)
 				if rd.cell(t, r, claims.ColSample).Str == claims.Confirmatory {
 					bd.b.Text(famClaimConfirmVerdict.of(w), rd.cell(t, r, claims.ColVerdict))
-					bd.b.Num(famClaimConfirmN.of(w), OpValue, "int", rd.cell(t, r, claims.ColN))
+					cn := rd.cell(t, r, claims.ColN)
+					bd.b.Num(famClaimConfirmN.of(w), OpValue, "int", cn)
+					confirmN[claim] = cn.Num
 					continue
 				}
 				bd.b.Text(famClaimVerdict.of(w), rd.cell(t, r, claims.ColVerdict))
@@ -203,7 +209,15 @@ func (bd *builder) claimsTable() {
 				need := rd.cell(t, r, claims.ColNeeded)
 				bd.b.Num(famClaimNeeded.of(w), OpValue, "int", need)
 				bd.b.Fact(famClaimDecidable.of(w), need.Num >= 0)
+				needs[claim] = need.Num
 			}
+		}
+	}
+	for _, claim := range slices.Sorted(maps.Keys(needs)) {
+		need := needs[claim]
+		if n, err := strconv.Atoi(claim); err == nil {
+			cn, ok := confirmN[claim]
+			bd.b.Fact(famClaimShort.of(word(n)), ok && (need < 0 || need > cn))
 		}
 	}
 	L1, L3 := bd.e1Depth, bd.e3Depth

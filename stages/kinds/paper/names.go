@@ -46,6 +46,8 @@ const (
 	// The claim's overall verdict on the confirmatory seeds, and their number.
 	famClaimConfirmVerdict family = "Claim{}ConfirmVerdict"
 	famClaimConfirmN       family = "Claim{}ConfirmN"
+	// whether the exploratory rows need more seeds than the confirmatory ones had
+	famClaimShort family = "Claim{}Short"
 
 	// E0: per depth {Shallow|Deep} and information gap {g} (ascending).
 	famGapRow      family = "EZero{}{}"      // list prefix of the gap
