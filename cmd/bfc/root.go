@@ -58,7 +58,8 @@ of its inputs, or the code it runs.
 Before running: bfc run -n says what would run, why and about how long it
 takes; bfc status counts fresh, stale and missing points (exit 1 when
 something would run). Commands take selectors (bfc help run), --json output
-is described by bfc help json, bfc log lists past runs.
+is described by bfc help json, bfc log lists past runs. bfc freeze records the
+hash of the decision rules, from which the confirmatory seeds derive.
 
 The pipeline file is checked before anything runs, under every profile: each
 problem is reported on its own line (file:line: field: message, with a

@@ -16,6 +16,11 @@
 // it is given is never modified, so one parsed file can be looked at under
 // every profile (bfc gc does).
 //
+// [pipeline] rules names the stage whose params are the frozen decision
+// rules; a seed axis { confirm = "PARAM" } is derived from their hash
+// (rules.go, docs/science.md#rules), and ParseFile reads the lock file
+// rules.lock that `bfc freeze` writes.
+//
 // What the file means in terms of stage kinds (parameter names, types and
 // ranges, grids expanded into points, inputs wired to outputs) is the next
 // layer's business: package graph.
@@ -40,7 +45,7 @@ import (
 //
 // The file has four kinds of tables:
 //
-//	[pipeline]        name, seed (master seed), store, figures, paper, profile, data_roots
+//	[pipeline]        name, seed (master seed), store, figures, paper, profile, data_roots, rules
 //	[executor]        kind = "local" | "slurm" and its settings
 //	[stage.ID]        kind, inputs, gather, seed, params, grid, doc
 //	[profile.NAME]    pipeline = {...}, kind.KIND = {params}, stage.ID = {params, grid, seed}

@@ -2,9 +2,30 @@
 // experiments of the reproduction and decides, by rules fixed in advance,
 // whether each claim of docs/science.md#claims is reproduced, not reproduced, or
 // whether the data cannot tell (inconclusive). It writes one Arrow table,
-// "claims", with one row per (claim, statistic): the value, its interval,
-// the verdict, the decision rule in words and the per-seed numbers behind
-// the value, so that each verdict can be recomputed by hand.
+// "claims", with one row per (claim, sample, statistic): the value, its
+// interval, the verdict, the seeds it would need, the decision rule in
+// words and the per-seed numbers behind the value, so that each verdict
+// can be recomputed by hand.
+//
+// # Frozen rules and two samples
+//
+// Every decision rule is a required parameter (no defaults here): the
+// statistic, level, resamples, min_seeds, the thresholds, claim 5's scale
+// (recover_scale) and x (recover_x), the primary patterns of claims 1-4
+// and the confirmatory seed counts confirm_E1/E3/E4/E8. They are declared
+// once, in the pipeline file, whose engine hashes them, records the hash
+// with bfc freeze and derives the confirmatory seeds from it
+// (docs/science.md#rules); it passes those seeds' labels (confirm_seeds),
+// the hash (rules_hash) and the lock's hash (rules_lock). Runs whose seed
+// label is among confirm_seeds form the confirmatory sample, the others
+// the exploratory one; every row below is computed on each sample alone
+// (the scaling rows of claim 4 on the exploratory one only).
+//
+// seeds_needed (SeedsNeeded) is the number of seeds for which a row's
+// interval would clear its threshold, if its half-width shrank like
+// 1/sqrt(n); an overall row needs what its neediest primary row needs, and
+// the exploratory overall row's detail names the primary rows whose need
+// exceeds their experiment's confirmatory budget.
 //
 // # Inputs and experiments
 //
@@ -31,9 +52,9 @@
 // three-way rule (Decide) compares the interval with a threshold: wholly
 // on the claim's side is "reproduced", wholly on the other side "not
 // reproduced", straddling it (or fewer than min_seeds seeds, or a NaN)
-// "inconclusive". Thresholds are parameters of the kind, set in
-// pipeline.toml before the data are seen, and the "rule" column states
-// each one in words.
+// "inconclusive". The thresholds were set after the exploratory summaries
+// were seen, before the confirmatory seeds existed; the "rule" column
+// states each one in words.
 //
 // The rows, per claim (docs/science.md#claims):
 //
@@ -59,12 +80,15 @@
 //	                              networks)
 //	5  log_err_share_recovered    share of the layerwise-to-joint improvement in log test error
 //	                              that bfc-x recovers, median(log e_0 - log e_x) /
-//	                              median(log e_0 - log e_joint) (E3, x = 1 primary); reproduced if
-//	                              above recover_frac. Supporting: the same on the linear error.
-//	                              E8: the same on the log classification error 1 - accuracy.
+//	                              median(log e_0 - log e_joint) (E3 and E8, the latter on the
+//	                              classification error 1 - accuracy); err_share_recovered: the
+//	                              same on the linear error. The row of recover_scale at x =
+//	                              recover_x is primary, the other scale secondary; reproduced if
+//	                              above recover_frac.
 //
-// Each claim also gets a row "overall": reproduced if all its primary
-// rows are, not reproduced if any is not, inconclusive otherwise.
+// Which rows of claims 1-4 are primary is the rules' primary patterns.
+// Each claim also gets a row "overall" per sample: reproduced if all its
+// primary rows are, not reproduced if any is not, inconclusive otherwise.
 package claims
 
 import (
@@ -87,9 +111,10 @@ func (Kind) Name() string { return "claims" }
 // Doc implements kit.Kind.
 func (Kind) Doc() string {
 	return "Decides each claim of docs/science.md#claims (reproduced, not reproduced, inconclusive) from the gathered train " +
-		"(E1-E4), scaling (E6) and classify (E8) points, by thresholds declared as its parameters (set after the E1-E4 summaries " +
-		"were seen, so not pre-registered in the strict sense; the report says so) on medians over seeds with " +
-		"bootstrap intervals. Output: claims (one row per claim and statistic: value, interval, verdict, rule, per-seed numbers)."
+		"(E1-E4), scaling (E6) and classify (E8) points, by the frozen rules declared as its required parameters " +
+		"(docs/science.md#rules), on medians over seeds with bootstrap intervals, separately on the exploratory seeds and " +
+		"on the confirmatory seeds derived from the rules' hash. Output: claims (one row per claim, sample and statistic: " +
+		"value, interval, verdict, seeds needed, rule, per-seed numbers)."
 }
 
 // Params implements kit.Kind. The decision rules are required: they are

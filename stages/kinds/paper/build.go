@@ -232,6 +232,14 @@ func (bd *builder) claimsTable() {
 	bd.namedClaim("GrowthGap", "3", "E4", "ratio_growth_gamma", "g2", true)
 	bd.namedClaim("ShareEThree", "5", "E3", fmt.Sprintf("log_err_share_recovered[x=1,L=%d]", L3), "pct0", false)
 	bd.namedClaim("ShareLinEThree", "5", "E3", fmt.Sprintf("err_share_recovered[x=1,L=%d]", L3), "pct0", false)
+	// claim 5's primary rows: the scale and x the rules declare
+	share := "err_share_recovered"
+	if rd.param(bd.claims, "recover_scale").Str == claims.ScaleLog {
+		share = "log_" + share
+	}
+	x := int(rd.param(bd.claims, "recover_x").Num)
+	bd.namedClaim("ShareDecidingEThree", "5", "E3", fmt.Sprintf("%s[x=%d,L=%d]", share, x, L3), "pct0", false)
+	bd.namedClaim("ShareDecidingEEight", "5", "E8", fmt.Sprintf("%s[x=%d,", share, x), "pct0", true)
 }
 
 // valueOf is an entry's value (NaN if absent).
