@@ -147,3 +147,34 @@ func TestEngineRuleParamsAreRefused(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// The report prints the hash of the rules in force, says whether the lock
+// records it, and gives the confirmatory verdicts.
+func TestReportStatesTheRules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	root, file, st, dir, m := smokePaper(t)
+	r := runBFC(t, root, nil, "-f", file, "--profile", "smoke", "--store", dir, "status", "--json")
+	var s statusJSON
+	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil || s.Rules == nil {
+		t.Fatalf("status --json: %v\n%s", err, r.stdout)
+	}
+	readme := string(publishedFile(t, st, m, "README.md"))
+	if !strings.Contains(readme, "`"+s.Rules.Hash+"`") {
+		t.Errorf("the report does not print the rules' hash %s", s.Rules.Hash)
+	}
+	want := "**no lock\nrecords it**"
+	switch {
+	case s.Rules.Frozen:
+		want = "it is the one the lock records"
+	case s.Rules.Locked != "":
+		want = s.Rules.Locked
+	}
+	if !strings.Contains(readme, want) {
+		t.Errorf("the report does not say what the lock records (want %q)", want)
+	}
+	if !strings.Contains(readme, "This section is about the confirmatory verdicts") || !strings.Contains(readme, "(confirmatory seeds: ") {
+		t.Error("the report gives no confirmatory verdicts")
+	}
+}
