@@ -174,6 +174,16 @@ func (c *Config) deriveAxes(lock map[string]string) error {
 			}
 		}
 	}
+	listed := map[string]bool{} // seeds listed by hand: a derived seed must not be one
+	for _, s := range c.Stages {
+		for _, a := range s.Grid {
+			if a.Name == "seed" && a.Derive == "" {
+				for _, v := range a.Values {
+					listed[Label(v)] = true
+				}
+			}
+		}
+	}
 	longest := 0
 	for _, s := range c.Stages {
 		for i, a := range s.Grid {
@@ -198,6 +208,9 @@ func (c *Config) deriveAxes(lock map[string]string) error {
 			vals := make([]any, n)
 			for j, v := range DeriveSeeds(hash, int(n)) {
 				vals[j] = v
+				if listed[Label(v)] {
+					errs = append(errs, c.ErrAt(path, "derived seed %d is also listed by hand, so its runs would count as confirmatory and exploratory; change a rule (or that seed)", v))
+				}
 			}
 			s.Grid[i].Values = vals
 			longest = max(longest, int(n))

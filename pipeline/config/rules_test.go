@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -89,7 +90,10 @@ func TestDerivedSeeds(t *testing.T) {
 }
 
 func TestDerivedSeedErrors(t *testing.T) {
+	first := config.DeriveSeeds(config.RulesHash(map[string]any{"thr": 0.5, "n": int64(3)}), 1)[0]
 	for _, tc := range []struct{ name, src, want string }{
+		{"a derived seed listed by hand", ruled + fmt.Sprintf("\n[stage.d]\nkind = \"src\"\ngrid = { seed = [%d] }\n", first),
+			fmt.Sprintf("stage.c.grid.seed: derived seed %d is also listed by hand", first)},
 		{"no rules stage named", strings.Replace(ruled, `rules = "r"`, "", 1),
 			`stage.c.grid.seed: a derived axis needs the rules: name their stage in [pipeline] rules`},
 		{"unknown rules stage", strings.Replace(ruled, `rules = "r"`, `rules = "q"`, 1), `pipeline.rules: no stage "q"`},
