@@ -356,6 +356,9 @@ stay in the store until gc.`,
 			if err != nil {
 				return usageError{err}
 			}
+			if rs := rulesState(p.graph.Config); rs != nil && !rs.Frozen {
+				fmt.Fprintf(os.Stderr, "bfc: note: %s\n", rulesLine(rs, p.graph.Profile))
+			}
 			exe, err := os.Executable()
 			if err != nil {
 				return err

@@ -124,7 +124,7 @@ func (Kind) Doc() string {
 // engine from that hash, not written in the file.
 func (Kind) Params() []kit.Param {
 	return []kit.Param{
-		kit.StringParam("statistic", "", "the centre of every statistic over seeds (median: the only one implemented)").OneOf("median").Required(),
+		kit.StringParam("statistic", "", "the centre of every statistic over seeds (median: the only one implemented)").OneOf(StatMedian).Required(),
 		kit.FloatParam("level", 0, "confidence level of the bootstrap intervals").In(0.5, 0.999).Required(),
 		kit.IntParam("boot", 0, "bootstrap resamples").In(100, 1000000).Required(),
 		kit.IntParam("min_seeds", 0, "fewer paired seeds than this make a statistic inconclusive").In(1, 1000).Required(),
@@ -151,6 +151,9 @@ func (Kind) Params() []kit.Param {
 		kit.StringParam("rules_lock", "", "set by the engine: the hash recorded by bfc freeze in the lock file (empty: none)"),
 	}
 }
+
+// StatMedian is the one statistic (centre over seeds) implemented.
+const StatMedian = "median"
 
 // The scales of claim 5's share.
 const (
