@@ -24,7 +24,7 @@ BFCFLAGS ?=
 RUN      := $(BFC) $(if $(PROFILE),--profile $(PROFILE)) -j $(JOBS) $(BFCFLAGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help build figures plan data smoke status test test-short vet fmt clean archive fuzz paper paper-timings latex check-figures approve-figures bench bench-e2e bench-deps interop
+.PHONY: help build figures plan data smoke status freeze test test-short vet fmt clean archive fuzz paper paper-timings latex check-figures approve-figures bench bench-e2e bench-deps interop
 FUZZTIME ?= 10s
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./pipeline/graph:FuzzLoad ./pipeline/config:FuzzLocateKeys ./pipeline/exec:FuzzJob \
@@ -59,6 +59,9 @@ archive: build ## write the review bundle bfc.tar.zst (run `make figures` first)
 
 status: build ## count fresh, stale and missing points per stage (bin/bfc -v status: each point and why)
 	@$(RUN) status || [ $$? -eq 1 ]
+
+freeze: build ## record the hash of the decision rules in rules.lock (commit it; the confirmatory seeds derive from it)
+	$(BFC) freeze
 
 vet: ## gofmt check and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -18,6 +18,9 @@ bfc status --json: an object
   shared_keys    [ {key: string, points: [string]} ]   keys that several points have
   stages         [ {stage, kind: string, points, fresh, stale, missing: int} ]
   points         [ POINT ]
+  rules          {stage, hash, locked: string, frozen: bool}   optional: the decision
+                 rules ([pipeline] rules): the hash in force, the one rules.lock records
+                 for the profile ("" if none), and whether they match
   (exit status 0 if every point is fresh, 1 if something would run, 2 on error)
 
 POINT (status, explain, run -n):

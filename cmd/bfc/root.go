@@ -58,7 +58,8 @@ of its inputs, or the code it runs.
 Before running: bfc run -n says what would run, why and about how long it
 takes; bfc status counts fresh, stale and missing points (exit 1 when
 something would run). Commands take selectors (bfc help run), --json output
-is described by bfc help json, bfc log lists past runs.
+is described by bfc help json, bfc log lists past runs. bfc freeze records the
+hash of the decision rules, from which the confirmatory seeds derive.
 
 The pipeline file is checked before anything runs, under every profile: each
 problem is reported on its own line (file:line: field: message, with a
@@ -85,7 +86,7 @@ exist, and bfc exits with status 2.`,
 	pf.StringVar(&g.progress, "progress", "auto", "progress display: auto, bars, lines or none")
 	root.AddCommand(runCmd(g), statusCmd(g), explainCmd(g), dagCmd(g), showCmd(g), exportCmd(g),
 		withBundleVerify(g, verifyCmd(g)), gcCmd(g), kindsCmd(g), execCmd(g), archiveCmd(g), reproduceCmd(g), diffCmd(g),
-		logCmd(g), jsonHelp())
+		logCmd(g), freezeCmd(g), jsonHelp())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	return root
 }
@@ -358,6 +359,9 @@ stay in the store until gc.`,
 			targets, err := view.Select(p.graph, args)
 			if err != nil {
 				return usageError{err}
+			}
+			if rs := rulesState(p.graph.Config); rs != nil && !rs.Frozen {
+				fmt.Fprintf(os.Stderr, "bfc: note: %s\n", rulesLine(rs, p.graph.Profile))
 			}
 			exe, err := os.Executable()
 			if err != nil {

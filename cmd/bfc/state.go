@@ -68,6 +68,7 @@ type statusJSON struct {
 	SharedKeys   []view.SharedKey  `json:"shared_keys"`
 	Stages       []view.StageCount `json:"stages"`
 	Points       []pointJSON       `json:"points"`
+	Rules        *rulesJSON        `json:"rules,omitempty"` // the frozen decision rules, if the file names them
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -144,7 +145,7 @@ func status(g *globals, args []string, all, asJSON bool) error {
 	}
 	distinct, unknown, shared := view.KeyCount(sts)
 	out := statusJSON{Profile: p.graph.Profile, Store: storeDir(p), StoreExists: p.store != nil, Total: len(sts),
-		DistinctKeys: distinct, UnknownKeys: unknown, SharedKeys: shared, Stages: view.Rollup(sts)}
+		DistinctKeys: distinct, UnknownKeys: unknown, SharedKeys: shared, Stages: view.Rollup(sts), Rules: rulesState(p.graph.Config)}
 	if out.SharedKeys == nil {
 		out.SharedKeys = []view.SharedKey{}
 	}
@@ -205,6 +206,9 @@ func printStatus(w io.Writer, out *statusJSON, sts []*view.PointStatus, verbose,
 	}
 	fmt.Fprintf(w, "%d points: %d fresh, %d stale, %d missing (profile %q)\n", out.Total, out.Fresh, out.Stale, out.Missing, out.Profile)
 	fmt.Fprintln(w, keyLine(out))
+	if out.Rules != nil {
+		fmt.Fprintln(w, rulesLine(out.Rules, out.Profile))
+	}
 	if verbose {
 		for _, sk := range out.SharedKeys {
 			fmt.Fprintf(w, "  key %s: %s\n", sk.Key.Short(), strings.Join(sk.Points, " = "))

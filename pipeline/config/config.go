@@ -16,6 +16,11 @@
 // it is given is never modified, so one parsed file can be looked at under
 // every profile (bfc gc does).
 //
+// [pipeline] rules names the stage whose params are the frozen decision
+// rules; a seed axis { confirm = "PARAM" } is derived from their hash
+// (rules.go, docs/science.md#rules), and ParseFile reads the lock file
+// rules.lock that `bfc freeze` writes.
+//
 // What the file means in terms of stage kinds (parameter names, types and
 // ranges, grids expanded into points, inputs wired to outputs) is the next
 // layer's business: package graph.
@@ -40,7 +45,7 @@ import (
 //
 // The file has four kinds of tables:
 //
-//	[pipeline]        name, seed (master seed), store, figures, paper, profile, data_roots
+//	[pipeline]        name, seed (master seed), store, figures, paper, profile, data_roots, rules
 //	[executor]        kind = "local" | "slurm" and its settings
 //	[stage.ID]        kind, inputs, gather, seed, params, grid, doc
 //	[profile.NAME]    pipeline = {...}, kind.KIND = {params}, stage.ID = {params, grid, seed}
@@ -59,6 +64,12 @@ type Config struct {
 	Profiles map[string]*Profile
 	// Applied is the profile Apply merged in ("" for the file as written).
 	Applied string
+	// RulesStage is the stage whose params are the frozen decision rules
+	// ([pipeline] rules; "" = none), see RulesHash.
+	RulesStage string
+	// Lock is the lock file's rules hash per profile name (LockName), read
+	// by ParseFile (empty for Parse, or without a lock file).
+	Lock map[string]string
 
 	pos map[string]int // key path -> line
 	// broken names the stages left out of Stages because their tables have
@@ -112,6 +123,9 @@ type StageDecl struct {
 type Axis struct {
 	Name   string
 	Values []any
+	// Derive names the rules' parameter that counts the seeds of a
+	// derived axis ({ confirm = "PARAM" }); Apply fills Values.
+	Derive string
 }
 
 // Profile is one [profile.NAME] table.
@@ -171,7 +185,16 @@ func ParseFile(path string) (*Config, error) {
 		}
 		return nil, &ConfigError{File: path, Msg: msg}
 	}
-	return Parse(path, src)
+	c, err := Parse(path, src)
+	if c == nil {
+		return nil, err
+	}
+	lock, lerr := ReadLock(c.LockPath())
+	if lerr != nil {
+		return c, Collect(path, err, lerr)
+	}
+	c.Lock = lock
+	return c, err
 }
 
 // Parse checks the structure of the pipeline file src, read from path:
@@ -375,7 +398,7 @@ func (c *Config) parsePipeline(raw map[string]any) error {
 	if err != nil {
 		return err
 	}
-	errs := []error{c.checkKeys("pipeline", t, []string{"name", "seed", "store", "figures", "paper", "profile", "data_roots", "doc"})}
+	errs := []error{c.checkKeys("pipeline", t, []string{"name", "seed", "store", "figures", "paper", "profile", "data_roots", "doc", "rules"})}
 	for _, k := range keys(t) {
 		v, path := t[k], "pipeline."+k
 		switch k {
@@ -396,6 +419,8 @@ func (c *Config) parsePipeline(raw map[string]any) error {
 			paper, err = c.str(path, v)
 		case "profile":
 			c.Profile, err = c.str(path, v)
+		case "rules":
+			c.RulesStage, err = c.str(path, v)
 		case "data_roots":
 			c.DataRoot, err = c.strList(path, v)
 			for _, r := range c.DataRoot {
@@ -589,9 +614,17 @@ func (c *Config) parseGrid(path string, v any) ([]Axis, error) {
 	var axes []Axis
 	var errs []error
 	for _, name := range keys(t) {
+		if dt, ok := t[name].(map[string]any); ok {
+			p, err := c.parseDerived(path+"."+name, dt)
+			errs = append(errs, err)
+			if err == nil {
+				axes = append(axes, Axis{Name: name, Derive: p})
+			}
+			continue
+		}
 		list, ok := t[name].([]any)
 		if !ok {
-			errs = append(errs, c.ErrAt(path+"."+name, "a grid axis is an array of values, have %s", describe(t[name])))
+			errs = append(errs, c.ErrAt(path+"."+name, "a grid axis is an array of values (or, for the seed, { confirm = \"PARAM\" }), have %s", describe(t[name])))
 			continue
 		}
 		if len(list) == 0 {

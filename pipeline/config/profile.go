@@ -21,7 +21,7 @@ func (c *Config) Apply(name string, kinds []string) (*Config, error) {
 	out := c.clone()
 	out.Applied = name
 	if name == "" {
-		return out, nil
+		return out, out.deriveAxes(c.Lock)
 	}
 	p, ok := c.Profiles[name]
 	if !ok {
@@ -95,6 +95,7 @@ func (c *Config) Apply(name string, kinds []string) (*Config, error) {
 			d.src[k] = base + ".stage." + id + ".params." + k
 		}
 	}
+	errs = append(errs, out.deriveAxes(c.Lock))
 	return out, Collect(c.File, errs...)
 }
 
@@ -108,6 +109,7 @@ func (c *Config) clone() *Config {
 	out.Executor.PerKind = maps.Clone(c.Executor.PerKind)
 	out.Executor.Extra = slices.Clone(c.Executor.Extra)
 	out.Profiles = maps.Clone(c.Profiles)
+	out.Lock = maps.Clone(c.Lock)
 	out.Stages = make([]*StageDecl, len(c.Stages))
 	for i, d := range c.Stages {
 		cp := *d

@@ -2,9 +2,30 @@
 // experiments of the reproduction and decides, by rules fixed in advance,
 // whether each claim of docs/science.md#claims is reproduced, not reproduced, or
 // whether the data cannot tell (inconclusive). It writes one Arrow table,
-// "claims", with one row per (claim, statistic): the value, its interval,
-// the verdict, the decision rule in words and the per-seed numbers behind
-// the value, so that each verdict can be recomputed by hand.
+// "claims", with one row per (claim, sample, statistic): the value, its
+// interval, the verdict, the seeds it would need, the decision rule in
+// words and the per-seed numbers behind the value, so that each verdict
+// can be recomputed by hand.
+//
+// # Frozen rules and two samples
+//
+// Every decision rule is a required parameter (no defaults here): the
+// statistic, level, resamples, min_seeds, the thresholds, claim 5's scale
+// (recover_scale) and x (recover_x), the primary patterns of claims 1-4
+// and the confirmatory seed counts confirm_E1/E3/E4/E8. They are declared
+// once, in the pipeline file, whose engine hashes them, records the hash
+// with bfc freeze and derives the confirmatory seeds from it
+// (docs/science.md#rules); it passes those seeds' labels (confirm_seeds),
+// the hash (rules_hash) and the lock's hash (rules_lock). Runs whose seed
+// label is among confirm_seeds form the confirmatory sample, the others
+// the exploratory one; every row below is computed on each sample alone
+// (the scaling rows of claim 4 on the exploratory one only).
+//
+// seeds_needed (SeedsNeeded) is the number of seeds for which a row's
+// interval would clear its threshold, if its half-width shrank like
+// 1/sqrt(n); an overall row needs what its neediest primary row needs, and
+// the exploratory overall row's detail names the primary rows whose need
+// exceeds their experiment's confirmatory budget.
 //
 // # Inputs and experiments
 //
@@ -31,9 +52,9 @@
 // three-way rule (Decide) compares the interval with a threshold: wholly
 // on the claim's side is "reproduced", wholly on the other side "not
 // reproduced", straddling it (or fewer than min_seeds seeds, or a NaN)
-// "inconclusive". Thresholds are parameters of the kind, set in
-// pipeline.toml before the data are seen, and the "rule" column states
-// each one in words.
+// "inconclusive". The thresholds were set after the exploratory summaries
+// were seen, before the confirmatory seeds existed; the "rule" column
+// states each one in words.
 //
 // The rows, per claim (docs/science.md#claims):
 //
@@ -59,12 +80,15 @@
 //	                              networks)
 //	5  log_err_share_recovered    share of the layerwise-to-joint improvement in log test error
 //	                              that bfc-x recovers, median(log e_0 - log e_x) /
-//	                              median(log e_0 - log e_joint) (E3, x = 1 primary); reproduced if
-//	                              above recover_frac. Supporting: the same on the linear error.
-//	                              E8: the same on the log classification error 1 - accuracy.
+//	                              median(log e_0 - log e_joint) (E3 and E8, the latter on the
+//	                              classification error 1 - accuracy); err_share_recovered: the
+//	                              same on the linear error. The row of recover_scale at x =
+//	                              recover_x is primary, the other scale secondary; reproduced if
+//	                              above recover_frac.
 //
-// Each claim also gets a row "overall": reproduced if all its primary
-// rows are, not reproduced if any is not, inconclusive otherwise.
+// Which rows of claims 1-4 are primary is the rules' primary patterns.
+// Each claim also gets a row "overall" per sample: reproduced if all its
+// primary rows are, not reproduced if any is not, inconclusive otherwise.
 package claims
 
 import (
@@ -73,6 +97,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bfc-repro/bfc/stages/kinds/classify"
 	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/kit"
 )
@@ -86,33 +111,73 @@ func (Kind) Name() string { return "claims" }
 // Doc implements kit.Kind.
 func (Kind) Doc() string {
 	return "Decides each claim of docs/science.md#claims (reproduced, not reproduced, inconclusive) from the gathered train " +
-		"(E1-E4), scaling (E6) and classify (E8) points, by thresholds declared as its parameters (set after the E1-E4 summaries " +
-		"were seen, so not pre-registered in the strict sense; the report says so) on medians over seeds with " +
-		"bootstrap intervals. Output: claims (one row per claim and statistic: value, interval, verdict, rule, per-seed numbers)."
+		"(E1-E4), scaling (E6) and classify (E8) points, by the frozen rules declared as its required parameters " +
+		"(docs/science.md#rules), on medians over seeds with bootstrap intervals, separately on the exploratory seeds and " +
+		"on the confirmatory seeds derived from the rules' hash. Output: claims (one row per claim, sample and statistic: " +
+		"value, interval, verdict, seeds needed, rule, per-seed numbers)."
 }
 
-// Params implements kit.Kind.
+// Params implements kit.Kind. The decision rules are required: they are
+// declared once, in the pipeline file (docs/science.md#rules), whose
+// engine hashes them, freezes the hash (bfc freeze) and derives the
+// confirmatory seeds from it; the last three parameters are set by the
+// engine from that hash, not written in the file.
 func (Kind) Params() []kit.Param {
 	return []kit.Param{
-		kit.FloatParam("level", 0.9, "confidence level of the bootstrap intervals").In(0.5, 0.999),
-		kit.IntParam("boot", 2000, "bootstrap resamples").In(100, 1000000),
-		kit.IntParam("min_seeds", 3, "fewer paired seeds than this make a statistic inconclusive").In(1, 1000),
-		kit.IntParam("e1_depth", 3, "depth L of the E1 runs (train points without a gap label)").In(2, 16),
-		kit.IntParam("e3_depth", 4, "depth L of the E3 runs (train points without a gap label)").In(2, 16),
-		kit.FloatParam("small_error", 0.01, "claim 1: joint's final test MSE/Var(y) counts as small below this").In(1e-12, 1),
-		kit.FloatParam("bfc_ratio", 0.5, "claim 2: final eps_2 of joint must be below this fraction of the lower-only control's").In(1e-6, 1),
-		kit.FloatParam("flat_tol", 0.05, "claim 2: layerwise eps_2 is flat if final/switch lies within [1/(1+tol), 1+tol]").In(1e-9, 10),
-		kit.FloatParam("worse_ratio", 2, "claim 3: layerwise's final test error must exceed joint's by this factor").In(1, 1e6),
-		kit.FloatParam("recover_frac", 0.5, "claim 5: bfc-1 must recover more than this share of the layerwise-to-joint log-error improvement").In(0, 1),
-		kit.FloatParam("exponent_margin", 1, "claim 4: a kernel's exponent of d must exceed the deep learner's by more than this").In(0, 100),
-		kit.FloatParam("acc_margin", 0.005, "E8: joint's test accuracy must exceed layerwise's by more than this (0.005 = half a point)").In(0, 1),
+		kit.StringParam("statistic", "", "the centre of every statistic over seeds (median: the only one implemented)").OneOf(StatMedian).Required(),
+		kit.FloatParam("level", 0, "confidence level of the bootstrap intervals").In(0.5, 0.999).Required(),
+		kit.IntParam("boot", 0, "bootstrap resamples").In(100, 1000000).Required(),
+		kit.IntParam("min_seeds", 0, "fewer paired seeds than this make a statistic inconclusive").In(1, 1000).Required(),
+		kit.IntParam("e1_depth", 0, "depth L of the E1 runs (train points without a gap label)").In(2, 16).Required(),
+		kit.IntParam("e3_depth", 0, "depth L of the E3 runs (train points without a gap label)").In(2, 16).Required(),
+		kit.FloatParam("small_error", 0, "claim 1: joint's final test MSE/Var(y) counts as small below this").In(1e-12, 1).Required(),
+		kit.FloatParam("bfc_ratio", 0, "claim 2: final eps_2 of joint must be below this fraction of the lower-only control's").In(1e-6, 1).Required(),
+		kit.FloatParam("flat_tol", 0, "claim 2: layerwise eps_2 is flat if final/switch lies within [1/(1+tol), 1+tol]").In(1e-9, 10).Required(),
+		kit.FloatParam("worse_ratio", 0, "claim 3: layerwise's final test error must exceed joint's by this factor").In(1, 1e6).Required(),
+		kit.FloatParam("recover_frac", 0, "claim 5: bfc-x must recover more than this share of the layerwise-to-joint improvement").In(0, 1).Required(),
+		kit.StringParam("recover_scale", "", "claim 5: the scale of the test error on which the share is decided (the other is shown as secondary)").
+			OneOf(ScaleLog, ScaleLinear).Required(),
+		kit.IntParam("recover_x", 0, "claim 5: the depth of correction x of bfc-x whose share decides the claim").In(1, 16).Required(),
+		kit.FloatParam("exponent_margin", 0, "claim 4: a kernel's exponent of d must exceed the deep learner's by more than this").In(0, 100).Required(),
+		kit.FloatParam("acc_margin", 0, "E8: joint's test accuracy must exceed layerwise's by more than this (0.005 = half a point)").In(0, 1).Required(),
+		kit.StringsParam("primary", nil, "the rows of claims 1-4 that decide their claim: EXPERIMENT:STATISTIC patterns, * matching any text "+
+			"(claim 5's follow recover_scale and recover_x)").NonEmpty(1).Required(),
+		kit.IntParam("confirm_E1", 0, "confirmatory seeds of E1 (the count a derived seed axis names; the budget of its rows)").In(0, 1000).Required(),
+		kit.IntParam("confirm_E3", 0, "confirmatory seeds of E3").In(0, 1000).Required(),
+		kit.IntParam("confirm_E4", 0, "confirmatory seeds per gamma of E4").In(0, 1000).Required(),
+		kit.IntParam("confirm_E8", 0, "confirmatory seeds of E8").In(0, 1000).Required(),
+		kit.StringsParam("confirm_seeds", []string{}, "set by the engine: the seed labels derived from the rules' hash; runs with these seeds are confirmatory"),
+		kit.StringParam("rules_hash", "", "set by the engine: the sha256 of the rules in force"),
+		kit.StringParam("rules_lock", "", "set by the engine: the hash recorded by bfc freeze in the lock file (empty: none)"),
 	}
 }
 
+// StatMedian is the one statistic (centre over seeds) implemented.
+const StatMedian = "median"
+
+// The scales of claim 5's share.
+const (
+	ScaleLog    = "log"
+	ScaleLinear = "linear"
+)
+
+// Samples: the seeds the rules were tuned on, and the seeds derived from
+// the frozen rules' hash.
+const (
+	Exploratory  = "exploratory"
+	Confirmatory = "confirmatory"
+)
+
 // Validate implements kit.Validator.
 func (Kind) Validate(p kit.Params) error {
-	if c := newConfig(p, 0); c.e1Depth == c.e3Depth {
+	c := newConfig(p, 0)
+	if c.e1Depth == c.e3Depth {
 		return kit.Errorf("e3_depth", "must differ from e1_depth (%d): the claims compare two depths", c.e1Depth)
+	}
+	for _, pat := range c.primary {
+		if e, s, ok := strings.Cut(pat, ":"); !ok || e == "" || s == "" {
+			return kit.Errorf("primary", "%q: want EXPERIMENT:STATISTIC, e.g. \"E1:joint_test_err[*\"", pat)
+		}
 	}
 	return nil
 }
@@ -125,6 +190,12 @@ type config struct {
 	e1Depth, e3Depth                          int
 	smallError, bfcRatio, flatTol, worseRatio float64
 	recoverFrac, exponentMargin, accMargin    float64
+	recoverScale                              string
+	recoverX                                  int
+	primary                                   []string
+	budget                                    map[string]int // confirmatory seeds per experiment
+	confirm                                   []string       // confirmatory seed labels
+	sample                                    string         // the sample the rows being added are of
 	rows                                      []Row
 }
 
@@ -132,12 +203,16 @@ func newConfig(p kit.Params, seed uint64) *config {
 	return &config{level: p.Float("level"), boot: p.Int("boot"), minSeeds: p.Int("min_seeds"), seed: seed,
 		e1Depth: p.Int("e1_depth"), e3Depth: p.Int("e3_depth"), smallError: p.Float("small_error"),
 		bfcRatio: p.Float("bfc_ratio"), flatTol: p.Float("flat_tol"), worseRatio: p.Float("worse_ratio"),
-		recoverFrac: p.Float("recover_frac"), exponentMargin: p.Float("exponent_margin"), accMargin: p.Float("acc_margin")}
+		recoverFrac: p.Float("recover_frac"), exponentMargin: p.Float("exponent_margin"), accMargin: p.Float("acc_margin"),
+		recoverScale: p.String("recover_scale"), recoverX: p.Int("recover_x"), primary: p.Strings("primary"),
+		budget:  map[string]int{"E1": p.Int("confirm_E1"), "E3": p.Int("confirm_E3"), "E4": p.Int("confirm_E4"), "E8": p.Int("confirm_E8")},
+		confirm: p.Strings("confirm_seeds"), sample: Exploratory}
 }
 
 // Row is one row of the claims table.
 type Row struct {
 	Claim      string // number of the claim in docs/science.md#claims
+	Sample     string // Exploratory or Confirmatory: which seeds
 	Experiment string // E1, E3, E4, E1+E3, E6, E8
 	Statistic  string
 	Primary    bool // decides the claim's overall verdict
@@ -147,11 +222,21 @@ type Row struct {
 	Level      float64
 	Threshold  float64
 	Verdict    string
-	Rule       string // the decision rule in words
-	Detail     string // the numbers behind the value, per seed
+	// SeedsNeeded is the number of seeds at which the interval's
+	// half-width on the threshold's side would fall below the distance
+	// to the threshold (SeedsNeeded); -1 when no number of seeds would.
+	SeedsNeeded int
+	Rule        string // the decision rule in words
+	Detail      string // the numbers behind the value, per seed
+	// Log: the statistic is a ratio, its interval and distance to the
+	// threshold are measured on the log scale.
+	Log bool
+	dir Direction
 }
 
-// add appends a row with its verdict decided by Decide and the level set.
+// add appends a row with its verdict decided by Decide, its sample, its
+// primary flag (claim 5's is set by its caller; the others' by the
+// primary patterns of the rules), the seeds it would need and the level.
 func (c *config) add(r Row, dir Direction) {
 	if r.Verdict == "" {
 		r.Verdict = Decide(r.Lo, r.Hi, r.Threshold, dir, r.N, c.minSeeds)
@@ -159,7 +244,44 @@ func (c *config) add(r Row, dir Direction) {
 	if r.Level == 0 {
 		r.Level = c.level
 	}
+	if r.Claim != "5" {
+		r.Primary = c.isPrimary(r.Experiment, r.Statistic)
+	}
+	r.Sample, r.dir = c.sample, dir
+	r.SeedsNeeded = SeedsNeeded(r.Value, r.Lo, r.Hi, r.Threshold, dir, r.N, c.minSeeds, r.Log)
 	c.rows = append(c.rows, r)
+}
+
+// isPrimary reports whether a row matches a primary pattern of the rules.
+func (c *config) isPrimary(exp, stat string) bool {
+	for _, p := range c.primary {
+		e, s, _ := strings.Cut(p, ":")
+		if e == exp && Glob(s, stat) {
+			return true
+		}
+	}
+	return false
+}
+
+// Glob reports whether s matches pattern, in which * matches any text
+// (brackets and the other characters of statistic names are literal).
+func Glob(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return s == pattern
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
 }
 
 // Run implements kit.Kind.
@@ -170,24 +292,36 @@ func (Kind) Run(env kit.Env) error {
 		return fmt.Errorf("claims: %w", err)
 	}
 	scaling := kit.InputsOfKind(env, "scaling")
-	classify := kit.InputsOfKind(env, "classify")
-	if len(runs) == 0 && len(scaling) == 0 && len(classify) == 0 {
+	classifyIns := kit.InputsOfKind(env, "classify")
+	if len(runs) == 0 && len(scaling) == 0 && len(classifyIns) == 0 {
 		return fmt.Errorf("claims: no finished train, scaling or classify input among %d inputs", len(env.Inputs()))
 	}
+	var cruns []train.Run
+	runs, cruns = c.split(runs)
+	var cls []classify.Run
+	if len(classifyIns) > 0 {
+		if cls, err = finalClassifyRuns(classifyIns); err != nil {
+			return fmt.Errorf("claims: %w", err)
+		}
+	}
+	ccls := slices.DeleteFunc(slices.Clone(cls), func(r classify.Run) bool { return !slices.Contains(c.confirm, r.Seed) })
+	cls = slices.DeleteFunc(cls, func(r classify.Run) bool { return slices.Contains(c.confirm, r.Seed) })
 	c.synthetic(runs)
 	for _, in := range scaling {
 		if err := c.scalingRows(in); err != nil {
 			return fmt.Errorf("claims: scaling %s: %w", in.Key(), err)
 		}
 	}
-	if len(classify) > 0 {
-		if err := c.classifyRows(classify); err != nil {
-			return fmt.Errorf("claims: %w", err)
-		}
+	c.classifyRows(cls)
+	if len(cruns) > 0 || len(ccls) > 0 {
+		c.sample = Confirmatory
+		c.synthetic(cruns)
+		c.classifyRows(ccls)
 	}
 	c.overall()
 	for _, r := range c.rows {
-		env.Logf("claim %s %-5s %-45s %-14s %.4g [%.4g, %.4g] n=%d", r.Claim, r.Experiment, r.Statistic, r.Verdict, r.Value, r.Lo, r.Hi, r.N)
+		env.Logf("claim %s %-12s %-5s %-45s %-14s %.4g [%.4g, %.4g] n=%d needs %d", r.Claim, r.Sample, r.Experiment, r.Statistic,
+			r.Verdict, r.Value, r.Lo, r.Hi, r.N, r.SeedsNeeded)
 	}
 	tab, err := claimsTable(c.rows)
 	if err != nil {
@@ -196,8 +330,25 @@ func (Kind) Run(env kit.Env) error {
 	return env.Write(TableClaims, tab)
 }
 
-// overall inserts, before each claim's first row, a row combining the
-// verdicts of its primary rows, and orders the rows by claim (stable).
+// split separates the confirmatory runs (seed label among the derived
+// seeds) from the exploratory ones.
+func (c *config) split(runs []train.Run) (expl, conf []train.Run) {
+	for _, r := range runs {
+		if slices.Contains(c.confirm, r.Seed) {
+			conf = append(conf, r)
+		} else {
+			expl = append(expl, r)
+		}
+	}
+	return expl, conf
+}
+
+// overall inserts, before each claim's first row of a sample, a row
+// combining the verdicts of its primary rows, and orders the rows by
+// claim, then sample (exploratory first), stably. The overall row needs
+// the largest number of seeds any primary row needs (-1 if one has no
+// finite number); its detail says where the confirmatory budget
+// (confirm_EXPERIMENT) falls short of the exploratory rows' need.
 func (c *config) overall() {
 	var claims []string
 	for _, r := range c.rows {
@@ -208,43 +359,89 @@ func (c *config) overall() {
 	slices.Sort(claims)
 	var out []Row
 	for _, cl := range claims {
-		var prim []Row
-		var rest []Row
-		for _, r := range c.rows {
-			if r.Claim != cl {
-				continue
-			}
-			rest = append(rest, r)
-			if r.Primary {
-				prim = append(prim, r)
-			}
-		}
-		if len(prim) > 0 {
-			v, n := Reproduced, prim[0].N
-			var exps, names []string
-			for _, r := range prim {
-				n = min(n, r.N)
-				switch {
-				case r.Verdict == NotReproduced:
-					v = NotReproduced
-				case r.Verdict == Inconclusive && v == Reproduced:
-					v = Inconclusive
+		for _, sample := range []string{Exploratory, Confirmatory} {
+			var prim, rest []Row
+			for _, r := range c.rows {
+				if r.Claim != cl || r.Sample != sample {
+					continue
 				}
-				for _, e := range strings.Split(r.Experiment, "+") {
-					if !slices.Contains(exps, e) {
-						exps = append(exps, e)
-					}
+				rest = append(rest, r)
+				if r.Primary {
+					prim = append(prim, r)
 				}
-				names = append(names, r.Statistic+" ("+r.Experiment+"): "+r.Verdict)
 			}
-			out = append(out, Row{Claim: cl, Experiment: strings.Join(exps, "+"), Statistic: "overall", Primary: false, N: n,
-				Value: math.NaN(), Lo: math.NaN(), Hi: math.NaN(), Level: c.level, Threshold: math.NaN(), Verdict: v,
-				Rule:   "reproduced if every primary row of the claim is reproduced, not reproduced if any is not reproduced, otherwise inconclusive",
-				Detail: strings.Join(names, "; ")})
+			if len(prim) > 0 {
+				out = append(out, c.overallRow(cl, sample, prim))
+			}
+			out = append(out, rest...)
 		}
-		out = append(out, rest...)
 	}
 	c.rows = out
+}
+
+// overallRow combines the primary rows of one claim and sample.
+func (c *config) overallRow(claim, sample string, prim []Row) Row {
+	v, n, need := Reproduced, prim[0].N, 0
+	var exps, names, short []string
+	for _, r := range prim {
+		n = min(n, r.N)
+		switch {
+		case r.Verdict == NotReproduced:
+			v = NotReproduced
+		case r.Verdict == Inconclusive && v == Reproduced:
+			v = Inconclusive
+		}
+		if need >= 0 {
+			need = max(need, r.SeedsNeeded)
+			if r.SeedsNeeded < 0 {
+				need = -1
+			}
+		}
+		for _, e := range strings.Split(r.Experiment, "+") {
+			if !slices.Contains(exps, e) {
+				exps = append(exps, e)
+			}
+		}
+		names = append(names, r.Statistic+" ("+r.Experiment+"): "+r.Verdict)
+		if sample == Exploratory {
+			if b, ok := c.budgetOf(r.Experiment); ok && (r.SeedsNeeded < 0 || r.SeedsNeeded > b) {
+				short = append(short, fmt.Sprintf("%s (%s) needs %s, the budget is %d", r.Statistic, r.Experiment, needText(r.SeedsNeeded), b))
+			}
+		}
+	}
+	detail := strings.Join(names, "; ")
+	if len(short) > 0 {
+		detail += "; confirmatory budget short: " + strings.Join(short, "; ")
+	}
+	return Row{Claim: claim, Sample: sample, Experiment: strings.Join(exps, "+"), Statistic: "overall", Primary: false, N: n,
+		Value: math.NaN(), Lo: math.NaN(), Hi: math.NaN(), Level: c.level, Threshold: math.NaN(), Verdict: v, SeedsNeeded: need,
+		Rule:   "reproduced if every primary row of the claim is reproduced, not reproduced if any is not reproduced, otherwise inconclusive",
+		Detail: detail}
+}
+
+// budgetOf is the confirmatory seeds of an experiment ("E1+E3": the
+// smaller); false for an experiment without confirmatory runs (E6) or
+// when the rules give it none.
+func (c *config) budgetOf(exp string) (int, bool) {
+	b, ok := -1, false
+	for _, e := range strings.Split(exp, "+") {
+		n, has := c.budget[e]
+		if !has || n == 0 {
+			return 0, false
+		}
+		if !ok || n < b {
+			b, ok = n, true
+		}
+	}
+	return b, ok
+}
+
+// needText writes a number of seeds needed.
+func needText(n int) string {
+	if n < 0 {
+		return "more seeds than any (the value lies on the threshold)"
+	}
+	return fmt.Sprintf("%d seeds", n)
 }
 
 // DepthsOf returns the depths of E1 and E3 of resolved "claims"

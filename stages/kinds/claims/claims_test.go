@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/BurntSushi/toml"
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/bfc-repro/bfc/stages/kinds/classify"
@@ -99,6 +100,7 @@ func trainInput(t *testing.T, r run) kit.Input {
 // jitter(i) multiplies seed i's values.
 type scenario struct {
 	seeds int
+	first int // seed labels are first+1 .. first+seeds
 	// E1 (L = 3): final test errors and eps_2 per schedule.
 	jointErr, lwErr, lowerErr     float64
 	jointEps, lowerEps, switchEps float64
@@ -125,7 +127,7 @@ func (s scenario) jitter(i int) float64 {
 func (s scenario) inputs(t *testing.T) []kit.Input {
 	var ins []kit.Input
 	for i := range s.seeds {
-		seed, j := i+1, s.jitter(i)
+		seed, j := s.first+i+1, s.jitter(i)
 		ins = append(ins,
 			trainInput(t, run{schedule: "joint", last: 2, L: 3, seed: seed, err: 0.03, errSw: 0.03, eps2: s.switchEps, eps2Sw: s.switchEps}),
 			trainInput(t, run{schedule: "joint", L: 3, seed: seed, err: s.jointErr * j, errSw: 0.03, eps2: s.jointEps * j, eps2Sw: s.switchEps}),
@@ -146,10 +148,34 @@ func (s scenario) inputs(t *testing.T) []kit.Input {
 	return ins
 }
 
-// runClaims runs the kind on ins with raw params and returns the rows.
+// rules returns the decision rules of the project's pipeline file
+// ([stage.claims.params], the one place they are declared) with over
+// replacing some of them.
+func rules(t *testing.T, over map[string]any) map[string]any {
+	t.Helper()
+	var f struct {
+		Stage struct {
+			Claims struct{ Params map[string]any }
+		}
+	}
+	if _, err := toml.DecodeFile("../../../pipeline.toml", &f); err != nil {
+		t.Fatal(err)
+	}
+	p := f.Stage.Claims.Params
+	if len(p) == 0 {
+		t.Fatal("pipeline.toml: no [stage.claims.params]")
+	}
+	for k, v := range over {
+		p[k] = v
+	}
+	return p
+}
+
+// runClaims runs the kind on ins with the pipeline's rules, raw replacing
+// some, and returns the rows.
 func runClaims(t *testing.T, raw map[string]any, ins ...kit.Input) (map[string]Row, arrow.Record) {
 	t.Helper()
-	env := kittest.NewEnv(t, Kind{}, raw, 7, ins...)
+	env := kittest.NewEnv(t, Kind{}, rules(t, raw), 7, ins...)
 	if err := (Kind{}).Run(env); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +200,7 @@ func rowsOf(t *testing.T, rec arrow.Record) map[string]Row {
 		}
 		return v
 	}
-	claim, exp, stat, verdict, rule, detail := str("claim"), str("experiment"), str("statistic"), str("verdict"), str("rule"), str("detail")
+	claim, sample, exp, stat, verdict, rule, detail := str("claim"), str("sample"), str("experiment"), str("statistic"), str("verdict"), str("rule"), str("detail")
 	val, lo, hi, lvl, thr := flt("value"), flt("ci_low"), flt("ci_high"), flt("level"), flt("threshold")
 	n, err := kit.ReadInt64s(rec, "n")
 	if err != nil {
@@ -184,14 +210,22 @@ func rowsOf(t *testing.T, rec arrow.Record) map[string]Row {
 	if err != nil {
 		t.Fatal(err)
 	}
+	need, err := kit.ReadInt64s(rec, "seeds_needed")
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]Row{}
 	for i := range claim {
 		k := claim[i] + "/" + exp[i] + "/" + stat[i]
+		if sample[i] == Confirmatory {
+			k = "C:" + k
+		}
 		if _, dup := out[k]; dup {
 			t.Fatalf("row %s twice", k)
 		}
 		out[k] = Row{Claim: claim[i], Experiment: exp[i], Statistic: stat[i], Verdict: verdict[i], Value: val[i], Lo: lo[i], Hi: hi[i],
-			Level: lvl[i], Threshold: thr[i], N: int(n[i]), Primary: prim[i], Rule: rule[i], Detail: detail[i]}
+			Level: lvl[i], Threshold: thr[i], N: int(n[i]), Primary: prim[i], Rule: rule[i], Detail: detail[i], Sample: sample[i],
+			SeedsNeeded: int(need[i])}
 	}
 	return out
 }
@@ -381,7 +415,7 @@ func TestMissingExperiments(t *testing.T) {
 	if _, ok := rows["3/E1/test_err_layerwise/joint[L=3]"]; !ok {
 		t.Errorf("no E1 ratio row: %v", keysOf(rows))
 	}
-	env := kittest.NewEnv(t, Kind{}, nil, 1, trainInput(t, run{schedule: "joint", last: 2, L: 3, seed: 1, err: 1, errSw: 1, eps2: 1, eps2Sw: 1}))
+	env := kittest.NewEnv(t, Kind{}, rules(t, nil), 1, trainInput(t, run{schedule: "joint", last: 2, L: 3, seed: 1, err: 1, errSw: 1, eps2: 1, eps2Sw: 1}))
 	if err := (Kind{}).Run(env); err == nil || !strings.Contains(err.Error(), "no finished") {
 		t.Fatalf("only a checkpoint: err = %v", err)
 	}
@@ -581,5 +615,137 @@ func TestRealTrainSummaries(t *testing.T) {
 	}
 	if r := rows["2/E1/eps2_final/switch_layerwise[L=3]"]; r.Value != 1 {
 		t.Errorf("layerwise eps_2 final/switch = %v, want exactly 1 (layer 2 frozen)", r.Value)
+	}
+}
+
+// Runs whose seed is among the engine's confirm_seeds form the
+// confirmatory sample: every row and overall verdict is given for each
+// sample on its own seeds, claim 5 on the declared scale in both.
+func TestConfirmatorySample(t *testing.T) {
+	expl := clearScenario
+	none := scenario{seeds: 4, first: 1000, jointErr: 0.05, lwErr: 0.075, lowerErr: 0.05, jointEps: 0.02, lowerEps: 0.02, switchEps: 0.02,
+		e3: [3]float64{0.05, 0.05, 0.04}, x1pow: 0.5, e4lw: [2]float64{0.075, 0.05}, spread: 1.05}
+	confirm := []string{"1001", "1002", "1003", "1004"}
+	rows, _ := runClaims(t, map[string]any{"confirm_seeds": confirm}, append(expl.inputs(t), none.inputs(t)...)...)
+	for _, k := range synthKeys {
+		e, c := rows[k], rows["C:"+k]
+		if e.Sample != Exploratory || e.N != expl.seeds || e.Verdict != Reproduced {
+			t.Errorf("%s: sample %q n %d verdict %q, want exploratory, %d seeds, reproduced", k, e.Sample, e.N, e.Verdict, expl.seeds)
+		}
+		if c.Sample != Confirmatory || c.N != none.seeds || c.Verdict != NotReproduced {
+			t.Errorf("C:%s: sample %q n %d verdict %q, want confirmatory, %d seeds, not reproduced", k, c.Sample, c.N, c.Verdict, none.seeds)
+		}
+	}
+	// Without confirm_seeds every run is exploratory.
+	rows, _ = runClaims(t, nil, append(expl.inputs(t), none.inputs(t)...)...)
+	for k, r := range rows {
+		if r.Sample != Exploratory {
+			t.Errorf("%s: sample %q without confirm_seeds", k, r.Sample)
+		}
+	}
+	if r := rows["1/E1/joint_test_err[L=3]"]; r.N != expl.seeds+none.seeds {
+		t.Errorf("n %d, want every seed (%d)", r.N, expl.seeds+none.seeds)
+	}
+}
+
+// recover_scale chooses claim 5's primary row; the other scale is shown
+// as secondary and says so.
+func TestRecoverScale(t *testing.T) {
+	for _, tc := range []struct{ scale, primary, secondary string }{
+		{ScaleLog, "log_err_share_recovered", "err_share_recovered"},
+		{ScaleLinear, "err_share_recovered", "log_err_share_recovered"},
+	} {
+		rows, _ := runClaims(t, map[string]any{"recover_scale": tc.scale}, clearScenario.inputs(t)...)
+		p, s := rows["5/E3/"+tc.primary+"[x=1,L=4]"], rows["5/E3/"+tc.secondary+"[x=1,L=4]"]
+		if !p.Primary || s.Primary {
+			t.Errorf("%s: primary flags %v (%s), %v (%s)", tc.scale, p.Primary, tc.primary, s.Primary, tc.secondary)
+		}
+		if !strings.Contains(s.Rule, "secondary") || strings.Contains(p.Rule, "secondary") {
+			t.Errorf("%s: rules %q / %q should call only the other scale secondary", tc.scale, p.Rule, s.Rule)
+		}
+		if o := rows["5/E3/overall"]; o.Detail != tc.primary+"[x=1,L=4] (E3): reproduced" {
+			t.Errorf("%s: overall rests on %q", tc.scale, o.Detail)
+		}
+	}
+}
+
+// The primary patterns of the rules decide which rows of claims 1-4 are
+// primary.
+func TestPrimaryPatterns(t *testing.T) {
+	rows, _ := runClaims(t, map[string]any{"primary": []string{"E3:joint_test_err[*"}}, clearScenario.inputs(t)...)
+	if rows["1/E1/joint_test_err[L=3]"].Primary || !rows["1/E3/joint_test_err[L=4]"].Primary {
+		t.Error("primary does not follow the pattern E3:joint_test_err[*")
+	}
+	if _, ok := rows["3/E1+E3+E4/overall"]; ok {
+		t.Error("claim 3 has an overall row without primary rows")
+	}
+	for _, tc := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"joint_test_err[*", "joint_test_err[L=3]", true},
+		{"joint_test_err[L=3]", "joint_test_err[L=3]", true},
+		{"joint_test_err[L=3]", "joint_test_err[L=4]", false},
+		{"ratio_growth_*", "ratio_growth_gamma0.4/gamma0.1", true},
+		{"exponent_gap[krr_poly-deep,*", "exponent_gap[krr_ntk-deep,L=3,tau=0.2]", false},
+		{"a*b*c", "aXbYc", true},
+		{"a*b*c", "aXcYb", false},
+		{"*", "", true},
+	} {
+		if got := Glob(tc.pattern, tc.s); got != tc.want {
+			t.Errorf("Glob(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
+		}
+	}
+	p, err := kit.Resolve(Kind{}.Params(), rules(t, map[string]any{"primary": []string{"joint_test_err[*"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (Kind{}).Validate(p); err == nil || !strings.Contains(err.Error(), "EXPERIMENT:STATISTIC") {
+		t.Errorf("a pattern without EXPERIMENT: gives %v", err)
+	}
+}
+
+func TestSeedsNeeded(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		v, lo, hi, th float64
+		dir           Direction
+		n             int
+		log           bool
+		want          int
+	}{
+		// half-width 1 on the threshold's side, distance 0.5: 4 times the seeds
+		{"above, linear", 2, 1, 5, 1.5, Above, 5, false, 20},
+		{"below, linear", 1, 0, 2, 1.5, Below, 5, false, 20},
+		// already decided: the rule's minimum
+		{"decided", 2, 1.9, 2.1, 1, Above, 5, false, 3},
+		// log scale: half-width log 4, distance log 2
+		{"ratio", 8, 2, 9, 4, Above, 3, true, 12},
+		{"within", 1.1, 1.0, 1.5, 1.2, Within, 4, true, int(math.Ceil(4 * math.Pow(math.Log(1.5/1.1)/math.Log(1.2/1.1), 2)))},
+		{"on the threshold", 1.5, 1, 2, 1.5, Above, 5, false, -1},
+		{"NaN", math.NaN(), 1, 2, 1.5, Above, 5, false, -1},
+		{"no seeds", 2, 1, 5, 1.5, Above, 0, false, -1},
+	} {
+		if got := SeedsNeeded(tc.v, tc.lo, tc.hi, tc.th, tc.dir, tc.n, 3, tc.log); got != tc.want {
+			t.Errorf("%s: SeedsNeeded = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The exploratory overall row needs what its neediest primary row needs
+// and says where the confirmatory budget falls short of it.
+func TestBudgetShortfall(t *testing.T) {
+	// seeds straddling the threshold of claim 5 (as "noisy" above)
+	noisy := scenario{seeds: 5, jointErr: 0.01, lwErr: 0.02, lowerErr: 0.03, jointEps: 0.01, lowerEps: 0.02, switchEps: 0.02,
+		e3: [3]float64{0.1, 0.1 / math.Sqrt(10), 0.01}, x1pow: 1.5, e4lw: [2]float64{0.02, 0.04}, spread: 30}
+	rows, _ := runClaims(t, map[string]any{"confirm_E3": int64(3)}, noisy.inputs(t)...)
+	o := rows["5/E3/overall"]
+	r := rows["5/E3/log_err_share_recovered[x=1,L=4]"]
+	// the share's median lies on 1/2 exactly: no number of seeds decides it
+	if o.SeedsNeeded != r.SeedsNeeded || r.SeedsNeeded != -1 {
+		t.Fatalf("overall needs %d, its primary row %d (want -1)", o.SeedsNeeded, r.SeedsNeeded)
+	}
+	if !strings.Contains(o.Detail, "confirmatory budget short") || !strings.Contains(o.Detail, "the budget is 3") {
+		t.Errorf("detail %q does not name the shortfall", o.Detail)
 	}
 }

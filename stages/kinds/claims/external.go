@@ -46,21 +46,21 @@ func (c *config) scalingRows(in kit.Input) error {
 		}
 		i := slices.IndexFunc(fits, func(g fit) bool { return g.method == sweep.Deep && g.L == f.L && g.tau == f.tau })
 		if i < 0 {
-			c.add(Row{Claim: "4", Experiment: "E6", Statistic: fmt.Sprintf("exponent[%s,%s]", f.method, where), Primary: theory, N: f.seeds,
+			c.add(Row{Claim: "4", Experiment: "E6", Statistic: fmt.Sprintf("exponent[%s,%s]", f.method, where), N: f.seeds,
 				Value: f.slope, Lo: f.lo, Hi: f.hi, Level: level, Threshold: math.NaN(), Verdict: Inconclusive,
 				Rule:   "fitted exponent b of N* ∝ d^b; no fit of the deep learner at this L and threshold to compare it with, so inconclusive",
 				Detail: desc}, Above)
 			continue
 		}
 		d := fits[i]
-		r := Row{Claim: "4", Experiment: "E6", Statistic: fmt.Sprintf("exponent_gap[%s-deep,%s]", f.method, where), Primary: theory,
+		r := Row{Claim: "4", Experiment: "E6", Statistic: fmt.Sprintf("exponent_gap[%s-deep,%s]", f.method, where),
 			N: min(f.seeds, d.seeds), Value: f.slope - d.slope, Lo: f.lo - d.hi, Hi: f.hi - d.lo, Level: level, Threshold: c.exponentMargin,
 			Rule: fmt.Sprintf("fitted exponent b of N*(d) ∝ d^b (N* = smallest n reaching test error tau) of %s minus that of the deep learner, "+
 				"with the interval [lo_%s - hi_deep, hi_%s - lo_deep] from the two fits' own %s%% intervals (bootstrap over seeds, "+
 				"else t); reproduced if it lies above %s, not reproduced if it lies below %s, otherwise (or with fewer than %d seeds) inconclusive",
 				f.method, f.method, f.method, fmtG(100*level), fmtG(c.exponentMargin), fmtG(c.exponentMargin), c.minSeeds),
 			Detail: desc + fmt.Sprintf("; deep: slope %s [%s, %s] over d = %s", fmtG(d.slope), fmtG(d.lo), fmtG(d.hi), d.dims)}
-		if !theory {
+		if !c.isPrimary(r.Experiment, r.Statistic) {
 			r.Rule += " (supporting: two-layer networks are outside the lower bound)"
 		}
 		c.add(r, Above)
@@ -96,19 +96,26 @@ func readFits(in kit.Input) ([]fit, float64, error) {
 	return out, level, nil
 }
 
-// classifyRows adds the E8 rows (Fashion-MNIST): layerwise falls behind
-// joint (claim 3, supporting) and a small x recovers most of joint's
-// advantage (claim 5), measured on the log classification error.
-func (c *config) classifyRows(ins []kit.Input) error {
+// finalClassifyRuns reads the final classify runs of ins, ordered by
+// depth, correction depth, schedule and seed.
+func finalClassifyRuns(ins []kit.Input) ([]classify.Run, error) {
 	all, err := classify.Runs(ins)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	runs := slices.DeleteFunc(all, func(r classify.Run) bool { return !r.Final })
 	slices.SortFunc(runs, func(a, b classify.Run) int {
 		return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.X, b.X), cmp.Compare(sched.Rank(a.Schedule), sched.Rank(b.Schedule)),
 			metrics.CompareSeeds(a.Seed, b.Seed))
 	})
+	return runs, nil
+}
+
+// classifyRows adds the E8 rows (Fashion-MNIST) of runs: layerwise falls
+// behind joint (claim 3, supporting) and a small x recovers most of
+// joint's advantage (claim 5), measured on the classification error
+// 1 - accuracy on both scales, the rules' recover_scale deciding.
+func (c *config) classifyRows(runs []classify.Run) {
 	var Ls []int
 	for _, r := range runs {
 		if !slices.Contains(Ls, r.L) {
@@ -141,20 +148,21 @@ func (c *config) classifyRows(ins []kit.Input) error {
 				continue
 			}
 			e0, ex, ej := errAt(lw, seeds), errAt(mid, seeds), errAt(jt, seeds)
-			stat := fmt.Sprintf("log_err_share_recovered[x=%d,L=%d]", x, L)
-			lo, hi := c.ci("5/E8/"+stat, len(seeds), func(idx []int) float64 {
-				return metrics.LogShareRecovered(pick(e0, idx), pick(ex, idx), pick(ej, idx))
-			})
-			c.add(Row{Claim: "5", Experiment: "E8", Statistic: stat, Primary: x == 1, N: len(seeds), Value: metrics.LogShareRecovered(e0, ex, ej),
-				Lo: lo, Hi: hi, Threshold: c.recoverFrac,
-				Rule: c.ruleText(fmt.Sprintf("Fashion-MNIST: share of the layerwise-to-joint improvement in log(1 - test accuracy) that "+
-					"bfc-%d recovers with %d blocks, median over paired seeds of (log e_layerwise - log e_bfc-%d) / median of "+
-					"(log e_layerwise - log e_joint)", x, L, x), c.recoverFrac, Above),
-				Detail: fmt.Sprintf("median test error 1 - accuracy: layerwise %s, bfc-%d %s, joint %s; per seed (layerwise, bfc-%d, joint): %s",
-					fmtG(metrics.Median(e0)), x, fmtG(metrics.Median(ex)), fmtG(metrics.Median(ej)), x, triples(seeds, e0, ex, ej))}, Above)
+			for _, sc := range shareScales {
+				stat := fmt.Sprintf("%s[x=%d,L=%d]", sc.name, x, L)
+				lo, hi := c.ci("5/E8/"+stat, len(seeds), func(idx []int) float64 {
+					return sc.share(pick(e0, idx), pick(ex, idx), pick(ej, idx))
+				})
+				c.add(Row{Claim: "5", Experiment: "E8", Statistic: stat, Primary: sc.scale == c.recoverScale && x == c.recoverX, N: len(seeds),
+					Value: sc.share(e0, ex, ej), Lo: lo, Hi: hi, Threshold: c.recoverFrac,
+					Rule: c.ruleText(fmt.Sprintf("Fashion-MNIST: share of the layerwise-to-joint improvement in %s that "+
+						"bfc-%d recovers with %d blocks, median over paired seeds of (%s_layerwise - %s_bfc-%d) / median of "+
+						"(%s_layerwise - %s_joint)%s", sc.of("1 - test accuracy"), x, L, sc.sym, sc.sym, x, sc.sym, sc.sym, c.scaleNote(sc.scale)), c.recoverFrac, Above),
+					Detail: fmt.Sprintf("median test error 1 - accuracy: layerwise %s, bfc-%d %s, joint %s; per seed (layerwise, bfc-%d, joint): %s",
+						fmtG(metrics.Median(e0)), x, fmtG(metrics.Median(ex)), fmtG(metrics.Median(ej)), x, triples(seeds, e0, ex, ej))}, Above)
+			}
 		}
 	}
-	return nil
 }
 
 // pairedAcc returns the runs of depth L and correction depth x by seed

@@ -65,6 +65,43 @@ func Decide(lo, hi, t float64, dir Direction, n, minN int) string {
 	return Inconclusive
 }
 
+// SeedsNeeded is the number of seeds for which the interval [lo, hi] of
+// a statistic with value v, measured on n seeds, would have a half-width
+// on the threshold's side below the distance from v to the threshold t
+// (for Within, to the nearer end of [1/t, t]), if that half-width shrinks
+// like 1/sqrt(n), as the interval of a median does:
+// ceil(n (h/|v - t|)^2), at least minN; ratios (log) are measured on the
+// log scale. It is -1 when no number of seeds would do (v on the
+// threshold) or a bound is missing (NaN, n = 0).
+func SeedsNeeded(v, lo, hi, t float64, dir Direction, n, minN int, log bool) int {
+	f := func(x float64) float64 { return x }
+	if log {
+		if v <= 0 || lo <= 0 || hi <= 0 || t <= 0 {
+			return -1
+		}
+		f = math.Log
+	}
+	if dir == Within {
+		if math.Abs(f(v)-f(1/t)) < math.Abs(f(v)-f(t)) {
+			t = 1 / t
+		}
+	}
+	fv, ft := f(v), f(t)
+	if n == 0 || math.IsNaN(fv) || math.IsNaN(f(lo)) || math.IsNaN(f(hi)) || math.IsNaN(ft) || fv == ft {
+		return -1
+	}
+	h := fv - f(lo)
+	if ft > fv {
+		h = f(hi) - fv
+	}
+	q := h / math.Abs(fv-ft)
+	need := math.Ceil(float64(n) * q * q)
+	if need > 1e9 {
+		return -1
+	}
+	return max(minN, int(need))
+}
+
 // ruleText states a decision rule for a statistic described by what.
 func (c *config) ruleText(what string, t float64, dir Direction) string {
 	ci := fmt.Sprintf("the %s%% bootstrap CI over seeds", fmtG(100*c.level))

@@ -46,8 +46,8 @@ func (c *config) synthetic(runs []train.Run) {
 	c.featureCorrection(e1)
 	c.featureCorrection(e3)
 	// Claim 3: layerwise is worse, more so deeper and with a weaker gap.
-	r3, ok3 := c.layerwiseRatio(e1, true)
-	r4, ok4 := c.layerwiseRatio(e3, true)
+	r3, ok3 := c.layerwiseRatio(e1)
+	r4, ok4 := c.layerwiseRatio(e3)
 	if ok3 && ok4 {
 		c.growth("3", e1.name+"+"+e3.name, fmt.Sprintf("ratio_growth_L%d/L%d", e3.L, e1.L), r4, r3,
 			fmt.Sprintf("L = %d (%s)", e3.L, epochsOf(e3)), fmt.Sprintf("L = %d (%s)", e1.L, epochsOf(e1)),
@@ -56,7 +56,7 @@ func (c *config) synthetic(runs []train.Run) {
 	var gapRatios []ratioResult
 	var gaps []float64
 	for _, e := range e4 {
-		if r, ok := c.layerwiseRatio(e, false); ok {
+		if r, ok := c.layerwiseRatio(e); ok {
 			gapRatios, gaps = append(gapRatios, r), append(gaps, e.gap)
 		}
 	}
@@ -165,7 +165,7 @@ func (c *config) jointError(e experiment) {
 	sw := field(joint, func(r train.Run) float64 { return r.TestRelErrSwitch })
 	name := fmt.Sprintf("joint_test_err[L=%d]", e.L)
 	lo, hi := c.ci("1/"+e.name+"/"+name, len(v), medianAt(v))
-	c.add(Row{Claim: "1", Experiment: e.name, Statistic: name, Primary: true, N: len(v), Value: metrics.Median(v), Lo: lo, Hi: hi,
+	c.add(Row{Claim: "1", Experiment: e.name, Statistic: name, N: len(v), Value: metrics.Median(v), Lo: lo, Hi: hi,
 		Threshold: c.smallError,
 		Rule: c.ruleText(fmt.Sprintf("median over seeds of the final test MSE/Var(y) of joint training (x = L-2) at L = %d "+
 			"(one sample size, n_train = %d: whether the sample need grows like poly(d) is not tested here)", e.L, joint[0].NTrain), c.smallError, Below),
@@ -198,7 +198,7 @@ func (c *config) logRatioRowWith(r Row, rs []train.Run, f, g func(train.Run) flo
 func (c *config) ratioOf(r Row, reps []train.Run, va, vb []float64, aName, bName string, dir Direction, what string) ratioResult {
 	lr := logRatios(va, vb)
 	lo, hi := c.ci(r.Claim+"/"+r.Experiment+"/"+r.Statistic, len(lr), medianAt(lr))
-	r.N, r.Value, r.Lo, r.Hi = len(lr), math.Exp(metrics.Median(lr)), math.Exp(lo), math.Exp(hi)
+	r.N, r.Value, r.Lo, r.Hi, r.Log = len(lr), math.Exp(metrics.Median(lr)), math.Exp(lo), math.Exp(hi), true
 	r.Rule = c.ruleText(what, r.Threshold, dir)
 	parts := make([]string, len(lr))
 	for i := range lr {
@@ -223,7 +223,7 @@ func (c *config) featureCorrection(e experiment) {
 	for i, r := range ctrl {
 		drift[i] = r.Eps[2] / r.EpsSwitch[2]
 	}
-	c.logRatioRow(Row{Claim: "2", Experiment: e.name, Statistic: fmt.Sprintf("eps2_joint/lower-only[L=%d]", e.L), Primary: true,
+	c.logRatioRow(Row{Claim: "2", Experiment: e.name, Statistic: fmt.Sprintf("eps2_joint/lower-only[L=%d]", e.L),
 		Threshold: c.bfcRatio,
 		Detail:    fmt.Sprintf("; the control's own final/switch eps_2: median %s (%s)", fmtG(metrics.Median(drift)), seedList(labels(ctrl), drift))},
 		joint, lower, eps2, "joint", "lower-only", Below,
@@ -243,7 +243,7 @@ func (c *config) featureCorrection(e experiment) {
 
 // layerwiseRatio adds claim 3's ratio row of layerwise over joint final
 // test error for one setting.
-func (c *config) layerwiseRatio(e experiment, primary bool) (ratioResult, bool) {
+func (c *config) layerwiseRatio(e experiment) (ratioResult, bool) {
 	lw, joint := atX(e.runs, 0), atX(e.runs, e.L-2)
 	if len(lw) == 0 || len(joint) == 0 || e.L < 3 {
 		return ratioResult{}, false
@@ -252,7 +252,7 @@ func (c *config) layerwiseRatio(e experiment, primary bool) (ratioResult, bool) 
 	if !math.IsNaN(e.gap) {
 		where = fmt.Sprintf("L=%d,gamma=%s", e.L, fmtG(e.gap))
 	}
-	r := c.logRatioRow(Row{Claim: "3", Experiment: e.name, Statistic: "test_err_layerwise/joint[" + where + "]", Primary: primary,
+	r := c.logRatioRow(Row{Claim: "3", Experiment: e.name, Statistic: "test_err_layerwise/joint[" + where + "]",
 		Threshold: c.worseRatio}, lw, joint, testErr, "layerwise", "joint", Above,
 		fmt.Sprintf("exp(median over paired seeds of log(final test error of layerwise (x = 0) / that of joint (x = L-2))) at %s", where))
 	return r, r.n > 0
@@ -264,8 +264,8 @@ func (c *config) layerwiseRatio(e experiment, primary bool) (ratioResult, bool) 
 // [a.lo/b.hi, a.hi/b.lo], which excludes 1 exactly when the two intervals
 // do not overlap.
 func (c *config) growth(claim, exp, stat string, a, b ratioResult, aName, bName, what string) {
-	r := Row{Claim: claim, Experiment: exp, Statistic: stat, Primary: true, N: min(a.n, b.n), Value: a.value / b.value,
-		Lo: a.lo / b.hi, Hi: a.hi / b.lo, Threshold: 1,
+	r := Row{Claim: claim, Experiment: exp, Statistic: stat, N: min(a.n, b.n), Value: a.value / b.value,
+		Lo: a.lo / b.hi, Hi: a.hi / b.lo, Threshold: 1, Log: true,
 		Rule: what + fmt.Sprintf("; interval [lo_a/hi_b, hi_a/lo_b] built from the two ratios' own %s%% intervals: "+
 			"reproduced if it lies above 1 (the intervals do not overlap and the first is higher), not reproduced if it lies below 1, "+
 			"inconclusive if the intervals overlap (or with fewer than %d seeds)", fmtG(100*c.level), c.minSeeds),
@@ -274,8 +274,38 @@ func (c *config) growth(claim, exp, stat string, a, b ratioResult, aName, bName,
 	c.add(r, Above)
 }
 
+// shareScale is one scale of claim 5's recovered share.
+type shareScale struct {
+	scale, name, sym string
+	share            func(from, mid, to []float64) float64
+}
+
+// shareScales are the two scales of claim 5, the rules' recover_scale
+// deciding and the other shown as secondary.
+var shareScales = []shareScale{
+	{ScaleLog, "log_err_share_recovered", "log e", metrics.LogShareRecovered},
+	{ScaleLinear, "err_share_recovered", "e", metrics.ShareRecovered},
+}
+
+// of names the quantity whose share is taken on this scale.
+func (s shareScale) of(quantity string) string {
+	if s.scale == ScaleLog {
+		return "log(" + quantity + ")"
+	}
+	return quantity + " (linear scale)"
+}
+
+// scaleNote says whether a scale is the declared one.
+func (c *config) scaleNote(scale string) string {
+	if scale == c.recoverScale {
+		return fmt.Sprintf(" (the scale declared in the rules, recover_scale = %s)", c.recoverScale)
+	}
+	return fmt.Sprintf(" (secondary: the rules decide claim 5 on the %s scale)", c.recoverScale)
+}
+
 // recovery adds claim 5's rows: the share of the layerwise-to-joint
-// improvement that bfc-x recovers, for every intermediate x.
+// improvement that bfc-x recovers, for every intermediate x, on both
+// scales; the row of the rules' recover_scale at recover_x is primary.
 func (c *config) recovery(e experiment) {
 	for x := 1; x < e.L-2; x++ {
 		al := align(atX(e.runs, 0), atX(e.runs, x), atX(e.runs, e.L-2))
@@ -284,25 +314,15 @@ func (c *config) recovery(e experiment) {
 		}
 		e0, ex, ej := field(al[0], testErr), field(al[1], testErr), field(al[2], testErr)
 		where := fmt.Sprintf("[x=%d,L=%d]", x, e.L)
-		for _, s := range []struct {
-			name  string
-			share func(a, b, c []float64) float64
-			what  string
-		}{
-			{"log_err_share_recovered", metrics.LogShareRecovered, "log"},
-			{"err_share_recovered", metrics.ShareRecovered, "linear"},
-		} {
+		for _, s := range shareScales {
 			stat := s.name + where
 			n := len(e0)
 			lo, hi := c.ci("5/"+e.name+"/"+stat, n, func(idx []int) float64 { return s.share(pick(e0, idx), pick(ex, idx), pick(ej, idx)) })
-			scale, sym := "log(test error)", "log e"
-			if s.what == "linear" {
-				scale, sym = "test error (linear scale; supporting, the claim is decided on the log scale)", "e"
-			}
-			c.add(Row{Claim: "5", Experiment: e.name, Statistic: stat, Primary: s.what == "log" && x == 1, N: n,
+			c.add(Row{Claim: "5", Experiment: e.name, Statistic: stat, Primary: s.scale == c.recoverScale && x == c.recoverX, N: n,
 				Value: s.share(e0, ex, ej), Lo: lo, Hi: hi, Threshold: c.recoverFrac,
 				Rule: c.ruleText(fmt.Sprintf("share of the layerwise-to-joint improvement in %s that bfc-%d recovers at L = %d: "+
-					"median over paired seeds of (%s_layerwise - %s_bfc-%d) / median of (%s_layerwise - %s_joint)", scale, x, e.L, sym, sym, x, sym, sym), c.recoverFrac, Above),
+					"median over paired seeds of (%s_layerwise - %s_bfc-%d) / median of (%s_layerwise - %s_joint)%s", s.of("test error"), x, e.L,
+					s.sym, s.sym, x, s.sym, s.sym, c.scaleNote(s.scale)), c.recoverFrac, Above),
 				Detail: fmt.Sprintf("median final test error: layerwise %s, bfc-%d %s, joint %s; per seed (layerwise, bfc-%d, joint): %s",
 					fmtG(metrics.Median(e0)), x, fmtG(metrics.Median(ex)), fmtG(metrics.Median(ej)), x, triples(labels(al[0]), e0, ex, ej))}, Above)
 		}

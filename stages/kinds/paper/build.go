@@ -2,7 +2,9 @@ package paper
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -116,9 +118,18 @@ func (bd *builder) claimsParams() {
 		{"worse_ratio", "ClaimsWorseRatio", "exact"}, {"recover_frac", "ClaimsRecoverFrac", "pct0"},
 		{"exponent_margin", "ClaimsExponentMargin", "exact"}, {"acc_margin", "ClaimsAccMargin", "pts1"},
 		{"e1_depth", "ClaimsEOneDepth", "int"}, {"e3_depth", "ClaimsEThreeDepth", "int"},
+		{"recover_x", "ClaimsRecoverX", "int"},
+		{"confirm_E1", "ClaimsConfirmEOne", "int"}, {"confirm_E3", "ClaimsConfirmEThree", "int"},
+		{"confirm_E4", "ClaimsConfirmEFour", "int"}, {"confirm_E8", "ClaimsConfirmEEight", "int"},
 	} {
 		bd.b.Num(p.name, OpValue, p.format, bd.rd.param(bd.claims, p.param))
 	}
+	bd.b.Text("ClaimsRecoverScale", bd.rd.param(bd.claims, "recover_scale"))
+	hash, lock := bd.rd.param(bd.claims, "rules_hash"), bd.rd.param(bd.claims, "rules_lock")
+	bd.b.Text("RulesHash", hash)
+	bd.b.Text("RulesLock", lock)
+	bd.b.Fact("RulesFrozen", hash.Str != "" && hash.Str == lock.Str)
+	bd.b.Fact("RulesLocked", lock.Str != "")
 }
 
 // claimRowIndex finds the row of the claims table with the given claim,
@@ -129,7 +140,8 @@ func (bd *builder) claimRowIndex(claim, exp, stat string, prefix bool) int {
 		c, _ := t.cell(r, claims.ColClaim)
 		e, _ := t.cell(r, claims.ColExperiment)
 		s, _ := t.cell(r, claims.ColStatistic)
-		if c.Str == claim && e.Str == exp && (s.Str == stat || prefix && strings.HasPrefix(s.Str, stat)) {
+		sm, _ := t.cell(r, claims.ColSample)
+		if sm.Str == claims.Exploratory && c.Str == claim && e.Str == exp && (s.Str == stat || prefix && strings.HasPrefix(s.Str, stat)) {
 			return r
 		}
 	}
@@ -158,6 +170,10 @@ func (bd *builder) claimRow(prefix string, r int, format string) {
 	bd.b.Text(famRowStat.of(prefix), rd.cell(t, r, claims.ColStatistic))
 	bd.b.Text(famRowExp.of(prefix), rd.cell(t, r, claims.ColExperiment))
 	bd.b.Text(famRowClaim.of(prefix), rd.cell(t, r, claims.ColClaim))
+	bd.b.Text(famRowSample.of(prefix), rd.cell(t, r, claims.ColSample))
+	need := rd.cell(t, r, claims.ColNeeded)
+	bd.b.Num(famRowNeeded.of(prefix), OpValue, "int", need)
+	bd.b.Fact(famRowDecidable.of(prefix), need.Num >= 0)
 }
 
 // namedClaim adds a claims row under a name if the row exists.
@@ -171,6 +187,8 @@ func (bd *builder) namedClaim(name, claim, exp, stat, format string, prefix bool
 // ClaimRowA..., the primary flag as text) and the rows the text names.
 func (bd *builder) claimsTable() {
 	t, rd := bd.ctable, &bd.rd
+	needs := map[string]float64{}    // the exploratory overall rows' seeds needed, by claim
+	confirmN := map[string]float64{} // the confirmatory overall rows' seeds, by claim
 	for r := 0; r < t.rows(); r++ {
 		name := famClaimRow.of(letters(r))
 		bd.claimRow(name, r, "g3")
@@ -179,9 +197,28 @@ func (bd *builder) claimsTable() {
 		claim := rd.cell(t, r, claims.ColClaim).Str
 		if rd.cell(t, r, claims.ColStatistic).Str == "overall" {
 			if n, err := strconv.Atoi(claim); err == nil {
-				bd.b.Text(famClaimVerdict.of(word(n)), rd.cell(t, r, claims.ColVerdict))
-				bd.b.Text(famClaimExps.of(word(n)), rd.cell(t, r, claims.ColExperiment))
+				w := word(n)
+				if rd.cell(t, r, claims.ColSample).Str == claims.Confirmatory {
+					bd.b.Text(famClaimConfirmVerdict.of(w), rd.cell(t, r, claims.ColVerdict))
+					cn := rd.cell(t, r, claims.ColN)
+					bd.b.Num(famClaimConfirmN.of(w), OpValue, "int", cn)
+					confirmN[claim] = cn.Num
+					continue
+				}
+				bd.b.Text(famClaimVerdict.of(w), rd.cell(t, r, claims.ColVerdict))
+				bd.b.Text(famClaimExps.of(w), rd.cell(t, r, claims.ColExperiment))
+				need := rd.cell(t, r, claims.ColNeeded)
+				bd.b.Num(famClaimNeeded.of(w), OpValue, "int", need)
+				bd.b.Fact(famClaimDecidable.of(w), need.Num >= 0)
+				needs[claim] = need.Num
 			}
+		}
+	}
+	for _, claim := range slices.Sorted(maps.Keys(needs)) {
+		need := needs[claim]
+		if n, err := strconv.Atoi(claim); err == nil {
+			cn, ok := confirmN[claim]
+			bd.b.Fact(famClaimShort.of(word(n)), ok && (need < 0 || need > cn))
 		}
 	}
 	L1, L3 := bd.e1Depth, bd.e3Depth
@@ -196,6 +233,14 @@ func (bd *builder) claimsTable() {
 	bd.namedClaim("GrowthGap", "3", "E4", "ratio_growth_gamma", "g2", true)
 	bd.namedClaim("ShareEThree", "5", "E3", fmt.Sprintf("log_err_share_recovered[x=1,L=%d]", L3), "pct0", false)
 	bd.namedClaim("ShareLinEThree", "5", "E3", fmt.Sprintf("err_share_recovered[x=1,L=%d]", L3), "pct0", false)
+	// claim 5's primary rows: the scale and x the rules declare
+	share := "err_share_recovered"
+	if rd.param(bd.claims, "recover_scale").Str == claims.ScaleLog {
+		share = "log_" + share
+	}
+	x := int(rd.param(bd.claims, "recover_x").Num)
+	bd.namedClaim("ShareDecidingEThree", "5", "E3", fmt.Sprintf("%s[x=%d,L=%d]", share, x, L3), "pct0", false)
+	bd.namedClaim("ShareDecidingEEight", "5", "E8", fmt.Sprintf("%s[x=%d,", share, x), "pct0", true)
 }
 
 // valueOf is an entry's value (NaN if absent).

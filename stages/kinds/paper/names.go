@@ -32,11 +32,22 @@ const (
 	famRowStat    family = "{}Stat"    // the statistic's name
 	famRowExp     family = "{}Exp"     // the experiment
 	famRowClaim   family = "{}Claim"   // the claim's number
+	famRowSample  family = "{}Sample"  // exploratory or confirmatory seeds
+	famRowNeeded  family = "{}Needed"  // the seeds it would need (docs/science.md#seed-counts)
+	// whether some number of seeds would decide it (Needed is not -1)
+	famRowDecidable family = "{}Decidable"
 	// Every row of the claims table {r} in order, and each claim's {One..Five} overall row.
 	famClaimRow        family = "ClaimRow{}"
 	famClaimRowPrimary family = "ClaimRow{}Primary" // whether the row is primary
 	famClaimVerdict    family = "Claim{}Verdict"    // the claim's overall verdict
 	famClaimExps       family = "Claim{}Exps"       // the experiments it rests on
+	famClaimNeeded     family = "Claim{}Needed"     // the seeds its exploratory primary rows need (the most)
+	famClaimDecidable  family = "Claim{}Decidable"  // whether some number of seeds would do
+	// The claim's overall verdict on the confirmatory seeds, and their number.
+	famClaimConfirmVerdict family = "Claim{}ConfirmVerdict"
+	famClaimConfirmN       family = "Claim{}ConfirmN"
+	// whether the exploratory rows need more seeds than the confirmatory ones had
+	famClaimShort family = "Claim{}Short"
 
 	// E0: per depth {Shallow|Deep} and information gap {g} (ascending).
 	famGapRow      family = "EZero{}{}"      // list prefix of the gap

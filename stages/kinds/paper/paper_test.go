@@ -3,11 +3,13 @@ package paper
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/BurntSushi/toml"
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/bfc-repro/bfc/stages/kinds/claims"
@@ -87,7 +89,7 @@ func miniInputs(t testing.TB) []kit.Input {
 		}
 		trains = append(trains, key(tinyTrain(t, map[string]any{"schedule": "end2end"}, s, lab(), tin)))
 	}
-	cenv := kittest.NewEnv(t, claims.Kind{}, map[string]any{"boot": int64(200)}, 7, trains...)
+	cenv := kittest.NewEnv(t, claims.Kind{}, claimsRules(t, map[string]any{"boot": int64(200)}), 7, trains...)
 	if err := (claims.Kind{}).Run(cenv); err != nil {
 		t.Fatal(err)
 	}
@@ -315,4 +317,24 @@ func TestParams(t *testing.T) {
 	if err := k.Validate(p3); err == nil {
 		t.Error("an empty template was accepted")
 	}
+}
+
+// claimsRules returns the decision rules declared in the project's
+// pipeline file ([stage.claims.params]), over replacing some.
+func claimsRules(t testing.TB, over map[string]any) map[string]any {
+	t.Helper()
+	var f struct {
+		Stage struct {
+			Claims struct{ Params map[string]any }
+		}
+	}
+	if _, err := toml.DecodeFile("../../../pipeline.toml", &f); err != nil {
+		t.Fatal(err)
+	}
+	p := f.Stage.Claims.Params
+	if len(p) == 0 {
+		t.Fatal("pipeline.toml: no [stage.claims.params]")
+	}
+	maps.Copy(p, over)
+	return p
 }

@@ -98,7 +98,7 @@ func sampleInputs(t *testing.T) (sc, e7, cl kit.Input) {
 		t.Fatal(err)
 	}
 	sc = keyed{env.AsInput(nil), "scaling-e6"}
-	cenv := kittest.NewEnv(t, claims.Kind{}, map[string]any{"boot": int64(200)}, 7, sc)
+	cenv := kittest.NewEnv(t, claims.Kind{}, claimsRules(t, map[string]any{"boot": int64(200)}), 7, sc)
 	if err := (claims.Kind{}).Run(cenv); err != nil {
 		t.Fatal(err)
 	}
