@@ -37,7 +37,7 @@ func TestSmokeProfile(t *testing.T) {
 		t.Fatalf("second smoke run did something:\n%s", lastLines(again.stderr, 10))
 	}
 	c := runBFC(t, root, nil, "--profile", "smoke", "--store", store, "export", "claims", "--format", "csv")
-	if c.code != 0 || !strings.HasPrefix(c.stdout, "key,claim,experiment") {
+	if c.code != 0 || !strings.HasPrefix(c.stdout, "key,claim,sample,experiment") {
 		t.Fatalf("export claims: exit %d\n%s%s", c.code, firstLines(c.stdout, 3), c.stderr)
 	}
 	if v := runBFC(t, root, nil, "--store", store, "verify"); v.code != 0 {
