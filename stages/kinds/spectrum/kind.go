@@ -184,7 +184,7 @@ func Degrees(spec []float64, mean float64) []Degree {
 	}
 	out := make([]Degree, len(spec))
 	for q := range spec {
-		out[q] = Degree{Degree: q, Norm2: spec[q], Share: spec[q] / v, ShareAbove: shareAbove(spec, q)}
+		out[q] = Degree{Degree: q, Norm2: spec[q], Share: spec[q] / v, ShareAbove: hermite.ShareAbove(spec, q)}
 	}
 	out[0].Norm2, out[0].Share = mean*mean, 0
 	return out
@@ -226,24 +226,12 @@ func (Kind) Run(env kit.Env) error {
 	}
 	half := 1 << (res.Cfg.L - 1)
 	env.Logf("d=%d L=%d: %d terms, Var(G*)=%.6g (Monte Carlo %.6g), E[y]=%.4g, share above degree %d %.4g, of degree %d %.4g, %.2fs",
-		res.Cfg.D, res.Cfg.L, res.Exact.Terms[res.Cfg.L], res.Var, res.MCSum.VarG, res.Mean, half, shareAbove(res.Spec, half),
+		res.Cfg.D, res.Cfg.L, res.Exact.Terms[res.Cfg.L], res.Var, res.MCSum.VarG, res.Mean, half, hermite.ShareAbove(res.Spec, half),
 		1<<res.Cfg.L, res.Spec[1<<res.Cfg.L]/res.Var, time.Since(start).Seconds())
 	return kit.WriteAll(env,
 		kit.Output{Name: TableDegrees, Build: res.degreesTable},
 		kit.Output{Name: TableLayers, Build: res.layersTable},
 		kit.Output{Name: TableSummary, Build: res.summaryTable})
-}
-
-// shareAbove is Σ_{q>q0} spec[q] / Σ_{q>=1} spec[q].
-func shareAbove(spec []float64, q0 int) float64 {
-	var hi, all float64
-	for q := 1; q < len(spec); q++ {
-		all += spec[q]
-		if q > q0 {
-			hi += spec[q]
-		}
-	}
-	return hi / all
 }
 
 func (r *Result) degreesTable() (arrow.Record, error) {
@@ -291,7 +279,7 @@ func (r *Result) summaryTable() (arrow.Record, error) {
 		Float64(ColNoise, f(c.Noise)).Float64(ColMean, f(r.Mean)).Float64(ColStoredMean, f(r.Stored)).
 		Float64(ColVarG, f(r.Var)).Float64(ColVarY, f(r.Var+c.Noise*c.Noise)).Float64(ColMCVarY, f(r.MCSum.VarY)).
 		Float64(ColTrainMean, f(r.Train)).Ints(ColHalfDegree, one(half)).
-		Float64(ColShareAboveHalf, f(shareAbove(r.Spec, half))).Float64(ColShareTop, f(r.Spec[1<<L]/r.Var)).
+		Float64(ColShareAboveHalf, f(hermite.ShareAbove(r.Spec, half))).Float64(ColShareTop, f(r.Spec[1<<L]/r.Var)).
 		Ints(ColTerms, one(r.Exact.Terms[L])).Float64(ColMaxTerms, f(r.MaxTerm)).Bool(ColExact, []bool{r.Exact.Complete}).
 		Record()
 }

@@ -333,10 +333,13 @@ func (r *Result) TermSpectrum(l int) []float64 {
 // relative L2 error of the best approximation of G* by a polynomial of
 // degree <= q0, Σ_{q>q0} Spectrum[q] / Var.
 func (r *Result) ShareAbove(q0 int) float64 {
-	return shareAbove(r.Spectrum(), q0)
+	return ShareAbove(r.Spectrum(), q0)
 }
 
-func shareAbove(spec []float64, q0 int) float64 {
+// ShareAbove is the share of the variance above degree q0 of a degree
+// spectrum (spec[q] = ‖P_q p‖², spec[0] the constant part, left out):
+// Σ_{q>q0} spec[q] / Σ_{q>=1} spec[q].
+func ShareAbove(spec []float64, q0 int) float64 {
 	var hi, all float64
 	for q := 1; q < len(spec); q++ {
 		all += spec[q]
@@ -390,8 +393,8 @@ func (r *Result) GammaForShare(q0 int, share float64) (float64, error) {
 	}
 	g, ok := smallestPositiveRoot(c2, 2*c1, c0)
 	if !ok {
-		lo := shareAbove(r.SpectrumFor([]float64{0, 0, 1, 0}), q0)
-		hi := shareAbove(r.SpectrumFor([]float64{0, 0, 0, 1}), q0)
+		lo := ShareAbove(r.SpectrumFor([]float64{0, 0, 1, 0}), q0)
+		hi := ShareAbove(r.SpectrumFor([]float64{0, 0, 0, 1}), q0)
 		return 0, fmt.Errorf("no γ > 0 puts share %v above degree %d (the share is %.4g at γ = 0 and tends to %.4g as γ → ∞)", share, q0, lo, hi)
 	}
 	return g, nil

@@ -470,7 +470,7 @@ func TestGamma(t *testing.T) {
 			t.Fatal(err)
 		}
 		spec := res.SpectrumFor([]float64{0, 0, 1, g})
-		if got := shareAbove(spec, 4); !closeTo(got, share, 1e-10) {
+		if got := ShareAbove(spec, 4); !closeTo(got, share, 1e-10) {
 			t.Errorf("γ = %v gives share %v above degree 4, want %v", g, got, share)
 		}
 	}
