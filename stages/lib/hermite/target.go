@@ -37,6 +37,11 @@ type Options struct {
 	Threads int
 	// MaxTerms bounds every product (Space.MaxTerms); 0: DefaultMaxTerms.
 	MaxTerms float64
+	// GivenWeights takes the weights as they are, without the row
+	// normalisation: for weights that were normalised already, such as
+	// those a target stage stores (see given.go). Scale is then 1 and
+	// RawVar the variance of each row as given.
+	GivenWeights bool
 }
 
 // Result holds the exact moments of a target. Layer-indexed slices have
@@ -113,7 +118,7 @@ func Analyze(t *Target, opt Options) (*Result, error) {
 		sq := make([]Poly, K)
 		errs := make([]error, K)
 		forRows(K, opt.Threads, func(r int) {
-			rows[r], res.RawVar[l][r], errs[r] = t.row(sp, phi, l, r)
+			rows[r], res.RawVar[l][r], errs[r] = t.row(sp, phi, l, r, opt.GivenWeights)
 			if errs[r] != nil {
 				return
 			}
@@ -127,6 +132,9 @@ func Analyze(t *Target, opt Options) (*Result, error) {
 				return nil, fmt.Errorf("hermite target: layer %d row %d: %w", l, r, errs[r])
 			}
 			res.Scale[l][r] = 1 / math.Sqrt(res.RawVar[l][r])
+			if opt.GivenWeights {
+				res.Scale[l][r] = 1
+			}
 			res.RowMean[l][r] = rows[r].Mean()
 			em += rows[r].SecondMoment()
 			if errs[r] != nil && tooLarge == nil {
@@ -157,9 +165,9 @@ func Analyze(t *Target, opt Options) (*Result, error) {
 	return res, nil
 }
 
-// row returns row r of S*_l, normalised to unit variance, and its
-// variance before normalisation.
-func (t *Target) row(sp *Space, phi [][]Poly, l, r int) (Poly, float64, error) {
+// row returns row r of S*_l, normalised to unit variance unless given,
+// and its variance before normalisation.
+func (t *Target) row(sp *Space, phi [][]Poly, l, r int, given bool) (Poly, float64, error) {
 	var a []float64
 	var ps []Poly
 	for i, j := range t.Sources[l] {
@@ -171,6 +179,9 @@ func (t *Target) row(sp *Space, phi [][]Poly, l, r int) (Poly, float64, error) {
 	v := s.Variance()
 	if !(v > 0) || math.IsInf(v, 0) {
 		return Poly{}, v, fmt.Errorf("variance %v before normalisation", v)
+	}
+	if given {
+		return s, v, nil
 	}
 	return s.Scale(1 / math.Sqrt(v)), v, nil
 }
