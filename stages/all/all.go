@@ -8,6 +8,7 @@ import (
 	"github.com/bfc-repro/bfc/stages/kinds/collect"
 	"github.com/bfc-repro/bfc/stages/kinds/figure"
 	"github.com/bfc-repro/bfc/stages/kinds/fmnist"
+	"github.com/bfc-repro/bfc/stages/kinds/nstar"
 	"github.com/bfc-repro/bfc/stages/kinds/paper"
 	"github.com/bfc-repro/bfc/stages/kinds/scaling"
 	"github.com/bfc-repro/bfc/stages/kinds/sweep"
@@ -23,6 +24,7 @@ func Kinds() []kit.Kind {
 		train.Kind{},
 		sweep.Kind{},
 		scaling.Kind{},
+		nstar.Kind{},
 		fmnist.Kind{},
 		fmnist.PublishedKind{},
 		classify.Kind{},
