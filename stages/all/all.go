@@ -9,6 +9,7 @@ import (
 	"github.com/bfc-repro/bfc/stages/kinds/figure"
 	"github.com/bfc-repro/bfc/stages/kinds/fmnist"
 	"github.com/bfc-repro/bfc/stages/kinds/nstar"
+	"github.com/bfc-repro/bfc/stages/kinds/nstarfit"
 	"github.com/bfc-repro/bfc/stages/kinds/paper"
 	"github.com/bfc-repro/bfc/stages/kinds/scaling"
 	"github.com/bfc-repro/bfc/stages/kinds/sweep"
@@ -25,6 +26,7 @@ func Kinds() []kit.Kind {
 		sweep.Kind{},
 		scaling.Kind{},
 		nstar.Kind{},
+		nstarfit.Kind{},
 		fmnist.Kind{},
 		fmnist.PublishedKind{},
 		classify.Kind{},
