@@ -103,9 +103,8 @@ func Identified(obs []Obs) bool {
 // maximises over (A, B, log(σ − SigmaFloor)) by Nelder-Mead, which is
 // deterministic. The result is NaN unless Identified(obs).
 func FitCensored(obs []Obs) Line {
-	nan := Line{A: math.NaN(), B: math.NaN(), Sigma: math.NaN(), LogLik: math.NaN()}
 	if !Identified(obs) {
-		return nan
+		return nanLine
 	}
 	a0, b0 := MidpointOLS(obs)
 	var ss float64
@@ -113,14 +112,26 @@ func FitCensored(obs []Obs) Line {
 		r := point(o) - a0 - b0*math.Log(o.D)
 		ss += r * r
 	}
-	s0 := math.Max(math.Sqrt(ss/float64(len(obs))), 2*SigmaFloor)
+	return FitCensoredFrom(obs, Line{A: a0, B: b0, Sigma: math.Sqrt(ss / float64(len(obs)))})
+}
+
+var nanLine = Line{A: math.NaN(), B: math.NaN(), Sigma: math.NaN(), LogLik: math.NaN()}
+
+// FitCensoredFrom is FitCensored started from the line start (the
+// bootstrap starts every refit from the full data's fit).
+func FitCensoredFrom(obs []Obs, start Line) Line {
+	if !Identified(obs) || math.IsNaN(start.B) {
+		return nanLine
+	}
+	a0, b0 := start.A, start.B
+	s0 := math.Max(start.Sigma, 2*SigmaFloor)
 	sigma := func(t float64) float64 { return SigmaFloor + math.Exp(t) }
 	prob := optimize.Problem{Func: func(x []float64) float64 { return -logLik(obs, x[0], x[1], sigma(x[2])) }}
 	res, err := optimize.Minimize(prob, []float64{a0, b0, math.Log(s0 - SigmaFloor)},
 		&optimize.Settings{MajorIterations: 5000, Converger: &optimize.FunctionConverge{Absolute: 1e-10, Iterations: 200}},
 		&optimize.NelderMead{})
 	if err != nil && res == nil {
-		return nan
+		return nanLine
 	}
 	x := res.X
 	return Line{A: x[0], B: x[1], Sigma: sigma(x[2]), LogLik: -res.F}

@@ -265,7 +265,11 @@ func fitGroup(g *group, c Config) Fit {
 	rng := kit.RNG(c.Seed, "nstarfit/"+g.method+"/"+strconv.Itoa(g.L)+"/"+g.key())
 	var slopes []float64
 	buf := make([]Obs, 0, len(obs))
-	for range c.Boot {
+	boot := c.Boot
+	if math.IsNaN(f.Slope) {
+		boot = 0 // no slope to give an interval to
+	}
+	for range boot {
 		buf = buf[:0]
 		for _, d := range ds {
 			o := obsOf(g.byD[d])
@@ -273,7 +277,7 @@ func fitGroup(g *group, c Config) Fit {
 				buf = append(buf, o[rng.IntN(len(o))])
 			}
 		}
-		if l := FitCensored(buf); !math.IsNaN(l.B) {
+		if l := FitCensoredFrom(buf, line); !math.IsNaN(l.B) {
 			slopes = append(slopes, l.B)
 		}
 	}
