@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/bfc-repro/bfc/stages/kinds/nstarfit"
 	"github.com/bfc-repro/bfc/stages/kit"
@@ -42,7 +41,8 @@ func e9NStar(env kit.Env, opts kit.Params) (*Spec, error) {
 	var keys []panelKey
 	for _, p := range a.Points {
 		k := panelKey{p.L, p.Threshold}
-		if !slices.Contains(keys, k) && (opts.Bool("fixed") || strings.HasPrefix(k.threshold, "primary")) {
+		_, primary := nstarfit.PrimaryF(k.threshold)
+		if !slices.Contains(keys, k) && (opts.Bool("fixed") || primary) {
 			keys = append(keys, k)
 		}
 	}
@@ -63,9 +63,8 @@ func e9NStar(env kit.Env, opts kit.Params) (*Spec, error) {
 		}
 		ds := distinct(pts, func(p nstarfit.Point) int { return p.D })
 		title := fmt.Sprintf("L = %d, τ = %s", k.L, k.threshold)
-		if strings.HasPrefix(k.threshold, "primary") {
-			title = fmt.Sprintf("L = %d, primary τ = f·share of Var(y) above degree %d (%s)", k.L, 1<<(k.L-1),
-				strings.TrimSuffix(strings.TrimPrefix(k.threshold, "primary("), ")"))
+		if f, ok := nstarfit.PrimaryF(k.threshold); ok {
+			title = fmt.Sprintf("L = %d, primary τ = f·share of Var(y) above degree %d (f = %s)", k.L, 1<<(k.L-1), f)
 		}
 		panel := Panel{Title: title, X: Axis{Label: fmt.Sprintf("input dimension d (log scale; d = %s)", fmtList(ds)), Scale: Log},
 			Y: Axis{Label: "N* (training samples, log scale)", Scale: Log}, Series: reserveLearnerColours()}

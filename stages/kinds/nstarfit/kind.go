@@ -104,9 +104,18 @@ func (g *group) key() string { return thresholdKey(g.tauName, g.tau) }
 
 func thresholdKey(name string, v float64) string {
 	if name == nstar.TauPrimary {
-		return "primary(f=" + fmtG(v) + ")"
+		return primaryPrefix + fmtG(v) + ")"
 	}
 	return "tau=" + fmtG(v)
+}
+
+const primaryPrefix = nstar.TauPrimary + "(f="
+
+// PrimaryF reports whether a threshold column value names the primary
+// threshold, and its f as written ("0.5").
+func PrimaryF(threshold string) (string, bool) {
+	f, ok := strings.CutPrefix(threshold, primaryPrefix)
+	return strings.TrimSuffix(f, ")"), ok
 }
 
 func fmtG(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
@@ -391,7 +400,8 @@ func decide(fits []Fit, c Config) []Decision {
 		}
 		i := slices.IndexFunc(fits, func(g Fit) bool { return g.Method == sweep.Deep && g.L == f.L && g.Threshold == f.Threshold })
 		where := fmt.Sprintf("L=%d,%s", f.L, f.Threshold)
-		primary := slices.Contains(c.Primary, f.Method) && strings.HasPrefix(f.Threshold, "primary")
+		_, atPrimary := PrimaryF(f.Threshold)
+		primary := slices.Contains(c.Primary, f.Method) && atPrimary
 		desc := fmt.Sprintf("%s: slope %s [%s, %s] over d = %s (censored: %d left, %d right of %d; midpoint OLS %s); "+
 			"slope of log C(d+2^L, 2^L) over the same d: %s", f.Method, fmtG(f.Slope), fmtG(f.Lo), fmtG(f.Hi), f.DimList,
 			f.NLeft, f.NRight, f.Obs, fmtG(f.SlopeMid), fmtG(f.MonomialSlope))
