@@ -90,9 +90,9 @@ func e9NStar(env kit.Env, opts kit.Params) (*Spec, error) {
 				x := float64(p.D) * dodge
 				switch {
 				case p.Median == 0 || math.IsInf(p.Median, 1):
-					bound, tail := p.Hi, 1/e6Tail
+					bound, tail := p.MedianHi, 1/e6Tail
 					if math.IsInf(p.Median, 1) {
-						bound, tail = p.Lo, e6Tail
+						bound, tail = p.MedianLo, e6Tail
 						nAbove++
 					} else {
 						nBelow++
@@ -133,7 +133,8 @@ func e9NStar(env kit.Env, opts kit.Params) (*Spec, error) {
 		fmt.Sprintf("N*: the smallest n at which a learner's test MSE / exact Var(y) reaches τ, bracketed per target by an adaptive "+
 			"search (doubling from n_min, then bisection to hi/lo ≤ 1.25; docs/science.md#nstar-search). Dots: the median over seeds "+
 			"(up to %d per d) of the brackets' geometric midpoints; bars: from the smallest lower to the largest upper end of the "+
-			"seeds' brackets. Censored medians: a short bar at the bound with a dashed tail pointing up (N* > n_max) or down (N* ≤ n_min). "+
+			"seeds' brackets. Censored medians: a short bar at the bound (the median of the seeds' lower, or upper, ends) "+
+			"with a dashed tail pointing up (N* > n_max) or down (N* ≤ n_min). "+
 			"Over all panels: %d bracketed medians, %d above the budget, %d below n_min.", maxSeeds, nBracket, nAbove, nBelow),
 		"Solid lines: the interval-censored maximum-likelihood fit of log N* on log d (every search enters with its bracket, censored " +
 			"ones as bounds); the legend gives its slope with the bootstrap interval over seeds and, after it, the slope of " +

@@ -23,10 +23,12 @@ func nstarfitOf(t *testing.T) kit.Input {
 	points := kittest.Fake(t, nstarfit.PointsDesc, map[string]any{
 		nstarfit.ColMethod: []string{"krr_poly", "krr_poly", "deep", "deep"}, nstarfit.ColThreshold: []string{th, th, th, th},
 		nstarfit.ColL: []int{2, 2, 2, 2}, nstarfit.ColD: []int{8, 16, 8, 16}, nstarfit.ColSeeds: []int{5, 5, 5, 5},
-		nstarfit.ColNRight: []int{0, 0, 0, 5},
-		nstarfit.ColMedian: []float64{med(8), med(16), 50, math.Inf(1)},
-		nstarfit.ColLo:     []float64{med(8) / 1.2, med(16) / 1.2, 40, 4096},
-		nstarfit.ColHi:     []float64{med(8) * 1.2, med(16) * 1.2, 60, math.Inf(1)},
+		nstarfit.ColNRight:   []int{0, 0, 0, 5},
+		nstarfit.ColMedian:   []float64{med(8), med(16), 50, math.Inf(1)},
+		nstarfit.ColMedianLo: []float64{med(8) / 1.1, med(16) / 1.1, 45, 4096},
+		nstarfit.ColMedianHi: []float64{med(8) * 1.1, med(16) * 1.1, 55, math.Inf(1)},
+		nstarfit.ColLo:       []float64{med(8) / 1.2, med(16) / 1.2, 40, 1000},
+		nstarfit.ColHi:       []float64{med(8) * 1.2, med(16) * 1.2, 60, math.Inf(1)},
 	})
 	fits := kittest.Fake(t, nstarfit.FitsDesc, map[string]any{
 		nstarfit.ColMethod: []string{"krr_poly", "deep"}, nstarfit.ColThreshold: []string{th, th}, nstarfit.ColL: []int{2, 2},

@@ -318,8 +318,11 @@ type Point struct {
 	L, D                 int
 	Seeds, NLeft, NRight int
 	Median, Lo, Hi       float64
-	Tau                  float64 // median τ over the seeds (the primary τ is per target)
-	ShareHigh            float64 // median share_high over the seeds
+	// MedianLo and MedianHi are the medians of the seeds' lower and upper
+	// ends: the median N* lies in (MedianLo, MedianHi].
+	MedianLo, MedianHi float64
+	Tau                float64 // median τ over the seeds (the primary τ is per target)
+	ShareHigh          float64 // median share_high over the seeds
 }
 
 func pointsOf(g *group) []Point {
@@ -327,7 +330,7 @@ func pointsOf(g *group) []Point {
 	for _, d := range g.dims() {
 		rs := g.byD[d]
 		p := Point{Method: g.method, Threshold: g.key(), L: g.L, D: d, Seeds: len(rs), Lo: math.Inf(1), Hi: 0}
-		var vals, taus, shares []float64
+		var vals, los, his, taus, shares []float64
 		for _, r := range rs {
 			v := math.Sqrt(r.Lo * r.Hi)
 			switch {
@@ -339,9 +342,11 @@ func pointsOf(g *group) []Point {
 				v = math.Inf(1)
 			}
 			vals, taus, shares = append(vals, v), append(taus, r.Tau), append(shares, r.ShareHigh)
+			los, his = append(los, r.Lo), append(his, r.Hi)
 			p.Lo, p.Hi = math.Min(p.Lo, r.Lo), math.Max(p.Hi, r.Hi)
 		}
 		p.Median, p.Tau, p.ShareHigh = censoredMedian(vals), metrics.Median(taus), metrics.Median(shares)
+		p.MedianLo, p.MedianHi = censoredMedian(los), censoredMedian(his)
 		out = append(out, p)
 	}
 	return out

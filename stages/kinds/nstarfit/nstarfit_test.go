@@ -231,4 +231,16 @@ func TestRunDeterministic(t *testing.T) {
 	if d := got.Decisions[0]; d.Claim != "4" || d.Experiment != "E9" || !d.Primary {
 		t.Errorf("decision %+v", d)
 	}
+	// The medians of the seeds' ends bracket the median N*; censored
+	// medians are 0 or +Inf with the bound on their finite side.
+	for _, p := range got.Points {
+		switch {
+		case math.IsInf(p.Median, 1):
+			if !(p.MedianLo > 0) || !math.IsInf(p.MedianHi, 1) || p.NRight*2 <= p.Seeds {
+				t.Errorf("right-censored median at d = %d: (%v, %v], %d of %d seeds censored", p.D, p.MedianLo, p.MedianHi, p.NRight, p.Seeds)
+			}
+		case !(p.MedianLo < p.Median && p.Median <= p.MedianHi && p.Lo <= p.MedianLo && p.MedianHi <= p.Hi):
+			t.Errorf("%s d = %d: median %v outside (%v, %v] or range [%v, %v]", p.Method, p.D, p.Median, p.MedianLo, p.MedianHi, p.Lo, p.Hi)
+		}
+	}
 }

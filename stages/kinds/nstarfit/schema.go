@@ -12,6 +12,8 @@ import (
 //	decisions  one row per (L, threshold, learner other than deep): the
 //	           exponent gap to the deep learner and its verdict
 //	points     one row per (L, threshold, learner, d): what the figure draws
+//	           (the median N*, 0 or +Inf when censored; the medians of the
+//	           seeds' lower and upper ends, which bracket it; their range)
 const (
 	Version = 1
 
@@ -54,6 +56,8 @@ const (
 	ColD         = "d"
 	ColSeeds     = "seeds"
 	ColMedian    = "median"
+	ColMedianLo  = "median_lo"
+	ColMedianHi  = "median_hi"
 	ColTau       = "tau_median"
 	ColShareHigh = "share_high_median"
 )
@@ -72,7 +76,7 @@ var (
 		kit.BoolCol(ColPrimary), kit.IntCol(ColN), kit.FloatCol(ColValue), kit.FloatCol(ColLo), kit.FloatCol(ColHi),
 		kit.FloatCol(ColLevel), kit.FloatCol(ColMargin), kit.StringCol(ColVerdict), kit.StringCol(ColRule), kit.StringCol(ColDetail))
 	PointsDesc = desc(TablePoints, kit.StringCol(ColMethod), kit.StringCol(ColThreshold), kit.IntCol(ColL), kit.IntCol(ColD),
-		kit.IntCol(ColSeeds), kit.IntCol(ColNLeft), kit.IntCol(ColNRight), kit.FloatCol(ColMedian), kit.FloatCol(ColLo),
+		kit.IntCol(ColSeeds), kit.IntCol(ColNLeft), kit.IntCol(ColNRight), kit.FloatCol(ColMedian), kit.FloatCol(ColMedianLo), kit.FloatCol(ColMedianHi), kit.FloatCol(ColLo),
 		kit.FloatCol(ColHi), kit.FloatCol(ColTau), kit.FloatCol(ColShareHigh))
 )
 
@@ -119,7 +123,7 @@ func (a *Analysis) pointsTable() (arrow.Record, error) {
 	t := newCols()
 	for _, p := range a.Points {
 		t.s(ColMethod, p.Method).s(ColThreshold, p.Threshold).i(ColL, p.L).i(ColD, p.D).i(ColSeeds, p.Seeds).
-			i(ColNLeft, p.NLeft).i(ColNRight, p.NRight).f(ColMedian, p.Median).f(ColLo, p.Lo).f(ColHi, p.Hi).
+			i(ColNLeft, p.NLeft).i(ColNRight, p.NRight).f(ColMedian, p.Median).f(ColMedianLo, p.MedianLo).f(ColMedianHi, p.MedianHi).f(ColLo, p.Lo).f(ColHi, p.Hi).
 			f(ColTau, p.Tau).f(ColShareHigh, p.ShareHigh)
 	}
 	return t.record(PointsDesc)
@@ -186,10 +190,11 @@ func Read(in kit.Input) (*Analysis, error) {
 		s, f, i := r.Strings, r.Float64s, r.Ints
 		m, th := s(ColMethod), s(ColThreshold)
 		L, d, seeds, nl, nr := i(ColL), i(ColD), i(ColSeeds), i(ColNLeft), i(ColNRight)
-		med, lo, hi, tau, sh := f(ColMedian), f(ColLo), f(ColHi), f(ColTau), f(ColShareHigh)
+		med, mlo, mhi, lo, hi := f(ColMedian), f(ColMedianLo), f(ColMedianHi), f(ColLo), f(ColHi)
+		tau, sh := f(ColTau), f(ColShareHigh)
 		for j := range m {
 			a.Points = append(a.Points, Point{Method: m[j], Threshold: th[j], L: L[j], D: d[j], Seeds: seeds[j], NLeft: nl[j],
-				NRight: nr[j], Median: med[j], Lo: lo[j], Hi: hi[j], Tau: tau[j], ShareHigh: sh[j]})
+				NRight: nr[j], Median: med[j], MedianLo: mlo[j], MedianHi: mhi[j], Lo: lo[j], Hi: hi[j], Tau: tau[j], ShareHigh: sh[j]})
 		}
 		return nil
 	})
