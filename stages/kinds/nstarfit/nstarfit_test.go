@@ -206,7 +206,7 @@ func fakeInput(t *testing.T, rs []nstar.Result) kit.Input {
 // same bytes; the typed readers read back what was written.
 func TestRunDeterministic(t *testing.T) {
 	ds := []int{8, 12, 16}
-	in1 := fakeInput(t, synthetic(t, sweep.Deep, 2, 0, 1, 0.1, ds, 3, 16, 1<<20))
+	in1 := fakeInput(t, synthetic(t, sweep.Deep, 2, math.Log(5), 1, 0.1, ds, 3, 16, 1<<20))
 	in2 := fakeInput(t, synthetic(t, sweep.KRRPoly, 2, 0, 3, 0.1, ds, 3, 16, 4096))
 	run := func() *kittest.Env {
 		env := kittest.NewEnv(t, Kind{}, map[string]any{"boot": int64(100)}, 5, in1, in2)
@@ -235,6 +235,10 @@ func TestRunDeterministic(t *testing.T) {
 	// medians are 0 or +Inf with the bound on their finite side.
 	for _, p := range got.Points {
 		switch {
+		case p.Median == 0:
+			if p.MedianLo != 0 || !(p.MedianHi > 0) || p.NLeft*2 <= p.Seeds {
+				t.Errorf("left-censored median at d = %d: (%v, %v], %d of %d seeds censored", p.D, p.MedianLo, p.MedianHi, p.NLeft, p.Seeds)
+			}
 		case math.IsInf(p.Median, 1):
 			if !(p.MedianLo > 0) || !math.IsInf(p.MedianHi, 1) || p.NRight*2 <= p.Seeds {
 				t.Errorf("right-censored median at d = %d: (%v, %v], %d of %d seeds censored", p.D, p.MedianLo, p.MedianHi, p.NRight, p.Seeds)
