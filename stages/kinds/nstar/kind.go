@@ -76,7 +76,7 @@ func (Kind) Doc() string {
 func own() []kit.Param {
 	return []kit.Param{
 		kit.FloatParam("f", 0.5, "primary threshold tau = f * share_high (share of Var(y) in degrees above 2^(L-1))").In(1e-6, 1),
-		kit.FloatsParam("fixed_taus", nil, "secondary searches at these fixed thresholds of test MSE / Var(y)").In(1e-9, 10),
+		kit.FloatsParam("fixed_taus", []float64{}, "secondary searches at these fixed thresholds of test MSE / Var(y)").In(1e-9, 10),
 		kit.IntParam("n_min", 64, "first n of the doubling").In(2, 1e8),
 		kit.IntParam("n_max", 8192, "budget: the largest n probed").In(2, 1e8),
 		kit.FloatParam("ratio", 1.25, "bisect until hi/lo <= ratio").In(1.0001, 100),
