@@ -8,6 +8,8 @@ import (
 	"github.com/bfc-repro/bfc/stages/kinds/collect"
 	"github.com/bfc-repro/bfc/stages/kinds/figure"
 	"github.com/bfc-repro/bfc/stages/kinds/fmnist"
+	"github.com/bfc-repro/bfc/stages/kinds/nstar"
+	"github.com/bfc-repro/bfc/stages/kinds/nstarfit"
 	"github.com/bfc-repro/bfc/stages/kinds/paper"
 	"github.com/bfc-repro/bfc/stages/kinds/scaling"
 	"github.com/bfc-repro/bfc/stages/kinds/spectrum"
@@ -25,6 +27,8 @@ func Kinds() []kit.Kind {
 		train.Kind{},
 		sweep.Kind{},
 		scaling.Kind{},
+		nstar.Kind{},
+		nstarfit.Kind{},
 		fmnist.Kind{},
 		fmnist.PublishedKind{},
 		classify.Kind{},

@@ -67,6 +67,11 @@
 // a quadratic in γ per degree (GammaQuadratic, GammaForShare), as the
 // normalisation does not depend on α.
 //
+// With Options.AsGiven the rows are taken as they are, for weights
+// normalised already (those a target stage stores, normalised by Monte
+// Carlo); Result.Labels then gives the exact moments and spectrum of the
+// stored labels, the stage's Monte Carlo centring constant included.
+//
 // The rows S*_L have degree 2^(L−1) and suffice for the normalisation, the
 // row means and E[G*]; only the moments involving T_L need U_L, of
 // degree 2^L. A product whose bound on the number of terms

@@ -132,7 +132,10 @@ type quadResult struct {
 	spectrum       []float64
 }
 
-func quadrature(t *Target, n int) *quadResult {
+// quadrature computes them with n nodes per variable; normalise rescales
+// every row to unit variance (as Analyze does), else the weights are
+// taken as given (Options.AsGiven).
+func quadrature(t *Target, n int, normalise bool) *quadResult {
 	g := newGrid(t.D, n)
 	L, K := t.L, t.K
 	res := &quadResult{scale: make([][]float64, L+1), rowMean: make([][]float64, L+1),
@@ -153,7 +156,9 @@ func quadrature(t *Target, n int) *quadResult {
 		}
 		res.rowMean[l] = make([]float64, K)
 		for r := range K {
-			res.scale[l][r] = 1 / math.Sqrt(m2[r]-m1[r]*m1[r])
+			if normalise {
+				res.scale[l][r] = 1 / math.Sqrt(m2[r]-m1[r]*m1[r])
+			}
 			res.rowMean[l][r] = m1[r] * res.scale[l][r]
 		}
 	}
@@ -264,7 +269,7 @@ func TestAgainstQuadrature(t *testing.T) {
 			}
 			tg := randomTarget(tc.d, tc.k, tc.L, tc.mode, tc.center, tc.gap, tc.seed)
 			got := mustAnalyze(t, tg, Options{})
-			want := quadrature(tg, tc.nodesPerDi)
+			want := quadrature(tg, tc.nodesPerDi, true)
 			const tol = 1e-9
 			for l := 2; l <= tc.L; l++ {
 				for r := range tc.k {
