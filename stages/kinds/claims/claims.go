@@ -19,7 +19,7 @@
 // the hash (rules_hash) and the lock's hash (rules_lock). Runs whose seed
 // label is among confirm_seeds form the confirmatory sample, the others
 // the exploratory one; every row below is computed on each sample alone
-// (the scaling rows of claim 4 on the exploratory one only).
+// (the exponent rows of claim 4 on the exploratory one only).
 //
 // seeds_needed (SeedsNeeded) is the number of seeds for which a row's
 // interval would clear its threshold, if its half-width shrank like
@@ -30,7 +30,8 @@
 // # Inputs and experiments
 //
 // A claims stage gathers "train" points (E1-E4), and optionally "scaling"
-// (E6) and "classify" (E8) points; an absent input kind gives no rows.
+// (E6), "nstarfit" (E9) and "classify" (E8) points; an absent input kind
+// gives no rows.
 // Train points are grouped by what they are, not by which stage made them
 // (a kind cannot see stage ids): checkpoints (last_stage < L) are skipped;
 // points with a "gap" label form the information-gap sweep E4; the others
@@ -73,11 +74,14 @@
 //	                              (supporting) and ratio_growth over gamma (largest vs smallest
 //	                              gamma, same overlap rule; a larger gamma is a weaker gap).
 //	                              E8 (supporting): acc_joint-layerwise per depth, above acc_margin.
-//	4  exponent_gap[M-deep]       from each scaling fit (E6): fitted exponent b of N* ∝ d^b of
-//	                              learner M minus the deep learner's, interval from the two
-//	                              fits' intervals; reproduced if above exponent_margin (primary
-//	                              for kernel and fixed-feature learners, supporting for two-layer
-//	                              networks)
+//	4  exponent_gap[M-deep]       from each exponent fit of N* ∝ d^b, of an nstarfit stage (E9:
+//	                              N* by adaptive search, the threshold at the primary share of
+//	                              the high Hermite degrees or fixed) or of a scaling stage (E6:
+//	                              the fixed n grid): learner M's b minus the deep learner's at
+//	                              the same L and threshold, interval from the two fits'
+//	                              intervals; reproduced if above exponent_margin (one code path,
+//	                              exponentRows, for both experiments; which rows are primary is
+//	                              the rules' patterns: E9's kernel rows at the primary threshold)
 //	5  log_err_share_recovered    share of the layerwise-to-joint improvement in log test error
 //	                              that bfc-x recovers, median(log e_0 - log e_x) /
 //	                              median(log e_0 - log e_joint) (E3 and E8, the latter on the
@@ -98,6 +102,7 @@ import (
 	"strings"
 
 	"github.com/bfc-repro/bfc/stages/kinds/classify"
+	"github.com/bfc-repro/bfc/stages/kinds/nstarfit"
 	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/kit"
 )
@@ -111,7 +116,7 @@ func (Kind) Name() string { return "claims" }
 // Doc implements kit.Kind.
 func (Kind) Doc() string {
 	return "Decides each claim of docs/science.md#claims (reproduced, not reproduced, inconclusive) from the gathered train " +
-		"(E1-E4), scaling (E6) and classify (E8) points, by the frozen rules declared as its required parameters " +
+		"(E1-E4), scaling (E6), nstarfit (E9) and classify (E8) points, by the frozen rules declared as its required parameters " +
 		"(docs/science.md#rules), on medians over seeds with bootstrap intervals, separately on the exploratory seeds and " +
 		"on the confirmatory seeds derived from the rules' hash. Output: claims (one row per claim, sample and statistic: " +
 		"value, interval, verdict, seeds needed, rule, per-seed numbers)."
@@ -213,7 +218,7 @@ func newConfig(p kit.Params, seed uint64) *config {
 type Row struct {
 	Claim      string // number of the claim in docs/science.md#claims
 	Sample     string // Exploratory or Confirmatory: which seeds
-	Experiment string // E1, E3, E4, E1+E3, E6, E8
+	Experiment string // E1, E3, E4, E1+E3, E6, E9, E8
 	Statistic  string
 	Primary    bool // decides the claim's overall verdict
 	N          int  // seeds (paired seeds for comparisons)
@@ -292,9 +297,10 @@ func (Kind) Run(env kit.Env) error {
 		return fmt.Errorf("claims: %w", err)
 	}
 	scaling := kit.InputsOfKind(env, "scaling")
+	nstarfits := kit.InputsOfKind(env, nstarfit.Kind{}.Name())
 	classifyIns := kit.InputsOfKind(env, "classify")
-	if len(runs) == 0 && len(scaling) == 0 && len(classifyIns) == 0 {
-		return fmt.Errorf("claims: no finished train, scaling or classify input among %d inputs", len(env.Inputs()))
+	if len(runs) == 0 && len(scaling) == 0 && len(nstarfits) == 0 && len(classifyIns) == 0 {
+		return fmt.Errorf("claims: no finished train, scaling, nstarfit or classify input among %d inputs", len(env.Inputs()))
 	}
 	var cruns []train.Run
 	runs, cruns = c.split(runs)
@@ -310,6 +316,11 @@ func (Kind) Run(env kit.Env) error {
 	for _, in := range scaling {
 		if err := c.scalingRows(in); err != nil {
 			return fmt.Errorf("claims: scaling %s: %w", in.Key(), err)
+		}
+	}
+	for _, in := range nstarfits {
+		if err := c.nstarRows(in); err != nil {
+			return fmt.Errorf("claims: nstarfit %s: %w", in.Key(), err)
 		}
 	}
 	c.classifyRows(cls)

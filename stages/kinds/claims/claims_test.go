@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/bfc-repro/bfc/stages/kinds/classify"
+	"github.com/bfc-repro/bfc/stages/kinds/nstarfit"
 	"github.com/bfc-repro/bfc/stages/kinds/scaling"
 	"github.com/bfc-repro/bfc/stages/kinds/target"
 	"github.com/bfc-repro/bfc/stages/kinds/train"
@@ -469,7 +470,8 @@ func TestScalingRows(t *testing.T) {
 		{"krr_poly", 4, 6.0, 5.0, 7.0, 16.0},     // no deep fit at L = 4
 	})
 	in = paramInput{in, kit.Params{"level": 0.8}}
-	rows, _ := runClaims(t, nil, in)
+	rows, _ := runClaims(t, map[string]any{"primary": []any{"E6:exponent_gap[krr_poly-deep,*", "E6:exponent_gap[monomial-deep,*",
+		"E6:exponent[krr_poly,*"}}, in)
 	for _, tc := range []struct {
 		key, verdict string
 		value, lo    float64
@@ -492,6 +494,84 @@ func TestScalingRows(t *testing.T) {
 		if r.Statistic != "overall" && (r.N != 4 || r.Level != 0.8) {
 			t.Errorf("%s: n %d level %v, want 4 (fewest seeds of any d) and the scaling stage's 0.8", tc.key, r.N, r.Level)
 		}
+	}
+}
+
+// nstarfitInput is an nstarfit stage's fits table with the given
+// (method, L, threshold, slope, lo, hi) rows, 5 seeds at every d.
+func nstarfitInput(t *testing.T, level float64, fits [][]any) kit.Input {
+	t.Helper()
+	cols := map[string][]any{}
+	for _, f := range fits {
+		for i, c := range []string{nstarfit.ColMethod, nstarfit.ColL, nstarfit.ColThreshold, nstarfit.ColSlope, nstarfit.ColSlopeLo, nstarfit.ColSlopeHi} {
+			cols[c] = append(cols[c], f[i])
+		}
+	}
+	typed := map[string]any{nstarfit.ColMinSeeds: []int{}, nstarfit.ColDimList: []string{}}
+	var method, thr, dims []string
+	var L, ms []int
+	var slope, lo, hi []float64
+	for i := range fits {
+		method, thr = append(method, cols[nstarfit.ColMethod][i].(string)), append(thr, cols[nstarfit.ColThreshold][i].(string))
+		L, ms, dims = append(L, cols[nstarfit.ColL][i].(int)), append(ms, 5), append(dims, "8,12,16")
+		slope, lo, hi = append(slope, cols[nstarfit.ColSlope][i].(float64)), append(lo, cols[nstarfit.ColSlopeLo][i].(float64)),
+			append(hi, cols[nstarfit.ColSlopeHi][i].(float64))
+	}
+	typed[nstarfit.ColMethod], typed[nstarfit.ColThreshold], typed[nstarfit.ColL] = method, thr, L
+	typed[nstarfit.ColSlope], typed[nstarfit.ColSlopeLo], typed[nstarfit.ColSlopeHi] = slope, lo, hi
+	typed[nstarfit.ColMinSeeds], typed[nstarfit.ColDimList] = ms, dims
+	in := fakeInput(t, "nstarfit", nil, map[string]func() (arrow.Record, error){
+		nstarfit.TableFits:   func() (arrow.Record, error) { return kittest.Fake(t, nstarfit.FitsDesc, typed), nil },
+		nstarfit.TablePoints: func() (arrow.Record, error) { return kittest.Fake(t, nstarfit.PointsDesc, nil), nil },
+	})
+	return paramInput{in, kit.Params{"level": level}}
+}
+
+// TestNStarRows: claim 4 from an nstarfit stage (E9) by the pipeline's
+// frozen rules: the kernel's gap to the deep learner at the primary
+// threshold decides; two-layer networks and fixed thresholds support.
+func TestNStarRows(t *testing.T) {
+	const pr = "primary(f=0.5)"
+	for _, tc := range []struct {
+		name    string
+		kernelL []float64 // slope, lo, hi of krr_poly at L = 2
+		overall string
+	}{
+		{"gap above the margin", []float64{3.2, 2.9, 3.5}, Reproduced},      // gap [1.7, 2.7] > 1
+		{"gap below the margin", []float64{1.2, 1.05, 1.35}, NotReproduced}, // gap [-0.15, 0.55] < 1
+		{"gap straddles", []float64{2.2, 1.2, 3.2}, Inconclusive},           // gap [-0.0, 2.4]
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := nstarfitInput(t, 0.9, [][]any{
+				{"deep", 2, pr, 1.0, 0.8, 1.2},
+				{"krr_poly", 2, pr, tc.kernelL[0], tc.kernelL[1], tc.kernelL[2]},
+				{"twolayer_relu", 2, pr, 1.1, 0.9, 1.3},
+				{"deep", 2, "tau=0.2", 0.5, 0.3, 0.7},
+				{"krr_poly", 2, "tau=0.2", 2.0, 1.8, 2.2},
+				{"krr_poly", 3, pr, 5.0, 4.0, 6.0}, // no deep fit at L = 3: inconclusive, not primary
+			})
+			rows, _ := runClaims(t, map[string]any{"primary": []any{"E9:exponent_gap[krr_poly-deep,*,primary*"}}, in)
+			k := "4/E9/exponent_gap[krr_poly-deep,L=2," + pr + "]"
+			r, ok := rows[k]
+			if !ok {
+				t.Fatalf("no row %s: %v", k, keysOf(rows))
+			}
+			if want := tc.kernelL[0] - 1; math.Abs(r.Value-want) > 1e-12 || math.Abs(r.Lo-(tc.kernelL[1]-1.2)) > 1e-12 ||
+				math.Abs(r.Hi-(tc.kernelL[2]-0.8)) > 1e-12 || !r.Primary || r.N != 5 || r.Level != 0.9 {
+				t.Errorf("%s: %v [%v, %v] primary %v n %d level %v", k, r.Value, r.Lo, r.Hi, r.Primary, r.N, r.Level)
+			}
+			if o := rows["4/E9/overall"]; o.Verdict != tc.overall || r.Verdict != tc.overall {
+				t.Errorf("overall %q, row %q; want %q", o.Verdict, r.Verdict, tc.overall)
+			}
+			for _, sup := range []string{"4/E9/exponent_gap[twolayer_relu-deep,L=2," + pr + "]", "4/E9/exponent_gap[krr_poly-deep,L=2,tau=0.2]"} {
+				if s, ok := rows[sup]; !ok || s.Primary {
+					t.Errorf("%s: present %v, primary %v; want a supporting row", sup, ok, s.Primary)
+				}
+			}
+			if s := rows["4/E9/exponent[krr_poly,L=3,"+pr+"]"]; s.Verdict != Inconclusive || s.Primary {
+				t.Errorf("L = 3 without a deep fit: %q primary %v", s.Verdict, s.Primary)
+			}
+		})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/bfc-repro/bfc/stages/kinds/classify"
+	"github.com/bfc-repro/bfc/stages/kinds/nstarfit"
 	"github.com/bfc-repro/bfc/stages/kinds/scaling"
 	"github.com/bfc-repro/bfc/stages/kinds/sweep"
 	sched "github.com/bfc-repro/bfc/stages/lib/schedule"
@@ -15,66 +16,94 @@ import (
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 )
 
-// fit is one row of a scaling stage's fits table.
+// fit is one exponent fit of N* ∝ d^b, from a scaling stage (E6) or an
+// nstarfit stage (E9).
 type fit struct {
 	method        string
 	L             int
-	tau           float64
+	where         string // "L=3,tau=0.1" (E6), "L=2,primary(f=0.5)" (E9): the fit's depth and threshold
 	slope, lo, hi float64
-	dims          string
-	theory, mono  float64
-	seeds         int
+	desc          string // the numbers behind the fit, for the detail column
+	seeds         int    // fewest seeds at any d
 }
 
-// scalingRows adds claim 4's rows from one "scaling" input: for every
-// (L, threshold) with a fit of the deep learner, the exponent of each other
-// learner minus the deep learner's.
+// fits is the exponent fits of one stage and how its N* was measured.
+type fits struct {
+	experiment string
+	level      float64 // of the fits' intervals
+	nstar      string  // what N* is, for the rule
+	fits       []fit
+}
+
+// scalingRows adds claim 4's rows from one "scaling" input (E6).
 func (c *config) scalingRows(in kit.Input) error {
-	fits, level, err := readFits(in)
+	fs, err := readScalingFits(in)
 	if err != nil {
 		return err
 	}
-	for _, f := range fits {
-		if f.method == sweep.Deep {
-			continue
-		}
-		where := fmt.Sprintf("L=%d,tau=%s", f.L, fmtG(f.tau))
-		theory := !math.IsNaN(f.theory)
-		desc := fmt.Sprintf("%s: slope %s [%s, %s] over d = %s (min %d seeds per d)", f.method, fmtG(f.slope), fmtG(f.lo), fmtG(f.hi), f.dims, f.seeds)
-		if theory {
-			desc += fmt.Sprintf("; theory d^Θ(2^L): 2^L = %s; finite-d reference slope of log C(d+2^L, 2^L): %s", fmtG(f.theory), fmtG(f.mono))
-		}
-		i := slices.IndexFunc(fits, func(g fit) bool { return g.method == sweep.Deep && g.L == f.L && g.tau == f.tau })
-		if i < 0 {
-			c.add(Row{Claim: "4", Experiment: "E6", Statistic: fmt.Sprintf("exponent[%s,%s]", f.method, where), N: f.seeds,
-				Value: f.slope, Lo: f.lo, Hi: f.hi, Level: level, Threshold: math.NaN(), Verdict: Inconclusive,
-				Rule:   "fitted exponent b of N* ∝ d^b; no fit of the deep learner at this L and threshold to compare it with, so inconclusive",
-				Detail: desc}, Above)
-			continue
-		}
-		d := fits[i]
-		r := Row{Claim: "4", Experiment: "E6", Statistic: fmt.Sprintf("exponent_gap[%s-deep,%s]", f.method, where),
-			N: min(f.seeds, d.seeds), Value: f.slope - d.slope, Lo: f.lo - d.hi, Hi: f.hi - d.lo, Level: level, Threshold: c.exponentMargin,
-			Rule: fmt.Sprintf("fitted exponent b of N*(d) ∝ d^b (N* = smallest n reaching test error tau) of %s minus that of the deep learner, "+
-				"with the interval [lo_%s - hi_deep, hi_%s - lo_deep] from the two fits' own %s%% intervals (bootstrap over seeds, "+
-				"else t); reproduced if it lies above %s, not reproduced if it lies below %s, otherwise (or with fewer than %d seeds) inconclusive",
-				f.method, f.method, f.method, fmtG(100*level), fmtG(c.exponentMargin), fmtG(c.exponentMargin), c.minSeeds),
-			Detail: desc + fmt.Sprintf("; deep: slope %s [%s, %s] over d = %s", fmtG(d.slope), fmtG(d.lo), fmtG(d.hi), d.dims)}
-		if !c.isPrimary(r.Experiment, r.Statistic) {
-			r.Rule += " (supporting: two-layer networks are outside the lower bound)"
-		}
-		c.add(r, Above)
-	}
+	c.exponentRows(fs)
 	return nil
 }
 
-// readFits reads the fits of a scaling input, each with the smallest
-// number of seeds of any of its dimensions (from the nstar table), and
-// the confidence level of their intervals.
-func readFits(in kit.Input) ([]fit, float64, error) {
+// nstarRows adds claim 4's rows from one "nstarfit" input (E9).
+func (c *config) nstarRows(in kit.Input) error {
+	nf, err := nstarfit.ReadFits(in)
+	if err != nil {
+		return err
+	}
+	fs := fits{experiment: "E9", level: in.Params().Float("level"),
+		nstar: "N* = the smallest n with test MSE / exact Var(y) <= tau, bracketed within a declared ratio by an adaptive search; " +
+			"interval-censored fit, a search that did not reach tau within its budget entering as a bound"}
+	for _, f := range nf {
+		fs.fits = append(fs.fits, fit{method: f.Method, L: f.L, where: fmt.Sprintf("L=%d,%s", f.L, f.Threshold), slope: f.Slope,
+			lo: f.Lo, hi: f.Hi, seeds: f.MinSeeds,
+			desc: fmt.Sprintf("%s: slope %s [%s, %s] over d = %s (min %d seeds per d; censored: %d left, %d right of %d; "+
+				"midpoint least squares %s); slope of log C(d+2^L, 2^L) over the same d: %s", f.Method, fmtG(f.Slope), fmtG(f.Lo),
+				fmtG(f.Hi), f.DimList, f.MinSeeds, f.NLeft, f.NRight, f.Obs, fmtG(f.SlopeMid), fmtG(f.MonomialSlope))})
+	}
+	c.exponentRows(fs)
+	return nil
+}
+
+// exponentRows adds, for every fit of a learner other than the deep one,
+// its exponent minus the deep learner's at the same depth and threshold
+// (or its exponent alone, inconclusive, where the deep learner has no
+// fit), decided against exponent_margin.
+func (c *config) exponentRows(fs fits) {
+	for _, f := range fs.fits {
+		if f.method == sweep.Deep {
+			continue
+		}
+		i := slices.IndexFunc(fs.fits, func(g fit) bool { return g.method == sweep.Deep && g.where == f.where })
+		if i < 0 {
+			c.add(Row{Claim: "4", Experiment: fs.experiment, Statistic: fmt.Sprintf("exponent[%s,%s]", f.method, f.where), N: f.seeds,
+				Value: f.slope, Lo: f.lo, Hi: f.hi, Level: fs.level, Threshold: math.NaN(), Verdict: Inconclusive,
+				Rule:   "fitted exponent b of N* ∝ d^b; no fit of the deep learner at this L and threshold to compare it with, so inconclusive",
+				Detail: f.desc}, Above)
+			continue
+		}
+		d := fs.fits[i]
+		r := Row{Claim: "4", Experiment: fs.experiment, Statistic: fmt.Sprintf("exponent_gap[%s-deep,%s]", f.method, f.where),
+			N: min(f.seeds, d.seeds), Value: f.slope - d.slope, Lo: f.lo - d.hi, Hi: f.hi - d.lo, Level: fs.level, Threshold: c.exponentMargin,
+			Rule: fmt.Sprintf("fitted exponent b of N*(d) ∝ d^b (%s) of %s minus that of the deep learner, "+
+				"with the interval [lo_%s - hi_deep, hi_%s - lo_deep] from the two fits' own %s%% intervals (bootstrap over seeds, "+
+				"else t); reproduced if it lies above %s, not reproduced if it lies below %s, otherwise (or with fewer than %d seeds) inconclusive",
+				fs.nstar, f.method, f.method, f.method, fmtG(100*fs.level), fmtG(c.exponentMargin), fmtG(c.exponentMargin), c.minSeeds),
+			Detail: f.desc + "; deep: " + d.desc}
+		if !c.isPrimary(r.Experiment, r.Statistic) {
+			r.Rule += " (supporting)"
+		}
+		c.add(r, Above)
+	}
+}
+
+// readScalingFits reads the fits of a scaling input, each with the
+// smallest number of seeds of any of its dimensions (from the nstar
+// table), and the confidence level of their intervals.
+func readScalingFits(in kit.Input) (fits, error) {
 	a, level, err := scaling.Read(in)
 	if err != nil {
-		return nil, 0, err
+		return fits{}, err
 	}
 	seeds := map[string]int{}
 	key := func(method string, L int, tau float64) string { return fmt.Sprintf("%s/%d/%g", method, L, tau) }
@@ -84,16 +113,21 @@ func readFits(in kit.Input) ([]fit, float64, error) {
 			seeds[k] = s.Reps
 		}
 	}
-	out := make([]fit, len(a.Fits))
-	for i, f := range a.Fits {
+	fs := fits{experiment: "E6", level: level, nstar: "N* = smallest n of the fixed grid reaching test error tau"}
+	for _, f := range a.Fits {
 		lo, hi := f.SlopeLoBoot, f.SlopeHiBoot
 		if math.IsNaN(lo) || math.IsNaN(hi) {
 			lo, hi = f.SlopeLoT, f.SlopeHiT
 		}
-		out[i] = fit{method: f.Method, L: f.L, tau: f.Threshold, slope: f.Slope, lo: lo, hi: hi, dims: f.Dims,
-			theory: f.Theory, mono: f.MonomialSlope, seeds: seeds[key(f.Method, f.L, f.Threshold)]}
+		n := seeds[key(f.Method, f.L, f.Threshold)]
+		desc := fmt.Sprintf("%s: slope %s [%s, %s] over d = %s (min %d seeds per d)", f.Method, fmtG(f.Slope), fmtG(lo), fmtG(hi), f.Dims, n)
+		if !math.IsNaN(f.Theory) {
+			desc += fmt.Sprintf("; theory d^Θ(2^L): 2^L = %s; finite-d reference slope of log C(d+2^L, 2^L): %s", fmtG(f.Theory), fmtG(f.MonomialSlope))
+		}
+		fs.fits = append(fs.fits, fit{method: f.Method, L: f.L, where: fmt.Sprintf("L=%d,tau=%s", f.L, fmtG(f.Threshold)),
+			slope: f.Slope, lo: lo, hi: hi, seeds: n, desc: desc})
 	}
-	return out, level, nil
+	return fs, nil
 }
 
 // finalClassifyRuns reads the final classify runs of ins, ordered by

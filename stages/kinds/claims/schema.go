@@ -4,6 +4,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/bfc-repro/bfc/stages/kinds/classify"
+	"github.com/bfc-repro/bfc/stages/kinds/nstarfit"
 	"github.com/bfc-repro/bfc/stages/kinds/scaling"
 	"github.com/bfc-repro/bfc/stages/kinds/train"
 	"github.com/bfc-repro/bfc/stages/kit"
@@ -44,11 +45,12 @@ var Desc = kit.TableDesc{Kind: "claims", Version: Version, Name: TableClaims, Co
 func (Kind) Produces(kit.Params) []kit.TableDesc { return []kit.TableDesc{Desc} }
 
 // Consumes implements kit.Consumer: the summaries of train and classify
-// runs and the tables of scaling stages, each optional (an absent kind
+// runs and the tables of scaling and nstarfit stages, each optional (an absent kind
 // gives no rows).
 func (Kind) Consumes(kit.Params) []kit.TableNeed {
 	needs := append([]kit.TableNeed{train.SummaryDesc(2).Of(train.ColSchedule, train.ColL, train.ColTestRelErr),
 		classify.SummaryDesc.Of(classify.ColSchedule, classify.ColL, classify.ColTestAcc)}, scaling.Needs()...)
+	needs = append(needs, nstarfit.FitsDesc.Need())
 	for i := range needs {
 		needs[i].Optional = true
 	}

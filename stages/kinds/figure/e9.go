@@ -141,7 +141,7 @@ func e9NStar(env kit.Env, opts kit.Params) (*Spec, error) {
 			"log C(d+2^L, 2^L) on log d over the same d, drawn as the grey dashed line from the fit's start: the growth of a learner " +
 			"whose sample need follows the number of Hermite coefficients of degree ≤ 2^L over the measured range.",
 		learnerNote(methods),
-		"The verdict on claim 4 (E9_fit's decisions) compares each learner's slope with the deep learner's by the margin rule.",
+		"The claims stage decides claim 4 from these fits: the kernel's slope minus the deep learner's, at the primary threshold, against the margin of the frozen rules.",
 	}
 	return spec, nil
 }

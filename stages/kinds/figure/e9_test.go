@@ -36,8 +36,7 @@ func nstarfitOf(t *testing.T) kit.Input {
 		nstarfit.ColSlopeHi: []float64{3.5, math.NaN()}, nstarfit.ColIntercept: []float64{math.Log(100) - 3*math.Log(8), math.NaN()},
 		nstarfit.ColMonomialSlope: []float64{3.3, 3.3}, nstarfit.ColDimList: []string{"8,16", "8,16"},
 	})
-	for name, rec := range map[string]arrow.Record{nstarfit.TablePoints: points, nstarfit.TableFits: fits,
-		nstarfit.TableDecisions: kittest.Fake(t, nstarfit.DecisionsDesc, map[string]any{})} {
+	for name, rec := range map[string]arrow.Record{nstarfit.TablePoints: points, nstarfit.TableFits: fits} {
 		if err := env.Write(name, rec); err != nil {
 			t.Fatal(err)
 		}

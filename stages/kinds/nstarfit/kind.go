@@ -22,18 +22,13 @@
 //
 // # Decisions
 //
-// Per (L, threshold) and learner M other than the deep learner, the row
-// exponent_gap[M-deep]: b_M − b_deep with the interval [lo_M − hi_deep,
-// hi_M − lo_deep] from the two bootstrap intervals, decided as the claims
-// kind decides claim 4's rows (the same three-way rule, re-stated here
-// because claims will read this kind's table and cannot be imported by
-// it): reproduced if the interval lies above exponent_margin, not
-// reproduced if it lies below, otherwise, or with fewer than min_seeds
-// seeds at some d, inconclusive. Rows of kernel and fixed-feature
-// learners at the primary threshold are primary; two-layer networks and
-// the fixed thresholds are supporting. ReadDecisions is the typed reader.
+// This kind fits; it does not decide. The claims kind reads the fits
+// table and decides claim 4 from it by the frozen rules (the exponent gap
+// of each learner to the deep learner against exponent_margin, the
+// primary patterns, min_seeds), with the same code that decides the
+// scaling fits of E6.
 //
-// Outputs: fits, decisions, points (per learner, L, threshold and d: the
+// Outputs: fits, points (per learner, L, threshold and d: the
 // median N* over seeds, with censored values as 0 and +Inf, the range of
 // the seeds' brackets and the censoring counts, which the figure draws).
 package nstarfit
@@ -54,13 +49,6 @@ import (
 	"github.com/bfc-repro/bfc/stages/lib/metrics"
 )
 
-// Verdicts, as the claims kind writes them.
-const (
-	Reproduced    = "reproduced"
-	NotReproduced = "not reproduced"
-	Inconclusive  = "inconclusive"
-)
-
 // Kind is the stage kind "nstarfit".
 type Kind struct{}
 
@@ -71,8 +59,7 @@ func (Kind) Name() string { return "nstarfit" }
 func (Kind) Doc() string {
 	return "Claim 4 from the N* searches (E9, docs/science.md#nstar-search): per learner, L and threshold the exponent of N* ∝ d^b " +
 		"by interval-censored maximum likelihood (censored searches as bounds) with a bootstrap interval over seeds, the slope of " +
-		"log C(d+2^L, 2^L) over the same d, and the exponent gap of each learner to the deep learner decided by the margin rule. " +
-		"Outputs: fits, decisions, points."
+		"log C(d+2^L, 2^L) over the same d; the claims kind decides claim 4 from the fits. Outputs: fits, points."
 }
 
 // Params implements kit.Kind.
@@ -80,10 +67,6 @@ func (Kind) Params() []kit.Param {
 	return []kit.Param{
 		kit.FloatParam("level", 0.9, "confidence level of the bootstrap intervals").In(0.5, 0.999),
 		kit.IntParam("boot", 500, "bootstrap resamples").In(10, 1e6),
-		kit.IntParam("min_seeds", 3, "fewer seeds than this at any d make a decision inconclusive").In(1, 1000),
-		kit.FloatParam("exponent_margin", 1, "a learner's exponent must exceed the deep learner's by more than this").In(0, 100),
-		kit.StringsParam("primary_methods", []string{sweep.KRRPoly, sweep.KRRNTK, sweep.Monomial},
-			"learners whose gap at the primary threshold is a primary row (the lower bound's learners)").OneOf(sweep.Methods()...),
 	}
 }
 
@@ -151,32 +134,28 @@ func (Kind) Run(env kit.Env) error {
 		return fmt.Errorf("nstarfit: no nstar results among %d inputs", len(env.Inputs()))
 	}
 	p := env.Params()
-	a := Analyze(all, Config{Level: p.Float("level"), Boot: p.Int("boot"), MinSeeds: p.Int("min_seeds"),
-		Margin: p.Float("exponent_margin"), Primary: p.Strings("primary_methods"), Seed: env.Seed()})
-	for _, d := range a.Decisions {
-		env.Logf("%s: %s [%s, %s] %s", d.Statistic, fmtG(d.Value), fmtG(d.Lo), fmtG(d.Hi), d.Verdict)
+	a := Analyze(all, Config{Level: p.Float("level"), Boot: p.Int("boot"), Seed: env.Seed()})
+	for _, f := range a.Fits {
+		env.Logf("%s L=%d %s: slope %s [%s, %s] over d = %s (monomial count %s)", f.Method, f.L, f.Threshold, fmtG(f.Slope),
+			fmtG(f.Lo), fmtG(f.Hi), f.DimList, fmtG(f.MonomialSlope))
 	}
 	return a.write(env)
 }
 
 // Config holds the analysis settings.
 type Config struct {
-	Level    float64
-	Boot     int
-	MinSeeds int
-	Margin   float64
-	Primary  []string
-	Seed     uint64
+	Level float64
+	Boot  int
+	Seed  uint64
 }
 
 // Analysis is what the kind writes.
 type Analysis struct {
-	Fits      []Fit
-	Decisions []Decision
-	Points    []Point
+	Fits   []Fit
+	Points []Point
 }
 
-// Analyze groups the searches, fits every group and decides the gaps.
+// Analyze groups the searches and fits every group.
 func Analyze(all []nstar.Result, c Config) *Analysis {
 	groups := map[string]*group{}
 	var order []*group
@@ -208,7 +187,6 @@ func Analyze(all []nstar.Result, c Config) *Analysis {
 		an.Fits = append(an.Fits, fitGroup(g, c))
 		an.Points = append(an.Points, pointsOf(g)...)
 	}
-	an.Decisions = decide(an.Fits, c)
 	return an
 }
 
@@ -370,68 +348,4 @@ func censoredMedian(v []float64) float64 {
 		return math.Inf(1)
 	}
 	return math.Sqrt(a * b)
-}
-
-// Decision is one row of the decisions table, in the claims kind's terms.
-type Decision struct {
-	Claim, Experiment, Statistic string
-	Primary                      bool
-	N                            int
-	Value, Lo, Hi, Level         float64
-	Threshold                    float64
-	Verdict, Rule, Detail        string
-}
-
-// Decide is the three-way rule of the claims kind for a statistic that
-// supports the claim when above t: reproduced if lo > t, not reproduced
-// if hi < t, otherwise (a NaN, or n < minN) inconclusive.
-func Decide(lo, hi, t float64, n, minN int) string {
-	switch {
-	case n < minN || math.IsNaN(lo) || math.IsNaN(hi) || math.IsNaN(t):
-		return Inconclusive
-	case lo > t:
-		return Reproduced
-	case hi < t:
-		return NotReproduced
-	}
-	return Inconclusive
-}
-
-func decide(fits []Fit, c Config) []Decision {
-	var out []Decision
-	for _, f := range fits {
-		if f.Method == sweep.Deep {
-			continue
-		}
-		i := slices.IndexFunc(fits, func(g Fit) bool { return g.Method == sweep.Deep && g.L == f.L && g.Threshold == f.Threshold })
-		where := fmt.Sprintf("L=%d,%s", f.L, f.Threshold)
-		_, atPrimary := PrimaryF(f.Threshold)
-		primary := slices.Contains(c.Primary, f.Method) && atPrimary
-		desc := fmt.Sprintf("%s: slope %s [%s, %s] over d = %s (censored: %d left, %d right of %d; midpoint OLS %s); "+
-			"slope of log C(d+2^L, 2^L) over the same d: %s", f.Method, fmtG(f.Slope), fmtG(f.Lo), fmtG(f.Hi), f.DimList,
-			f.NLeft, f.NRight, f.Obs, fmtG(f.SlopeMid), fmtG(f.MonomialSlope))
-		if i < 0 {
-			out = append(out, Decision{Claim: "4", Experiment: "E9", Statistic: fmt.Sprintf("exponent[%s,%s]", f.Method, where),
-				Primary: primary, N: f.MinSeeds, Value: f.Slope, Lo: f.Lo, Hi: f.Hi, Level: c.Level, Threshold: math.NaN(),
-				Verdict: Inconclusive, Rule: "no fit of the deep learner at this L and threshold to compare with, so inconclusive", Detail: desc})
-			continue
-		}
-		d := fits[i]
-		n := min(f.MinSeeds, d.MinSeeds)
-		lo, hi := f.Lo-d.Hi, f.Hi-d.Lo
-		rule := fmt.Sprintf("exponent b of N*(d) ∝ d^b (N* = smallest n with test MSE / exact Var(y) <= tau, bracketed by an "+
-			"adaptive search; interval-censored fit, censored searches as bounds) of %s minus that of the deep learner, with the "+
-			"interval [lo_%s - hi_deep, hi_%s - lo_deep] from the two %s%% bootstrap intervals over seeds; reproduced if it lies "+
-			"above %s, not reproduced if it lies below %s, otherwise (or with fewer than %d seeds at some d) inconclusive",
-			f.Method, f.Method, f.Method, fmtG(100*c.Level), fmtG(c.Margin), fmtG(c.Margin), c.MinSeeds)
-		if !primary {
-			rule += " (supporting)"
-		}
-		out = append(out, Decision{Claim: "4", Experiment: "E9", Statistic: fmt.Sprintf("exponent_gap[%s-deep,%s]", f.Method, where),
-			Primary: primary, N: n, Value: f.Slope - d.Slope, Lo: lo, Hi: hi, Level: c.Level, Threshold: c.Margin,
-			Verdict: Decide(lo, hi, c.Margin, n, c.MinSeeds), Rule: rule,
-			Detail: desc + fmt.Sprintf("; deep: slope %s [%s, %s] (censored: %d left, %d right of %d)", fmtG(d.Slope), fmtG(d.Lo),
-				fmtG(d.Hi), d.NLeft, d.NRight, d.Obs)})
-	}
-	return out
 }

@@ -9,17 +9,14 @@ import (
 // The tables of an "nstarfit" stage:
 //
 //	fits       one row per (L, threshold, learner): the censored fit
-//	decisions  one row per (L, threshold, learner other than deep): the
-//	           exponent gap to the deep learner and its verdict
 //	points     one row per (L, threshold, learner, d): what the figure draws
 //	           (the median N*, 0 or +Inf when censored; the medians of the
 //	           seeds' lower and upper ends, which bracket it; their range)
 const (
 	Version = 1
 
-	TableFits      = "fits"
-	TableDecisions = "decisions"
-	TablePoints    = "points"
+	TableFits   = "fits"
+	TablePoints = "points"
 
 	ColMethod        = "method"
 	ColThreshold     = "threshold"
@@ -39,20 +36,8 @@ const (
 	ColNRight        = "n_right"
 	ColBootOKFrac    = "boot_ok_frac"
 
-	ColClaim      = "claim"
-	ColExperiment = "experiment"
-	ColStatistic  = "statistic"
-	ColPrimary    = "primary"
-	ColN          = "n"
-	ColValue      = "value"
-	ColLo         = "lo"
-	ColHi         = "hi"
-	ColLevel      = "level"
-	ColMargin     = "margin"
-	ColVerdict    = "verdict"
-	ColRule       = "rule"
-	ColDetail     = "detail"
-
+	ColLo        = "lo"
+	ColHi        = "hi"
 	ColD         = "d"
 	ColSeeds     = "seeds"
 	ColMedian    = "median"
@@ -66,15 +51,12 @@ func desc(name string, cols ...kit.ColumnDesc) kit.TableDesc {
 	return kit.TableDesc{Kind: "nstarfit", Version: Version, Name: name, Columns: cols}
 }
 
-// FitsDesc, DecisionsDesc and PointsDesc are the schemas of the tables.
+// FitsDesc and PointsDesc are the schemas of the tables.
 var (
 	FitsDesc = desc(TableFits, kit.StringCol(ColMethod), kit.StringCol(ColThreshold), kit.IntCol(ColL),
 		kit.FloatCol(ColSlope), kit.FloatCol(ColSlopeLo), kit.FloatCol(ColSlopeHi), kit.FloatCol(ColIntercept), kit.FloatCol(ColSigma),
 		kit.FloatCol(ColSlopeMid), kit.FloatCol(ColMonomialSlope), kit.IntCol(ColObs), kit.IntCol(ColDims), kit.StringCol(ColDimList),
 		kit.IntCol(ColMinSeeds), kit.IntCol(ColNLeft), kit.IntCol(ColNRight), kit.FloatCol(ColBootOKFrac))
-	DecisionsDesc = desc(TableDecisions, kit.StringCol(ColClaim), kit.StringCol(ColExperiment), kit.StringCol(ColStatistic),
-		kit.BoolCol(ColPrimary), kit.IntCol(ColN), kit.FloatCol(ColValue), kit.FloatCol(ColLo), kit.FloatCol(ColHi),
-		kit.FloatCol(ColLevel), kit.FloatCol(ColMargin), kit.StringCol(ColVerdict), kit.StringCol(ColRule), kit.StringCol(ColDetail))
 	PointsDesc = desc(TablePoints, kit.StringCol(ColMethod), kit.StringCol(ColThreshold), kit.IntCol(ColL), kit.IntCol(ColD),
 		kit.IntCol(ColSeeds), kit.IntCol(ColNLeft), kit.IntCol(ColNRight), kit.FloatCol(ColMedian), kit.FloatCol(ColMedianLo), kit.FloatCol(ColMedianHi), kit.FloatCol(ColLo),
 		kit.FloatCol(ColHi), kit.FloatCol(ColTau), kit.FloatCol(ColShareHigh))
@@ -82,19 +64,18 @@ var (
 
 // Produces implements kit.Producer.
 func (Kind) Produces(kit.Params) []kit.TableDesc {
-	return []kit.TableDesc{FitsDesc, DecisionsDesc, PointsDesc}
+	return []kit.TableDesc{FitsDesc, PointsDesc}
 }
 
 // Needs are the tables Read reads, for the kit.Consumer declarations of
 // the kinds that read an nstarfit stage (figures, claims).
 func Needs() []kit.TableNeed {
-	return []kit.TableNeed{FitsDesc.Need(), DecisionsDesc.Need(), PointsDesc.Need()}
+	return []kit.TableNeed{FitsDesc.Need(), PointsDesc.Need()}
 }
 
 func (a *Analysis) write(env kit.Env) error {
 	return kit.WriteAll(env,
 		kit.Output{Name: TableFits, Build: a.fitsTable},
-		kit.Output{Name: TableDecisions, Build: a.decisionsTable},
 		kit.Output{Name: TablePoints, Build: a.pointsTable})
 }
 
@@ -107,16 +88,6 @@ func (a *Analysis) fitsTable() (arrow.Record, error) {
 			i(ColMinSeeds, f.MinSeeds).i(ColNLeft, f.NLeft).i(ColNRight, f.NRight).f(ColBootOKFrac, f.BootOKFrac)
 	}
 	return t.record(FitsDesc)
-}
-
-func (a *Analysis) decisionsTable() (arrow.Record, error) {
-	t := newCols()
-	for _, d := range a.Decisions {
-		t.s(ColClaim, d.Claim).s(ColExperiment, d.Experiment).s(ColStatistic, d.Statistic).b(ColPrimary, d.Primary).
-			i(ColN, d.N).f(ColValue, d.Value).f(ColLo, d.Lo).f(ColHi, d.Hi).f(ColLevel, d.Level).f(ColMargin, d.Threshold).
-			s(ColVerdict, d.Verdict).s(ColRule, d.Rule).s(ColDetail, d.Detail)
-	}
-	return t.record(DecisionsDesc)
 }
 
 func (a *Analysis) pointsTable() (arrow.Record, error) {
@@ -166,26 +137,11 @@ func (c *cols) record(d kit.TableDesc) (arrow.Record, error) {
 
 // Read reads every table of an nstarfit input.
 func Read(in kit.Input) (*Analysis, error) {
-	a := &Analysis{}
-	err := FitsDesc.Use(in, func(r *kit.Rows) error {
-		s, f, i := r.Strings, r.Float64s, r.Ints
-		m, th, dl := s(ColMethod), s(ColThreshold), s(ColDimList)
-		L, obs, dims, ms, nl, nr := i(ColL), i(ColObs), i(ColDims), i(ColMinSeeds), i(ColNLeft), i(ColNRight)
-		sl, lo, hi, ic, sg, mid, mono, ok := f(ColSlope), f(ColSlopeLo), f(ColSlopeHi), f(ColIntercept), f(ColSigma),
-			f(ColSlopeMid), f(ColMonomialSlope), f(ColBootOKFrac)
-		for j := range m {
-			a.Fits = append(a.Fits, Fit{Method: m[j], Threshold: th[j], L: L[j], Slope: sl[j], Lo: lo[j], Hi: hi[j],
-				Intercept: ic[j], Sigma: sg[j], SlopeMid: mid[j], MonomialSlope: mono[j], Obs: obs[j], Dims: dims[j],
-				DimList: dl[j], MinSeeds: ms[j], NLeft: nl[j], NRight: nr[j], BootOKFrac: ok[j]})
-		}
-		return nil
-	})
+	fits, err := ReadFits(in)
 	if err != nil {
 		return nil, err
 	}
-	if a.Decisions, err = ReadDecisions(in); err != nil {
-		return nil, err
-	}
+	a := &Analysis{Fits: fits}
 	err = PointsDesc.Use(in, func(r *kit.Rows) error {
 		s, f, i := r.Strings, r.Float64s, r.Ints
 		m, th := s(ColMethod), s(ColThreshold)
@@ -201,18 +157,20 @@ func Read(in kit.Input) (*Analysis, error) {
 	return a, err
 }
 
-// ReadDecisions reads the decisions table of an nstarfit input: the rows
-// the claims kind adds to claim 4.
-func ReadDecisions(in kit.Input) ([]Decision, error) {
-	var out []Decision
-	err := DecisionsDesc.Use(in, func(r *kit.Rows) error {
+// ReadFits reads the fits table of an nstarfit input (what the claims
+// kind decides claim 4 from).
+func ReadFits(in kit.Input) ([]Fit, error) {
+	var out []Fit
+	err := FitsDesc.Use(in, func(r *kit.Rows) error {
 		s, f, i := r.Strings, r.Float64s, r.Ints
-		cl, ex, st, vd, ru, de := s(ColClaim), s(ColExperiment), s(ColStatistic), s(ColVerdict), s(ColRule), s(ColDetail)
-		pr, n := r.Bools(ColPrimary), i(ColN)
-		v, lo, hi, lv, mg := f(ColValue), f(ColLo), f(ColHi), f(ColLevel), f(ColMargin)
-		for j := range cl {
-			out = append(out, Decision{Claim: cl[j], Experiment: ex[j], Statistic: st[j], Primary: pr[j], N: n[j], Value: v[j],
-				Lo: lo[j], Hi: hi[j], Level: lv[j], Threshold: mg[j], Verdict: vd[j], Rule: ru[j], Detail: de[j]})
+		m, th, dl := s(ColMethod), s(ColThreshold), s(ColDimList)
+		L, obs, dims, ms, nl, nr := i(ColL), i(ColObs), i(ColDims), i(ColMinSeeds), i(ColNLeft), i(ColNRight)
+		sl, lo, hi, ic, sg, mid, mono, ok := f(ColSlope), f(ColSlopeLo), f(ColSlopeHi), f(ColIntercept), f(ColSigma),
+			f(ColSlopeMid), f(ColMonomialSlope), f(ColBootOKFrac)
+		for j := range m {
+			out = append(out, Fit{Method: m[j], Threshold: th[j], L: L[j], Slope: sl[j], Lo: lo[j], Hi: hi[j],
+				Intercept: ic[j], Sigma: sg[j], SlopeMid: mid[j], MonomialSlope: mono[j], Obs: obs[j], Dims: dims[j],
+				DimList: dl[j], MinSeeds: ms[j], NLeft: nl[j], NRight: nr[j], BootOKFrac: ok[j]})
 		}
 		return nil
 	})

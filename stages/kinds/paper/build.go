@@ -31,6 +31,7 @@ type builder struct {
 	scaling   *scalingSet // the scaling point's tables, once read
 	smallRows []string    // rows of the small-d table of E5
 	spectra   []*table    // summary tables of the gathered "spectrum" points
+	nstar     *nstarSet   // the gathered "nstarfit" point (E9)
 
 	e1Depth, e3Depth int
 }
@@ -60,7 +61,7 @@ func (bd *builder) build() error {
 		return err
 	}
 	steps := []func(){bd.claimsParams, bd.claimsTable, bd.targetSetup, bd.labelTails, bd.informationGap,
-		bd.learnerSetup, bd.clipping, bd.eOne, bd.stageTwo, bd.eThree, bd.eFour, bd.eFive, bd.spectrum, bd.eSix, bd.eSeven,
+		bd.learnerSetup, bd.clipping, bd.eOne, bd.stageTwo, bd.eThree, bd.eFour, bd.eFive, bd.spectrum, bd.eSix, bd.eNine, bd.eSeven,
 		bd.eEight, bd.published, bd.facts}
 	for _, step := range steps {
 		step()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bfc-repro/bfc/stages/kinds/classify"
 	"github.com/bfc-repro/bfc/stages/kinds/figure"
+	"github.com/bfc-repro/bfc/stages/kinds/nstarfit"
 	"github.com/bfc-repro/bfc/stages/kinds/spectrum"
 	"github.com/bfc-repro/bfc/stages/kinds/target"
 	"github.com/bfc-repro/bfc/stages/kinds/train"
@@ -120,6 +121,16 @@ func (bd *builder) readInputs() error {
 				return err
 			}
 			bd.spectra = append(bd.spectra, sum)
+		case "nstarfit":
+			fits, err := bd.open(in, nstarfit.FitsDesc)
+			if err != nil {
+				return err
+			}
+			points, err := bd.open(in, nstarfit.PointsDesc)
+			if err != nil {
+				return err
+			}
+			bd.nstar = &nstarSet{fits: fits, points: points}
 		case "scaling", "collect":
 			if in.Kind() == "scaling" {
 				bd.scalings = append(bd.scalings, in)

@@ -111,13 +111,31 @@ const (
 	famDimStarHi       family = "EFiveD{}StarEFiveLearner{}Hi"
 
 	// E5-spectrum: per dimension {d} (A: the smallest) of the gathered spectrum points.
-	famSpecD         family = "ESpecD{}"         // list prefix of dimension {d}
-	famSpecDD        family = "ESpecD{}D"        // the dimension d
-	famSpecDSeeds    family = "ESpecD{}Seeds"    // its targets (seeds)
-	famSpecDAboveMin family = "ESpecD{}AboveMin" // smallest share of Var(y) above degree 2^(L-1) over its seeds
-	famSpecDAboveMax family = "ESpecD{}AboveMax" // largest
-	famSpecDTopMin   family = "ESpecD{}TopMin"   // smallest share of degree 2^L
-	famSpecDTopMax   family = "ESpecD{}TopMax"   // largest
+	// E9: per fit {f} of the nstarfit point (list ENineFit), and per depth {l} (list ENineL).
+	famNineFit           family = "ENineFit{}"
+	famNineFitMethod     family = "ENineFit{}Method"     // the learner
+	famNineFitThreshold  family = "ENineFit{}Threshold"  // the threshold's name: primary(f=...) or tau=...
+	famNineFitDims       family = "ENineFit{}Dims"       // the dimensions fitted
+	famNineFitPrimary    family = "ENineFit{}Primary"    // at the primary threshold
+	famNineFitNoSlope    family = "ENineFit{}NoSlope"    // the fit has no slope (fewer than two d with a bracket)
+	famNineFitCol        family = "ENineFit{}{}"         // its columns: L, Obs, Left, Right, Seeds, Slope, Lo, Hi, MonoSlope
+	famNineFitGap        family = "ENineFit{}Gap"        // claim 4's row comparing it with the deep learner
+	famNineFitGapPrimary family = "ENineFit{}GapPrimary" // that row's primary flag (text)
+	famNineL             family = "ENineL{}"
+	famNineLL            family = "ENineL{}L"         // the depth
+	famNineLThreshold    family = "ENineL{}Threshold" // the primary threshold's name
+	famNineLShareMin     family = "ENineL{}ShareMin"  // smallest median share above degree 2^(L-1) over d
+	famNineLShareMax     family = "ENineL{}ShareMax"  // largest
+	famNineLDMin         family = "ENineL{}DMin"      // smallest d
+	famNineLDMax         family = "ENineL{}DMax"      // largest d
+	famNineLGap          family = "ENineL{}Gap"       // claim 4's primary row at this depth (the polynomial kernel minus deep)
+	famSpecD             family = "ESpecD{}"          // list prefix of dimension {d}
+	famSpecDD            family = "ESpecD{}D"         // the dimension d
+	famSpecDSeeds        family = "ESpecD{}Seeds"     // its targets (seeds)
+	famSpecDAboveMin     family = "ESpecD{}AboveMin"  // smallest share of Var(y) above degree 2^(L-1) over its seeds
+	famSpecDAboveMax     family = "ESpecD{}AboveMax"  // largest
+	famSpecDTopMin       family = "ESpecD{}TopMin"    // smallest share of degree 2^L
+	famSpecDTopMax       family = "ESpecD{}TopMax"    // largest
 
 	// E6: per threshold {t} and fit {f} (in threshold, then learner order).
 	famTau          family = "ESixTau{}"           // list prefix of threshold {t}

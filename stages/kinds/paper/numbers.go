@@ -63,6 +63,7 @@ const (
 	OpMin         = "min"          // smallest source
 	OpMax         = "max"          // largest source
 	OpCount       = "count"        // number of sources (each identifies one item counted)
+	OpSum         = "sum"          // sum of the sources (counts summed over rows)
 	OpRatio       = "ratio"        // a / b
 	OpDiff        = "diff"         // a - b
 	OpMedianRatio = "median_ratio" // median over pairs of a_i / b_i
@@ -72,7 +73,7 @@ const (
 	OpMaxAbsDiff  = "max_abs_diff" // largest |a_i - b_i| over pairs
 )
 
-var ops = []string{OpText, OpValue, OpMedian, OpMin, OpMax, OpCount, OpRatio, OpDiff, OpMedianRatio,
+var ops = []string{OpText, OpValue, OpMedian, OpMin, OpMax, OpCount, OpSum, OpRatio, OpDiff, OpMedianRatio,
 	OpMedianDiff, OpMedianFall, OpGapShare, OpMaxAbsDiff}
 
 // Recompute evaluates op on the source values. It is what the paper stage
@@ -134,6 +135,12 @@ func Recompute(op string, v []float64) (float64, error) {
 		return slices.Max(v), nil
 	case OpCount:
 		return float64(len(v)), nil
+	case OpSum:
+		var t float64
+		for _, x := range v {
+			t += x
+		}
+		return t, nil
 	case OpRatio, OpDiff:
 		if err := need(2); err != nil {
 			return math.NaN(), err

@@ -94,6 +94,8 @@ func TestRecompute(t *testing.T) {
 		{OpMax, []float64{5, 1, 3}, 5},
 		{OpCount, []float64{9, 9, 9}, 3},
 		{OpCount, nil, 0},
+		{OpSum, []float64{9, 2, 3}, 14},
+		{OpSum, nil, 0},
 		{OpRatio, []float64{3, 4}, 0.75},
 		{OpDiff, []float64{3, 4}, -1},
 		// pairs (a, b): (1, 2), (3, 1), (10, 5)

@@ -5,6 +5,7 @@ import (
 	"github.com/bfc-repro/bfc/stages/kinds/classify"
 	"github.com/bfc-repro/bfc/stages/kinds/collect"
 	"github.com/bfc-repro/bfc/stages/kinds/fmnist"
+	"github.com/bfc-repro/bfc/stages/kinds/nstarfit"
 	"github.com/bfc-repro/bfc/stages/kinds/scaling"
 	"github.com/bfc-repro/bfc/stages/kinds/spectrum"
 	"github.com/bfc-repro/bfc/stages/kinds/sweep"
@@ -64,6 +65,7 @@ func (Kind) Consumes(kit.Params) []kit.TableNeed {
 		train.HistoryDesc(2).Of(train.ColTestRelErr), classify.SummaryDesc.Need(), fmnist.SummaryDesc.Need(),
 		fmnist.PublishedDesc.Need(), collect.Need(sweep.ResultDesc), spectrum.SummaryDesc.Need()}
 	needs = append(needs, scaling.Needs()...)
+	needs = append(needs, nstarfit.FitsDesc.Need(), nstarfit.PointsDesc.Need())
 	for i := range needs {
 		needs[i].Optional = true
 	}
