@@ -134,6 +134,8 @@ func (Kind) Params() []kit.Param {
 		kit.FloatParam("bfc_ratio", 0, "claim 2: final eps_2 of joint must be below this fraction of the lower-only control's").In(1e-6, 1).Required(),
 		kit.FloatParam("flat_tol", 0, "claim 2: layerwise eps_2 is flat if final/switch lies within [1/(1+tol), 1+tol]").In(1e-9, 10).Required(),
 		kit.FloatParam("worse_ratio", 0, "claim 3: layerwise's final test error must exceed joint's by this factor").In(1, 1e6).Required(),
+		kit.FloatParam("depth_growth", 0, "claim 3 (depth series E10): the layerwise/joint ratio must grow by more than this factor per added layer "+
+			"(exp of the median per-seed slope of its log against L)").In(1, 1e6).Required(),
 		kit.FloatParam("recover_frac", 0, "claim 5: bfc-x must recover more than this share of the layerwise-to-joint improvement").In(0, 1).Required(),
 		kit.StringParam("recover_scale", "", "claim 5: the scale of the test error on which the share is decided (the other is shown as secondary)").
 			OneOf(ScaleLog, ScaleLinear).Required(),
@@ -146,6 +148,7 @@ func (Kind) Params() []kit.Param {
 		kit.IntParam("confirm_E3", 0, "confirmatory seeds of E3").In(0, 1000).Required(),
 		kit.IntParam("confirm_E4", 0, "confirmatory seeds per gamma of E4").In(0, 1000).Required(),
 		kit.IntParam("confirm_E8", 0, "confirmatory seeds of E8").In(0, 1000).Required(),
+		kit.IntParam("confirm_E10", 0, "confirmatory seeds of E10 (the depth series; one seed is a target at every depth)").In(0, 1000).Required(),
 		kit.StringsParam("confirm_seeds", []string{}, "set by the engine: the seed labels derived from the rules' hash; runs with these seeds are confirmatory"),
 		kit.StringParam("rules_hash", "", "set by the engine: the sha256 of the rules in force"),
 		kit.StringParam("rules_lock", "", "set by the engine: the hash recorded by bfc freeze in the lock file (empty: none)"),
@@ -189,6 +192,7 @@ type config struct {
 	seed                                      uint64
 	e1Depth, e3Depth                          int
 	smallError, bfcRatio, flatTol, worseRatio float64
+	depthGrowth                               float64
 	recoverFrac, exponentMargin, accMargin    float64
 	recoverScale                              string
 	recoverX                                  int
@@ -202,10 +206,11 @@ type config struct {
 func newConfig(p kit.Params, seed uint64) *config {
 	return &config{level: p.Float("level"), boot: p.Int("boot"), minSeeds: p.Int("min_seeds"), seed: seed,
 		e1Depth: p.Int("e1_depth"), e3Depth: p.Int("e3_depth"), smallError: p.Float("small_error"),
-		bfcRatio: p.Float("bfc_ratio"), flatTol: p.Float("flat_tol"), worseRatio: p.Float("worse_ratio"),
+		bfcRatio: p.Float("bfc_ratio"), flatTol: p.Float("flat_tol"), worseRatio: p.Float("worse_ratio"), depthGrowth: p.Float("depth_growth"),
 		recoverFrac: p.Float("recover_frac"), exponentMargin: p.Float("exponent_margin"), accMargin: p.Float("acc_margin"),
 		recoverScale: p.String("recover_scale"), recoverX: p.Int("recover_x"), primary: p.Strings("primary"),
-		budget:  map[string]int{"E1": p.Int("confirm_E1"), "E3": p.Int("confirm_E3"), "E4": p.Int("confirm_E4"), "E8": p.Int("confirm_E8")},
+		budget: map[string]int{"E1": p.Int("confirm_E1"), "E3": p.Int("confirm_E3"), "E4": p.Int("confirm_E4"), "E8": p.Int("confirm_E8"),
+			"E10": p.Int("confirm_E10")},
 		confirm: p.Strings("confirm_seeds"), sample: Exploratory}
 }
 
