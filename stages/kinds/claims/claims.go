@@ -12,7 +12,7 @@
 // Every decision rule is a required parameter (no defaults here): the
 // statistic, level, resamples, min_seeds, the thresholds, claim 5's scale
 // (recover_scale) and x (recover_x), the primary patterns of claims 1-4
-// and the confirmatory seed counts confirm_E1/E3/E4/E8. They are declared
+// and the confirmatory seed counts confirm_E1/E3/E4/E8/E10. They are declared
 // once, in the pipeline file, whose engine hashes them, records the hash
 // with bfc freeze and derives the confirmatory seeds from it
 // (docs/science.md#rules); it passes those seeds' labels (confirm_seeds),
@@ -33,8 +33,10 @@
 // (E6) and "classify" (E8) points; an absent input kind gives no rows.
 // Train points are grouped by what they are, not by which stage made them
 // (a kind cannot see stage ids): checkpoints (last_stage < L) are skipped;
-// points with a "gap" label form the information-gap sweep E4; the others
-// form E1 if their depth is e1_depth (3) and E3 if it is e3_depth (4).
+// points with a "gap" label form the information-gap sweep E4; points with
+// an "L" label (a grid over depth) form the depth series E10, one group per
+// depth; the others form E1 if their depth is e1_depth (3) and E3 if it is
+// e3_depth (4).
 // Runs of one experiment are paired by the target they were trained on
 // (the summary's target_key): same seed, same data, same stage-2
 // checkpoint. A schedule is placed by the depth of its correction x (how
@@ -73,6 +75,13 @@
 //	                              (supporting) and ratio_growth over gamma (largest vs smallest
 //	                              gamma, same overlap rule; a larger gamma is a weaker gap).
 //	                              E8 (supporting): acc_joint-layerwise per depth, above acc_margin.
+//	1-3 E10 (depth series)        the rows of claims 1, 2 and 3 above at every depth of the series,
+//	                              and ratio_growth_per_layer[L=a-b]: per seed, the least-squares
+//	                              slope of log(layerwise/joint) against L over the depths; the
+//	                              value is exp(median slope), the ratio's growth per added layer,
+//	                              with the bootstrap interval over seeds; reproduced if above
+//	                              depth_growth. Inconclusive by rule if the depths' staged runs do
+//	                              not share one budget (epochs of layer 2 alone, epochs per stage).
 //	4  exponent_gap[M-deep]       from each scaling fit (E6): fitted exponent b of N* ∝ d^b of
 //	                              learner M minus the deep learner's, interval from the two
 //	                              fits' intervals; reproduced if above exponent_margin (primary
