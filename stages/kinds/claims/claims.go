@@ -12,7 +12,7 @@
 // Every decision rule is a required parameter (no defaults here): the
 // statistic, level, resamples, min_seeds, the thresholds, claim 5's scale
 // (recover_scale) and x (recover_x), the primary patterns of claims 1-4
-// and the confirmatory seed counts confirm_E1/E3/E4/E8. They are declared
+// and the confirmatory seed counts confirm_E1/E3/E4/E8/E10. They are declared
 // once, in the pipeline file, whose engine hashes them, records the hash
 // with bfc freeze and derives the confirmatory seeds from it
 // (docs/science.md#rules); it passes those seeds' labels (confirm_seeds),
@@ -34,8 +34,10 @@
 // gives no rows.
 // Train points are grouped by what they are, not by which stage made them
 // (a kind cannot see stage ids): checkpoints (last_stage < L) are skipped;
-// points with a "gap" label form the information-gap sweep E4; the others
-// form E1 if their depth is e1_depth (3) and E3 if it is e3_depth (4).
+// points with a "gap" label form the information-gap sweep E4; points with
+// an "L" label (a grid over depth) form the depth series E10, one group per
+// depth; the others form E1 if their depth is e1_depth (3) and E3 if it is
+// e3_depth (4).
 // Runs of one experiment are paired by the target they were trained on
 // (the summary's target_key): same seed, same data, same stage-2
 // checkpoint. A schedule is placed by the depth of its correction x (how
@@ -74,6 +76,13 @@
 //	                              (supporting) and ratio_growth over gamma (largest vs smallest
 //	                              gamma, same overlap rule; a larger gamma is a weaker gap).
 //	                              E8 (supporting): acc_joint-layerwise per depth, above acc_margin.
+//	1-3 E10 (depth series)        the rows of claims 1, 2 and 3 above at every depth of the series,
+//	                              and ratio_growth_per_layer[L=a-b]: per seed, the least-squares
+//	                              slope of log(layerwise/joint) against L over the depths; the
+//	                              value is exp(median slope), the ratio's growth per added layer,
+//	                              with the bootstrap interval over seeds; reproduced if above
+//	                              depth_growth. Inconclusive by rule if the depths' staged runs do
+//	                              not share one budget (epochs of layer 2 alone, epochs per stage).
 //	4  exponent_gap[M-deep]       from each exponent fit of N* ∝ d^b, of an nstarfit stage (E9:
 //	                              N* by adaptive search, the threshold at the primary share of
 //	                              the high Hermite degrees or fixed) or of a scaling stage (E6:
@@ -139,6 +148,8 @@ func (Kind) Params() []kit.Param {
 		kit.FloatParam("bfc_ratio", 0, "claim 2: final eps_2 of joint must be below this fraction of the lower-only control's").In(1e-6, 1).Required(),
 		kit.FloatParam("flat_tol", 0, "claim 2: layerwise eps_2 is flat if final/switch lies within [1/(1+tol), 1+tol]").In(1e-9, 10).Required(),
 		kit.FloatParam("worse_ratio", 0, "claim 3: layerwise's final test error must exceed joint's by this factor").In(1, 1e6).Required(),
+		kit.FloatParam("depth_growth", 0, "claim 3 (depth series E10): the layerwise/joint ratio must grow by more than this factor per added layer "+
+			"(exp of the median per-seed slope of its log against L)").In(1, 1e6).Required(),
 		kit.FloatParam("recover_frac", 0, "claim 5: bfc-x must recover more than this share of the layerwise-to-joint improvement").In(0, 1).Required(),
 		kit.StringParam("recover_scale", "", "claim 5: the scale of the test error on which the share is decided (the other is shown as secondary)").
 			OneOf(ScaleLog, ScaleLinear).Required(),
@@ -151,6 +162,7 @@ func (Kind) Params() []kit.Param {
 		kit.IntParam("confirm_E3", 0, "confirmatory seeds of E3").In(0, 1000).Required(),
 		kit.IntParam("confirm_E4", 0, "confirmatory seeds per gamma of E4").In(0, 1000).Required(),
 		kit.IntParam("confirm_E8", 0, "confirmatory seeds of E8").In(0, 1000).Required(),
+		kit.IntParam("confirm_E10", 0, "confirmatory seeds of E10 (the depth series; one seed is a target at every depth)").In(0, 1000).Required(),
 		kit.StringsParam("confirm_seeds", []string{}, "set by the engine: the seed labels derived from the rules' hash; runs with these seeds are confirmatory"),
 		kit.StringParam("rules_hash", "", "set by the engine: the sha256 of the rules in force"),
 		kit.StringParam("rules_lock", "", "set by the engine: the hash recorded by bfc freeze in the lock file (empty: none)"),
@@ -194,6 +206,7 @@ type config struct {
 	seed                                      uint64
 	e1Depth, e3Depth                          int
 	smallError, bfcRatio, flatTol, worseRatio float64
+	depthGrowth                               float64
 	recoverFrac, exponentMargin, accMargin    float64
 	recoverScale                              string
 	recoverX                                  int
@@ -207,10 +220,11 @@ type config struct {
 func newConfig(p kit.Params, seed uint64) *config {
 	return &config{level: p.Float("level"), boot: p.Int("boot"), minSeeds: p.Int("min_seeds"), seed: seed,
 		e1Depth: p.Int("e1_depth"), e3Depth: p.Int("e3_depth"), smallError: p.Float("small_error"),
-		bfcRatio: p.Float("bfc_ratio"), flatTol: p.Float("flat_tol"), worseRatio: p.Float("worse_ratio"),
+		bfcRatio: p.Float("bfc_ratio"), flatTol: p.Float("flat_tol"), worseRatio: p.Float("worse_ratio"), depthGrowth: p.Float("depth_growth"),
 		recoverFrac: p.Float("recover_frac"), exponentMargin: p.Float("exponent_margin"), accMargin: p.Float("acc_margin"),
 		recoverScale: p.String("recover_scale"), recoverX: p.Int("recover_x"), primary: p.Strings("primary"),
-		budget:  map[string]int{"E1": p.Int("confirm_E1"), "E3": p.Int("confirm_E3"), "E4": p.Int("confirm_E4"), "E8": p.Int("confirm_E8")},
+		budget: map[string]int{"E1": p.Int("confirm_E1"), "E3": p.Int("confirm_E3"), "E4": p.Int("confirm_E4"), "E8": p.Int("confirm_E8"),
+			"E10": p.Int("confirm_E10")},
 		confirm: p.Strings("confirm_seeds"), sample: Exploratory}
 }
 

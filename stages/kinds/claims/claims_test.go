@@ -2,6 +2,7 @@ package claims
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -62,6 +63,8 @@ type run struct {
 	x, L, last   int
 	seed         int
 	gap          float64 // 0: no gap label
+	series       bool    // a point of the depth series (an "L" label)
+	epochs       int     // total epochs (0: 120, with 80 of layer 2 alone)
 	err, errSw   float64
 	eps2, eps2Sw float64
 }
@@ -80,10 +83,16 @@ func trainInput(t *testing.T, r run) kit.Input {
 	if r.schedule != "bfc-x" && r.schedule != "end2end" {
 		labels["schedule"] = r.schedule
 	}
-	target := fmt.Sprintf("target-L%d-gap%g-seed%d", r.L, r.gap, r.seed)
+	if r.series {
+		labels["L"] = strconv.Itoa(r.L)
+	}
+	if r.epochs == 0 {
+		r.epochs = 120
+	}
+	target := fmt.Sprintf("target-L%d-gap%g-series%v-seed%d", r.L, r.gap, r.series, r.seed)
 	return fakeInput(t, "train", labels, map[string]func() (arrow.Record, error){"summary": func() (arrow.Record, error) {
 		cols := map[string]any{train.ColSchedule: []string{r.schedule}, train.ColX: []int{r.x}, train.ColL: []int{r.L},
-			train.ColLastStage: []int{r.last}, train.ColEpochs: []int{120}, train.ColEpochsFirst: []int{80},
+			train.ColLastStage: []int{r.last}, train.ColEpochs: []int{r.epochs}, train.ColEpochsFirst: []int{80},
 			train.ColNTrainUsed: []int{20000}, train.ColTargetKey: []string{target},
 			train.ColTestRelErr: []float64{r.err}, train.ColTestRelErrSwitch: []float64{r.errSw}}
 		for l := 2; l <= r.L; l++ {
@@ -113,7 +122,17 @@ type scenario struct {
 	e4lw [2]float64
 	// spread is the factor between the extreme seeds (1 = identical).
 	spread float64
+	// E10 (L = 3, 4, 5 with an "L" label; none if growth is 0): joint as
+	// in E1 at every depth, layerwise/joint of seed i at L is E1's ratio
+	// times (growth jitter(i))^(L-3), so seed i's growth per layer is
+	// growth jitter(i); perStage: epochs per later stage at L = 3, 4, 5
+	// (0: 80).
+	growth   float64
+	perStage [3]int
 }
+
+// depths are the depths of the constructed E10.
+var depths = []int{3, 4, 5}
 
 func (s scenario) jitter(i int) float64 {
 	if s.seeds == 1 {
@@ -144,6 +163,19 @@ func (s scenario) inputs(t *testing.T) []kit.Input {
 			ins = append(ins,
 				trainInput(t, run{schedule: "joint", L: 3, gap: gap, seed: seed, err: s.jointErr * j, errSw: 0.03, eps2: 1e-4, eps2Sw: 0.02}),
 				trainInput(t, run{schedule: "layerwise", L: 3, gap: gap, seed: seed, err: s.e4lw[g], errSw: 0.03, eps2: 0.02, eps2Sw: 0.02}))
+		}
+		if s.growth == 0 {
+			continue
+		}
+		for d, L := range depths {
+			per := cmp.Or(s.perStage[d], 80)
+			ep := 80 + per*(L-2)
+			lw := s.lwErr / j * math.Pow(s.growth*j, float64(L-3))
+			ins = append(ins,
+				trainInput(t, run{schedule: "joint", last: 2, L: L, series: true, seed: seed, epochs: 80, err: 0.03, errSw: 0.03, eps2: s.switchEps, eps2Sw: s.switchEps}),
+				trainInput(t, run{schedule: "joint", L: L, series: true, seed: seed, epochs: ep, err: s.jointErr * j, errSw: 0.03, eps2: s.jointEps * j, eps2Sw: s.switchEps}),
+				trainInput(t, run{schedule: "layerwise", L: L, series: true, seed: seed, epochs: ep, err: lw, errSw: 0.03, eps2: s.switchEps, eps2Sw: s.switchEps}),
+				trainInput(t, run{schedule: "lower-only", L: L, series: true, seed: seed, epochs: ep, err: s.lowerErr, errSw: 0.03, eps2: s.lowerEps / j, eps2Sw: s.switchEps}))
 		}
 	}
 	return ins
@@ -233,28 +265,29 @@ func rowsOf(t *testing.T, rec arrow.Record) map[string]Row {
 
 // The primary statistics of claims 1, 2, 3 and 5 and their overall rows.
 var synthKeys = []string{
-	"1/E1/joint_test_err[L=3]", "1/E3/joint_test_err[L=4]", "1/E1+E3/overall",
-	"2/E1/eps2_joint/lower-only[L=3]", "2/E1/overall",
+	"1/E1/joint_test_err[L=3]", "1/E3/joint_test_err[L=4]", "1/E10/joint_test_err[L=5]", "1/E1+E3+E10/overall",
+	"2/E1/eps2_joint/lower-only[L=3]", "2/E10/eps2_joint/lower-only[L=5]", "2/E1+E10/overall",
 	"3/E1/test_err_layerwise/joint[L=3]", "3/E3/test_err_layerwise/joint[L=4]", "3/E1+E3/ratio_growth_L4/L3",
-	"3/E4/ratio_growth_gamma0.4/gamma0.1", "3/E1+E3+E4/overall",
+	"3/E4/ratio_growth_gamma0.4/gamma0.1",
+	"3/E10/test_err_layerwise/joint[L=3]", "3/E10/test_err_layerwise/joint[L=5]", "3/E10/ratio_growth_per_layer[L=3-5]", "3/E4+E10/overall",
 	"5/E3/log_err_share_recovered[x=1,L=4]", "5/E3/overall",
 }
 
 // clearScenario has large effects of the claimed sign, seeds within a
 // factor 1.5 of each other.
 var clearScenario = scenario{seeds: 5, jointErr: 1e-4, lwErr: 1e-2, lowerErr: 0.03, jointEps: 1e-4, lowerEps: 0.02, switchEps: 0.02,
-	e3: [3]float64{1e-1, 3e-4, 1e-4}, x1pow: 0.5, e4lw: [2]float64{1e-3, 1e-1}, spread: 1.5}
+	e3: [3]float64{1e-1, 3e-4, 1e-4}, x1pow: 0.5, e4lw: [2]float64{1e-3, 1e-1}, spread: 1.5, growth: 3}
 
 func TestVerdictsOnConstructedData(t *testing.T) {
 	clear := clearScenario
 	// none: joint no better than the control, layerwise 1.5x joint, the
 	// ratio shrinking with depth and gamma, bfc-1 no better than layerwise
 	none := scenario{seeds: 5, jointErr: 0.05, lwErr: 0.075, lowerErr: 0.05, jointEps: 0.02, lowerEps: 0.02, switchEps: 0.02,
-		e3: [3]float64{0.05, 0.05, 0.04}, x1pow: 0.5, e4lw: [2]float64{0.075, 0.05}, spread: 1.05}
+		e3: [3]float64{0.05, 0.05, 0.04}, x1pow: 0.5, e4lw: [2]float64{0.075, 0.05}, spread: 1.05, growth: 1 / 1.5}
 	// noisy: effects whose seeds straddle every threshold (a 30-fold
 	// spread; at x = 1 the jitter makes the share straddle 1/2)
 	noisy := scenario{seeds: 5, jointErr: 0.01, lwErr: 0.02, lowerErr: 0.03, jointEps: 0.01, lowerEps: 0.02, switchEps: 0.02,
-		e3: [3]float64{0.1, 0.1 / math.Sqrt(10), 0.01}, x1pow: 1.5, e4lw: [2]float64{0.02, 0.04}, spread: 30}
+		e3: [3]float64{0.1, 0.1 / math.Sqrt(10), 0.01}, x1pow: 1.5, e4lw: [2]float64{0.02, 0.04}, spread: 30, growth: 1}
 	few := clear
 	few.seeds = 2
 	R, N, I := Reproduced, NotReproduced, Inconclusive
@@ -263,10 +296,10 @@ func TestVerdictsOnConstructedData(t *testing.T) {
 		s    scenario
 		want []string // verdicts of synthKeys, in order
 	}{
-		{"clear effect", clear, []string{R, R, R, R, R, R, R, R, R, R, R, R}},
-		{"no effect", none, []string{N, N, N, N, N, N, N, N, N, N, N, N}},
-		{"noisy", noisy, []string{I, I, I, I, I, I, I, I, I, I, I, I}},
-		{"two seeds", few, []string{I, I, I, I, I, I, I, I, I, I, I, I}},
+		{"clear effect", clear, slices.Repeat([]string{R}, len(synthKeys))},
+		{"no effect", none, slices.Repeat([]string{N}, len(synthKeys))},
+		{"noisy", noisy, slices.Repeat([]string{I}, len(synthKeys))},
+		{"two seeds", few, slices.Repeat([]string{I}, len(synthKeys))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rows, _ := runClaims(t, nil, tc.s.inputs(t)...)
@@ -320,10 +353,18 @@ func TestRowValues(t *testing.T) {
 		// joint / lower-only: (1e-4 j) / (0.02 / j)
 		{"2/E1/eps2_joint/lower-only[L=3]", perSeed(func(j float64) float64 { return 5e-3 * j * j }), 0.5, true},
 		{"2/E1/eps2_final/switch_layerwise[L=3]", perSeed(func(float64) float64 { return 1 }), 1.05, false},
-		// layerwise / joint: (1e-2 / j) / (1e-4 j)
-		{"3/E1/test_err_layerwise/joint[L=3]", perSeed(func(j float64) float64 { return 100 / (j * j) }), 2, true},
+		// layerwise / joint: (1e-2 / j) / (1e-4 j); secondary since E10
+		// measures it at one budget rule
+		{"3/E1/test_err_layerwise/joint[L=3]", perSeed(func(j float64) float64 { return 100 / (j * j) }), 2, false},
 		// E3: x = 0 error 0.1, x = 2 error 1e-4 j
-		{"3/E3/test_err_layerwise/joint[L=4]", perSeed(func(j float64) float64 { return 1000 / j }), 2, true},
+		{"3/E3/test_err_layerwise/joint[L=4]", perSeed(func(j float64) float64 { return 1000 / j }), 2, false},
+		// E10 at L = 5: joint as E1's, layerwise/joint 100/j^2 (3j)^2
+		{"1/E10/joint_test_err[L=5]", perSeed(func(j float64) float64 { return 1e-4 * j }), 0.01, true},
+		{"1/E10/joint_test_err[L=4]", perSeed(func(j float64) float64 { return 1e-4 * j }), 0.01, false},
+		{"2/E10/eps2_joint/lower-only[L=5]", perSeed(func(j float64) float64 { return 5e-3 * j * j }), 0.5, true},
+		{"3/E10/test_err_layerwise/joint[L=4]", perSeed(func(j float64) float64 { return 300 / j }), 2, true},
+		// the slope of log(100/j^2 (3j)^(L-3)) against L is log(3j)
+		{"3/E10/ratio_growth_per_layer[L=3-5]", perSeed(func(j float64) float64 { return 3 * j }), 1, true},
 	} {
 		r := rows[tc.key]
 		// The value is the median seed's; the 90% percentile interval of
@@ -704,7 +745,7 @@ func TestRealTrainSummaries(t *testing.T) {
 func TestConfirmatorySample(t *testing.T) {
 	expl := clearScenario
 	none := scenario{seeds: 4, first: 1000, jointErr: 0.05, lwErr: 0.075, lowerErr: 0.05, jointEps: 0.02, lowerEps: 0.02, switchEps: 0.02,
-		e3: [3]float64{0.05, 0.05, 0.04}, x1pow: 0.5, e4lw: [2]float64{0.075, 0.05}, spread: 1.05}
+		e3: [3]float64{0.05, 0.05, 0.04}, x1pow: 0.5, e4lw: [2]float64{0.075, 0.05}, spread: 1.05, growth: 1 / 1.5}
 	confirm := []string{"1001", "1002", "1003", "1004"}
 	rows, _ := runClaims(t, map[string]any{"confirm_seeds": confirm}, append(expl.inputs(t), none.inputs(t)...)...)
 	for _, k := range synthKeys {
@@ -827,5 +868,91 @@ func TestBudgetShortfall(t *testing.T) {
 	}
 	if !strings.Contains(o.Detail, "confirmatory budget short") || !strings.Contains(o.Detail, "the budget is 3") {
 		t.Errorf("detail %q does not name the shortfall", o.Detail)
+	}
+}
+
+// Claim 3's growth over the depth series (E10): per seed the slope of
+// log(layerwise/joint) against L = 3, 4, 5, whose exp is seed i's
+// constructed growth per layer, growth jitter(i); the row is exp(median
+// slope) with its bootstrap interval, decided against depth_growth = 1.
+func TestDepthSeries(t *testing.T) {
+	base := clearScenario
+	at := func(growth, spread float64, seeds int, perStage [3]int) scenario {
+		s := base
+		s.growth, s.spread, s.seeds, s.perStage = growth, spread, seeds, perStage
+		return s
+	}
+	const key = "3/E10/ratio_growth_per_layer[L=3-5]"
+	for _, tc := range []struct {
+		name    string
+		s       scenario
+		verdict string
+		// the overall row's detail names the confirmatory budget as short
+		short bool
+		// a phrase of the row's detail
+		detail string
+	}{
+		{"growing", at(3, 1.5, 5, [3]int{}), Reproduced, false, "growth per layer"},
+		{"shrinking", at(1/3.0, 1.5, 5, [3]int{}), NotReproduced, false, "growth per layer"},
+		// per-seed growth from 1/2 to 2: the interval straddles 1, the
+		// median lies on it
+		{"flat and noisy", at(1, 4, 5, [3]int{}), Inconclusive, true, "growth per layer"},
+		// E1/E3's confound: 40 epochs per stage at L = 3, 80 above
+		{"budgets differ", at(3, 1.5, 5, [3]int{40, 80, 80}), Inconclusive, false, "different budget rules"},
+		{"two seeds", at(3, 1.5, 2, [3]int{}), Inconclusive, false, "growth per layer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, _ := runClaims(t, nil, tc.s.inputs(t)...)
+			r, ok := rows[key]
+			if !ok {
+				t.Fatalf("no row %s: %v", key, keysOf(rows))
+			}
+			if r.Verdict != tc.verdict || !r.Primary || r.N != tc.s.seeds || r.Threshold != 1 {
+				t.Errorf("%q primary %v n %d threshold %v (%.4g [%.4g, %.4g]); want %q, primary, %d seeds, threshold 1\n  detail: %s",
+					r.Verdict, r.Primary, r.N, r.Threshold, r.Value, r.Lo, r.Hi, tc.verdict, tc.s.seeds, r.Detail)
+			}
+			if !strings.Contains(r.Detail, tc.detail) {
+				t.Errorf("detail %q lacks %q", r.Detail, tc.detail)
+			}
+			// The value is the median seed's growth (jitter 1 for an odd
+			// number of seeds), inside its interval.
+			want := tc.s.growth
+			if tc.s.seeds%2 == 0 {
+				want = tc.s.growth * math.Sqrt(tc.s.jitter(0)*tc.s.jitter(1))
+			}
+			if math.Abs(r.Value-want) > 1e-12*want || r.Lo > r.Value || r.Hi < r.Value {
+				t.Errorf("value %.15g [%v, %v], want %.15g inside its interval", r.Value, r.Lo, r.Hi, want)
+			}
+			// seeds_needed follows the rule on the log scale, and the
+			// overall row of claim 3 carries the largest need and names
+			// the confirmatory budget of E10 where it is short.
+			if need := SeedsNeeded(r.Value, r.Lo, r.Hi, 1, Above, r.N, 3, true); r.SeedsNeeded != need {
+				t.Errorf("seeds_needed %d, want %d", r.SeedsNeeded, need)
+			}
+			o := rows["3/E4+E10/overall"]
+			if got := strings.Contains(o.Detail, "ratio_growth_per_layer[L=3-5] (E10) needs"); got != tc.short {
+				t.Errorf("overall detail %q: names the E10 shortfall %v, want %v", o.Detail, got, tc.short)
+			}
+		})
+	}
+}
+
+func TestSlope(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		x, y []float64
+		want float64
+	}{
+		{"line", []float64{3, 4, 5}, []float64{1, 3, 5}, 2},
+		{"two points", []float64{3, 5}, []float64{0, -1}, -0.5},
+		{"least squares", []float64{0, 1, 2}, []float64{0, 2, 1}, 0.5},
+		{"flat", []float64{3, 4, 5}, []float64{7, 7, 7}, 0},
+	} {
+		if got := Slope(tc.x, tc.y); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("%s: Slope = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if got := Slope([]float64{4, 4}, []float64{1, 2}); !math.IsNaN(got) {
+		t.Errorf("one distinct x: Slope = %v, want NaN", got)
 	}
 }

@@ -23,8 +23,9 @@ func (c *config) synthetic(runs []train.Run) {
 	var e1, e3 experiment
 	e1 = experiment{name: "E1", L: c.e1Depth, gap: math.NaN()}
 	e3 = experiment{name: "E3", L: c.e3Depth, gap: math.NaN()}
-	var e4 []experiment
+	var e4, e10 []experiment
 	for _, r := range runs {
+		_, series := r.Input.Labels()["L"]
 		switch {
 		case !math.IsNaN(r.Gap):
 			i := slices.IndexFunc(e4, func(e experiment) bool { return e.gap == r.Gap && e.L == r.L })
@@ -33,6 +34,13 @@ func (c *config) synthetic(runs []train.Run) {
 				i = len(e4) - 1
 			}
 			e4[i].runs = append(e4[i].runs, r)
+		case series:
+			i := slices.IndexFunc(e10, func(e experiment) bool { return e.L == r.L })
+			if i < 0 {
+				e10 = append(e10, experiment{name: "E10", L: r.L, gap: math.NaN()})
+				i = len(e10) - 1
+			}
+			e10[i].runs = append(e10[i].runs, r)
 		case r.L == c.e1Depth:
 			e1.runs = append(e1.runs, r)
 		case r.L == c.e3Depth:
@@ -69,6 +77,14 @@ func (c *config) synthetic(runs []train.Run) {
 	// Claim 5: how much of joint's benefit bfc-x recovers.
 	c.recovery(e1)
 	c.recovery(e3)
+	// The depth series (sorted by L: TrainRuns sorts by L first): claims
+	// 1-3 at every depth, and claim 3's growth per added layer.
+	for _, e := range e10 {
+		c.jointError(e)
+		c.featureCorrection(e)
+		c.layerwiseRatio(e)
+	}
+	c.depthSlope(e10)
 }
 
 // sel returns the runs for which keep is true.
