@@ -94,15 +94,15 @@ func bySchedule(runs []train.Run) ([]string, map[string][]train.Run) {
 	return names, groups
 }
 
-// trainRunsOfOneDepth reads the train inputs and keeps those of depth L
-// (option "L"; by default the inputs must all have one depth).
-func trainRunsOfOneDepth(env kit.Env, opts kit.Params) ([]train.Run, error) {
+// finishedRuns reads the finished train runs of the inputs (an error if
+// there are none) and their depths, ascending.
+func finishedRuns(env kit.Env) ([]train.Run, []int, error) {
 	runs, err := train.FinalRuns(env.Inputs())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(runs) == 0 {
-		return nil, fmt.Errorf("needs finished train inputs (not only checkpoints), have %d inputs", len(env.Inputs()))
+		return nil, nil, fmt.Errorf("needs finished train inputs (not only checkpoints), have %d inputs", len(env.Inputs()))
 	}
 	var Ls []int
 	for _, r := range runs {
@@ -110,18 +110,24 @@ func trainRunsOfOneDepth(env kit.Env, opts kit.Params) ([]train.Run, error) {
 			Ls = append(Ls, r.L)
 		}
 	}
+	slices.Sort(Ls)
+	return runs, Ls, nil
+}
+
+// trainRunsOfOneDepth reads the train inputs and keeps those of depth L
+// (option "L"; by default the inputs must all have one depth).
+func trainRunsOfOneDepth(env kit.Env, opts kit.Params) ([]train.Run, error) {
+	runs, Ls, err := finishedRuns(env)
+	if err != nil {
+		return nil, err
+	}
 	L := Ls[0]
 	if v := opts.Int("L"); v != 0 {
 		L = v
 	} else if len(Ls) > 1 {
 		return nil, fmt.Errorf("train inputs of depths %v: choose one with the option L=...", Ls)
 	}
-	var out []train.Run
-	for _, r := range runs {
-		if r.L == L {
-			out = append(out, r)
-		}
-	}
+	out := atDepth(runs, L)
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no train input of depth L = %d (have %v)", L, Ls)
 	}

@@ -2,7 +2,6 @@ package figure
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -20,20 +19,10 @@ func init() {
 // control), and the layerwise/joint ratio of every seed against L, one
 // line per seed, whose growth per added layer claim 3 decides.
 func e10Depth(env kit.Env, _ kit.Params) (*Spec, error) {
-	all, err := train.FinalRuns(env.Inputs())
+	all, Ls, err := finishedRuns(env)
 	if err != nil {
 		return nil, err
 	}
-	if len(all) == 0 {
-		return nil, fmt.Errorf("needs finished train inputs (not only checkpoints), have %d inputs", len(env.Inputs()))
-	}
-	var Ls []int
-	for _, r := range all {
-		if !slices.Contains(Ls, r.L) {
-			Ls = append(Ls, r.L)
-		}
-	}
-	slices.Sort(Ls)
 	if len(Ls) < 2 {
 		return nil, fmt.Errorf("train inputs of one depth L = %d: the depth series needs at least two", Ls[0])
 	}
@@ -122,11 +111,5 @@ func e10Depth(env kit.Env, _ kit.Params) (*Spec, error) {
 
 // atDepth returns the runs of depth L.
 func atDepth(rs []train.Run, L int) []train.Run {
-	var out []train.Run
-	for _, r := range rs {
-		if r.L == L {
-			out = append(out, r)
-		}
-	}
-	return out
+	return runsWhere(rs, func(r train.Run) bool { return r.L == L })
 }

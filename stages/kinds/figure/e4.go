@@ -116,13 +116,18 @@ func e4InformationGap(env kit.Env, opts kit.Params) (*Spec, error) {
 	return spec, nil
 }
 
-// atGap returns the runs with gap g.
-func atGap(rs []train.Run, g float64) []train.Run {
+// runsWhere returns the runs for which keep holds, in order.
+func runsWhere(rs []train.Run, keep func(train.Run) bool) []train.Run {
 	var out []train.Run
 	for _, r := range rs {
-		if r.Gap == g {
+		if keep(r) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// atGap returns the runs with gap g.
+func atGap(rs []train.Run, g float64) []train.Run {
+	return runsWhere(rs, func(r train.Run) bool { return r.Gap == g })
 }
