@@ -19,7 +19,9 @@
 // the hash (rules_hash) and the lock's hash (rules_lock). Runs whose seed
 // label is among confirm_seeds form the confirmatory sample, the others
 // the exploratory one; every row below is computed on each sample alone
-// (the exponent rows of claim 4 on the exploratory one only).
+// (the exponent rows of claim 4 per fitted stage: an nstarfit stage whose
+// searches all ran on confirmatory seeds is confirmatory, one with none
+// exploratory, a mix an error; E6's scaling fits are exploratory).
 //
 // seeds_needed (SeedsNeeded) is the number of seeds for which a row's
 // interval would clear its threshold, if its half-width shrank like
@@ -162,6 +164,7 @@ func (Kind) Params() []kit.Param {
 		kit.IntParam("confirm_E3", 0, "confirmatory seeds of E3").In(0, 1000).Required(),
 		kit.IntParam("confirm_E4", 0, "confirmatory seeds per gamma of E4").In(0, 1000).Required(),
 		kit.IntParam("confirm_E8", 0, "confirmatory seeds of E8").In(0, 1000).Required(),
+		kit.IntParam("confirm_E9", 0, "confirmatory seeds per dimension of E9").In(0, 1000).Required(),
 		kit.IntParam("confirm_E10", 0, "confirmatory seeds of E10 (the depth series; one seed is a target at every depth)").In(0, 1000).Required(),
 		kit.StringsParam("confirm_seeds", []string{}, "set by the engine: the seed labels derived from the rules' hash; runs with these seeds are confirmatory"),
 		kit.StringParam("rules_hash", "", "set by the engine: the sha256 of the rules in force"),
@@ -224,7 +227,7 @@ func newConfig(p kit.Params, seed uint64) *config {
 		recoverFrac: p.Float("recover_frac"), exponentMargin: p.Float("exponent_margin"), accMargin: p.Float("acc_margin"),
 		recoverScale: p.String("recover_scale"), recoverX: p.Int("recover_x"), primary: p.Strings("primary"),
 		budget: map[string]int{"E1": p.Int("confirm_E1"), "E3": p.Int("confirm_E3"), "E4": p.Int("confirm_E4"), "E8": p.Int("confirm_E8"),
-			"E10": p.Int("confirm_E10")},
+			"E9": p.Int("confirm_E9"), "E10": p.Int("confirm_E10")},
 		confirm: p.Strings("confirm_seeds"), sample: Exploratory}
 }
 

@@ -542,6 +542,12 @@ func TestScalingRows(t *testing.T) {
 // (method, L, threshold, slope, lo, hi) rows, 5 seeds at every d.
 func nstarfitInput(t *testing.T, level float64, fits [][]any) kit.Input {
 	t.Helper()
+	return nstarfitInputSeeds(t, level, "1,2,3,4,5", fits)
+}
+
+// nstarfitInputSeeds is nstarfitInput with the seed list of every fit.
+func nstarfitInputSeeds(t *testing.T, level float64, seedList string, fits [][]any) kit.Input {
+	t.Helper()
 	cols := map[string][]any{}
 	for _, f := range fits {
 		for i, c := range []string{nstarfit.ColMethod, nstarfit.ColL, nstarfit.ColThreshold, nstarfit.ColSlope, nstarfit.ColSlopeLo, nstarfit.ColSlopeHi} {
@@ -561,6 +567,11 @@ func nstarfitInput(t *testing.T, level float64, fits [][]any) kit.Input {
 	typed[nstarfit.ColMethod], typed[nstarfit.ColThreshold], typed[nstarfit.ColL] = method, thr, L
 	typed[nstarfit.ColSlope], typed[nstarfit.ColSlopeLo], typed[nstarfit.ColSlopeHi] = slope, lo, hi
 	typed[nstarfit.ColMinSeeds], typed[nstarfit.ColDimList] = ms, dims
+	sl := make([]string, len(fits))
+	for i := range sl {
+		sl[i] = seedList
+	}
+	typed[nstarfit.ColSeedList] = sl
 	in := fakeInput(t, "nstarfit", nil, map[string]func() (arrow.Record, error){
 		nstarfit.TableFits:   func() (arrow.Record, error) { return kittest.Fake(t, nstarfit.FitsDesc, typed), nil },
 		nstarfit.TablePoints: func() (arrow.Record, error) { return kittest.Fake(t, nstarfit.PointsDesc, nil), nil },
@@ -613,6 +624,34 @@ func TestNStarRows(t *testing.T) {
 				t.Errorf("L = 3 without a deep fit: %q primary %v", s.Verdict, s.Primary)
 			}
 		})
+	}
+}
+
+// TestNStarSamples: an nstarfit stage whose searches ran on the
+// confirmatory seeds gives claim 4's confirmatory rows; one that mixes
+// the samples is an error.
+func TestNStarSamples(t *testing.T) {
+	const pr = "primary(f=0.5)"
+	fits := [][]any{{"deep", 2, pr, 1.0, 0.8, 1.2}, {"krr_poly", 2, pr, 3.2, 2.9, 3.5}}
+	over := map[string]any{"primary": []any{"E9:exponent_gap[krr_poly-deep,*,primary*"}, "confirm_seeds": []any{"77", "88", "99"}}
+	expl := nstarfitInputSeeds(t, 0.9, "1,2,3", fits)
+	conf := nstarfitInputSeeds(t, 0.9, "77,88,99", fits)
+	env := kittest.NewEnv(t, Kind{}, rules(t, over), 7, expl, conf)
+	if err := (Kind{}).Run(env); err != nil {
+		t.Fatal(err)
+	}
+	rows := rowsOf(t, env.Output("claims"))
+	for _, sample := range []string{"", "C:"} {
+		for _, stat := range []string{"overall", "exponent_gap[krr_poly-deep,L=2," + pr + "]"} {
+			if r, ok := rows[sample+"4/E9/"+stat]; !ok || r.Verdict != Reproduced {
+				t.Errorf("%s4/E9/%s: %q (present %v), want reproduced (rows %v)", sample, stat, r.Verdict, ok, keysOf(rows))
+			}
+		}
+	}
+	mixed := nstarfitInputSeeds(t, 0.9, "1,77", fits)
+	env = kittest.NewEnv(t, Kind{}, rules(t, over), 7, mixed)
+	if err := (Kind{}).Run(env); err == nil || !strings.Contains(err.Error(), "mix confirmatory seeds") {
+		t.Fatalf("mixed samples: err = %v", err)
 	}
 }
 

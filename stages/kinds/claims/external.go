@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/bfc-repro/bfc/stages/kinds/classify"
 	"github.com/bfc-repro/bfc/stages/kinds/nstarfit"
@@ -51,6 +52,12 @@ func (c *config) nstarRows(in kit.Input) error {
 	if err != nil {
 		return err
 	}
+	sample, err := c.sampleOf(nf)
+	if err != nil {
+		return err
+	}
+	defer func(s string) { c.sample = s }(c.sample)
+	c.sample = sample
 	fs := fits{experiment: "E9", level: in.Params().Float("level"),
 		nstar: "N* = the smallest n with test MSE / exact Var(y) <= tau, bracketed within a declared ratio by an adaptive search; " +
 			"interval-censored fit, a search that did not reach tau within its budget entering as a bound"}
@@ -63,6 +70,32 @@ func (c *config) nstarRows(in kit.Input) error {
 	}
 	c.exponentRows(fs)
 	return nil
+}
+
+// sampleOf is the sample of an nstarfit stage's fits: confirmatory if
+// every seed of every fit is among the confirmatory seeds, exploratory if
+// none is; a mix is an error (one fit would blend the two samples).
+func (c *config) sampleOf(fits []nstarfit.Fit) (string, error) {
+	var conf, expl []string
+	for _, f := range fits {
+		for _, s := range strings.Split(f.SeedList, ",") {
+			switch {
+			case s == "":
+			case slices.Contains(c.confirm, s):
+				conf = append(conf, s)
+			default:
+				expl = append(expl, s)
+			}
+		}
+	}
+	switch {
+	case len(conf) > 0 && len(expl) > 0:
+		return "", fmt.Errorf("its fits mix confirmatory seeds (%s) with exploratory ones (%s): fit each sample in its own stage",
+			conf[0], expl[0])
+	case len(conf) > 0:
+		return Confirmatory, nil
+	}
+	return Exploratory, nil
 }
 
 // exponentRows adds, for every fit of a learner other than the deep one,

@@ -215,6 +215,7 @@ type Fit struct {
 	MonomialSlope           float64
 	Obs, Dims               int
 	DimList                 string
+	SeedList                string // the seeds (replicate labels) of its searches, comma-separated
 	MinSeeds, NLeft, NRight int
 	BootOKFrac              float64
 }
@@ -224,10 +225,15 @@ func fitGroup(g *group, c Config) Fit {
 	var obs []Obs
 	f := Fit{Method: g.method, Threshold: g.key(), L: g.L, Dims: len(ds), MinSeeds: math.MaxInt}
 	var xs, ms []float64
-	var names []string
+	var names, seeds []string
 	for _, d := range ds {
 		o := obsOf(g.byD[d])
 		obs = append(obs, o...)
+		for _, r := range g.byD[d] {
+			if !slices.Contains(seeds, r.Replicate) {
+				seeds = append(seeds, r.Replicate)
+			}
+		}
 		f.MinSeeds = min(f.MinSeeds, len(o))
 		for _, v := range o {
 			if v.Lo <= 0 {
@@ -240,7 +246,8 @@ func fitGroup(g *group, c Config) Fit {
 		xs, ms = append(xs, math.Log(float64(d))), append(ms, LogMonomials(d, g.L))
 		names = append(names, strconv.Itoa(d))
 	}
-	f.Obs, f.DimList = len(obs), strings.Join(names, ",")
+	slices.SortFunc(seeds, metrics.CompareSeeds)
+	f.Obs, f.DimList, f.SeedList = len(obs), strings.Join(names, ","), strings.Join(seeds, ",")
 	line := FitCensored(obs)
 	f.Slope, f.Intercept, f.Sigma = line.B, line.A, line.Sigma
 	_, f.SlopeMid = MidpointOLS(obs)

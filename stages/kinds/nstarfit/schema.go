@@ -13,7 +13,7 @@ import (
 //	           (the median N*, 0 or +Inf when censored; the medians of the
 //	           seeds' lower and upper ends, which bracket it; their range)
 const (
-	Version = 1
+	Version = 2 // 2: fits has seed_list
 
 	TableFits   = "fits"
 	TablePoints = "points"
@@ -31,6 +31,7 @@ const (
 	ColObs           = "obs"
 	ColDims          = "dims"
 	ColDimList       = "dim_list"
+	ColSeedList      = "seed_list"
 	ColMinSeeds      = "min_seeds"
 	ColNLeft         = "n_left"
 	ColNRight        = "n_right"
@@ -55,7 +56,7 @@ func desc(name string, cols ...kit.ColumnDesc) kit.TableDesc {
 var (
 	FitsDesc = desc(TableFits, kit.StringCol(ColMethod), kit.StringCol(ColThreshold), kit.IntCol(ColL),
 		kit.FloatCol(ColSlope), kit.FloatCol(ColSlopeLo), kit.FloatCol(ColSlopeHi), kit.FloatCol(ColIntercept), kit.FloatCol(ColSigma),
-		kit.FloatCol(ColSlopeMid), kit.FloatCol(ColMonomialSlope), kit.IntCol(ColObs), kit.IntCol(ColDims), kit.StringCol(ColDimList),
+		kit.FloatCol(ColSlopeMid), kit.FloatCol(ColMonomialSlope), kit.IntCol(ColObs), kit.IntCol(ColDims), kit.StringCol(ColDimList), kit.StringCol(ColSeedList),
 		kit.IntCol(ColMinSeeds), kit.IntCol(ColNLeft), kit.IntCol(ColNRight), kit.FloatCol(ColBootOKFrac))
 	PointsDesc = desc(TablePoints, kit.StringCol(ColMethod), kit.StringCol(ColThreshold), kit.IntCol(ColL), kit.IntCol(ColD),
 		kit.IntCol(ColSeeds), kit.IntCol(ColNLeft), kit.IntCol(ColNRight), kit.FloatCol(ColMedian), kit.FloatCol(ColMedianLo), kit.FloatCol(ColMedianHi), kit.FloatCol(ColLo),
@@ -84,7 +85,7 @@ func (a *Analysis) fitsTable() (arrow.Record, error) {
 	for _, f := range a.Fits {
 		t.s(ColMethod, f.Method).s(ColThreshold, f.Threshold).i(ColL, f.L).f(ColSlope, f.Slope).f(ColSlopeLo, f.Lo).
 			f(ColSlopeHi, f.Hi).f(ColIntercept, f.Intercept).f(ColSigma, f.Sigma).f(ColSlopeMid, f.SlopeMid).
-			f(ColMonomialSlope, f.MonomialSlope).i(ColObs, f.Obs).i(ColDims, f.Dims).s(ColDimList, f.DimList).
+			f(ColMonomialSlope, f.MonomialSlope).i(ColObs, f.Obs).i(ColDims, f.Dims).s(ColDimList, f.DimList).s(ColSeedList, f.SeedList).
 			i(ColMinSeeds, f.MinSeeds).i(ColNLeft, f.NLeft).i(ColNRight, f.NRight).f(ColBootOKFrac, f.BootOKFrac)
 	}
 	return t.record(FitsDesc)
@@ -163,14 +164,14 @@ func ReadFits(in kit.Input) ([]Fit, error) {
 	var out []Fit
 	err := FitsDesc.Use(in, func(r *kit.Rows) error {
 		s, f, i := r.Strings, r.Float64s, r.Ints
-		m, th, dl := s(ColMethod), s(ColThreshold), s(ColDimList)
+		m, th, dl, seeds := s(ColMethod), s(ColThreshold), s(ColDimList), s(ColSeedList)
 		L, obs, dims, ms, nl, nr := i(ColL), i(ColObs), i(ColDims), i(ColMinSeeds), i(ColNLeft), i(ColNRight)
 		sl, lo, hi, ic, sg, mid, mono, ok := f(ColSlope), f(ColSlopeLo), f(ColSlopeHi), f(ColIntercept), f(ColSigma),
 			f(ColSlopeMid), f(ColMonomialSlope), f(ColBootOKFrac)
 		for j := range m {
 			out = append(out, Fit{Method: m[j], Threshold: th[j], L: L[j], Slope: sl[j], Lo: lo[j], Hi: hi[j],
 				Intercept: ic[j], Sigma: sg[j], SlopeMid: mid[j], MonomialSlope: mono[j], Obs: obs[j], Dims: dims[j],
-				DimList: dl[j], MinSeeds: ms[j], NLeft: nl[j], NRight: nr[j], BootOKFrac: ok[j]})
+				DimList: dl[j], SeedList: seeds[j], MinSeeds: ms[j], NLeft: nl[j], NRight: nr[j], BootOKFrac: ok[j]})
 		}
 		return nil
 	})
