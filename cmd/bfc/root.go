@@ -41,6 +41,9 @@ type globals struct {
 	store    string
 	verbose  bool
 	progress string
+	// cpuProfile is the hidden --cpuprofile FILE: a CPU profile of the
+	// whole command, for work on the engine's speed (go tool pprof).
+	cpuProfile string
 }
 
 func newRoot() *cobra.Command {
@@ -84,6 +87,9 @@ exist, and bfc exits with status 2.`,
 	pf.StringVar(&g.store, "store", "", "store directory (default: [pipeline] store, .bfc)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "show cached stages and stage log lines")
 	pf.StringVar(&g.progress, "progress", "auto", "progress display: auto, bars, lines or none")
+	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to `FILE` (for go tool pprof)")
+	pf.MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return g.startProfile() }
 	root.AddCommand(runCmd(g), statusCmd(g), explainCmd(g), dagCmd(g), showCmd(g), exportCmd(g),
 		withBundleVerify(g, verifyCmd(g)), gcCmd(g), kindsCmd(g), execCmd(g), archiveCmd(g), reproduceCmd(g), diffCmd(g),
 		logCmd(g), freezeCmd(g), jsonHelp())
