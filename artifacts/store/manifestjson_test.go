@@ -76,9 +76,9 @@ func TestFastManifestDecodesWhatBfcWrites(t *testing.T) {
 		`{"Format":1}`,                         // another case (encoding/json accepts it)
 		`{"format":1,"format":1}`,              // repeated field
 		`{"format":1,"k\u0069nd":"a"}`,         // escape in a field name
-		`{"format":1,"kind":"a\ud83d\ude00"}`, // escaped surrogates
-		`{"format":1,"kind":"a\x"}`,           // not an escape
-		`{"format":1,"kind":"a\u00g1"}`,       // not hexadecimal
+		`{"format":1,"kind":"a\ud83d\ude00"}`,  // escaped surrogates
+		`{"format":1,"kind":"a\x"}`,            // not an escape
+		`{"format":1,"kind":"a\u00g1"}`,        // not hexadecimal
 		`{"format":1.0}`,                       // not an integer
 		`{"format":01}`,                        // not JSON
 		`{"format":1,"run":{"wall_s":1e400}}`,  // out of range
