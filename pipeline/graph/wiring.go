@@ -73,7 +73,7 @@ func (g *Graph) upstreams(pts []*Point) ([]kit.Upstream, error) {
 		if err != nil {
 			return nil, err
 		}
-		sig := fmt.Sprint(u)
+		sig := g.declaredSig[p]
 		if !seen[sig] {
 			seen[sig] = true
 			out = append(out, u)
@@ -101,8 +101,9 @@ func (g *Graph) upstream(p *Point) (kit.Upstream, error) {
 		return u, g.Config.ErrAt("stage."+p.Stage.ID+".inputs", "%s: %v", p.ID, err)
 	}
 	if g.declared == nil {
-		g.declared = map[*Point]kit.Upstream{}
+		g.declared, g.declaredSig = map[*Point]kit.Upstream{}, map[*Point]string{}
 	}
 	g.declared[p] = u
+	g.declaredSig[p] = fmt.Sprint(u)
 	return u, nil
 }
