@@ -225,9 +225,14 @@ func (s *Store) PutManifest(m *Manifest) error {
 	return s.writeAtomic(s.ManifestPath(m.Key), append(b, '\n'), 0o444)
 }
 
-// Manifest reads and validates the manifest of key. It returns an error
-// wrapping ErrNotFound if there is none.
-func (s *Store) Manifest(key id.Key) (*Manifest, error) {
+// Manifest returns the manifest of key, validated, from the index while
+// its file is unchanged (index.go), else read from the file. It returns
+// an error wrapping ErrNotFound if there is none. The caller may change
+// the manifest it gets.
+func (s *Store) Manifest(key id.Key) (*Manifest, error) { return s.indexedManifest(key) }
+
+// readManifest reads and validates the manifest file of key.
+func (s *Store) readManifest(key id.Key) (*Manifest, error) {
 	p := s.ManifestPath(key)
 	b, err := os.ReadFile(p)
 	if err != nil {

@@ -25,6 +25,7 @@
 //	logs/KEY.log                stage logs
 //	jobs/KEY.json               job descriptions handed to executors
 //	checked                     identities of objects that last rehashed correctly
+//	index                       manifests and refs in one file, checked against theirs (index.go)
 //	quarantine/                 damaged objects moved out of the way
 //	tmp/                        files being written
 //	history/START-PID.json      one record per `bfc run` (cmd/bfc; read by `bfc log`)
@@ -97,8 +98,12 @@ func (p Problem) String() string { return p.Path + ": " + p.What }
 // Store is an opened store directory.
 type Store struct {
 	Dir string
+	// Warn, if set, is told of problems the store recovers from by
+	// itself (a damaged index, which is rebuilt).
+	Warn func(msg string)
 
 	checked checkedCache
+	index   index
 }
 
 var subdirs = []string{"objects", "keys", "refs", "locks", "pins", "logs", "jobs", "tmp", "quarantine"}

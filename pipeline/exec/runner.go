@@ -168,6 +168,7 @@ func (r *Runner) Run(ctx context.Context, targets []*graph.Point) (*Summary, err
 	}
 	defer slock.Unlock()
 	defer e.Store.SaveChecked()
+	defer e.Store.SaveIndex()
 
 	pts := g.Closure(targets)
 	s := &run{r: r, ctx: ctx, disp: disp, jobs: jobs, cluster: cluster, pts: pts,
