@@ -35,6 +35,9 @@ func TestKeyOfIsTheDocumentedHash(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("KeyOf(%v) = %v, %v; want %v", cs, got, err, want)
 		}
+		if got, err := KeyOfNew(cs); err != nil || got != want {
+			t.Errorf("KeyOfNew(%v) = %v, %v; want %v", cs, got, err, want)
+		}
 	}
 	bad := NewComponent("kind", "train")
 	bad.Hash = strings.Repeat("0", 64)

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -28,6 +29,7 @@ type Engine struct {
 	mu        sync.Mutex
 	codeComps map[string][]store.Component // by kind package
 	fileHash  map[string]string
+	declared  sync.Map // name NUL value -> store.Component (Engine.component)
 }
 
 // CodeIdentity gives the code-identity key components of the kind
@@ -121,11 +123,30 @@ func InputValue(kind string, labels map[string]string, m *store.Manifest) string
 // be resolved) and the seed under the master seed. A static point and a
 // dynamic probe (kit.Env.Probe) derive them alike.
 func DeclaredComponents(k kit.Kind, params kit.Params, master, seed int64) []store.Component {
-	cs := []store.Component{store.NewComponent("kind", k.Name())}
-	for _, d := range k.Params() {
-		cs = append(cs, store.NewComponent("param:"+d.Name, CanonicalJSON(params[d.Name])))
+	return declaredComponents(k, params, master, seed, store.NewComponent)
+}
+
+func declaredComponents(k kit.Kind, params kit.Params, master, seed int64, newComp func(name, value string) store.Component) []store.Component {
+	decls := k.Params()
+	cs := make([]store.Component, 0, len(decls)+2)
+	cs = append(cs, newComp("kind", k.Name()))
+	for _, d := range decls {
+		cs = append(cs, newComp("param:"+d.Name, CanonicalJSON(params[d.Name])))
 	}
-	return append(cs, store.NewComponent("seed", fmt.Sprintf("master=%d seed=%d", master, seed)))
+	return append(cs, newComp("seed", "master="+strconv.FormatInt(master, 10)+" seed="+strconv.FormatInt(seed, 10)))
+}
+
+// component is store.NewComponent, remembering the components of
+// declarations: the points of a stage share most of their parameters, so
+// their values are hashed once.
+func (e *Engine) component(name, value string) store.Component {
+	k := name + "\x00" + value
+	if c, ok := e.declared.Load(k); ok {
+		return c.(store.Component)
+	}
+	c := store.NewComponent(name, value)
+	e.declared.Store(k, c)
+	return c
 }
 
 // InputComponent is the key component ("input:NNN") of input i, a point of
@@ -142,7 +163,7 @@ func InputComponent(i int, kind string, labels map[string]string, m *store.Manif
 // not computed yet).
 func (e *Engine) Components(p *Point, inputs []*store.Manifest) ([]store.Component, error) {
 	k := p.Stage.Kind
-	cs := DeclaredComponents(k, p.Params, e.Graph.Config.Seed, p.Seed)
+	cs := declaredComponents(k, p.Params, e.Graph.Config.Seed, p.Seed, e.component)
 	for i, in := range p.Inputs {
 		if inputs == nil {
 			break
@@ -184,7 +205,7 @@ func (e *Engine) Key(p *Point, inputs []*store.Manifest) ([]store.Component, id.
 	if err != nil {
 		return nil, id.Key{}, err
 	}
-	key, err := store.KeyOf(cs)
+	key, err := store.KeyOfNew(cs)
 	return cs, key, err
 }
 
