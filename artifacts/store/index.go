@@ -57,6 +57,7 @@ type index struct {
 	strs   []string // its string table
 	man    map[id.Key]*indexManifest
 	refs   map[string]*indexRefs // by profile
+	pub    map[string]indexPublished // by publishedKey
 	dirty  bool
 	// fileReads counts the manifest and ref files read (tests).
 	fileReads int
@@ -84,6 +85,14 @@ type indexRef struct {
 	damaged bool // unreadable as a ref
 }
 
+// indexPublished is a file published into the project (by object and
+// the project's directories, publishedKey): where, and the file's
+// identity when it was found to hold the object's data.
+type indexPublished struct {
+	path string
+	fid  fileID
+}
+
 func (s *Store) indexPath() string { return filepath.Join(s.Dir, "index") }
 
 // warnf reports a problem that bfc recovers from, through Warn if set.
@@ -100,7 +109,7 @@ func (s *Store) loadIndex() {
 		return
 	}
 	ix.loaded = true
-	ix.man, ix.refs = map[id.Key]*indexManifest{}, map[string]*indexRefs{}
+	ix.man, ix.refs, ix.pub = map[id.Key]*indexManifest{}, map[string]*indexRefs{}, map[string]indexPublished{}
 	b, err := os.ReadFile(s.indexPath())
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -109,7 +118,7 @@ func (s *Store) loadIndex() {
 		return
 	}
 	if err := ix.decodeFile(b); err != nil {
-		ix.man, ix.refs, ix.strs, ix.buf = map[id.Key]*indexManifest{}, map[string]*indexRefs{}, nil, nil
+		ix.man, ix.refs, ix.pub, ix.strs, ix.buf = map[id.Key]*indexManifest{}, map[string]*indexRefs{}, map[string]indexPublished{}, nil, nil
 		ix.dirty = true
 		s.warnf("store index %s is damaged (%v); not using it, rebuilding it from the manifests and refs", s.indexPath(), err)
 	}
@@ -286,6 +295,49 @@ func (s *Store) noteRef(r Ref) {
 	ix.dirty = true
 }
 
+// Published returns where the published file of object o was written
+// in the project under name (the project's directories: a profile may
+// publish elsewhere), if NotePublished recorded it and the file's identity
+// has not changed since: then it still holds the object's data.
+func (s *Store) Published(o id.Object, name string) (string, bool) {
+	ix := &s.index
+	ix.mu.Lock()
+	s.loadIndex()
+	e, ok := ix.pub[publishedKey(o, name)]
+	ix.mu.Unlock()
+	if !ok {
+		return "", false
+	}
+	fid, err := statID(e.path)
+	return e.path, err == nil && fid == e.fid
+}
+
+// NotePublished records that the file at path holds the published data
+// of object o under name (it was just written, or compared byte for
+// byte), unless it changed too recently for its identity to tell later
+// changes apart.
+func (s *Store) NotePublished(o id.Object, name, path string) {
+	fid, err := statID(path)
+	ix := &s.index
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	s.loadIndex()
+	k := publishedKey(o, name)
+	if err != nil || time.Since(time.Unix(0, fid.ctimeNs)) <= checkedMinAge {
+		if _, ok := ix.pub[k]; ok {
+			delete(ix.pub, k)
+			ix.dirty = true
+		}
+		return
+	}
+	if e, ok := ix.pub[k]; !ok || e.path != path || e.fid != fid {
+		ix.pub[k] = indexPublished{path: path, fid: fid}
+		ix.dirty = true
+	}
+}
+
+func publishedKey(o id.Object, name string) string { return o.String() + "\x00" + name }
+
 // SaveIndex writes the index if it changed in this process.
 func (s *Store) SaveIndex() error {
 	ix := &s.index
@@ -304,7 +356,7 @@ func (s *Store) dropIndex() error {
 	ix := &s.index
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.loaded, ix.dirty, ix.man, ix.refs, ix.strs, ix.buf = false, false, nil, nil, nil, nil
+	ix.loaded, ix.dirty, ix.man, ix.refs, ix.pub, ix.strs, ix.buf = false, false, nil, nil, nil, nil, nil
 	if err := os.Remove(s.indexPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -319,7 +371,8 @@ func (f fileID) isZero() bool { return f == fileID{} }
 // length and bytes); the manifests (count, then key, file identity, and
 // the length and bytes of the encoded manifest); the refs (count of
 // profiles, then per profile its name, the directory's identity and its
-// ref files: name, identity, damaged flag, point, key, time); and the
+// ref files: name, identity, damaged flag, point, key, time); the
+// published files (count, then object and directories, path and identity); and the
 // SHA-256 of everything before it. Numbers are varints, strings indices
 // into the table, slices and maps their length + 1 (0 for nil).
 
@@ -480,6 +533,19 @@ func (ix *index) encodeFile() []byte {
 			body.raw(f.ref.Key[:])
 			body.str(f.ref.Time)
 		}
+	}
+	paths := slices.Sorted(func(yield func(string) bool) {
+		for p := range ix.pub {
+			if !yield(p) {
+				return
+			}
+		}
+	})
+	body.uv(uint64(len(paths)))
+	for _, p := range paths {
+		body.str(p)
+		body.str(ix.pub[p].path)
+		body.fid(ix.pub[p].fid)
 	}
 	out := &ixEnc{b: []byte(indexMagic), t: t}
 	out.uv(uint64(len(t.list)))
@@ -705,12 +771,23 @@ func (ix *index) decodeFile(b []byte) error {
 		}
 		refs[p] = r
 	}
+	pub := map[string]indexPublished{}
+	npub := d.uv()
+	for range npub {
+		if d.err != nil {
+			break
+		}
+		p := d.str()
+		e := indexPublished{path: d.str()}
+		e.fid = d.fid()
+		pub[p] = e
+	}
 	if d.err == nil && d.i != len(body) {
 		d.fail("trailing bytes")
 	}
 	if d.err != nil {
 		return d.err
 	}
-	ix.buf, ix.strs, ix.man, ix.refs = b, strs, man, refs
+	ix.buf, ix.strs, ix.man, ix.refs, ix.pub = b, strs, man, refs, pub
 	return nil
 }

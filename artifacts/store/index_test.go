@@ -199,3 +199,36 @@ func FuzzDecodeIndex(f *testing.F) {
 		ix.encodeFile()
 	})
 }
+
+// TestPublishedFilesAreTrustedOnlyUnchanged checks that a published file
+// is known to hold its object's data only while it is unchanged, and that
+// this survives the index being saved and read.
+func TestPublishedFilesAreTrustedOnlyUnchanged(t *testing.T) {
+	defer func(d time.Duration) { checkedMinAge = d }(checkedMinAge)
+	checkedMinAge = 0
+	dir := t.TempDir()
+	s, _ := indexStore(t, dir)
+	o := id.ObjectOf([]byte("figure object"))
+	fig := dir + "/fig.svg"
+	os.WriteFile(fig, []byte("<svg/>"), 0o644)
+	if _, ok := s.Published(o, "figures"); ok {
+		t.Fatal("a file never noted is published")
+	}
+	s.NotePublished(o, "figures", fig)
+	if p, ok := s.Published(o, "figures"); !ok || p != fig {
+		t.Fatalf("noted file: %q, %v", p, ok)
+	}
+	if _, ok := s.Published(o, "other dirs"); ok {
+		t.Fatal("published under other directories")
+	}
+	s.SaveIndex()
+	s2, _ := indexStore(t, dir)
+	if _, ok := s2.Published(o, "figures"); !ok {
+		t.Fatal("not published after the index was saved and read")
+	}
+	time.Sleep(10 * time.Millisecond)
+	os.WriteFile(fig, []byte("<svg>edited</svg>"), 0o644)
+	if _, ok := s2.Published(o, "figures"); ok {
+		t.Fatal("an edited file is still taken to hold the object's data")
+	}
+}

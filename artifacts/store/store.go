@@ -26,6 +26,7 @@
 //	jobs/KEY.json               job descriptions handed to executors
 //	checked                     identities of objects that last rehashed correctly
 //	index                       manifests and refs in one file, checked against theirs (index.go)
+//	codehash                    package hashes of code identities (cmd/bfc; graph.CodeBase.LoadHashes)
 //	quarantine/                 damaged objects moved out of the way
 //	tmp/                        files being written
 //	history/START-PID.json      one record per `bfc run` (cmd/bfc; read by `bfc log`)

@@ -48,6 +48,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRoot().ExecuteContext(ctx)
+	for _, f := range exitFuncs {
+		f()
+	}
 	stopProfile()
 	stop()
 	os.Exit(report(os.Stderr, err))
@@ -121,3 +124,9 @@ func (g *globals) startProfile() error {
 	}
 	return nil
 }
+
+// exitFuncs run when a command has ended (atExit).
+var exitFuncs []func()
+
+// atExit has f run when the command ends, before bfc exits.
+func atExit(f func()) { exitFuncs = append(exitFuncs, f) }

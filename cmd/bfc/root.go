@@ -109,6 +109,32 @@ func registry() graph.Registry { return graph.NewRegistry(all.Kinds()...) }
 
 func codeBase() (*graph.CodeBase, error) { return graph.NewCodeBase(bfc.Source, bfc.ModulePath) }
 
+// storeCodeBase is codeBase with its package hashes cached in the store's
+// file codehash (graph.CodeBase.LoadHashes), saved when the command ends,
+// and the store's recoverable problems printed as notes. Without a store
+// nothing is cached.
+func storeCodeBase(st *store.Store) (*graph.CodeBase, error) {
+	cb, err := codeBase()
+	if err != nil || st == nil {
+		return cb, err
+	}
+	st.Warn = func(msg string) { fmt.Fprintf(os.Stderr, "bfc: note: %s\n", msg) }
+	path := filepath.Join(st.Dir, "codehash")
+	if b, err := os.ReadFile(path); err == nil {
+		cb.LoadHashes(b)
+	}
+	atExit(func() {
+		if b, changed := cb.Hashes(); changed {
+			// Best effort: losing the file costs only hashing.
+			atomicfile.Write(path, filepath.Join(st.Dir, "tmp"), 0o644, func(w io.Writer) error {
+				_, err := w.Write(b)
+				return err
+			})
+		}
+	})
+	return cb, nil
+}
+
 // build parses and validates the pipeline file under the profile and
 // returns its graph and the store directory (--store, else the profile's).
 // See check for what is validated.
@@ -298,7 +324,7 @@ func (g *globals) inspect() (*project, error) {
 }
 
 func openProject(gr *graph.Graph, st *store.Store) (*project, error) {
-	cb, err := codeBase()
+	cb, err := storeCodeBase(st)
 	if err != nil {
 		return nil, err
 	}
@@ -430,7 +456,7 @@ func execCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cb, err := codeBase()
+			cb, err := storeCodeBase(st)
 			if err != nil {
 				return err
 			}

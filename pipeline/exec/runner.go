@@ -436,6 +436,10 @@ func (r *Runner) publish(m *store.Manifest) ([]string, error) {
 		if !strings.HasPrefix(o.Name, store.PublishPrefix) {
 			continue
 		}
+		dirs := cfg.Figures + "\x00" + cfg.Paper
+		if _, ok := st.Published(o.File, dirs); ok {
+			continue // the file holds its data, unchanged since it was written or compared
+		}
 		b, err := st.ReadObject(o.File)
 		if err != nil {
 			return wrote, err
@@ -458,11 +462,13 @@ func (r *Runner) publish(m *store.Manifest) ([]string, error) {
 		}
 		path := filepath.Join(dir, name)
 		if store.SameFileContent(path, data) {
+			st.NotePublished(o.File, dirs, path)
 			continue
 		}
 		if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 			return wrote, err
 		}
+		st.NotePublished(o.File, dirs, path)
 		wrote = append(wrote, path)
 	}
 	return wrote, nil

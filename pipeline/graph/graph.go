@@ -64,7 +64,8 @@ type Graph struct {
 	byPoint map[string]*Point
 	// declared memoises the tables each point declares (wiring.go).
 	declared map[*Point]kit.Upstream
-	// declaredSig is fmt.Sprint of declared[p], which upstreams compares.
+	// declaredSig is fmt.Sprint of declared[p], which upstreams compares
+	// (made when first needed).
 	declaredSig map[*Point]string
 }
 

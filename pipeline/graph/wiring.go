@@ -73,7 +73,14 @@ func (g *Graph) upstreams(pts []*Point) ([]kit.Upstream, error) {
 		if err != nil {
 			return nil, err
 		}
-		sig := g.declaredSig[p]
+		if len(pts) == 1 {
+			return []kit.Upstream{u}, nil
+		}
+		sig, ok := g.declaredSig[p]
+		if !ok {
+			sig = fmt.Sprint(u)
+			g.declaredSig[p] = sig
+		}
 		if !seen[sig] {
 			seen[sig] = true
 			out = append(out, u)
@@ -104,6 +111,5 @@ func (g *Graph) upstream(p *Point) (kit.Upstream, error) {
 		g.declared, g.declaredSig = map[*Point]kit.Upstream{}, map[*Point]string{}
 	}
 	g.declared[p] = u
-	g.declaredSig[p] = fmt.Sprint(u)
 	return u, nil
 }
