@@ -56,7 +56,7 @@ type index struct {
 	buf    []byte   // the file read at load (strings alias it)
 	strs   []string // its string table
 	man    map[id.Key]*indexManifest
-	refs   map[string]*indexRefs // by profile
+	refs   map[string]*indexRefs     // by profile
 	pub    map[string]indexPublished // by publishedKey
 	dirty  bool
 	// fileReads counts the manifest and ref files read (tests).
