@@ -102,6 +102,16 @@ func (s *Summary) Err() error {
 	return fmt.Errorf("%d stage point(s) failed, %d skipped because an input failed", s.Failed, s.Skipped)
 }
 
+// toCheck is a ready point and its inputs' manifests.
+type toCheck struct {
+	p      *graph.Point
+	inputs []*store.Manifest
+}
+
+// maxChecks bounds the freshness checks in flight: two per CPU, so that
+// one's file reads overlap another's hashing.
+func maxChecks() int { return 2 * runtime.NumCPU() }
+
 // pending is a point whose key is known and that must be computed.
 type pending struct {
 	comps  []store.Component
@@ -135,6 +145,10 @@ type run struct {
 	down    map[*graph.Point][]*graph.Point
 	prio    map[*graph.Point]float64 // computed when the first point must run
 	queue   readyQueue
+	// toCheck are the points whose inputs are done, in the order they
+	// became ready, waiting for one of the maxChecks check goroutines (a
+	// goroutine per ready point held a stack for each of 1e5 points).
+	toCheck []toCheck
 	free    int // CPU tokens
 	checks  *semaphore.Weighted
 	// checking and running count goroutines in flight; finished counts
@@ -208,6 +222,7 @@ func (s *run) loop() {
 	}
 	cancelled := s.ctx.Done()
 	for s.finished < len(s.pts) {
+		s.startChecks()
 		s.dispatch()
 		if s.finished == len(s.pts) {
 			break
@@ -221,7 +236,7 @@ func (s *run) loop() {
 	}
 }
 
-// ready starts the freshness check of p, whose inputs are done, or skips
+// ready queues the freshness check of p, whose inputs are done, or skips
 // it if one of them has no result.
 func (s *run) ready(p *graph.Point) {
 	inputs := make([]*store.Manifest, len(p.Inputs))
@@ -236,17 +251,32 @@ func (s *run) ready(p *graph.Point) {
 		}
 		inputs[i] = r.Manifest
 	}
-	s.checking++
-	force := s.r.Force[p]
-	res := s.res[p]
-	go func() {
-		work := s.r.check(s.ctx, p, res, inputs, force, s.checks, s.disp)
-		var files []string
-		if work == nil && res.Manifest != nil {
-			files = s.r.record(p, res, s.disp)
-		}
-		s.msgs <- done{p: p, checked: true, work: work, published: files}
-	}()
+	s.toCheck = append(s.toCheck, toCheck{p, inputs})
+}
+
+// startChecks starts the freshness checks of ready points, in the order
+// they became ready, while fewer than maxChecks are in flight.
+func (s *run) startChecks() {
+	n := 0
+	for ; n < len(s.toCheck) && s.checking < maxChecks(); n++ {
+		c := s.toCheck[n]
+		s.toCheck[n] = toCheck{}
+		s.checking++
+		force := s.r.Force[c.p]
+		res := s.res[c.p]
+		go func() {
+			work := s.r.check(s.ctx, c.p, res, c.inputs, force, s.checks, s.disp)
+			var files []string
+			if work == nil && res.Manifest != nil {
+				files = s.r.record(c.p, res, s.disp)
+			}
+			s.msgs <- done{p: c.p, checked: true, work: work, published: files}
+		}()
+	}
+	s.toCheck = s.toCheck[n:]
+	if len(s.toCheck) == 0 {
+		s.toCheck = nil // let the backing array go
+	}
 }
 
 // receive handles what a goroutine reports.
@@ -303,7 +333,7 @@ func (s *run) dispatch() {
 		}
 		return
 	}
-	if s.checking > 0 {
+	if s.checking > 0 || len(s.toCheck) > 0 {
 		return
 	}
 	for _, q := range s.queue.take(s.free) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"reflect"
 	"slices"
@@ -29,7 +30,12 @@ type Engine struct {
 	mu        sync.Mutex
 	codeComps map[string][]store.Component // by kind package
 	fileHash  map[string]string
-	declared  sync.Map // name NUL value -> store.Component (Engine.component)
+	// memo guards what keys remember across points: components of
+	// declarations, canonical scalars and each kind's parameters.
+	memo  sync.RWMutex
+	comps map[compKey]store.Component
+	canon map[scalarKey]string
+	decls map[string][]kit.Param
 }
 
 // CodeIdentity gives the code-identity key components of the kind
@@ -41,7 +47,8 @@ type CodeIdentity interface {
 
 // NewEngine ties a graph, a store and the code identity together.
 func NewEngine(g *Graph, s *store.Store, cb CodeIdentity) *Engine {
-	return &Engine{Graph: g, Store: s, Code: cb, codeComps: map[string][]store.Component{}, fileHash: map[string]string{}}
+	return &Engine{Graph: g, Store: s, Code: cb, codeComps: map[string][]store.Component{}, fileHash: map[string]string{},
+		comps: map[compKey]store.Component{}, canon: map[scalarKey]string{}, decls: map[string][]kit.Param{}}
 }
 
 // KindPackage is the import path of the package that implements k.
@@ -127,26 +134,99 @@ func DeclaredComponents(k kit.Kind, params kit.Params, master, seed int64) []sto
 }
 
 func declaredComponents(k kit.Kind, params kit.Params, master, seed int64, newComp func(name, value string) store.Component) []store.Component {
-	decls := k.Params()
+	return declaredFrom(k.Name(), k.Params(), params, master, seed, CanonicalJSON, newComp)
+}
+
+// declaredFrom is DeclaredComponents of a kind named kind declaring decls,
+// with the canonical encoding and the component constructor given.
+func declaredFrom(kind string, decls []kit.Param, params kit.Params, master, seed int64,
+	canonical func(any) string, newComp func(name, value string) store.Component) []store.Component {
 	cs := make([]store.Component, 0, len(decls)+2)
-	cs = append(cs, newComp("kind", k.Name()))
+	cs = append(cs, newComp("kind", kind))
 	for _, d := range decls {
-		cs = append(cs, newComp("param:"+d.Name, CanonicalJSON(params[d.Name])))
+		cs = append(cs, newComp("param:"+d.Name, canonical(params[d.Name])))
 	}
 	return append(cs, newComp("seed", "master="+strconv.FormatInt(master, 10)+" seed="+strconv.FormatInt(seed, 10)))
 }
+
+// compKey names a component by name and value (Engine.component).
+type compKey struct{ name, value string }
 
 // component is store.NewComponent, remembering the components of
 // declarations: the points of a stage share most of their parameters, so
 // their values are hashed once.
 func (e *Engine) component(name, value string) store.Component {
-	k := name + "\x00" + value
-	if c, ok := e.declared.Load(k); ok {
-		return c.(store.Component)
+	k := compKey{name, value}
+	e.memo.RLock()
+	c, ok := e.comps[k]
+	e.memo.RUnlock()
+	if ok {
+		return c
 	}
-	c := store.NewComponent(name, value)
-	e.declared.Store(k, c)
+	c = store.NewComponent(name, value)
+	e.memo.Lock()
+	e.comps[k] = c
+	e.memo.Unlock()
 	return c
+}
+
+// scalarKey identifies a scalar parameter value exactly (a float by its
+// bits: -0 and 0 encode differently).
+type scalarKey struct {
+	kind byte
+	bits uint64
+	s    string
+}
+
+// canonical is CanonicalJSON, remembered for scalar values, which the
+// points of a grid repeat.
+func (e *Engine) canonical(v any) string {
+	var k scalarKey
+	switch x := v.(type) {
+	case int64:
+		k = scalarKey{kind: 1, bits: uint64(x)}
+	case float64:
+		k = scalarKey{kind: 2, bits: math.Float64bits(x)}
+	case string:
+		k = scalarKey{kind: 3, s: x}
+	case bool:
+		k = scalarKey{kind: 4}
+		if x {
+			k.bits = 1
+		}
+	case int:
+		k = scalarKey{kind: 5, bits: uint64(x)}
+	default:
+		return CanonicalJSON(v)
+	}
+	e.memo.RLock()
+	s, ok := e.canon[k]
+	e.memo.RUnlock()
+	if ok {
+		return s
+	}
+	s = CanonicalJSON(v)
+	e.memo.Lock()
+	e.canon[k] = s
+	e.memo.Unlock()
+	return s
+}
+
+// params returns (and caches) the declared parameters of a kind, which
+// some kinds build anew on every call.
+func (e *Engine) params(k kit.Kind) []kit.Param {
+	name := k.Name()
+	e.memo.RLock()
+	ds, ok := e.decls[name]
+	e.memo.RUnlock()
+	if ok {
+		return ds
+	}
+	ds = k.Params()
+	e.memo.Lock()
+	e.decls[name] = ds
+	e.memo.Unlock()
+	return ds
 }
 
 // InputComponent is the key component ("input:NNN") of input i, a point of
@@ -163,7 +243,7 @@ func InputComponent(i int, kind string, labels map[string]string, m *store.Manif
 // not computed yet).
 func (e *Engine) Components(p *Point, inputs []*store.Manifest) ([]store.Component, error) {
 	k := p.Stage.Kind
-	cs := declaredComponents(k, p.Params, e.Graph.Config.Seed, p.Seed, e.component)
+	cs := declaredFrom(k.Name(), e.params(k), p.Params, e.Graph.Config.Seed, p.Seed, e.canonical, e.component)
 	for i, in := range p.Inputs {
 		if inputs == nil {
 			break
