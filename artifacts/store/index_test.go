@@ -2,6 +2,7 @@ package store
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -230,5 +231,32 @@ func TestPublishedFilesAreTrustedOnlyUnchanged(t *testing.T) {
 	os.WriteFile(fig, []byte("<svg>edited</svg>"), 0o644)
 	if _, ok := s2.Published(o, "figures"); ok {
 		t.Fatal("an edited file is still taken to hold the object's data")
+	}
+}
+
+// TestRefFileNamesAreUnchanged checks refFile against the definition the
+// existing stores' ref files were named by (fmt's "%%%02x" per escaped
+// rune): a different name would lose every ref.
+func TestRefFileNamesAreUnchanged(t *testing.T) {
+	old := func(point string) string {
+		var b strings.Builder
+		for _, r := range point {
+			switch {
+			case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-', r == '.' && b.Len() > 0:
+				b.WriteRune(r)
+			default:
+				fmt.Fprintf(&b, "%%%02x", r)
+			}
+		}
+		name := b.String()
+		if len(name) > 200 {
+			name = name[:120] + "~" + id.HexSum([]byte(point))[:16]
+		}
+		return name + ".json"
+	}
+	for _, p := range []string{"a", "E5_kernel[d=8,method=krr_poly,n=128,seed=1]", ".hidden", "a.b", "x[\t\n]", "ü€\u2028", strings.Repeat("E5[d=1]", 40), ""} {
+		if got, want := refFile(p), old(p); got != want {
+			t.Errorf("refFile(%q) = %q, want %q", p, got, want)
+		}
 	}
 }

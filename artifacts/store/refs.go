@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,12 +29,20 @@ type Ref struct {
 // characters) to a safe file name.
 func refFile(point string) string {
 	var b strings.Builder
+	b.Grow(len(point) + 16)
 	for _, r := range point {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-', r == '.' && b.Len() > 0:
 			b.WriteRune(r)
 		default:
-			fmt.Fprintf(&b, "%%%02x", r)
+			// "%%%02x" of the rune, without fmt (a ref is looked up per
+			// point per command).
+			h := strconv.FormatInt(int64(r), 16)
+			b.WriteByte('%')
+			if len(h) < 2 {
+				b.WriteByte('0')
+			}
+			b.WriteString(h)
 		}
 	}
 	name := b.String()
