@@ -85,6 +85,8 @@ type Stage struct {
 	Inputs []*Stage
 	Gather []*Stage
 	Points []*Point
+
+	params []kit.Param // Kind.Params(), once (expand)
 }
 
 // FileRef is an external file a kind reads: Path as the kind declared it
@@ -443,8 +445,9 @@ func labelKey(axes []string, labels map[string]string) string {
 // (crossGrid), each with its params, seed, gathered inputs and files
 // (newPoint).
 func (g *Graph) expand(s *Stage) error {
-	names := make([]string, 0, len(s.Kind.Params()))
-	for _, p := range s.Kind.Params() {
+	s.params = s.Kind.Params() // some kinds build their list on every call
+	names := make([]string, 0, len(s.params))
+	for _, p := range s.params {
 		names = append(names, p.Name)
 	}
 	var errs []error
@@ -568,7 +571,7 @@ func (g *Graph) newPoint(s *Stage, pa partial, values map[string]map[string]any,
 		}
 		gridSet[a.Name] = true
 	}
-	params, err := kit.Resolve(s.Kind.Params(), raw)
+	params, err := kit.Resolve(s.params, raw)
 	if err != nil {
 		return nil, g.paramErrors(s, err, gridSet, pa.labels)
 	}
