@@ -149,6 +149,9 @@ func (d *mdec) run(r *RunRecord) {
 		case "host":
 			d.once(&seen, 6)
 			r.Host = d.str()
+		case "cpu":
+			d.once(&seen, 15)
+			r.CPU = d.str()
 		case "go":
 			d.once(&seen, 7)
 			r.GoVersion = d.str()

@@ -55,6 +55,7 @@ func TestFastManifestDecodesWhatBfcWrites(t *testing.T) {
 	m := testManifest(t, s)
 	m.Probes = []ProbeRef{{Name: "p[n=1]", Key: id.Key{1}}}
 	m.Run.Notes = map[string]string{"a": "b"}
+	m.Run.CPU = "AMD EPYC"
 	// String parameters are JSON inside JSON: json.Marshal escapes their
 	// quotes, and <, >, & and control characters of any string.
 	m.Components = append(m.Components, NewComponent("param:method", `"krr_poly"`), NewComponent("param:note", "a<b & c>d\n\t\\/é\u2028"))
