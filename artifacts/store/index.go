@@ -38,10 +38,13 @@ import (
 // it, which change the directory's times (refs edited in place, which bfc
 // never does, are not seen until the directory changes). When it has
 // changed, every ref file is stat'ed and only those whose identity
-// changed are read. Entries of files changed within checkedMinAge of being
-// read are not kept ("racy git"). Losing the index costs only the reads
-// it saves; concurrent runs may overwrite each other's index, each one
-// consistent.
+// changed are read. A command reads the refs of a profile once: a ref
+// another process writes meanwhile is seen by the next command. Entries
+// of files changed within checkedMinAge of being read are not kept ("racy
+// git"). Losing the index costs only the reads it saves; concurrent runs
+// may overwrite each other's index, each one consistent. The index also
+// remembers the published files known to hold their objects' data
+// (Published), by the same rule.
 //
 // Manifests decoded from the index are not validated again (their key
 // recomputed from the components): they were when the entry was made, and
@@ -133,17 +136,17 @@ func (s *Store) indexedManifest(key id.Key) (*Manifest, error) {
 	ix.mu.Lock()
 	s.loadIndex()
 	e := ix.man[key]
-	if serr != nil && errors.Is(serr, fs.ErrNotExist) && e != nil {
-		delete(ix.man, key)
-		ix.dirty = true
-	}
 	var m *Manifest
 	var derr error
-	if serr == nil && e != nil && e.fid == fid {
+	switch {
+	case serr == nil && e != nil && e.fid == fid:
 		if m, derr = ix.decodeEntry(e); derr != nil || m.Key != key {
 			delete(ix.man, key) // the file is read below
 			ix.dirty = true
 		}
+	case e != nil: // the file changed (or cannot be stat'ed): read below
+		delete(ix.man, key)
+		ix.dirty = true
 	}
 	ix.mu.Unlock()
 	if m != nil && derr == nil && m.Key == key {
