@@ -260,3 +260,20 @@ func TestRefFileNamesAreUnchanged(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckedLinesParse checks the checked cache's line parser on what
+// SaveChecked writes and on lines it must skip.
+func TestCheckedLinesParse(t *testing.T) {
+	o := id.ObjectOf([]byte("x"))
+	f := fileID{dev: 2049, ino: 123456, size: 1450, mtimeNs: 1764800000123456789, ctimeNs: -5}
+	good := o.String() + " " + f.String()
+	if got, gf, ok := parseCheckedLine([]byte(good)); !ok || got != o || gf != f {
+		t.Fatalf("parse %q = %v %v %v", good, got, gf, ok)
+	}
+	for _, bad := range []string{"", o.String(), good + " 7", strings.Replace(good, " ", "  ", 1), good[:len(good)-1] + "x",
+		"zz" + good[2:], strings.Replace(good, "2049", "", 1), o.String() + " 1 2 3 4"} {
+		if _, _, ok := parseCheckedLine([]byte(bad)); ok {
+			t.Errorf("parsed %q", bad)
+		}
+	}
+}
