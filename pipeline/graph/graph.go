@@ -172,12 +172,28 @@ func PointID(stage string, labels map[string]string) string {
 	if len(labels) == 0 {
 		return stage
 	}
-	names := slices.Sorted(maps.Keys(labels))
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = n + "=" + labels[n]
+	var buf [8]string // grids have few axes: no allocation for the names
+	names := buf[:0]
+	size := len(stage) + 2
+	for k, v := range labels {
+		names = append(names, k)
+		size += len(k) + len(v) + 2
 	}
-	return stage + "[" + strings.Join(parts, ",") + "]"
+	slices.Sort(names)
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(stage)
+	b.WriteByte('[')
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(n)
+		b.WriteByte('=')
+		b.WriteString(labels[n])
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // Build checks cfg under profile ("" = the file's default profile)

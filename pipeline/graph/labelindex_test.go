@@ -63,3 +63,23 @@ func ids(pts []*Point) []string {
 	}
 	return out
 }
+
+// TestPointIDFormat checks PointID's text, which names refs and appears in
+// keys (input components): "stage[a=1,b=x]" with axes in name order.
+func TestPointIDFormat(t *testing.T) {
+	cases := []struct {
+		labels map[string]string
+		want   string
+	}{
+		{nil, "s"},
+		{map[string]string{"seed": "1"}, "s[seed=1]"},
+		{map[string]string{"seed": "1", "d": "8", "method": "krr_poly", "n": "128"}, "s[d=8,method=krr_poly,n=128,seed=1]"},
+		{map[string]string{"b": "", "a": "x=y,z"}, "s[a=x=y,z,b=]"},
+		{map[string]string{"a9": "1", "a10": "2", "b": "3", "c": "4", "d": "5", "e": "6", "f": "7", "g": "8", "h": "9"}, "s[a10=2,a9=1,b=3,c=4,d=5,e=6,f=7,g=8,h=9]"},
+	}
+	for _, c := range cases {
+		if got := PointID("s", c.labels); got != c.want {
+			t.Errorf("PointID(s, %v) = %q, want %q", c.labels, got, c.want)
+		}
+	}
+}
