@@ -154,7 +154,8 @@ type run struct {
 	// checking and running count goroutines in flight; finished counts
 	// points with a final status.
 	checking, running, finished int
-	msgs                        chan done
+	msgs                        chan done   // executions
+	checked                     chan []done // batches of checks
 	sum                         *Summary
 }
 
@@ -188,7 +189,7 @@ func (r *Runner) Run(ctx context.Context, targets []*graph.Point) (*Summary, err
 	s := &run{r: r, ctx: ctx, disp: disp, jobs: jobs, cluster: cluster, pts: pts,
 		res: make(map[*graph.Point]*PointResult, len(pts)), waiting: make(map[*graph.Point]int, len(pts)),
 		down: map[*graph.Point][]*graph.Point{}, free: jobs, checks: semaphore.NewWeighted(int64(runtime.NumCPU())),
-		msgs: make(chan done), sum: &Summary{Results: map[*graph.Point]*PointResult{}}}
+		msgs: make(chan done), checked: make(chan []done), sum: &Summary{Results: map[*graph.Point]*PointResult{}}}
 	if !cluster {
 		s.sum.Cores = min(jobs, runtime.NumCPU())
 	}
@@ -230,6 +231,11 @@ func (s *run) loop() {
 		select {
 		case d := <-s.msgs:
 			s.receive(d)
+		case ds := <-s.checked:
+			s.checking--
+			for _, d := range ds {
+				s.receive(d)
+			}
 		case <-cancelled:
 			cancelled = nil // dispatch now fails what is queued
 		}
@@ -255,35 +261,51 @@ func (s *run) ready(p *graph.Point) {
 }
 
 // startChecks starts the freshness checks of ready points, in the order
-// they became ready, while fewer than maxChecks are in flight.
+// they became ready, in batches on at most maxChecks goroutines: one
+// goroutine and one message per point cost more than checking a cached
+// point (each wakes another thread, a system call).
 func (s *run) startChecks() {
-	n := 0
-	for ; n < len(s.toCheck) && s.checking < maxChecks(); n++ {
-		c := s.toCheck[n]
-		s.toCheck[n] = toCheck{}
+	for len(s.toCheck) > 0 && s.checking < maxChecks() {
+		n := min(len(s.toCheck), maxBatch, max(1, len(s.toCheck)/maxChecks()))
+		batch := make([]checkItem, n)
+		for i, c := range s.toCheck[:n] {
+			batch[i] = checkItem{toCheck: c, force: s.r.Force[c.p], res: s.res[c.p]}
+		}
+		clear(s.toCheck[:n])
+		s.toCheck = s.toCheck[n:]
 		s.checking++
-		force := s.r.Force[c.p]
-		res := s.res[c.p]
 		go func() {
-			work := s.r.check(s.ctx, c.p, res, c.inputs, force, s.checks, s.disp)
-			var files []string
-			if work == nil && res.Manifest != nil {
-				files = s.r.record(c.p, res, s.disp)
+			out := make([]done, len(batch))
+			for i, c := range batch {
+				work := s.r.check(s.ctx, c.p, c.res, c.inputs, c.force, s.checks, s.disp)
+				var files []string
+				if work == nil && c.res.Manifest != nil {
+					files = s.r.record(c.p, c.res, s.disp)
+				}
+				out[i] = done{p: c.p, checked: true, work: work, published: files}
 			}
-			s.msgs <- done{p: c.p, checked: true, work: work, published: files}
+			s.checked <- out
 		}()
 	}
-	s.toCheck = s.toCheck[n:]
 	if len(s.toCheck) == 0 {
 		s.toCheck = nil // let the backing array go
 	}
+}
+
+// maxBatch is the most points one check goroutine takes at once.
+const maxBatch = 256
+
+// checkItem is a point to check with what the run's loop knows of it.
+type checkItem struct {
+	toCheck
+	force bool
+	res   *PointResult
 }
 
 // receive handles what a goroutine reports.
 func (s *run) receive(d done) {
 	res := s.res[d.p]
 	if d.checked {
-		s.checking--
 		if d.work == nil {
 			s.sum.Published = append(s.sum.Published, d.published...)
 			s.finish(d.p)

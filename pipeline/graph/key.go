@@ -10,7 +10,6 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,10 +116,17 @@ func InputValue(kind string, labels map[string]string, m *store.Manifest) string
 	if len(labels) > 0 {
 		b.WriteString(PointID("", labels))
 	}
-	outs := slices.Clone(m.Outputs)
-	sort.Slice(outs, func(i, j int) bool { return outs[i].Name < outs[j].Name })
+	outs := m.Outputs
+	byName := func(a, b store.Output) int { return strings.Compare(a.Name, b.Name) }
+	if !slices.IsSortedFunc(outs, byName) {
+		outs = slices.Clone(outs)
+		slices.SortFunc(outs, byName) // names are distinct (Manifest.Validate)
+	}
 	for _, o := range outs {
-		fmt.Fprintf(&b, " %s=%s", o.Name, o.Data.String())
+		b.WriteByte(' ')
+		b.WriteString(o.Name)
+		b.WriteByte('=')
+		b.WriteString(o.Data.String())
 	}
 	return b.String()
 }
@@ -234,7 +240,16 @@ func (e *Engine) params(k kit.Kind) []kit.Param {
 // (InputValue). The upstream key is deliberately absent, so a rerun that
 // yields identical data does not change the reader's key (early cutoff).
 func InputComponent(i int, kind string, labels map[string]string, m *store.Manifest) store.Component {
-	return store.NewComponent(fmt.Sprintf("input:%03d", i), InputValue(kind, labels, m))
+	return store.NewComponent(inputName(i), InputValue(kind, labels, m))
+}
+
+// inputName is "input:NNN", i with at least three digits.
+func inputName(i int) string {
+	n := strconv.Itoa(i)
+	if len(n) < 3 && i >= 0 {
+		n = "000"[len(n):] + n
+	}
+	return "input:" + n
 }
 
 // Components computes the key components of p, given the manifests of
