@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -274,6 +275,21 @@ func TestCheckedLinesParse(t *testing.T) {
 		"zz" + good[2:], strings.Replace(good, "2049", "", 1), o.String() + " 1 2 3 4"} {
 		if _, _, ok := parseCheckedLine([]byte(bad)); ok {
 			t.Errorf("parsed %q", bad)
+		}
+	}
+}
+
+// TestPathsAreJoined checks the store's hand-built paths against
+// filepath.Join.
+func TestPathsAreJoined(t *testing.T) {
+	o, k := id.ObjectOf([]byte("o")), id.Key{1, 2, 3}
+	for _, dir := range []string{"/tmp/s/.bfc", "/"} {
+		s := &Store{Dir: dir}
+		if got, want := s.ObjectPath(o), filepath.Join(dir, "objects", o.String()[:2], o.String()+".arrow"); got != want {
+			t.Errorf("ObjectPath = %q, want %q", got, want)
+		}
+		if got, want := s.ManifestPath(k), filepath.Join(dir, "keys", k.String()[:2], k.String()+".json"); got != want {
+			t.Errorf("ManifestPath = %q, want %q", got, want)
 		}
 	}
 }
