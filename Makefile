@@ -28,7 +28,7 @@ RUN      := $(BFC) $(if $(PROFILE),--profile $(PROFILE)) -j $(JOBS) $(BFCFLAGS)
 FUZZTIME ?= 10s
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./pipeline/graph:FuzzLoad ./pipeline/config:FuzzLocateKeys ./pipeline/exec:FuzzJob \
-	./artifacts/store:FuzzParseManifest ./artifacts/store:FuzzDecodeTable \
+	./artifacts/store:FuzzParseManifest ./artifacts/store:FuzzDecodeTable ./artifacts/store:FuzzDecodeIndex \
 	./artifacts/bundle:FuzzReadBundle ./artifacts/bundle:FuzzReadBundleTar
 
 help: ## list the targets

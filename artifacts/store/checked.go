@@ -1,13 +1,11 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -65,26 +63,59 @@ func (s *Store) loadChecked() {
 	if err != nil {
 		return
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 6 {
-			continue
+	// One line per object: its hash and five decimal numbers, separated
+	// by single spaces (what SaveChecked writes); any other line is
+	// skipped. Parsed by hand: at sweep scale the file has 1e5 lines.
+	c.entries = make(map[id.Object]fileID, bytes.Count(b, []byte{'\n'}))
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
 		}
-		o, err := id.ParseObject(f[0])
-		if err != nil {
-			continue
-		}
-		var n [5]int64
-		ok := true
-		for i := range n {
-			v, err := strconv.ParseInt(f[i+1], 10, 64)
-			n[i], ok = v, ok && err == nil
-		}
-		if ok {
-			c.entries[o] = fileID{uint64(n[0]), uint64(n[1]), uint64(n[2]), n[3], n[4]}
+		if o, f, ok := parseCheckedLine(line); ok {
+			c.entries[o] = f
 		}
 	}
+}
+
+// parseCheckedLine parses "HASH DEV INO SIZE MTIME CTIME".
+func parseCheckedLine(line []byte) (id.Object, fileID, bool) {
+	const hexLen = 2 * len(id.Object{})
+	if len(line) < hexLen+1 || line[hexLen] != ' ' {
+		return id.Object{}, fileID{}, false
+	}
+	var o id.Object
+	if err := o.UnmarshalText(line[:hexLen]); err != nil {
+		return id.Object{}, fileID{}, false
+	}
+	var n [5]int64
+	rest := line[hexLen+1:]
+	for i := range n {
+		j := bytes.IndexByte(rest, ' ')
+		field := rest
+		if j >= 0 {
+			field, rest = rest[:j], rest[j+1:]
+		} else {
+			rest = nil
+		}
+		v, ok := parseDecimal(field)
+		if !ok || (j >= 0) != (i < len(n)-1) {
+			return id.Object{}, fileID{}, false
+		}
+		n[i] = v
+	}
+	return o, fileID{uint64(n[0]), uint64(n[1]), uint64(n[2]), n[3], n[4]}, true
+}
+
+// parseDecimal parses an optionally negative decimal int64.
+func parseDecimal(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	return v, err == nil
 }
 
 // CheckObjectFast is CheckObject, except that an object whose file

@@ -26,6 +26,11 @@ type GCReport struct {
 func (s *Store) GC(live map[id.Key]bool, keepRef func(Ref) bool, dryRun bool) (*GCReport, error) {
 	rep := &GCReport{}
 	live = s.WithProbes(live)
+	if !dryRun {
+		// Entries of what gc removes would only be dropped one by one;
+		// the next command rebuilds the index from what is left.
+		defer s.dropIndex()
+	}
 	rm := func(p string, list *[]string) error {
 		if fi, err := os.Stat(p); err == nil {
 			rep.Bytes += fi.Size()

@@ -11,8 +11,8 @@ import (
 // manifests bfc writes (json.MarshalIndent of a Manifest) use a small
 // subset of JSON, which fastManifest decodes directly, several times
 // faster. It accepts only input that encoding/json decodes to the same
-// Manifest (exact field names, each at most once; strings without escapes,
-// control characters or invalid UTF-8; numbers in JSON's grammar that fit
+// Manifest (exact field names, each at most once; strings without control
+// characters, invalid UTF-8 or escaped surrogates; numbers in JSON's grammar that fit
 // their fields; no null) and gives up on anything else, which
 // ParseManifest then hands to encoding/json: the fallback defines both the
 // meaning of unusual input and the error messages. FuzzParseManifest
@@ -149,6 +149,9 @@ func (d *mdec) run(r *RunRecord) {
 		case "host":
 			d.once(&seen, 6)
 			r.Host = d.str()
+		case "cpu":
+			d.once(&seen, 15)
+			r.CPU = d.str()
 		case "go":
 			d.once(&seen, 7)
 			r.GoVersion = d.str()
@@ -316,12 +319,97 @@ func (d *mdec) rawStr() []byte {
 	return nil
 }
 
+// str decodes a string value. Without escapes it is rawStr's bytes;
+// with them (json.Marshal writes \" around string parameters, \u003c for
+// <, and so on) each escape is decoded as encoding/json does: the
+// two-character escapes and \uXXXX outside the surrogates (a surrogate,
+// paired or not, gives up).
 func (d *mdec) str() string {
-	s := d.rawStr()
-	if !d.ok {
+	d.ws()
+	if !d.ok || d.i >= len(d.b) || d.b[d.i] != '"' {
+		d.ok = false
 		return ""
 	}
-	return string(s)
+	end := d.i + 1
+	for end < len(d.b) && d.b[end] != '"' && d.b[end] != '\\' {
+		end++
+	}
+	if end >= len(d.b) || d.b[end] == '"' {
+		s := d.rawStr()
+		if !d.ok {
+			return ""
+		}
+		return string(s)
+	}
+	d.i++
+	var out []byte
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			if !utf8.Valid(out) {
+				d.ok = false
+				return ""
+			}
+			return string(out)
+		case c < 0x20:
+			d.ok = false
+			return ""
+		case c != '\\':
+			out = append(out, c)
+			d.i++
+			continue
+		}
+		if d.i+1 >= len(d.b) {
+			d.ok = false
+			return ""
+		}
+		e := d.b[d.i+1]
+		d.i += 2
+		switch e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			if d.i+4 > len(d.b) {
+				d.ok = false
+				return ""
+			}
+			r, err := strconv.ParseUint(string(d.b[d.i:d.i+4]), 16, 32)
+			if err != nil || (r >= 0xd800 && r < 0xe000) || !isHex4(d.b[d.i:d.i+4]) {
+				d.ok = false
+				return ""
+			}
+			out = utf8.AppendRune(out, rune(r))
+			d.i += 4
+		default:
+			d.ok = false
+			return ""
+		}
+	}
+	d.ok = false
+	return ""
+}
+
+// isHex4 reports whether b is four hexadecimal digits (ParseUint alone
+// would take a sign or an underscore).
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return len(b) == 4
 }
 
 // text decodes a string into a value with an UnmarshalText method (the

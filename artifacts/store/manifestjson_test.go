@@ -35,6 +35,9 @@ func TestKeyOfIsTheDocumentedHash(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("KeyOf(%v) = %v, %v; want %v", cs, got, err, want)
 		}
+		if got, err := KeyOfNew(cs); err != nil || got != want {
+			t.Errorf("KeyOfNew(%v) = %v, %v; want %v", cs, got, err, want)
+		}
 	}
 	bad := NewComponent("kind", "train")
 	bad.Hash = strings.Repeat("0", 64)
@@ -52,6 +55,11 @@ func TestFastManifestDecodesWhatBfcWrites(t *testing.T) {
 	m := testManifest(t, s)
 	m.Probes = []ProbeRef{{Name: "p[n=1]", Key: id.Key{1}}}
 	m.Run.Notes = map[string]string{"a": "b"}
+	m.Run.CPU = "AMD EPYC"
+	// String parameters are JSON inside JSON: json.Marshal escapes their
+	// quotes, and <, >, & and control characters of any string.
+	m.Components = append(m.Components, NewComponent("param:method", `"krr_poly"`), NewComponent("param:note", "a<b & c>d\n\t\\/é\u2028"))
+	m.Key, _ = KeyOf(m.Components)
 	indented, _ := json.MarshalIndent(m, "", "  ")
 	compact, _ := json.Marshal(m)
 	for _, b := range [][]byte{indented, compact} {
@@ -71,7 +79,10 @@ func TestFastManifestDecodesWhatBfcWrites(t *testing.T) {
 		`{"format":1,"outputs":null}`,          // null
 		`{"Format":1}`,                         // another case (encoding/json accepts it)
 		`{"format":1,"format":1}`,              // repeated field
-		`{"format":1,"kind":"a\"b"}`,           // escape
+		`{"format":1,"k\u0069nd":"a"}`,         // escape in a field name
+		`{"format":1,"kind":"a\ud83d\ude00"}`,  // escaped surrogates
+		`{"format":1,"kind":"a\x"}`,            // not an escape
+		`{"format":1,"kind":"a\u00g1"}`,        // not hexadecimal
 		`{"format":1.0}`,                       // not an integer
 		`{"format":01}`,                        // not JSON
 		`{"format":1,"run":{"wall_s":1e400}}`,  // out of range

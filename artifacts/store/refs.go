@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,12 +29,20 @@ type Ref struct {
 // characters) to a safe file name.
 func refFile(point string) string {
 	var b strings.Builder
+	b.Grow(len(point) + 16)
 	for _, r := range point {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-', r == '.' && b.Len() > 0:
 			b.WriteRune(r)
 		default:
-			fmt.Fprintf(&b, "%%%02x", r)
+			// "%%%02x" of the rune, without fmt (a ref is looked up per
+			// point per command).
+			h := strconv.FormatInt(int64(r), 16)
+			b.WriteByte('%')
+			if len(h) < 2 {
+				b.WriteByte('0')
+			}
+			b.WriteString(h)
 		}
 	}
 	name := b.String()
@@ -57,8 +66,15 @@ func (s *Store) SetRef(profile, point string, key id.Key) error {
 	if err != nil {
 		return err
 	}
-	return s.writeAtomic(filepath.Join(s.Dir, "refs", profileDir(profile), refFile(point)), append(b, '\n'), 0o644)
+	if err := s.writeAtomic(filepath.Join(s.Dir, "refs", profileDir(profile), refFile(point)), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	s.noteRef(r)
+	return nil
 }
+
+// jsonUnmarshalRef decodes a ref file.
+func jsonUnmarshalRef(b []byte, r *Ref) error { return json.Unmarshal(b, r) }
 
 // SetRefIfChanged records the ref unless it already names key (a no-op
 // run then writes nothing).
@@ -69,8 +85,12 @@ func (s *Store) SetRefIfChanged(profile, point string, key id.Key) error {
 	return s.SetRef(profile, point, key)
 }
 
-// GetRef returns the key point last resolved to under profile.
-func (s *Store) GetRef(profile, point string) (Ref, error) {
+// GetRef returns the key point last resolved to under profile, from the
+// index while the profile's refs directory is unchanged (index.go).
+func (s *Store) GetRef(profile, point string) (Ref, error) { return s.indexedRef(profile, point) }
+
+// readRef reads the ref file of point under profile.
+func (s *Store) readRef(profile, point string) (Ref, error) {
 	p := filepath.Join(s.Dir, "refs", profileDir(profile), refFile(point))
 	b, err := os.ReadFile(p)
 	if err != nil {

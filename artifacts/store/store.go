@@ -25,6 +25,8 @@
 //	logs/KEY.log                stage logs
 //	jobs/KEY.json               job descriptions handed to executors
 //	checked                     identities of objects that last rehashed correctly
+//	index                       manifests and refs in one file, checked against theirs (index.go)
+//	codehash                    package hashes of code identities (cmd/bfc; graph.CodeBase.LoadHashes)
 //	quarantine/                 damaged objects moved out of the way
 //	tmp/                        files being written
 //	history/START-PID.json      one record per `bfc run` (cmd/bfc; read by `bfc log`)
@@ -97,8 +99,12 @@ func (p Problem) String() string { return p.Path + ": " + p.What }
 // Store is an opened store directory.
 type Store struct {
 	Dir string
+	// Warn, if set, is told of problems the store recovers from by
+	// itself (a damaged index, which is rebuilt).
+	Warn func(msg string)
 
 	checked checkedCache
+	index   index
 }
 
 var subdirs = []string{"objects", "keys", "refs", "locks", "pins", "logs", "jobs", "tmp", "quarantine"}
@@ -146,14 +152,21 @@ func Open(dir string, create bool) (*Store, error) {
 // ObjectPath is where the object o lives.
 func (s *Store) ObjectPath(o id.Object) string {
 	h := o.String()
-	return filepath.Join(s.Dir, "objects", h[:2], h+".arrow")
+	// filepath.Join's cleaning, per point per command, is not needed:
+	// Dir is absolute and clean (Open), the other parts plain names.
+	return s.root() + sep + "objects" + sep + h[:2] + sep + h + ".arrow"
 }
 
 // ManifestPath is where the manifest of key lives.
 func (s *Store) ManifestPath(key id.Key) string {
 	k := key.String()
-	return filepath.Join(s.Dir, "keys", k[:2], k+".json")
+	return s.root() + sep + "keys" + sep + k[:2] + sep + k + ".json"
 }
+
+const sep = string(filepath.Separator)
+
+// root is Dir without a trailing separator (a store at "/").
+func (s *Store) root() string { return strings.TrimSuffix(s.Dir, sep) }
 
 // LogPath is where the log of the run that computed key lives.
 func (s *Store) LogPath(key id.Key) string {

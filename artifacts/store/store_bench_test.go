@@ -2,6 +2,9 @@ package store_test
 
 import (
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -121,15 +124,35 @@ func BenchmarkCheckObject(b *testing.B) {
 }
 
 // BenchmarkVerify times Store.Verify (`bfc verify`) over 48 objects of
-// 2 MiB, 96 MiB in all; Verify hashes objects on every CPU.
+// 2 MiB, 96 MiB in all; Verify hashes objects on every CPU. With
+// BFC_VERIFY_MB it verifies that many MiB instead, in BFC_VERIFY_DIR if
+// set (a store kept afterwards, to time `bfc verify --store DIR` on the
+// same bytes):
+//
+//	BFC_VERIFY_MB=400 BFC_VERIFY_DIR=/tmp/big go test -run '^$' -bench Verify ./artifacts/store
 func BenchmarkVerify(b *testing.B) {
-	s, err := store.Open(b.TempDir(), true)
+	dir := b.TempDir()
+	if d := os.Getenv("BFC_VERIFY_DIR"); d != "" {
+		dir = d
+	}
+	s, err := store.Open(dir, true)
 	if err != nil {
 		b.Fatal(err)
 	}
-	const count, size = 48, 2 << 20
-	putRandom(b, s, count, size)
-	b.SetBytes(count * size)
+	count, size := 48, 2<<20
+	if mb := os.Getenv("BFC_VERIFY_MB"); mb != "" {
+		n, err := strconv.Atoi(mb)
+		if err != nil || n < 2 {
+			b.Fatalf("BFC_VERIFY_MB=%q: want a number of MiB >= 2", mb)
+		}
+		count = n / 2
+	}
+	if have, _ := filepath.Glob(filepath.Join(dir, "objects", "*", "*.arrow")); len(have) != count {
+		os.RemoveAll(filepath.Join(dir, "objects"))
+		os.MkdirAll(filepath.Join(dir, "objects"), 0o755)
+		putRandom(b, s, count, size)
+	}
+	b.SetBytes(int64(count * size))
 	for b.Loop() {
 		rep, err := s.Verify()
 		if err != nil {

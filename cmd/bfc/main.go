@@ -38,6 +38,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -47,6 +48,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRoot().ExecuteContext(ctx)
+	for _, f := range exitFuncs {
+		f()
+	}
+	stopProfile()
 	stop()
 	os.Exit(report(os.Stderr, err))
 }
@@ -96,3 +101,32 @@ func (e exitStatus) Error() string {
 }
 
 func (e exitStatus) Unwrap() error { return e.err }
+
+// stopProfile ends the CPU profile of --cpuprofile, if one is running.
+var stopProfile = func() {}
+
+// startProfile starts the CPU profile that --cpuprofile asks for.
+func (g *globals) startProfile() error {
+	if g.cpuProfile == "" {
+		return nil
+	}
+	f, err := os.Create(g.cpuProfile)
+	if err != nil {
+		return usageError{fmt.Errorf("--cpuprofile: %w", err)}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return usageError{fmt.Errorf("--cpuprofile: %w", err)}
+	}
+	stopProfile = func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+	return nil
+}
+
+// exitFuncs run when a command has ended (atExit).
+var exitFuncs []func()
+
+// atExit has f run when the command ends, before bfc exits.
+func atExit(f func()) { exitFuncs = append(exitFuncs, f) }

@@ -41,6 +41,9 @@ type globals struct {
 	store    string
 	verbose  bool
 	progress string
+	// cpuProfile is the hidden --cpuprofile FILE: a CPU profile of the
+	// whole command, for work on the engine's speed (go tool pprof).
+	cpuProfile string
 }
 
 func newRoot() *cobra.Command {
@@ -84,6 +87,9 @@ exist, and bfc exits with status 2.`,
 	pf.StringVar(&g.store, "store", "", "store directory (default: [pipeline] store, .bfc)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "show cached stages and stage log lines")
 	pf.StringVar(&g.progress, "progress", "auto", "progress display: auto, bars, lines or none")
+	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to `FILE` (for go tool pprof)")
+	pf.MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return g.startProfile() }
 	root.AddCommand(runCmd(g), statusCmd(g), explainCmd(g), dagCmd(g), showCmd(g), exportCmd(g),
 		withBundleVerify(g, verifyCmd(g)), gcCmd(g), kindsCmd(g), execCmd(g), archiveCmd(g), reproduceCmd(g), diffCmd(g),
 		logCmd(g), freezeCmd(g), jsonHelp())
@@ -102,6 +108,32 @@ type project struct {
 func registry() graph.Registry { return graph.NewRegistry(all.Kinds()...) }
 
 func codeBase() (*graph.CodeBase, error) { return graph.NewCodeBase(bfc.Source, bfc.ModulePath) }
+
+// storeCodeBase is codeBase with its package hashes cached in the store's
+// file codehash (graph.CodeBase.LoadHashes), saved when the command ends,
+// and the store's recoverable problems printed as notes. Without a store
+// nothing is cached.
+func storeCodeBase(st *store.Store) (*graph.CodeBase, error) {
+	cb, err := codeBase()
+	if err != nil || st == nil {
+		return cb, err
+	}
+	st.Warn = func(msg string) { fmt.Fprintf(os.Stderr, "bfc: note: %s\n", msg) }
+	path := filepath.Join(st.Dir, "codehash")
+	if b, err := os.ReadFile(path); err == nil {
+		cb.LoadHashes(b)
+	}
+	atExit(func() {
+		if b, changed := cb.Hashes(); changed {
+			// Best effort: losing the file costs only hashing.
+			atomicfile.Write(path, filepath.Join(st.Dir, "tmp"), 0o644, func(w io.Writer) error {
+				_, err := w.Write(b)
+				return err
+			})
+		}
+	})
+	return cb, nil
+}
 
 // build parses and validates the pipeline file under the profile and
 // returns its graph and the store directory (--store, else the profile's).
@@ -292,7 +324,7 @@ func (g *globals) inspect() (*project, error) {
 }
 
 func openProject(gr *graph.Graph, st *store.Store) (*project, error) {
-	cb, err := codeBase()
+	cb, err := storeCodeBase(st)
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +456,7 @@ func execCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cb, err := codeBase()
+			cb, err := storeCodeBase(st)
 			if err != nil {
 				return err
 			}

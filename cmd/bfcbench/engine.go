@@ -126,11 +126,12 @@ func pointTimes(storeDir string) (wall, cpu float64, n int, err error) {
 }
 
 // projectFiles are what a pipeline run reads or writes besides its store:
-// the file, the committed figures and report, and stages/, which holds data
-// files some profiles read (smoke's Fashion-MNIST sample; 2 MB). The
-// engine refuses files behind symbolic links out of the project, so they
-// are copied.
-var projectFiles = []string{"pipeline.toml", "figures", "paper", "stages"}
+// the file, the frozen decision rules (rules.lock: the claims stage's key
+// depends on it), the committed figures and report, and stages/, which
+// holds data files some profiles read (smoke's Fashion-MNIST sample; 2
+// MB). The engine refuses files behind symbolic links out of the project,
+// so they are copied.
+var projectFiles = []string{"pipeline.toml", "rules.lock", "figures", "paper", "stages"}
 
 // copyProjectFiles copies projectFiles from root into dir.
 func copyProjectFiles(root, dir string) error {

@@ -102,6 +102,16 @@ func (s *Summary) Err() error {
 	return fmt.Errorf("%d stage point(s) failed, %d skipped because an input failed", s.Failed, s.Skipped)
 }
 
+// toCheck is a ready point and its inputs' manifests.
+type toCheck struct {
+	p      *graph.Point
+	inputs []*store.Manifest
+}
+
+// maxChecks bounds the freshness checks in flight: two per CPU, so that
+// one's file reads overlap another's hashing.
+func maxChecks() int { return 2 * runtime.NumCPU() }
+
 // pending is a point whose key is known and that must be computed.
 type pending struct {
 	comps  []store.Component
@@ -135,12 +145,17 @@ type run struct {
 	down    map[*graph.Point][]*graph.Point
 	prio    map[*graph.Point]float64 // computed when the first point must run
 	queue   readyQueue
+	// toCheck are the points whose inputs are done, in the order they
+	// became ready, waiting for one of the maxChecks check goroutines (a
+	// goroutine per ready point held a stack for each of 1e5 points).
+	toCheck []toCheck
 	free    int // CPU tokens
 	checks  *semaphore.Weighted
 	// checking and running count goroutines in flight; finished counts
 	// points with a final status.
 	checking, running, finished int
-	msgs                        chan done
+	msgs                        chan done   // executions
+	checked                     chan []done // batches of checks
 	sum                         *Summary
 }
 
@@ -168,12 +183,13 @@ func (r *Runner) Run(ctx context.Context, targets []*graph.Point) (*Summary, err
 	}
 	defer slock.Unlock()
 	defer e.Store.SaveChecked()
+	defer e.Store.SaveIndex()
 
 	pts := g.Closure(targets)
 	s := &run{r: r, ctx: ctx, disp: disp, jobs: jobs, cluster: cluster, pts: pts,
 		res: make(map[*graph.Point]*PointResult, len(pts)), waiting: make(map[*graph.Point]int, len(pts)),
 		down: map[*graph.Point][]*graph.Point{}, free: jobs, checks: semaphore.NewWeighted(int64(runtime.NumCPU())),
-		msgs: make(chan done), sum: &Summary{Results: map[*graph.Point]*PointResult{}}}
+		msgs: make(chan done), checked: make(chan []done), sum: &Summary{Results: map[*graph.Point]*PointResult{}}}
 	if !cluster {
 		s.sum.Cores = min(jobs, runtime.NumCPU())
 	}
@@ -207,6 +223,7 @@ func (s *run) loop() {
 	}
 	cancelled := s.ctx.Done()
 	for s.finished < len(s.pts) {
+		s.startChecks()
 		s.dispatch()
 		if s.finished == len(s.pts) {
 			break
@@ -214,13 +231,18 @@ func (s *run) loop() {
 		select {
 		case d := <-s.msgs:
 			s.receive(d)
+		case ds := <-s.checked:
+			s.checking--
+			for _, d := range ds {
+				s.receive(d)
+			}
 		case <-cancelled:
 			cancelled = nil // dispatch now fails what is queued
 		}
 	}
 }
 
-// ready starts the freshness check of p, whose inputs are done, or skips
+// ready queues the freshness check of p, whose inputs are done, or skips
 // it if one of them has no result.
 func (s *run) ready(p *graph.Point) {
 	inputs := make([]*store.Manifest, len(p.Inputs))
@@ -235,24 +257,55 @@ func (s *run) ready(p *graph.Point) {
 		}
 		inputs[i] = r.Manifest
 	}
-	s.checking++
-	force := s.r.Force[p]
-	res := s.res[p]
-	go func() {
-		work := s.r.check(s.ctx, p, res, inputs, force, s.checks, s.disp)
-		var files []string
-		if work == nil && res.Manifest != nil {
-			files = s.r.record(p, res, s.disp)
+	s.toCheck = append(s.toCheck, toCheck{p, inputs})
+}
+
+// startChecks starts the freshness checks of ready points, in the order
+// they became ready, in batches on at most maxChecks goroutines: one
+// goroutine and one message per point cost more than checking a cached
+// point (each wakes another thread, a system call).
+func (s *run) startChecks() {
+	for len(s.toCheck) > 0 && s.checking < maxChecks() {
+		n := min(len(s.toCheck), maxBatch, max(1, len(s.toCheck)/maxChecks()))
+		batch := make([]checkItem, n)
+		for i, c := range s.toCheck[:n] {
+			batch[i] = checkItem{toCheck: c, force: s.r.Force[c.p], res: s.res[c.p]}
 		}
-		s.msgs <- done{p: p, checked: true, work: work, published: files}
-	}()
+		clear(s.toCheck[:n])
+		s.toCheck = s.toCheck[n:]
+		s.checking++
+		go func() {
+			out := make([]done, len(batch))
+			for i, c := range batch {
+				work := s.r.check(s.ctx, c.p, c.res, c.inputs, c.force, s.checks, s.disp)
+				var files []string
+				if work == nil && c.res.Manifest != nil {
+					files = s.r.record(c.p, c.res, s.disp)
+				}
+				out[i] = done{p: c.p, checked: true, work: work, published: files}
+			}
+			s.checked <- out
+		}()
+	}
+	if len(s.toCheck) == 0 {
+		s.toCheck = nil // let the backing array go
+	}
+}
+
+// maxBatch is the most points one check goroutine takes at once.
+const maxBatch = 256
+
+// checkItem is a point to check with what the run's loop knows of it.
+type checkItem struct {
+	toCheck
+	force bool
+	res   *PointResult
 }
 
 // receive handles what a goroutine reports.
 func (s *run) receive(d done) {
 	res := s.res[d.p]
 	if d.checked {
-		s.checking--
 		if d.work == nil {
 			s.sum.Published = append(s.sum.Published, d.published...)
 			s.finish(d.p)
@@ -302,7 +355,7 @@ func (s *run) dispatch() {
 		}
 		return
 	}
-	if s.checking > 0 {
+	if s.checking > 0 || len(s.toCheck) > 0 {
 		return
 	}
 	for _, q := range s.queue.take(s.free) {
@@ -435,6 +488,10 @@ func (r *Runner) publish(m *store.Manifest) ([]string, error) {
 		if !strings.HasPrefix(o.Name, store.PublishPrefix) {
 			continue
 		}
+		dirs := cfg.Figures + "\x00" + cfg.Paper
+		if _, ok := st.Published(o.File, dirs); ok {
+			continue // the file holds its data, unchanged since it was written or compared
+		}
 		b, err := st.ReadObject(o.File)
 		if err != nil {
 			return wrote, err
@@ -457,11 +514,13 @@ func (r *Runner) publish(m *store.Manifest) ([]string, error) {
 		}
 		path := filepath.Join(dir, name)
 		if store.SameFileContent(path, data) {
+			st.NotePublished(o.File, dirs, path)
 			continue
 		}
 		if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 			return wrote, err
 		}
+		st.NotePublished(o.File, dirs, path)
 		wrote = append(wrote, path)
 	}
 	return wrote, nil

@@ -62,6 +62,8 @@ type CodeBase struct {
 	mods    map[string]string   // module path -> component value
 	goVer   string
 	arch    string
+
+	cache codeCache
 }
 
 type pkgInfo struct {
@@ -163,6 +165,22 @@ func (cb *CodeBase) hashPackages(dirs []string) error {
 // hashPackage hashes a package's files: the name and the token stream
 // (hashGoFile) of each.
 func (cb *CodeBase) hashPackage(info *pkgInfo) (string, error) {
+	content, err := cb.contentHash(info)
+	if err != nil {
+		return "", err
+	}
+	if h, ok := cb.cache.get(content); ok {
+		return h, nil
+	}
+	h, err := cb.tokenHash(info)
+	if err == nil {
+		cb.cache.put(content, h)
+	}
+	return h, err
+}
+
+// tokenHash is the hash of a package's token streams (hashPackage).
+func (cb *CodeBase) tokenHash(info *pkgInfo) (string, error) {
 	h := sha256.New()
 	fset := token.NewFileSet()
 	for _, f := range info.files {

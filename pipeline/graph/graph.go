@@ -64,6 +64,9 @@ type Graph struct {
 	byPoint map[string]*Point
 	// declared memoises the tables each point declares (wiring.go).
 	declared map[*Point]kit.Upstream
+	// declaredSig is fmt.Sprint of declared[p], which upstreams compares
+	// (made when first needed).
+	declaredSig map[*Point]string
 }
 
 // Stage is a [stage.ID] table after profile overrides.
@@ -82,6 +85,8 @@ type Stage struct {
 	Inputs []*Stage
 	Gather []*Stage
 	Points []*Point
+
+	params []kit.Param // Kind.Params(), once (expand)
 }
 
 // FileRef is an external file a kind reads: Path as the kind declared it
@@ -167,12 +172,28 @@ func PointID(stage string, labels map[string]string) string {
 	if len(labels) == 0 {
 		return stage
 	}
-	names := slices.Sorted(maps.Keys(labels))
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = n + "=" + labels[n]
+	var buf [8]string // grids have few axes: no allocation for the names
+	names := buf[:0]
+	size := len(stage) + 2
+	for k, v := range labels {
+		names = append(names, k)
+		size += len(k) + len(v) + 2
 	}
-	return stage + "[" + strings.Join(parts, ",") + "]"
+	slices.Sort(names)
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(stage)
+	b.WriteByte('[')
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(n)
+		b.WriteByte('=')
+		b.WriteString(labels[n])
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // Build checks cfg under profile ("" = the file's default profile)
@@ -344,13 +365,105 @@ type partial struct {
 	inputs []*Point
 }
 
+// gridValues maps each axis of d's grid and each of its labels to the
+// value (config.Label) that gives it; a later value with the same label
+// wins, as in the grid's own order.
+func gridValues(d *config.StageDecl) map[string]map[string]any {
+	out := make(map[string]map[string]any, len(d.Grid))
+	for _, a := range d.Grid {
+		m := make(map[string]any, len(a.Values))
+		for _, v := range a.Values {
+			m[config.Label(v)] = v
+		}
+		out[a.Name] = m
+	}
+	return out
+}
+
+// labelIndex finds the points of a stage consistent with a partial's
+// labels (agreeing on every axis both have) without scanning them all,
+// which made expansion quadratic in the points: when every point has the
+// same axes and so does every partial, the points are grouped by their
+// labels on the shared axes; otherwise match scans.
+type labelIndex struct {
+	pts    []*Point
+	shared []string // nil: scan
+	groups map[string][]*Point
+}
+
+// newLabelIndex indexes pts for matching the labels of parts.
+func newLabelIndex(pts []*Point, parts []partial) *labelIndex {
+	ix := &labelIndex{pts: pts}
+	if len(pts) == 0 || len(parts) == 0 || !sameAxes(pts[0].Labels, pts, func(p *Point) map[string]string { return p.Labels }) ||
+		!sameAxes(parts[0].labels, parts, func(pa partial) map[string]string { return pa.labels }) {
+		return ix
+	}
+	shared := []string{}
+	for _, k := range slices.Sorted(maps.Keys(pts[0].Labels)) {
+		if _, ok := parts[0].labels[k]; ok {
+			shared = append(shared, k)
+		}
+	}
+	ix.shared, ix.groups = shared, map[string][]*Point{}
+	for _, p := range pts {
+		k := labelKey(shared, p.Labels)
+		ix.groups[k] = append(ix.groups[k], p)
+	}
+	return ix
+}
+
+// match returns the points consistent with labels, in their order.
+func (ix *labelIndex) match(labels map[string]string) []*Point {
+	if ix.shared != nil {
+		return ix.groups[labelKey(ix.shared, labels)]
+	}
+	var out []*Point
+	for _, p := range ix.pts {
+		if consistent(labels, p.Labels) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// sameAxes reports whether every element's labels have exactly the axes
+// of first.
+func sameAxes[T any](first map[string]string, xs []T, labels func(T) map[string]string) bool {
+	for _, x := range xs {
+		l := labels(x)
+		if len(l) != len(first) {
+			return false
+		}
+		for k := range l {
+			if _, ok := first[k]; !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// labelKey is the values of labels on axes, each with its length so that
+// no two lists of values share a key.
+func labelKey(axes []string, labels map[string]string) string {
+	var b strings.Builder
+	for _, a := range axes {
+		v := labels[a]
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
 // expand computes s's points from its inputs' points and its own grid:
 // the join of the inputs' points (joinInputs), crossed with the grid
 // (crossGrid), each with its params, seed, gathered inputs and files
 // (newPoint).
 func (g *Graph) expand(s *Stage) error {
-	names := make([]string, 0, len(s.Kind.Params()))
-	for _, p := range s.Kind.Params() {
+	s.params = s.Kind.Params() // some kinds build their list on every call
+	names := make([]string, 0, len(s.params))
+	for _, p := range s.params {
 		names = append(names, p.Name)
 	}
 	var errs []error
@@ -361,8 +474,13 @@ func (g *Graph) expand(s *Stage) error {
 	if parts, err = g.crossGrid(s, names, parts); err != nil {
 		return err
 	}
+	values := gridValues(s.Decl)
+	gathered := make([]*labelIndex, len(s.Gather))
+	for i, gs := range s.Gather {
+		gathered[i] = newLabelIndex(gs.Points, parts)
+	}
 	for _, pa := range parts {
-		p, err := g.newPoint(s, pa)
+		p, err := g.newPoint(s, pa, values, gathered)
 		if err != nil {
 			errs = append(errs, err) // points of a grid share problems: Collect drops repeats
 			continue
@@ -403,11 +521,9 @@ func (g *Graph) joinInputs(s *Stage) ([]partial, error) {
 	parts := []partial{{labels: map[string]string{}}}
 	for _, u := range s.Inputs {
 		var next []partial
+		ix := newLabelIndex(u.Points, parts)
 		for _, pa := range parts {
-			for _, up := range u.Points {
-				if !consistent(pa.labels, up.Labels) {
-					continue
-				}
+			for _, up := range ix.match(pa.labels) {
 				l := maps.Clone(pa.labels)
 				maps.Copy(l, up.Labels)
 				next = append(next, partial{labels: l, inputs: append(slices.Clone(pa.inputs), up)})
@@ -455,7 +571,10 @@ func (g *Graph) crossGrid(s *Stage, names []string, parts []partial) ([]partial,
 // newPoint makes the point of s at one grid coordinate: its params
 // (resolved and validated by the kind), seed, gathered inputs and the
 // external files its kind reads.
-func (g *Graph) newPoint(s *Stage, pa partial) (*Point, error) {
+//
+// values are the grid's values by axis and label (gridValues), gathered
+// the points of each gathered stage indexed for pa's labels.
+func (g *Graph) newPoint(s *Stage, pa partial, values map[string]map[string]any, gathered []*labelIndex) (*Point, error) {
 	cfg, d := g.Config, s.Decl
 	raw := maps.Clone(d.Params)
 	gridSet := map[string]bool{}
@@ -463,14 +582,12 @@ func (g *Graph) newPoint(s *Stage, pa partial) (*Point, error) {
 		if a.Name == "seed" {
 			continue
 		}
-		for _, v := range a.Values {
-			if config.Label(v) == pa.labels[a.Name] {
-				raw[a.Name] = v
-			}
+		if v, ok := values[a.Name][pa.labels[a.Name]]; ok {
+			raw[a.Name] = v
 		}
 		gridSet[a.Name] = true
 	}
-	params, err := kit.Resolve(s.Kind.Params(), raw)
+	params, err := kit.Resolve(s.params, raw)
 	if err != nil {
 		return nil, g.paramErrors(s, err, gridSet, pa.labels)
 	}
@@ -494,13 +611,8 @@ func (g *Graph) newPoint(s *Stage, pa partial) (*Point, error) {
 	}
 	p := &Point{Stage: s, Labels: pa.labels, Params: params, Seed: seed, Inputs: pa.inputs}
 	p.ID = PointID(s.ID, pa.labels)
-	for _, gs := range s.Gather {
-		var got []*Point
-		for _, gp := range gs.Points {
-			if consistent(pa.labels, gp.Labels) {
-				got = append(got, gp)
-			}
-		}
+	for i, gs := range s.Gather {
+		got := gathered[i].match(pa.labels)
 		if len(got) == 0 {
 			return nil, cfg.ErrAt("stage."+s.ID+".gather", "no point of %s matches %s", gs.ID, p.ID)
 		}

@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"reflect"
 	"slices"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -28,6 +29,12 @@ type Engine struct {
 	mu        sync.Mutex
 	codeComps map[string][]store.Component // by kind package
 	fileHash  map[string]string
+	// memo guards what keys remember across points: components of
+	// declarations, canonical scalars and each kind's parameters.
+	memo  sync.RWMutex
+	comps map[compKey]store.Component
+	canon map[scalarKey]string
+	decls map[string][]kit.Param
 }
 
 // CodeIdentity gives the code-identity key components of the kind
@@ -39,7 +46,8 @@ type CodeIdentity interface {
 
 // NewEngine ties a graph, a store and the code identity together.
 func NewEngine(g *Graph, s *store.Store, cb CodeIdentity) *Engine {
-	return &Engine{Graph: g, Store: s, Code: cb, codeComps: map[string][]store.Component{}, fileHash: map[string]string{}}
+	return &Engine{Graph: g, Store: s, Code: cb, codeComps: map[string][]store.Component{}, fileHash: map[string]string{},
+		comps: map[compKey]store.Component{}, canon: map[scalarKey]string{}, decls: map[string][]kit.Param{}}
 }
 
 // KindPackage is the import path of the package that implements k.
@@ -108,10 +116,17 @@ func InputValue(kind string, labels map[string]string, m *store.Manifest) string
 	if len(labels) > 0 {
 		b.WriteString(PointID("", labels))
 	}
-	outs := slices.Clone(m.Outputs)
-	sort.Slice(outs, func(i, j int) bool { return outs[i].Name < outs[j].Name })
+	outs := m.Outputs
+	byName := func(a, b store.Output) int { return strings.Compare(a.Name, b.Name) }
+	if !slices.IsSortedFunc(outs, byName) {
+		outs = slices.Clone(outs)
+		slices.SortFunc(outs, byName) // names are distinct (Manifest.Validate)
+	}
 	for _, o := range outs {
-		fmt.Fprintf(&b, " %s=%s", o.Name, o.Data.String())
+		b.WriteByte(' ')
+		b.WriteString(o.Name)
+		b.WriteByte('=')
+		b.WriteString(o.Data.String())
 	}
 	return b.String()
 }
@@ -121,11 +136,103 @@ func InputValue(kind string, labels map[string]string, m *store.Manifest) string
 // be resolved) and the seed under the master seed. A static point and a
 // dynamic probe (kit.Env.Probe) derive them alike.
 func DeclaredComponents(k kit.Kind, params kit.Params, master, seed int64) []store.Component {
-	cs := []store.Component{store.NewComponent("kind", k.Name())}
-	for _, d := range k.Params() {
-		cs = append(cs, store.NewComponent("param:"+d.Name, CanonicalJSON(params[d.Name])))
+	return declaredComponents(k, params, master, seed, store.NewComponent)
+}
+
+func declaredComponents(k kit.Kind, params kit.Params, master, seed int64, newComp func(name, value string) store.Component) []store.Component {
+	return declaredFrom(k.Name(), k.Params(), params, master, seed, CanonicalJSON, newComp)
+}
+
+// declaredFrom is DeclaredComponents of a kind named kind declaring decls,
+// with the canonical encoding and the component constructor given.
+func declaredFrom(kind string, decls []kit.Param, params kit.Params, master, seed int64,
+	canonical func(any) string, newComp func(name, value string) store.Component) []store.Component {
+	cs := make([]store.Component, 0, len(decls)+2)
+	cs = append(cs, newComp("kind", kind))
+	for _, d := range decls {
+		cs = append(cs, newComp("param:"+d.Name, canonical(params[d.Name])))
 	}
-	return append(cs, store.NewComponent("seed", fmt.Sprintf("master=%d seed=%d", master, seed)))
+	return append(cs, newComp("seed", "master="+strconv.FormatInt(master, 10)+" seed="+strconv.FormatInt(seed, 10)))
+}
+
+// compKey names a component by name and value (Engine.component).
+type compKey struct{ name, value string }
+
+// component is store.NewComponent, remembering the components of
+// declarations: the points of a stage share most of their parameters, so
+// their values are hashed once.
+func (e *Engine) component(name, value string) store.Component {
+	k := compKey{name, value}
+	e.memo.RLock()
+	c, ok := e.comps[k]
+	e.memo.RUnlock()
+	if ok {
+		return c
+	}
+	c = store.NewComponent(name, value)
+	e.memo.Lock()
+	e.comps[k] = c
+	e.memo.Unlock()
+	return c
+}
+
+// scalarKey identifies a scalar parameter value exactly (a float by its
+// bits: -0 and 0 encode differently).
+type scalarKey struct {
+	kind byte
+	bits uint64
+	s    string
+}
+
+// canonical is CanonicalJSON, remembered for scalar values, which the
+// points of a grid repeat.
+func (e *Engine) canonical(v any) string {
+	var k scalarKey
+	switch x := v.(type) {
+	case int64:
+		k = scalarKey{kind: 1, bits: uint64(x)}
+	case float64:
+		k = scalarKey{kind: 2, bits: math.Float64bits(x)}
+	case string:
+		k = scalarKey{kind: 3, s: x}
+	case bool:
+		k = scalarKey{kind: 4}
+		if x {
+			k.bits = 1
+		}
+	case int:
+		k = scalarKey{kind: 5, bits: uint64(x)}
+	default:
+		return CanonicalJSON(v)
+	}
+	e.memo.RLock()
+	s, ok := e.canon[k]
+	e.memo.RUnlock()
+	if ok {
+		return s
+	}
+	s = CanonicalJSON(v)
+	e.memo.Lock()
+	e.canon[k] = s
+	e.memo.Unlock()
+	return s
+}
+
+// params returns (and caches) the declared parameters of a kind, which
+// some kinds build anew on every call.
+func (e *Engine) params(k kit.Kind) []kit.Param {
+	name := k.Name()
+	e.memo.RLock()
+	ds, ok := e.decls[name]
+	e.memo.RUnlock()
+	if ok {
+		return ds
+	}
+	ds = k.Params()
+	e.memo.Lock()
+	e.decls[name] = ds
+	e.memo.Unlock()
+	return ds
 }
 
 // InputComponent is the key component ("input:NNN") of input i, a point of
@@ -133,7 +240,16 @@ func DeclaredComponents(k kit.Kind, params kit.Params, master, seed int64) []sto
 // (InputValue). The upstream key is deliberately absent, so a rerun that
 // yields identical data does not change the reader's key (early cutoff).
 func InputComponent(i int, kind string, labels map[string]string, m *store.Manifest) store.Component {
-	return store.NewComponent(fmt.Sprintf("input:%03d", i), InputValue(kind, labels, m))
+	return store.NewComponent(inputName(i), InputValue(kind, labels, m))
+}
+
+// inputName is "input:NNN", i with at least three digits.
+func inputName(i int) string {
+	n := strconv.Itoa(i)
+	if len(n) < 3 && i >= 0 {
+		n = "000"[len(n):] + n
+	}
+	return "input:" + n
 }
 
 // Components computes the key components of p, given the manifests of
@@ -142,7 +258,7 @@ func InputComponent(i int, kind string, labels map[string]string, m *store.Manif
 // not computed yet).
 func (e *Engine) Components(p *Point, inputs []*store.Manifest) ([]store.Component, error) {
 	k := p.Stage.Kind
-	cs := DeclaredComponents(k, p.Params, e.Graph.Config.Seed, p.Seed)
+	cs := declaredFrom(k.Name(), e.params(k), p.Params, e.Graph.Config.Seed, p.Seed, e.canonical, e.component)
 	for i, in := range p.Inputs {
 		if inputs == nil {
 			break
@@ -184,7 +300,7 @@ func (e *Engine) Key(p *Point, inputs []*store.Manifest) ([]store.Component, id.
 	if err != nil {
 		return nil, id.Key{}, err
 	}
-	key, err := store.KeyOf(cs)
+	key, err := store.KeyOfNew(cs)
 	return cs, key, err
 }
 

@@ -73,7 +73,14 @@ func (g *Graph) upstreams(pts []*Point) ([]kit.Upstream, error) {
 		if err != nil {
 			return nil, err
 		}
-		sig := fmt.Sprint(u)
+		if len(pts) == 1 {
+			return []kit.Upstream{u}, nil
+		}
+		sig, ok := g.declaredSig[p]
+		if !ok {
+			sig = fmt.Sprint(u)
+			g.declaredSig[p] = sig
+		}
 		if !seen[sig] {
 			seen[sig] = true
 			out = append(out, u)
@@ -101,7 +108,7 @@ func (g *Graph) upstream(p *Point) (kit.Upstream, error) {
 		return u, g.Config.ErrAt("stage."+p.Stage.ID+".inputs", "%s: %v", p.ID, err)
 	}
 	if g.declared == nil {
-		g.declared = map[*Point]kit.Upstream{}
+		g.declared, g.declaredSig = map[*Point]kit.Upstream{}, map[*Point]string{}
 	}
 	g.declared[p] = u
 	return u, nil

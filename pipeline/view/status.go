@@ -51,6 +51,7 @@ type PointStatus struct {
 func Status(e *graph.Engine, pts []*graph.Point) []*PointStatus {
 	if e.Store != nil {
 		defer e.Store.SaveChecked()
+		defer e.Store.SaveIndex()
 	}
 	// Points are independent given their inputs' statuses: each wave
 	// holds the points whose inputs are all in earlier waves, and the
