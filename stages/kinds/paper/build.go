@@ -121,7 +121,7 @@ func (bd *builder) claimsParams() {
 		{"e1_depth", "ClaimsEOneDepth", "int"}, {"e3_depth", "ClaimsEThreeDepth", "int"},
 		{"recover_x", "ClaimsRecoverX", "int"},
 		{"confirm_E1", "ClaimsConfirmEOne", "int"}, {"confirm_E3", "ClaimsConfirmEThree", "int"},
-		{"confirm_E4", "ClaimsConfirmEFour", "int"}, {"confirm_E8", "ClaimsConfirmEEight", "int"},
+		{"confirm_E4", "ClaimsConfirmEFour", "int"}, {"confirm_E8", "ClaimsConfirmEEight", "int"}, {"confirm_E9", "ClaimsConfirmENine", "int"},
 	} {
 		bd.b.Num(p.name, OpValue, p.format, bd.rd.param(bd.claims, p.param))
 	}

@@ -78,7 +78,7 @@ func TestExecute(t *testing.T) {
 // of the list of claims), layer, block and stage numbers, the schedule
 // end2end, docs/science.md anchors, and the references. Every other digit
 // would be a number typed by hand.
-var allowedDigits = regexp.MustCompile(`\bE(10|[0-9][a-c]?)\b|[Cc]laims? [1-5]\b|^[1-5]\. |[Ll]ayers? [0-9]( and [0-9])?\b|` +
+var allowedDigits = regexp.MustCompile(`\b[EC](10|[0-9][a-c]?)\b|[Cc]laims? [1-5]\b|^[1-5]\. |[Ll]ayers? [0-9]( and [0-9])?\b|` +
 	`[Bb]locks? [0-9]\b|[Ss]tage[- ][0-9]\b|\bend2end\b|§[0-9]\b|arXiv:[0-9]{4}\.[0-9]{5}|COLT 2023`)
 
 // TestTemplateTypesNoNumbers scans the report's template: outside template
