@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -221,7 +222,14 @@ func (k curveSweep) Run(env kit.Env) error {
 
 func runNStar(t *testing.T, in kit.Input, raw map[string]any, probe kit.Kind) *kittest.Env {
 	t.Helper()
+	return runNStarThreads(t, in, raw, probe, 1)
+}
+
+// runNStarThreads is runNStar with the kind's thread budget.
+func runNStarThreads(t *testing.T, in kit.Input, raw map[string]any, probe kit.Kind, threads int) *kittest.Env {
+	t.Helper()
 	env := kittest.NewEnv(t, Kind{}, raw, 4, in)
+	env.SetThreads(threads)
 	env.SetProbeKinds(probe)
 	if err := (Kind{}).Run(env); err != nil {
 		t.Fatal(err)
@@ -311,6 +319,28 @@ func TestRun(t *testing.T) {
 	}
 	if math.Abs(sum-1) > 1e-9 {
 		t.Errorf("shares add up to %v", sum)
+	}
+}
+
+// TestSameBytesWhateverTheThreads: one thread and GOMAXPROCS 1 give the
+// bytes of four threads and GOMAXPROCS 4 (the exact expansion runs rows
+// in parallel), with the real sweep kind as the probe.
+func TestSameBytesWhateverTheThreads(t *testing.T) {
+	in := smallTarget(t, 2, nil)
+	raw := map[string]any{"method": "krr_poly", "n_min": int64(32), "n_max": int64(256), "n_test": int64(200),
+		"fixed_taus": []float64{0.3}}
+	run := func(threads int) []byte {
+		old := runtime.GOMAXPROCS(threads)
+		defer runtime.GOMAXPROCS(old)
+		env := runNStarThreads(t, in, raw, sweep.Kind{}, threads)
+		var out []byte
+		for _, name := range []string{TableResult, TableProbes, TableSpectrum} {
+			out = append(out, kittest.Bytes(t, env.Output(name))...)
+		}
+		return out
+	}
+	if a, b := run(1), run(4); !bytes.Equal(a, b) {
+		t.Error("output bytes differ between 1 and 4 threads")
 	}
 }
 
