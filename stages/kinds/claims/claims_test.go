@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/BurntSushi/toml"
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/bfc-repro/bfc/stages/kinds/classify"
@@ -181,27 +180,12 @@ func (s scenario) inputs(t *testing.T) []kit.Input {
 	return ins
 }
 
-// rules returns the decision rules of the project's pipeline file
-// ([stage.claims.params], the one place they are declared) with over
+// rules returns the decision rules declared in the project's pipeline
+// file ([stage.claims.params], the one place they are declared), over
 // replacing some of them.
-func rules(t *testing.T, over map[string]any) map[string]any {
+func rules(t testing.TB, over map[string]any) map[string]any {
 	t.Helper()
-	var f struct {
-		Stage struct {
-			Claims struct{ Params map[string]any }
-		}
-	}
-	if _, err := toml.DecodeFile("../../../pipeline.toml", &f); err != nil {
-		t.Fatal(err)
-	}
-	p := f.Stage.Claims.Params
-	if len(p) == 0 {
-		t.Fatal("pipeline.toml: no [stage.claims.params]")
-	}
-	for k, v := range over {
-		p[k] = v
-	}
-	return p
+	return kittest.StageParams(t, "../../../pipeline.toml", "claims", over)
 }
 
 // runClaims runs the kind on ins with the pipeline's rules, raw replacing
@@ -548,30 +532,17 @@ func nstarfitInput(t *testing.T, level float64, fits [][]any) kit.Input {
 // nstarfitInputSeeds is nstarfitInput with the seed list of every fit.
 func nstarfitInputSeeds(t *testing.T, level float64, seedList string, fits [][]any) kit.Input {
 	t.Helper()
-	cols := map[string][]any{}
-	for _, f := range fits {
-		for i, c := range []string{nstarfit.ColMethod, nstarfit.ColL, nstarfit.ColThreshold, nstarfit.ColSlope, nstarfit.ColSlopeLo, nstarfit.ColSlopeHi} {
-			cols[c] = append(cols[c], f[i])
-		}
-	}
-	typed := map[string]any{nstarfit.ColMinSeeds: []int{}, nstarfit.ColDimList: []string{}}
-	var method, thr, dims []string
+	var method, thr, dims, seeds []string
 	var L, ms []int
 	var slope, lo, hi []float64
-	for i := range fits {
-		method, thr = append(method, cols[nstarfit.ColMethod][i].(string)), append(thr, cols[nstarfit.ColThreshold][i].(string))
-		L, ms, dims = append(L, cols[nstarfit.ColL][i].(int)), append(ms, 5), append(dims, "8,12,16")
-		slope, lo, hi = append(slope, cols[nstarfit.ColSlope][i].(float64)), append(lo, cols[nstarfit.ColSlopeLo][i].(float64)),
-			append(hi, cols[nstarfit.ColSlopeHi][i].(float64))
+	for _, f := range fits {
+		method, L, thr = append(method, f[0].(string)), append(L, f[1].(int)), append(thr, f[2].(string))
+		slope, lo, hi = append(slope, f[3].(float64)), append(lo, f[4].(float64)), append(hi, f[5].(float64))
+		ms, dims, seeds = append(ms, 5), append(dims, "8,12,16"), append(seeds, seedList)
 	}
-	typed[nstarfit.ColMethod], typed[nstarfit.ColThreshold], typed[nstarfit.ColL] = method, thr, L
-	typed[nstarfit.ColSlope], typed[nstarfit.ColSlopeLo], typed[nstarfit.ColSlopeHi] = slope, lo, hi
-	typed[nstarfit.ColMinSeeds], typed[nstarfit.ColDimList] = ms, dims
-	sl := make([]string, len(fits))
-	for i := range sl {
-		sl[i] = seedList
-	}
-	typed[nstarfit.ColSeedList] = sl
+	typed := map[string]any{nstarfit.ColMethod: method, nstarfit.ColL: L, nstarfit.ColThreshold: thr,
+		nstarfit.ColSlope: slope, nstarfit.ColSlopeLo: lo, nstarfit.ColSlopeHi: hi,
+		nstarfit.ColMinSeeds: ms, nstarfit.ColDimList: dims, nstarfit.ColSeedList: seeds}
 	in := fakeInput(t, "nstarfit", nil, map[string]func() (arrow.Record, error){
 		nstarfit.TableFits:   func() (arrow.Record, error) { return kittest.Fake(t, nstarfit.FitsDesc, typed), nil },
 		nstarfit.TablePoints: func() (arrow.Record, error) { return kittest.Fake(t, nstarfit.PointsDesc, nil), nil },

@@ -3,13 +3,11 @@ package paper
 import (
 	"bytes"
 	"fmt"
-	"maps"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/BurntSushi/toml"
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/bfc-repro/bfc/stages/kinds/claims"
@@ -319,22 +317,10 @@ func TestParams(t *testing.T) {
 	}
 }
 
-// claimsRules returns the decision rules declared in the project's
-// pipeline file ([stage.claims.params]), over replacing some.
+// claimsRules returns the decision rules declared in the project's pipeline
+// file ([stage.claims.params], the one place they are declared), over
+// replacing some of them.
 func claimsRules(t testing.TB, over map[string]any) map[string]any {
 	t.Helper()
-	var f struct {
-		Stage struct {
-			Claims struct{ Params map[string]any }
-		}
-	}
-	if _, err := toml.DecodeFile("../../../pipeline.toml", &f); err != nil {
-		t.Fatal(err)
-	}
-	p := f.Stage.Claims.Params
-	if len(p) == 0 {
-		t.Fatal("pipeline.toml: no [stage.claims.params]")
-	}
-	maps.Copy(p, over)
-	return p
+	return kittest.StageParams(t, "../../../pipeline.toml", "claims", over)
 }
