@@ -1,6 +1,8 @@
 package nstarfit
 
 import (
+	"fmt"
+
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/bfc-repro/bfc/stages/kit"
@@ -106,17 +108,15 @@ type cols struct {
 	str  map[string][]string
 	num  map[string][]float64
 	ints map[string][]int
-	bool map[string][]bool
 }
 
 func newCols() *cols {
-	return &cols{str: map[string][]string{}, num: map[string][]float64{}, ints: map[string][]int{}, bool: map[string][]bool{}}
+	return &cols{str: map[string][]string{}, num: map[string][]float64{}, ints: map[string][]int{}}
 }
 
 func (c *cols) s(n, v string) *cols         { c.str[n] = append(c.str[n], v); return c }
 func (c *cols) f(n string, v float64) *cols { c.num[n] = append(c.num[n], v); return c }
 func (c *cols) i(n string, v int) *cols     { c.ints[n] = append(c.ints[n], v); return c }
-func (c *cols) b(n string, v bool) *cols    { c.bool[n] = append(c.bool[n], v); return c }
 
 // record builds the columns in the order d declares them.
 func (c *cols) record(d kit.TableDesc) (arrow.Record, error) {
@@ -129,8 +129,8 @@ func (c *cols) record(d kit.TableDesc) (arrow.Record, error) {
 			t.Float64(col.Name, c.num[col.Name])
 		case kit.ColInt64:
 			t.Ints(col.Name, c.ints[col.Name])
-		case kit.ColBool:
-			t.Bool(col.Name, c.bool[col.Name])
+		default:
+			return nil, fmt.Errorf("nstarfit: table %s: column %s of type %v is not collected", d.Name, col.Name, col.Type)
 		}
 	}
 	return t.Record()
